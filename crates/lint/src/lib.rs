@@ -1,0 +1,1 @@
+//! Blueprint's linter: rules over the spec IR.
