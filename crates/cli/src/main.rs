@@ -1,14 +1,26 @@
-//! `dev`: wiring only; the work is done by the library crates.
+//! `dev`: the one command line for every Blueprint developer task.
+//!
+//! Wiring only: each subcommand parses its flags, calls the library crates and
+//! prints. Exit codes everywhere: 0 success, 1 findings (invalid spec, lint
+//! findings, breaking change...), 2 usage or I/O error.
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
+mod cmd;
+mod report;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "dev",
     version,
-    about = "Blueprint: schema-first microservices in Rust"
+    about = "Blueprint: schema-first microservices in Rust",
+    long_about = "Blueprint: schema-first microservices in Rust.\n\n\
+        The spec (apibuilder api.json) is the single source of truth; `dev` lints it, \
+        generates code from it and checks services against it.\n\n\
+        Exit codes: 0 success, 1 findings (invalid spec, lint findings, breaking change), \
+        2 usage or I/O error."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -16,9 +28,22 @@ struct Cli {
 }
 
 #[derive(Debug, clap::Subcommand)]
-enum Command {}
+enum Command {
+    /// Inspect a spec: load, normalise, validate and print it.
+    #[command(subcommand)]
+    Spec(cmd::spec::SpecCommand),
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {}
+    let result = match cli.command {
+        Command::Spec(c) => cmd::spec::run(c),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
 }

@@ -1,0 +1,3 @@
+//! One module per `dev` subcommand.
+
+pub mod spec;

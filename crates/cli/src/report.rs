@@ -1,0 +1,113 @@
+//! Printing diagnostics in the formats every command shares.
+
+use std::io::{IsTerminal, Write};
+
+use blueprint_spec::{Diagnostic, SourceMap, diag::render_human};
+
+/// Output format for diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// rustc-like: file:line:col, the offending line with a caret, a hint.
+    #[default]
+    Human,
+    /// One JSON document: `{"diagnostics": [...]}`.
+    Json,
+    /// GitHub Actions workflow commands (`::error file=...,line=...::message`).
+    Github,
+    /// One line per diagnostic: `error[code] file:line:col: message`.
+    Short,
+}
+
+/// Whether to colour human output: a terminal, and `NO_COLOR` unset.
+pub fn use_color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// Print diagnostics to stdout in `format`.
+pub fn print_diagnostics<'a>(
+    diagnostics: impl IntoIterator<Item = &'a Diagnostic>,
+    sources: &SourceMap,
+    format: Format,
+) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let diagnostics: Vec<&Diagnostic> = diagnostics.into_iter().collect();
+    match format {
+        Format::Human => {
+            let color = use_color();
+            for d in &diagnostics {
+                write!(out, "{}", render_human(d, sources, color))?;
+            }
+        }
+        Format::Short => {
+            for d in &diagnostics {
+                writeln!(out, "{}", d.to_short(sources))?;
+            }
+        }
+        Format::Json => {
+            let list: Vec<_> = diagnostics.iter().map(|d| d.to_json(sources)).collect();
+            let doc = serde_json::json!({ "diagnostics": list });
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            )?;
+        }
+        Format::Github => {
+            for d in &diagnostics {
+                writeln!(out, "{}", github_line(d, sources))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `::error file=F,line=L,col=C,title=CODE::MESSAGE`, escaped as GitHub requires.
+fn github_line(d: &Diagnostic, sources: &SourceMap) -> String {
+    let level = match d.severity {
+        blueprint_spec::Severity::Error => "error",
+        blueprint_spec::Severity::Warning => "warning",
+    };
+    let mut props = Vec::new();
+    if let Some((path, line, col)) = d.span.and_then(|s| sources.locate(s)) {
+        props.push(format!(
+            "file={}",
+            escape_property(&path.display().to_string())
+        ));
+        props.push(format!("line={line}"));
+        props.push(format!("col={col}"));
+    }
+    props.push(format!("title={}", escape_property(&d.code)));
+    let mut message = d.message.clone();
+    if let Some(hint) = &d.hint {
+        message.push_str("\nhint: ");
+        message.push_str(hint);
+    }
+    format!("::{level} {}::{}", props.join(","), escape_data(&message))
+}
+
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn github_format_escapes() {
+        let mut sources = SourceMap::new();
+        let f = sources.add("a,b.json", "{\n \"x\": 1}");
+        let d =
+            Diagnostic::error("spec/x", "bad: 100%\nreally").at(blueprint_spec::Span::new(f, 3, 6));
+        assert_eq!(
+            github_line(&d, &sources),
+            "::error file=a%2Cb.json,line=2,col=2,title=spec/x::bad: 100%25%0Areally"
+        );
+    }
+}
