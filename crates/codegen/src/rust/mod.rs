@@ -354,12 +354,7 @@ pub(crate) fn generate(spec: &Spec, opts: &GenOptions) -> Result<Vec<GeneratedFi
     } else {
         PathBuf::from("mod.rs")
     };
-    files.push(package::root_module(
-        &ctx,
-        &root,
-        &modules,
-        opts.package.is_some(),
-    )?);
+    files.push(package::root_module(&ctx, &root, &modules)?);
     if let Some(pkg) = &opts.package {
         files.push(package::manifest(&ctx, pkg, server, client)?);
     }

@@ -44,7 +44,6 @@ pub(crate) fn root_module(
     ctx: &Ctx<'_>,
     path: &Path,
     modules: &[&str],
-    is_crate: bool,
 ) -> Result<GeneratedFile, CodegenError> {
     let service = &ctx.spec.service;
     let mods = modules.iter().map(|m| format_ident!("{}", m));
