@@ -32,12 +32,15 @@ enum Command {
     /// Inspect a spec: load, normalise, validate and print it.
     #[command(subcommand)]
     Spec(cmd::spec::SpecCommand),
+    /// Generate code from specs: Rust models, server, client, mock (and more).
+    Gen(cmd::r#gen::GenArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Spec(c) => cmd::spec::run(c),
+        Command::Gen(args) => cmd::r#gen::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -15,28 +15,38 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
     let name = format_ident!("{}Client", naming::camel(&ctx.spec.service.name));
     let methods = operations(ctx).iter().map(method).collect::<Vec<_>>();
     let doc = format!(" A client of the `{}` service.", ctx.spec.service.name);
+    let imports = (!methods.is_empty()).then(|| {
+        quote! {
+            use ::blueprint::http::Method;
+
+            use super::operations::*;
+        }
+    });
     let tokens = quote! {
         //! Client for the service.
+
+        use ::blueprint::client::{ClientError, HttpClient};
+        #imports
 
         #[doc = #doc]
         #[derive(Debug, Clone)]
         pub struct #name {
-            http: ::blueprint::client::HttpClient,
+            http: HttpClient,
         }
 
         impl #name {
             /// A client of the service at `base_url` (e.g. `http://localhost:8080`), with default settings.
-            pub fn new(base_url: impl Into<String>) -> Result<Self, ::blueprint::client::ClientError> {
-                Ok(Self::with_http(::blueprint::client::HttpClient::new(base_url)?))
+            pub fn new(base_url: impl Into<String>) -> Result<Self, ClientError> {
+                Ok(Self::with_http(HttpClient::new(base_url)?))
             }
 
-            /// A client over a configured [`HttpClient`](::blueprint::client::HttpClient)
+            /// A client over a configured [`HttpClient`]
             /// (default headers, timeout: see `HttpClient::builder`).
-            pub fn with_http(http: ::blueprint::client::HttpClient) -> Self {
+            pub fn with_http(http: HttpClient) -> Self {
                 Self { http }
             }
 
-            pub fn http(&self) -> &::blueprint::client::HttpClient {
+            pub fn http(&self) -> &HttpClient {
                 &self.http
             }
 
@@ -120,31 +130,31 @@ fn method(op: &Op<'_>) -> TokenStream {
         let unit = r.r.type_.is_unit();
         match r.r.code {
             ResponseCode::Status(code) => arms.push(if unit {
-                quote!(#code => Ok(super::operations::#resp::#v),)
+                quote!(#code => Ok(#resp::#v),)
             } else {
-                quote!(#code => Ok(super::operations::#resp::#v(answer.json()?)),)
+                quote!(#code => Ok(#resp::#v(answer.json()?)),)
             }),
             ResponseCode::Default => {
                 default_arm = Some(if unit {
-                    quote!(_ => Ok(super::operations::#resp::#v { status: answer.status }),)
+                    quote!(_ => Ok(#resp::#v { status: answer.status }),)
                 } else {
-                    quote!(_ => Ok(super::operations::#resp::#v { status: answer.status, body: answer.json()? }),)
+                    quote!(_ => Ok(#resp::#v { status: answer.status, body: answer.json()? }),)
                 });
             }
         }
     }
     let fallback = default_arm.unwrap_or_else(|| quote!(_ => Err(answer.unexpected()),));
     let request_arg = if op.params.is_empty() && op.body_ident.is_none() {
-        quote!(_request: &super::operations::#req)
+        quote!(_request: &#req)
     } else {
-        quote!(request: &super::operations::#req)
+        quote!(request: &#req)
     };
     quote! {
         #doc
-        pub async fn #m(&self, #request_arg) -> Result<super::operations::#resp, ::blueprint::client::ClientError> {
+        pub async fn #m(&self, #request_arg) -> Result<#resp, ClientError> {
             let answer = self
                 .http
-                .call(::blueprint::http::Method::#method, #path)
+                .call(Method::#method, #path)
                 #(#calls)*
                 #body
                 .send()

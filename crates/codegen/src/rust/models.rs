@@ -49,6 +49,11 @@ fn service_types(ctx: &Ctx<'_>, service: &Service) -> TokenStream {
     let place = Place::Models(&service.namespace);
     let mut defaults = naming::Scope::new();
     let mut out = TokenStream::new();
+    if !service.models.is_empty() || !service.interfaces.is_empty() {
+        out.extend(quote!(
+            use ::blueprint::serde::{Deserialize, Serialize};
+        ));
+    }
     for e in &service.enums {
         out.extend(enum_type(ctx, service, e));
     }
@@ -185,7 +190,7 @@ fn struct_type(
     };
     quote! {
         #doc
-        #[derive(Debug, Clone, PartialEq, ::blueprint::serde::Serialize, ::blueprint::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
         #[serde(crate = "::blueprint::serde")]
         pub struct #name {
             #(#members)*
@@ -392,10 +397,7 @@ fn enum_type(ctx: &Ctx<'_>, service: &Service, e: &Enum) -> TokenStream {
         impl ::blueprint::FromParam for #name {
             fn from_param(text: &str) -> Result<Self, String> {
                 match Self::from(text) {
-                    Self::#undefined(other) => Err(format!(
-                        "invalid value {other:?}; must be one of: {}",
-                        Self::VALUES.join(", ")
-                    )),
+                    Self::#undefined(other) => Err(::blueprint::param::unknown_value(&other, Self::VALUES)),
                     known => Ok(known),
                 }
             }

@@ -20,7 +20,20 @@ const NOT_RAW: &[&str] = &["self", "Self", "super", "crate", "_"];
 
 /// Type names generated code uses unqualified; spec types must not shadow them.
 const PRELUDE_TYPES: &[&str] = &[
-    "Option", "Result", "String", "Vec", "Box", "Some", "None", "Ok", "Err", "Self",
+    "Option",
+    "Result",
+    "String",
+    "Vec",
+    "Box",
+    "Some",
+    "None",
+    "Ok",
+    "Err",
+    "Self",
+    "Serialize",
+    "Deserialize",
+    "Default",
+    "From",
 ];
 
 /// Replace everything but ASCII letters and digits by `_`, so heck sees word

@@ -54,7 +54,7 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
         let doc = op.doc();
         quote! {
             #doc
-            fn #m(&self, request: super::operations::#req) -> impl ::std::future::Future<Output = super::operations::#resp> + Send;
+            fn #m(&self, request: #req) -> impl Future<Output = #resp> + Send;
         }
     });
 
@@ -96,8 +96,30 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
         ctx.spec.service.name
     );
     let service_doc2 = " Each method gets validated, typed input and returns one of the responses the spec declares.";
+    let imports = if ops.is_empty() {
+        quote! {
+            use std::sync::Arc;
+
+            use ::blueprint::axum::Router;
+            use ::blueprint::server::ServerConfig;
+        }
+    } else {
+        quote! {
+            use std::future::Future;
+            use std::sync::Arc;
+
+            use ::blueprint::axum::Router;
+            use ::blueprint::axum::extract::State;
+            use ::blueprint::axum::response::{IntoResponse, Response};
+            use ::blueprint::server::{Inputs, ServerConfig};
+
+            use super::operations::*;
+        }
+    };
     let tokens = quote! {
         //! Server for the service: the trait to implement and the axum router.
+
+        #imports
 
         #[doc = #service_doc]
         #[doc = ""]
@@ -106,17 +128,17 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
             #(#methods)*
         }
 
-        /// The axum router serving `service`, with the default [`ServerConfig`](::blueprint::server::ServerConfig) (1 MiB body limit).
-        pub fn router<S: #trait_ident>(service: S) -> ::blueprint::axum::Router {
-            router_with_config(service, &::blueprint::server::ServerConfig::default())
+        /// The axum router serving `service`, with the default [`ServerConfig`] (1 MiB body limit).
+        pub fn router<S: #trait_ident>(service: S) -> Router {
+            router_with_config(service, &ServerConfig::default())
         }
 
         /// The axum router serving `service`: the spec's operations, the healthcheck
         /// and version routes, JSON 404/405/413 answers.
-        pub fn router_with_config<S: #trait_ident>(service: S, config: &::blueprint::server::ServerConfig) -> ::blueprint::axum::Router {
-            let routes = ::blueprint::axum::Router::new()
+        pub fn router_with_config<S: #trait_ident>(service: S, config: &ServerConfig) -> Router {
+            let routes = Router::new()
                 #(#route_calls)*
-                .with_state(::std::sync::Arc::new(service));
+                .with_state(Arc::new(service));
             ::blueprint::server::service_router(routes, &super::SERVICE, config)
         }
 
@@ -156,6 +178,7 @@ fn handler_fn(
         let expr = match (p.p.location, p.shape) {
             (ParameterLocation::Path, _) => {
                 let index = path_index.get(name.as_str()).copied().unwrap_or(usize::MAX);
+                let index = proc_macro2::Literal::usize_unsuffixed(index);
                 quote!(inputs.path::<#item>(#index, #name, #min, #max))
             }
             (ParameterLocation::Form, shape) => match (shape, &default) {
@@ -200,28 +223,25 @@ fn handler_fn(
         names.push(id);
     }
     let (inputs_arg, check) = match names.len() {
-        0 => (quote!(_inputs: ::blueprint::server::Inputs), quote!()),
+        0 => (quote!(_inputs: Inputs), quote!()),
         1 => {
             let n = &names[0];
             (
-                quote!(mut inputs: ::blueprint::server::Inputs),
+                quote!(mut inputs: Inputs),
                 quote!(let Some(#n) = #n else { return inputs.reject(); };),
             )
         }
         _ => (
-            quote!(mut inputs: ::blueprint::server::Inputs),
+            quote!(mut inputs: Inputs),
             quote!(let (#(Some(#names)),*) = (#(#names),*) else { return inputs.reject(); };),
         ),
     };
     quote! {
-        async fn #handler<S: #trait_ident>(
-            ::blueprint::axum::extract::State(service): ::blueprint::axum::extract::State<::std::sync::Arc<S>>,
-            #inputs_arg,
-        ) -> ::blueprint::axum::response::Response {
+        async fn #handler<S: #trait_ident>(State(service): State<Arc<S>>, #inputs_arg) -> Response {
             #(#lets)*
             #check
-            let request = super::operations::#req { #(#names),* };
-            ::blueprint::axum::response::IntoResponse::into_response(service.#m(request).await)
+            let request = #req { #(#names),* };
+            service.#m(request).await.into_response()
         }
     }
 }
@@ -250,8 +270,8 @@ fn into_response(ctx: &Ctx<'_>, op: &Op<'_>) -> TokenStream {
         }
     });
     quote! {
-        impl ::blueprint::axum::response::IntoResponse for super::operations::#resp {
-            fn into_response(self) -> ::blueprint::axum::response::Response {
+        impl IntoResponse for #resp {
+            fn into_response(self) -> Response {
                 match self {
                     #(#arms)*
                 }
