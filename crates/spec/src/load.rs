@@ -602,6 +602,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn unreadable_file_is_an_io_error() {
+        let err = load(Path::new("/definitely/not/here.json")).expect_err("missing file");
+        assert!(err.is_io());
+        assert!(err.to_string().starts_with("cannot read"), "{err}");
+    }
+
+    #[test]
+    fn bad_spec_section_is_a_config_error() {
+        let config = Config::parse(Path::new("blueprint.toml"), "[spec]\norg = \"acme\"\n")
+            .expect("valid toml");
+        let err = load_str("a.json", r#"{"name": "a"}"#, &LoadOptions { config })
+            .expect_err("unknown key in [spec]");
+        assert_eq!(err.diagnostics.0[0].code, "spec/config");
+        assert!(!err.is_io());
+    }
+
+    #[test]
+    fn spec_section_sets_the_root_identity() {
+        let config = Config::parse(
+            Path::new("blueprint.toml"),
+            "[spec]\norganization = \"acme\"\nversion = \"2.1.0\"\n[registry.organizations]\nacme = \"io.acme\"\n",
+        )
+        .expect("valid toml");
+        let spec = load_str(
+            "a.json",
+            r#"{"name": "acme-users"}"#,
+            &LoadOptions { config },
+        )
+        .expect("valid spec");
+        assert_eq!(spec.service.namespace, "io.acme.users.v2");
+        assert_eq!(spec.service.organization.as_deref(), Some("acme"));
+        assert_eq!(spec.service.version, "2.1.0");
+    }
+
+    #[test]
     fn identity_rules() {
         assert_eq!(application_key("Reference Api"), "reference-api");
         assert_eq!(application_key("apibuilder common"), "apibuilder-common");
