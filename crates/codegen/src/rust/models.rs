@@ -136,12 +136,13 @@ fn struct_type(
         if ctx.needs_box(t, &f.type_) {
             ty = quote!(Box<#ty>);
         }
-        let rename = (field_ident != *wire).then(|| quote!(#[serde(rename = #wire)]));
+        let rename = (field_ident.trim_start_matches("r#") != wire.as_str())
+            .then(|| quote!(rename = #wire,));
         let fdoc = docs(f.description.as_deref(), f.deprecation.as_ref());
         let (attrs, full_ty, required) = match presence(f) {
             Presence::Required => (quote!(), ty.clone(), true),
             Presence::Optional => (
-                quote!(#[serde(default, skip_serializing_if = "Option::is_none")]),
+                quote!(default, skip_serializing_if = "Option::is_none"),
                 quote!(Option<#ty>),
                 false,
             ),
@@ -163,13 +164,17 @@ fn struct_type(
                         #expr
                     }
                 });
-                (quote!(#[serde(default = #fn_name)]), ty.clone(), false)
+                (quote!(default = #fn_name), ty.clone(), false)
             }
+        };
+        let serde_attr = if rename.is_none() && attrs.is_empty() {
+            quote!()
+        } else {
+            quote!(#[serde(#rename #attrs)])
         };
         members.push(quote! {
             #fdoc
-            #rename
-            #attrs
+            #serde_attr
             pub #fid: #full_ty,
         });
         let check_ty = ctx.rust_type(&f.type_, place);
@@ -600,6 +605,7 @@ fn union_type(ctx: &Ctx<'_>, service: &Service, u: &Union) -> TokenStream {
     quote! {
         #doc
         #[derive(Debug, Clone, PartialEq)]
+        #[allow(clippy::large_enum_variant)]
         pub enum #name {
             #(#defs)*
             #[doc = #undefined_doc]

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use blueprint_spec::ir::{Method, ParameterLocation, ResponseCode};
+use blueprint_spec::ir::{Method, ParameterLocation, Primitive, ResponseCode, TypeRef};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
@@ -171,10 +171,22 @@ fn handler_fn(
         let item = ctx.rust_type(p.item, Place::Sibling);
         let (min, max) = (bound(p.p.minimum.as_ref()), bound(p.p.maximum.as_ref()));
         let required = p.p.required;
-        let default =
-            p.p.default
-                .as_ref()
-                .map(|d| super::models::default_expr(ctx, p.item, d, Place::Sibling));
+        let default = p.p.default.as_ref().map(|d| {
+            let expr = super::models::default_expr(ctx, p.item, d, Place::Sibling);
+            // Literals and enum variants are cheap; strings and decimals allocate or compute.
+            let cheap = !matches!(
+                p.item,
+                TypeRef::Primitive(
+                    Primitive::String | Primitive::Decimal | Primitive::Object | Primitive::Json
+                ) | TypeRef::List(_)
+                    | TypeRef::Map(_)
+            );
+            if cheap {
+                quote!(unwrap_or(#expr))
+            } else {
+                quote!(unwrap_or_else(|| #expr))
+            }
+        });
         let expr = match (p.p.location, p.shape) {
             (ParameterLocation::Path, _) => {
                 let index = path_index.get(name.as_str()).copied().unwrap_or(usize::MAX);
@@ -187,7 +199,7 @@ fn handler_fn(
                 }
                 (ParamShape::Optional, _) => quote!(inputs.form::<#item>(#name, false)),
                 (ParamShape::Value, Some(d)) => {
-                    quote!(inputs.form::<#item>(#name, false).map(|v| v.unwrap_or_else(|| #d)))
+                    quote!(inputs.form::<#item>(#name, false).map(|v| v.#d))
                 }
                 (ParamShape::Value, None) => quote!(inputs.form::<#item>(#name, true).flatten()),
             },
@@ -205,7 +217,7 @@ fn handler_fn(
                         quote!(inputs.optional::<#item>(#loc, #name, #min, #max))
                     }
                     (ParamShape::Value, Some(d)) => {
-                        quote!(inputs.optional::<#item>(#loc, #name, #min, #max).map(|v| v.unwrap_or_else(|| #d)))
+                        quote!(inputs.optional::<#item>(#loc, #name, #min, #max).map(|v| v.#d))
                     }
                     (ParamShape::Value, None) => {
                         quote!(inputs.required::<#item>(#loc, #name, #min, #max))
