@@ -31,12 +31,10 @@ impl RoundtripClient {
         &self,
         request: &PostSamplesByIdRequest,
     ) -> Result<PostSamplesByIdResponse, ClientError> {
+        let id_segment = ::blueprint::client::segment(&request.id);
         let answer = self
             .http
-            .call(
-                Method::POST,
-                &format!("/things/{}", ::blueprint::client::segment(& request.id)),
-            )
+            .call(Method::POST, &format!("/things/{id_segment}"))
             .query("limit", &request.limit)
             .query_list("tag", &request.tag)
             .query_opt("color", request.color.as_ref())
@@ -46,10 +44,10 @@ impl RoundtripClient {
             .send()
             .await?;
         match answer.status() {
-            200u16 => Ok(PostSamplesByIdResponse::Ok(answer.json()?)),
-            201u16 => Ok(PostSamplesByIdResponse::Created(answer.json()?)),
-            404u16 => Ok(PostSamplesByIdResponse::NotFound),
-            409u16 => Ok(PostSamplesByIdResponse::Conflict(answer.json()?)),
+            200 => Ok(PostSamplesByIdResponse::Ok(answer.json()?)),
+            201 => Ok(PostSamplesByIdResponse::Created(answer.json()?)),
+            404 => Ok(PostSamplesByIdResponse::NotFound),
+            409 => Ok(PostSamplesByIdResponse::Conflict(answer.json()?)),
             _ => {
                 Ok(PostSamplesByIdResponse::Default {
                     status: answer.status,
@@ -63,18 +61,16 @@ impl RoundtripClient {
         &self,
         request: &GetSamplesByIdRequest,
     ) -> Result<GetSamplesByIdResponse, ClientError> {
+        let id_segment = ::blueprint::client::segment(&request.id);
         let answer = self
             .http
-            .call(
-                Method::GET,
-                &format!("/things/{}", ::blueprint::client::segment(& request.id)),
-            )
+            .call(Method::GET, &format!("/things/{id_segment}"))
             .query("required_flag", &request.required_flag)
             .send()
             .await?;
         match answer.status() {
-            200u16 => Ok(GetSamplesByIdResponse::Ok(answer.json()?)),
-            204u16 => Ok(GetSamplesByIdResponse::NoContent),
+            200 => Ok(GetSamplesByIdResponse::Ok(answer.json()?)),
+            204 => Ok(GetSamplesByIdResponse::NoContent),
             _ => Err(answer.unexpected()),
         }
     }
@@ -90,7 +86,7 @@ impl RoundtripClient {
             .send()
             .await?;
         match answer.status() {
-            200u16 => Ok(PostShapesResponse::Ok(answer.json()?)),
+            200 => Ok(PostShapesResponse::Ok(answer.json()?)),
             _ => Err(answer.unexpected()),
         }
     }
@@ -106,7 +102,7 @@ impl RoundtripClient {
             .send()
             .await?;
         match answer.status() {
-            200u16 => Ok(GetShapesResponse::Ok(answer.json()?)),
+            200 => Ok(GetShapesResponse::Ok(answer.json()?)),
             _ => Err(answer.unexpected()),
         }
     }
@@ -122,7 +118,7 @@ impl RoundtripClient {
             .send()
             .await?;
         match answer.status() {
-            200u16 => Ok(PutPartiesResponse::Ok(answer.json()?)),
+            200 => Ok(PutPartiesResponse::Ok(answer.json()?)),
             _ => Err(answer.unexpected()),
         }
     }
@@ -138,7 +134,7 @@ impl RoundtripClient {
             .send()
             .await?;
         match answer.status() {
-            201u16 => Ok(PostNodesResponse::Created(answer.json()?)),
+            201 => Ok(PostNodesResponse::Created(answer.json()?)),
             _ => Err(answer.unexpected()),
         }
     }
@@ -147,21 +143,17 @@ impl RoundtripClient {
         &self,
         request: &PostNodesRenameByNameRequest,
     ) -> Result<PostNodesRenameByNameResponse, ClientError> {
+        let name_segment = ::blueprint::client::segment(&request.name);
         let answer = self
             .http
-            .call(
-                Method::POST,
-                &format!(
-                    "/nodes/{}/rename", ::blueprint::client::segment(& request.name)
-                ),
-            )
+            .call(Method::POST, &format!("/nodes/{name_segment}/rename"))
             .form("new_name", &request.new_name)
             .form_opt("note", request.note.as_ref())
             .send()
             .await?;
         match answer.status() {
-            200u16 => Ok(PostNodesRenameByNameResponse::Ok(answer.json()?)),
-            404u16 => Ok(PostNodesRenameByNameResponse::NotFound),
+            200 => Ok(PostNodesRenameByNameResponse::Ok(answer.json()?)),
+            404 => Ok(PostNodesRenameByNameResponse::NotFound),
             _ => Err(answer.unexpected()),
         }
     }

@@ -9,6 +9,7 @@ use ::blueprint::axum::Router;
 use ::blueprint::axum::extract::State;
 use ::blueprint::axum::response::{IntoResponse, Response};
 use ::blueprint::server::{Inputs, ServerConfig};
+use ::blueprint::server::Location;
 use super::operations::*;
 
 /// The `roundtrip` service: implement this trait, serve it with [`router`].
@@ -90,24 +91,14 @@ async fn handle_post_samples_by_id<S: RoundtripService>(
 ) -> Response {
     let id = inputs.path::<::blueprint::uuid::Uuid>(0, "id", None, None);
     let limit = inputs
-        .optional::<
-            i32,
-        >(::blueprint::server::Location::Query, "limit", Some(1f64), Some(100f64))
+        .optional::<i32>(Location::Query, "limit", Some(1f64), Some(100f64))
         .map(|v| v.unwrap_or(10));
-    let tag = inputs
-        .list::<String>(::blueprint::server::Location::Query, "tag", false, None, None);
+    let tag = inputs.list::<String>(Location::Query, "tag", false, None, None);
     let color = inputs
-        .optional::<
-            super::models::Color,
-        >(::blueprint::server::Location::Query, "color", None, None);
+        .optional::<super::models::Color>(Location::Query, "color", None, None);
     let when = inputs
-        .optional::<
-            ::blueprint::chrono::NaiveDate,
-        >(::blueprint::server::Location::Query, "when", None, None);
-    let x_trace = inputs
-        .optional::<
-            String,
-        >(::blueprint::server::Location::Header, "X-Trace", None, None);
+        .optional::<::blueprint::chrono::NaiveDate>(Location::Query, "when", None, None);
+    let x_trace = inputs.optional::<String>(Location::Header, "X-Trace", None, None);
     let body = inputs.body::<super::models::Sample>();
     let (
         Some(id),
@@ -138,9 +129,7 @@ async fn handle_get_samples_by_id<S: RoundtripService>(
 ) -> Response {
     let id = inputs.path::<::blueprint::uuid::Uuid>(0, "id", None, None);
     let required_flag = inputs
-        .required::<
-            bool,
-        >(::blueprint::server::Location::Query, "required_flag", None, None);
+        .required::<bool>(Location::Query, "required_flag", None, None);
     let (Some(id), Some(required_flag)) = (id, required_flag) else {
         return inputs.reject();
     };
@@ -167,8 +156,7 @@ async fn handle_get_shapes<S: RoundtripService>(
     State(service): State<Arc<S>>,
     mut inputs: Inputs,
 ) -> Response {
-    let kind = inputs
-        .optional::<String>(::blueprint::server::Location::Query, "kind", None, None);
+    let kind = inputs.optional::<String>(Location::Query, "kind", None, None);
     let Some(kind) = kind else {
         return inputs.reject();
     };
@@ -222,16 +210,16 @@ impl IntoResponse for PostSamplesByIdResponse {
     fn into_response(self) -> Response {
         match self {
             Self::Ok(body) => {
-                ::blueprint::server::json(::blueprint::server::status(200u16), &body)
+                ::blueprint::server::json(::blueprint::server::status(200), &body)
             }
             Self::Created(body) => {
-                ::blueprint::server::json(::blueprint::server::status(201u16), &body)
+                ::blueprint::server::json(::blueprint::server::status(201), &body)
             }
             Self::NotFound => {
-                ::blueprint::server::empty(::blueprint::server::status(404u16))
+                ::blueprint::server::empty(::blueprint::server::status(404))
             }
             Self::Conflict(body) => {
-                ::blueprint::server::json(::blueprint::server::status(409u16), &body)
+                ::blueprint::server::json(::blueprint::server::status(409), &body)
             }
             Self::Default { status, body } => ::blueprint::server::json(status, &body),
         }
@@ -242,10 +230,10 @@ impl IntoResponse for GetSamplesByIdResponse {
     fn into_response(self) -> Response {
         match self {
             Self::Ok(body) => {
-                ::blueprint::server::json(::blueprint::server::status(200u16), &body)
+                ::blueprint::server::json(::blueprint::server::status(200), &body)
             }
             Self::NoContent => {
-                ::blueprint::server::empty(::blueprint::server::status(204u16))
+                ::blueprint::server::empty(::blueprint::server::status(204))
             }
         }
     }
@@ -255,7 +243,7 @@ impl IntoResponse for PostShapesResponse {
     fn into_response(self) -> Response {
         match self {
             Self::Ok(body) => {
-                ::blueprint::server::json(::blueprint::server::status(200u16), &body)
+                ::blueprint::server::json(::blueprint::server::status(200), &body)
             }
         }
     }
@@ -265,7 +253,7 @@ impl IntoResponse for GetShapesResponse {
     fn into_response(self) -> Response {
         match self {
             Self::Ok(body) => {
-                ::blueprint::server::json(::blueprint::server::status(200u16), &body)
+                ::blueprint::server::json(::blueprint::server::status(200), &body)
             }
         }
     }
@@ -275,7 +263,7 @@ impl IntoResponse for PutPartiesResponse {
     fn into_response(self) -> Response {
         match self {
             Self::Ok(body) => {
-                ::blueprint::server::json(::blueprint::server::status(200u16), &body)
+                ::blueprint::server::json(::blueprint::server::status(200), &body)
             }
         }
     }
@@ -285,7 +273,7 @@ impl IntoResponse for PostNodesResponse {
     fn into_response(self) -> Response {
         match self {
             Self::Created(body) => {
-                ::blueprint::server::json(::blueprint::server::status(201u16), &body)
+                ::blueprint::server::json(::blueprint::server::status(201), &body)
             }
         }
     }
@@ -295,10 +283,10 @@ impl IntoResponse for PostNodesRenameByNameResponse {
     fn into_response(self) -> Response {
         match self {
             Self::Ok(body) => {
-                ::blueprint::server::json(::blueprint::server::status(200u16), &body)
+                ::blueprint::server::json(::blueprint::server::status(200), &body)
             }
             Self::NotFound => {
-                ::blueprint::server::empty(::blueprint::server::status(404u16))
+                ::blueprint::server::empty(::blueprint::server::status(404))
             }
         }
     }

@@ -62,23 +62,26 @@ fn method(op: &Op<'_>) -> TokenStream {
     let resp = op.response_type();
     let doc = op.doc();
 
-    // The path as a format string, parameters percent-encoded as segments.
+    // The path as a format string capturing one local per parameter, each
+    // percent-encoded as a path segment.
     let mut fmt = String::new();
-    let mut args = Vec::new();
+    let mut segments = Vec::new();
     for seg in op.op.path.split('/').filter(|s| !s.is_empty()) {
         fmt.push('/');
         match seg.strip_prefix(':') {
             Some(name) => {
-                fmt.push_str("{}");
                 let field = op
                     .params
                     .iter()
-                    .find(|p| p.p.location == ParameterLocation::Path && p.p.name == name)
-                    .map(|p| ident(&p.ident));
-                args.push(match field {
-                    Some(f) => quote!(::blueprint::client::segment(&request.#f)),
-                    None => quote!(""),
-                });
+                    .find(|p| p.p.location == ParameterLocation::Path && p.p.name == name);
+                let Some(field) = field else {
+                    continue;
+                };
+                let local = format!("{}_segment", field.ident.trim_start_matches('_'));
+                fmt.push_str(&format!("{{{local}}}"));
+                let local = format_ident!("{}", local);
+                let f = ident(&field.ident);
+                segments.push(quote!(let #local = ::blueprint::client::segment(&request.#f);));
             }
             None => fmt.push_str(&seg.replace('{', "{{").replace('}', "}}")),
         }
@@ -86,10 +89,10 @@ fn method(op: &Op<'_>) -> TokenStream {
     if fmt.is_empty() {
         fmt.push('/');
     }
-    let path = if args.is_empty() {
+    let path = if segments.is_empty() {
         quote!(#fmt)
     } else {
-        quote!(&format!(#fmt, #(#args),*))
+        quote!(&format!(#fmt))
     };
     let method = format_ident!("{}", op.op.method.as_str());
 
@@ -129,11 +132,14 @@ fn method(op: &Op<'_>) -> TokenStream {
         let v = format_ident!("{}", r.variant);
         let unit = r.r.type_.is_unit();
         match r.r.code {
-            ResponseCode::Status(code) => arms.push(if unit {
-                quote!(#code => Ok(#resp::#v),)
-            } else {
-                quote!(#code => Ok(#resp::#v(answer.json()?)),)
-            }),
+            ResponseCode::Status(code) => {
+                let code = proc_macro2::Literal::u16_unsuffixed(code);
+                arms.push(if unit {
+                    quote!(#code => Ok(#resp::#v),)
+                } else {
+                    quote!(#code => Ok(#resp::#v(answer.json()?)),)
+                });
+            }
             ResponseCode::Default => {
                 default_arm = Some(if unit {
                     quote!(_ => Ok(#resp::#v { status: answer.status }),)
@@ -152,6 +158,7 @@ fn method(op: &Op<'_>) -> TokenStream {
     quote! {
         #doc
         pub async fn #m(&self, #request_arg) -> Result<#resp, ClientError> {
+            #(#segments)*
             let answer = self
                 .http
                 .call(Method::#method, #path)

@@ -447,16 +447,25 @@ pub(crate) fn union_variants<'a>(
     u: &'a Union,
 ) -> UnionVariants<'a> {
     let mut scope = naming::Scope::new();
+    let base_name = |m: &UnionType| match &m.type_ {
+        TypeRef::Named(n) => ctx
+            .type_name(n)
+            .map(|n| n.ident.clone())
+            .unwrap_or_else(|| naming::camel(&n.name)),
+        other => naming::camel(&other.display_in("")),
+    };
+    let bases: Vec<String> = u.types.iter().map(base_name).collect();
     let variants = u
         .types
         .iter()
-        .map(|m| {
-            let base = match &m.type_ {
-                TypeRef::Named(n) => ctx
-                    .type_name(n)
-                    .map(|n| n.ident.clone())
-                    .unwrap_or_else(|| naming::camel(&n.name)),
-                other => naming::camel(&other.display_in("")),
+        .enumerate()
+        .map(|(i, m)| {
+            // Two members with the same type name (a local `user` and an imported
+            // one): later ones are named by their wire value (`SharedUser`).
+            let base = if bases[..i].contains(&bases[i]) {
+                naming::variant_name(&m.wire_value(&service.namespace))
+            } else {
+                bases[i].clone()
             };
             let nested = match (&m.type_, &u.discriminator) {
                 (TypeRef::Named(n), Some(d)) if n.kind == TypeKind::Union => ctx

@@ -53,6 +53,10 @@ pub fn camel(name: &str) -> String {
     if s.starts_with(|c: char| c.is_ascii_digit()) {
         s.insert(0, 'N');
     }
+    if s == "Self" {
+        // The one UpperCamelCase keyword; it cannot be a raw identifier.
+        s.push_str("Value");
+    }
     s
 }
 
@@ -150,6 +154,8 @@ mod tests {
         assert_eq!(type_name("user_form", "Model"), "UserForm");
         assert_eq!(type_name("result", "Model"), "ResultModel");
         assert_eq!(type_name("3ds-challenge", "Model"), "N3dsChallenge");
+        assert_eq!(variant_name("Self"), "SelfValue");
+        assert_eq!(variant_name("not-ok"), "NotOk");
         assert_eq!(field_name("userId"), "user_id");
         assert_eq!(field_name("type"), "type");
         assert_eq!(ident("type").to_string(), "r#type");

@@ -96,6 +96,17 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
         ctx.spec.service.name
     );
     let service_doc2 = " Each method gets validated, typed input and returns one of the responses the spec declares.";
+    let uses_location = ops.iter().flat_map(|op| &op.params).any(|p| {
+        matches!(
+            p.p.location,
+            ParameterLocation::Query | ParameterLocation::Header
+        )
+    });
+    let location = uses_location.then(|| {
+        quote!(
+            use ::blueprint::server::Location;
+        )
+    });
     let imports = if ops.is_empty() {
         quote! {
             use std::sync::Arc;
@@ -112,6 +123,7 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
             use ::blueprint::axum::extract::State;
             use ::blueprint::axum::response::{IntoResponse, Response};
             use ::blueprint::server::{Inputs, ServerConfig};
+            #location
 
             use super::operations::*;
         }
@@ -205,9 +217,9 @@ fn handler_fn(
             },
             (loc, shape) => {
                 let loc = if loc == ParameterLocation::Header {
-                    quote!(::blueprint::server::Location::Header)
+                    quote!(Location::Header)
                 } else {
-                    quote!(::blueprint::server::Location::Query)
+                    quote!(Location::Query)
                 };
                 match (shape, &default) {
                     (ParamShape::List, _) => {
@@ -266,6 +278,7 @@ fn into_response(ctx: &Ctx<'_>, op: &Op<'_>) -> TokenStream {
         let unit = r.r.type_.is_unit();
         match r.r.code {
             ResponseCode::Status(code) => {
+                let code = proc_macro2::Literal::u16_unsuffixed(code);
                 if unit {
                     quote!(Self::#v => ::blueprint::server::empty(::blueprint::server::status(#code)),)
                 } else {
