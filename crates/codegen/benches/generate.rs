@@ -32,13 +32,24 @@ fn main() {
         }
     };
     let runs = 50;
-    let (load_mean, load_best) = time(runs, || blueprint_spec::load(&path).map(|s| s.service.models.len()));
+    let (load_mean, load_best) = time(runs, || {
+        blueprint_spec::load(&path).map(|s| s.service.models.len())
+    });
     let opts = GenOptions::rust();
-    let (gen_mean, gen_best) = time(runs, || blueprint_codegen::generate(&spec, &opts).map(|f| f.len()));
+    let (gen_mean, gen_best) = time(runs, || {
+        blueprint_codegen::generate(&spec, &opts).map(|f| f.len())
+    });
     let files = blueprint_codegen::generate(&spec, &opts).unwrap_or_default();
     let bytes: usize = files.iter().map(|f| f.contents.len()).sum();
     let lines: usize = files.iter().map(|f| f.contents.lines().count()).sum();
-    println!("flow-delta.json: {} models, {} operations", spec.service.models.len(), spec.service.operations().count());
+    println!(
+        "flow-delta.json: {} models, {} operations",
+        spec.service.models.len(),
+        spec.service.operations().count()
+    );
     println!("  load (baseline)   mean {load_mean:>10.2?}  best {load_best:>10.2?}");
-    println!("  generate Rust     mean {gen_mean:>10.2?}  best {gen_best:>10.2?}  ({} files, {lines} lines, {bytes} bytes)", files.len());
+    println!(
+        "  generate Rust     mean {gen_mean:>10.2?}  best {gen_best:>10.2?}  ({} files, {lines} lines, {bytes} bytes)",
+        files.len()
+    );
 }

@@ -625,6 +625,35 @@ async fn the_mock_answers_examples_or_the_tests_handler() {
     assert_eq!(answer, GetShapesResponse::Ok(vec![]));
 }
 
+#[tokio::test]
+async fn a_panicking_handler_answers_500_without_details() {
+    let mock = MockRoundtrip::new().on_get_shapes(|_| panic!("secret detail"));
+    let client = RoundtripClient::new(serve(router(mock)).await).unwrap();
+    match client.get_shapes(&GetShapesRequest { kind: None }).await {
+        Err(ClientError::UnexpectedStatus { status, body }) => {
+            assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+            assert!(
+                body.contains("internal_error") && !body.contains("secret"),
+                "{body}"
+            );
+        }
+        other => panic!("expected a 500, got {other:?}"),
+    }
+    // The server keeps serving.
+    let node = Node {
+        name: "n".into(),
+        children: vec![],
+        parent: None,
+        shape: Some(Circle { radius: 1.0 }.into()),
+    };
+    assert!(
+        client
+            .post_nodes(&PostNodesRequest { body: node })
+            .await
+            .is_ok()
+    );
+}
+
 /// The committed package is what `dev gen` makes of the fixture today.
 #[test]
 fn generated_package_is_fresh() {

@@ -392,6 +392,23 @@ pub fn service_router(routes: Router, info: &'static ServiceInfo, config: &Serve
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(config.body_limit))
+        .layer(axum::middleware::from_fn(catch_panic))
+}
+
+/// A panicking handler answers 500 with a generic body (nothing of the panic
+/// leaks to the caller) instead of dropping the connection.
+async fn catch_panic(req: Request, next: axum::middleware::Next) -> Response {
+    use futures_util::FutureExt;
+    match std::panic::AssertUnwindSafe(next.run(req))
+        .catch_unwind()
+        .await
+    {
+        Ok(response) => response,
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorBody::new("internal_error", "the server failed to handle this request"),
+        ),
+    }
 }
 
 async fn healthcheck() -> Response {

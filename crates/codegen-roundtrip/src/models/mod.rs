@@ -346,6 +346,30 @@ impl ::blueprint::Validate for Shape {
     }
 }
 
+impl From<Circle> for Shape {
+    fn from(m: Circle) -> Self {
+        Self::Circle(m)
+    }
+}
+
+impl From<Square> for Shape {
+    fn from(m: Square) -> Self {
+        Self::Square(m)
+    }
+}
+
+impl From<String> for Shape {
+    fn from(m: String) -> Self {
+        Self::String(m)
+    }
+}
+
+impl From<Color> for Shape {
+    fn from(m: Color) -> Self {
+        Self::Color(m)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::large_enum_variant)]
 pub enum Party {
@@ -398,5 +422,29 @@ impl ::blueprint::Validate for Party {
                 ("long", |value, v| v.value_member::<i64>(value)),
             ],
         );
+    }
+}
+
+impl From<Guest> for Party {
+    fn from(m: Guest) -> Self {
+        Self::Guest(m)
+    }
+}
+
+impl From<Member> for Party {
+    fn from(m: Member) -> Self {
+        Self::Member(m)
+    }
+}
+
+impl From<::blueprint::uuid::Uuid> for Party {
+    fn from(m: ::blueprint::uuid::Uuid) -> Self {
+        Self::Uuid(m)
+    }
+}
+
+impl From<i64> for Party {
+    fn from(m: i64) -> Self {
+        Self::Long(m)
     }
 }

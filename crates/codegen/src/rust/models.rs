@@ -529,6 +529,7 @@ fn union_type(ctx: &Ctx<'_>, service: &Service, u: &Union) -> TokenStream {
     let wire_name = &u.name;
 
     let mut defs = Vec::new();
+    let mut froms = Vec::new();
     let mut ser_arms = Vec::new();
     let mut de_arms = Vec::new();
     let mut checks = Vec::new();
@@ -544,6 +545,18 @@ fn union_type(ctx: &Ctx<'_>, service: &Service, u: &Union) -> TokenStream {
             v.member.deprecation.as_ref(),
         );
         defs.push(quote!(#vdoc #id(#ty),));
+        let wrap = if ctx.needs_box(&t, &v.member.type_) {
+            quote!(Box::new(m))
+        } else {
+            quote!(m)
+        };
+        froms.push(quote! {
+            impl From<#check_ty> for #name {
+                fn from(m: #check_ty) -> Self {
+                    Self::#id(#wrap)
+                }
+            }
+        });
         let tag = v.tags.first().cloned().unwrap_or_default();
         let tags = &v.tags;
         match (&u.discriminator, v.form) {
@@ -645,5 +658,7 @@ fn union_type(ctx: &Ctx<'_>, service: &Service, u: &Union) -> TokenStream {
                 #validate
             }
         }
+
+        #(#froms)*
     }
 }
