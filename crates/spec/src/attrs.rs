@@ -51,8 +51,63 @@ fn integer(r: &mut Reader<'_>, o: &Obj<'_>, key: &str) -> Option<(u32, Span)> {
     }
 }
 
-/// Checks that apply to the attributes of every element: the `linter` shape.
-pub fn check_common(attrs: &[RawAttribute], diags: &mut Vec<Diagnostic>) {
+/// The kind of element an attribute list belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    Service,
+    Model,
+    Union,
+    Operation,
+    /// Any other element, described for messages ("a field").
+    Other(&'static str),
+}
+
+impl Place {
+    fn describe(self) -> &'static str {
+        match self {
+            Place::Service => "the service",
+            Place::Model => "a model",
+            Place::Union => "a union",
+            Place::Operation => "an operation",
+            Place::Other(what) => what,
+        }
+    }
+}
+
+/// Where each of our attributes may appear.
+const PLACES: &[(&str, &[Place], &str)] = &[
+    ("db", &[Place::Model], "a model"),
+    ("stream", &[Place::Union], "an event union"),
+    ("consumes", &[Place::Service], "the service"),
+    (
+        "auth",
+        &[Place::Service, Place::Operation],
+        "the service or an operation",
+    ),
+];
+
+/// Checks that apply to the attributes of every element: ours are in their
+/// place, and `linter` (allowed anywhere) has its shape.
+pub fn check_common(attrs: &[RawAttribute], place: Place, diags: &mut Vec<Diagnostic>) {
+    for a in attrs {
+        if let Some((name, allowed, belongs)) = PLACES.iter().find(|(n, ..)| *n == a.name.value)
+            && !allowed.contains(&place)
+        {
+            diags.push(
+                Diagnostic::error(
+                    "spec/misplaced-attribute",
+                    format!(
+                        "the `{name}` attribute belongs on {belongs}, not on {}",
+                        place.describe()
+                    ),
+                )
+                .at(a.name.span)
+                .hint(format!(
+                    "move it to {belongs}, or rename it if it is another tool's attribute"
+                )),
+            );
+        }
+    }
     for a in attrs.iter().filter(|a| a.name.value == "linter") {
         let mut r = Reader::new(diags, Form::Input);
         if let Some(o) = r.object(&a.value, "the `linter` attribute") {

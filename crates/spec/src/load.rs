@@ -151,9 +151,18 @@ pub fn major_version(version: &str) -> u64 {
 
 /// The namespace of a spec that declares none (see the module docs).
 pub fn default_namespace(org_namespace: &str, application: &str, version: &str) -> String {
-    let mut segments: Vec<&str> = application.split('-').filter(|s| !s.is_empty()).collect();
+    let mut segments: Vec<String> = Vec::new();
+    for word in application.split('-').filter(|s| !s.is_empty()) {
+        // As apibuilder: a segment must start with a letter, so `oauth-2` is `oauth2`.
+        match segments.last_mut() {
+            Some(last) if !word.starts_with(|c: char| c.is_ascii_alphabetic()) => {
+                last.push_str(word);
+            }
+            _ => segments.push(word.to_string()),
+        }
+    }
     let org_last = org_namespace.rsplit('.').next();
-    if segments.len() > 1 && segments.first().copied() == org_last {
+    if segments.len() > 1 && segments.first().map(String::as_str) == org_last {
         segments.remove(0);
     }
     let mut parts = vec![org_namespace.to_string()];
@@ -278,6 +287,7 @@ impl<'c> Loader<'c> {
         } else {
             raw::Form::Input
         };
+        raw::duplicate_keys(&root, &mut self.diags);
         let raw = Reader::new(&mut self.diags, form).service(&root)?;
 
         let name = raw
@@ -653,6 +663,10 @@ mod tests {
         assert_eq!(
             default_namespace("io.apibuilder", "apibuilder", "2.0.0"),
             "io.apibuilder.apibuilder.v2"
+        );
+        assert_eq!(
+            default_namespace("io.acme", "oauth-2-server", "1.0.0"),
+            "io.acme.oauth2.server.v1"
         );
     }
 }

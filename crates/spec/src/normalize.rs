@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use crate::attrs;
+use crate::attrs::{self, Place};
 use crate::diag::Diagnostic;
 use crate::ir::{
     Annotation, Attribute, Body, Enum, EnumValue, Field, Header, Import, Interface, Method, Model,
@@ -234,7 +234,7 @@ impl Builder<'_, '_> {
             .enums
             .iter()
             .map(|e| {
-                attrs::check_common(&e.attributes, self.diags);
+                attrs::check_common(&e.attributes, Place::Other("an enum"), self.diags);
                 Enum {
                     name: e.name.value.clone(),
                     plural: plural_of(&e.name, e.plural.as_ref()),
@@ -244,7 +244,11 @@ impl Builder<'_, '_> {
                         .values
                         .iter()
                         .map(|v| {
-                            attrs::check_common(&v.attributes, self.diags);
+                            attrs::check_common(
+                                &v.attributes,
+                                Place::Other("an enum value"),
+                                self.diags,
+                            );
                             EnumValue {
                                 name: v.name.value.clone(),
                                 value: v.value.as_ref().map(|s| s.value.clone()),
@@ -291,7 +295,7 @@ impl Builder<'_, '_> {
             blueprint: ServiceExtensions::default(),
             span: raw.span,
         };
-        attrs::check_common(&raw.attributes, self.diags);
+        attrs::check_common(&raw.attributes, Place::Service, self.diags);
         service.headers = raw
             .headers
             .iter()
@@ -301,7 +305,7 @@ impl Builder<'_, '_> {
             .interfaces
             .iter()
             .map(|i| {
-                attrs::check_common(&i.attributes, self.diags);
+                attrs::check_common(&i.attributes, Place::Other("an interface"), self.diags);
                 Interface {
                     name: i.name.value.clone(),
                     plural: plural_of(&i.name, i.plural.as_ref()),
@@ -322,7 +326,7 @@ impl Builder<'_, '_> {
             .unions
             .iter()
             .map(|u| {
-                attrs::check_common(&u.attributes, self.diags);
+                attrs::check_common(&u.attributes, Place::Union, self.diags);
                 Union {
                     name: u.name.value.clone(),
                     plural: plural_of(&u.name, u.plural.as_ref()),
@@ -333,7 +337,11 @@ impl Builder<'_, '_> {
                         .types
                         .iter()
                         .map(|t| {
-                            attrs::check_common(&t.attributes, self.diags);
+                            attrs::check_common(
+                                &t.attributes,
+                                Place::Other("a union type"),
+                                self.diags,
+                            );
                             UnionType {
                                 type_: self.type_ref(&t.type_),
                                 description: t.description.clone(),
@@ -370,7 +378,7 @@ impl Builder<'_, '_> {
     }
 
     fn header(&mut self, h: &RawHeader, service: &Service) -> Header {
-        attrs::check_common(&h.attributes, self.diags);
+        attrs::check_common(&h.attributes, Place::Other("a header"), self.diags);
         let type_ = self.type_ref(&h.type_);
         let default = self.default_value(h.default.as_ref(), &type_, None, None, service);
         Header {
@@ -386,7 +394,7 @@ impl Builder<'_, '_> {
     }
 
     fn field(&mut self, f: &RawField, service: &Service) -> Field {
-        attrs::check_common(&f.attributes, self.diags);
+        attrs::check_common(&f.attributes, Place::Other("a field"), self.diags);
         let type_ = self.type_ref(&f.type_);
         let default = self.default_value(
             f.default.as_ref(),
@@ -401,7 +409,8 @@ impl Builder<'_, '_> {
             description: f.description.clone(),
             deprecation: f.deprecation.clone(),
             default,
-            required: f.required.unwrap_or(true),
+            // apibuilder: a field with a default is always present.
+            required: f.default.is_some() || f.required.unwrap_or(true),
             minimum: f.minimum.as_ref().map(|b| b.bound.clone()),
             maximum: f.maximum.as_ref().map(|b| b.bound.clone()),
             example: f.example.clone(),
@@ -433,7 +442,7 @@ impl Builder<'_, '_> {
     }
 
     fn model(&mut self, m: &RawModel, raw: &RawService, service: &Service) -> Model {
-        attrs::check_common(&m.attributes, self.diags);
+        attrs::check_common(&m.attributes, Place::Model, self.diags);
         let mut fields: Vec<Field> = Vec::new();
         let mut extra_attributes = Vec::new();
         // Template fields first (as if declared), the model's own override by name.
@@ -460,6 +469,20 @@ impl Builder<'_, '_> {
             let field = self.field(f, service);
             fields.push(field);
         }
+        // Interface fields the model does not declare are inherited (apibuilder's
+        // InterfaceInheritance); declared ones must agree in type (see `validate`).
+        for i in &m.interfaces {
+            let Ok(t) = self.scope.resolve_name(i.value.trim()) else {
+                continue;
+            };
+            if let Some(TypeDef::Interface(interface)) = self.scope.lookup(service, &t) {
+                for f in &interface.fields {
+                    if !fields.iter().any(|own| own.name == f.name) {
+                        fields.push(f.clone());
+                    }
+                }
+            }
+        }
         let mut attrs = attributes(&m.attributes);
         attrs.extend(extra_attributes);
         Model {
@@ -476,7 +499,7 @@ impl Builder<'_, '_> {
     }
 
     fn resource(&mut self, r: &RawResource, raw: &RawService, service: &Service) -> Resource {
-        attrs::check_common(&r.attributes, self.diags);
+        attrs::check_common(&r.attributes, Place::Other("a resource"), self.diags);
         let type_ = self.type_ref(&r.type_);
         let plural = match &type_ {
             TypeRef::Named(n) => match self.scope.lookup(service, n) {
@@ -558,7 +581,7 @@ impl Builder<'_, '_> {
         resource_type: &TypeRef,
         service: &Service,
     ) -> Operation {
-        attrs::check_common(&o.attributes, self.diags);
+        attrs::check_common(&o.attributes, Place::Operation, self.diags);
         let method = match Method::parse(&o.method.value) {
             Some(m) => m,
             None => {
@@ -578,7 +601,7 @@ impl Builder<'_, '_> {
         let own = o.path.as_ref().map(|p| p.value.trim()).unwrap_or("");
         let path = join_path(resource_path.unwrap_or(""), own);
         let body = o.body.as_ref().map(|b| {
-            attrs::check_common(&b.attributes, self.diags);
+            attrs::check_common(&b.attributes, Place::Other("a body"), self.diags);
             Body {
                 type_: self.type_ref(&b.type_),
                 description: b.description.clone(),
@@ -591,30 +614,18 @@ impl Builder<'_, '_> {
             .split('/')
             .filter_map(|seg| seg.strip_prefix(':'))
             .collect();
-        let mut parameters = Vec::new();
-        // Path parameters not declared are inferred, first and in path order.
-        for name in &path_names {
-            if o.parameters.iter().any(|p| p.name.value == *name) {
-                continue;
-            }
-            parameters.push(Parameter {
-                name: (*name).to_string(),
-                type_: self.infer_path_type(name, resource_type, service),
-                location: ParameterLocation::Path,
-                description: None,
-                deprecation: None,
-                required: true,
-                default: None,
-                minimum: None,
-                maximum: None,
-                example: None,
-                attributes: Vec::new(),
-                span: o.path.as_ref().map_or(o.span, |p| p.span),
-            });
-        }
+        // Form parameters only for the JSON-document methods without a body.
+        let default_location =
+            if o.body.is_none() && matches!(method, Method::Post | Method::Put | Method::Patch) {
+                ParameterLocation::Form
+            } else {
+                ParameterLocation::Query
+            };
+        let mut declared = Vec::new();
         for p in &o.parameters {
-            attrs::check_common(&p.attributes, self.diags);
+            attrs::check_common(&p.attributes, Place::Other("a parameter"), self.diags);
             let type_ = self.type_ref(&p.type_);
+            let in_path = path_names.contains(&p.name.value.as_str());
             let location = match &p.location {
                 Some(l) => match l.value.trim().to_ascii_lowercase().as_str() {
                     "path" => ParameterLocation::Path,
@@ -630,15 +641,11 @@ impl Builder<'_, '_> {
                             .at(l.span)
                             .hint("use one of path, query, form, header"),
                         );
-                        ParameterLocation::Query
+                        default_location
                     }
                 },
-                None if path_names.contains(&p.name.value.as_str()) => ParameterLocation::Path,
-                None if o.body.is_some() => ParameterLocation::Query,
-                None if matches!(method, Method::Get | Method::Delete | Method::Head) => {
-                    ParameterLocation::Query
-                }
-                None => ParameterLocation::Form,
+                None if in_path => ParameterLocation::Path,
+                None => default_location,
             };
             let default = self.default_value(
                 p.default.as_ref(),
@@ -648,12 +655,13 @@ impl Builder<'_, '_> {
                 service,
             );
             self.check_bounds(p.minimum.as_ref(), p.maximum.as_ref());
-            parameters.push(Parameter {
+            let param = Parameter {
                 name: p.name.value.clone(),
                 location,
                 description: p.description.clone(),
                 deprecation: p.deprecation.clone(),
-                required: p.required.unwrap_or(true),
+                // apibuilder: a parameter with a default is always present.
+                required: p.default.is_some() || p.required.unwrap_or(true),
                 default,
                 minimum: p.minimum.as_ref().map(|b| b.bound.clone()),
                 maximum: p.maximum.as_ref().map(|b| b.bound.clone()),
@@ -661,11 +669,38 @@ impl Builder<'_, '_> {
                 attributes: attributes(&p.attributes),
                 span: p.span,
                 type_,
-            });
+            };
+            declared.push(param);
         }
+        // As apibuilder: path parameters first, in path order (declared, or inferred
+        // from the resource's type), then the others in declaration order.
+        let mut parameters = Vec::new();
+        for name in &path_names {
+            if parameters.iter().any(|p: &Parameter| p.name == *name) {
+                continue;
+            }
+            match declared.iter().position(|p| p.name == *name) {
+                Some(i) => parameters.push(declared.remove(i)),
+                None => parameters.push(Parameter {
+                    name: (*name).to_string(),
+                    type_: self.infer_path_type(name, resource_type, service),
+                    location: ParameterLocation::Path,
+                    description: None,
+                    deprecation: None,
+                    required: true,
+                    default: None,
+                    minimum: None,
+                    maximum: None,
+                    example: None,
+                    attributes: Vec::new(),
+                    span: o.path.as_ref().map_or(o.span, |p| p.span),
+                }),
+            }
+        }
+        parameters.extend(declared);
         let mut responses: Vec<Response> = Vec::new();
         for r in &o.responses {
-            attrs::check_common(&r.attributes, self.diags);
+            attrs::check_common(&r.attributes, Place::Other("a response"), self.diags);
             let Some(code) = self.response_code(&r.code) else {
                 continue;
             };
@@ -725,17 +760,30 @@ impl Builder<'_, '_> {
         let TypeRef::Named(n) = resource else {
             return fallback;
         };
-        let field_type = if n.namespace == service.namespace && n.kind == TypeKind::Model {
-            // The service's models are built before its resources.
-            service
-                .model(&n.name)
-                .and_then(|m| m.field(name))
-                .map(|f| f.type_.clone())
-        } else {
-            match self.scope.lookup(service, n) {
-                Some(TypeDef::Model(m)) => m.field(name).map(|f| f.type_.clone()),
-                _ => None,
+        // The service's models and unions are built before its resources.
+        let field_of = |t: &TypeRef| -> TypeRef {
+            match t {
+                TypeRef::Named(m) => match self.scope.lookup(service, m) {
+                    Some(TypeDef::Model(model)) => model
+                        .field(name)
+                        .map_or_else(|| fallback.clone(), |f| f.type_.clone()),
+                    _ => fallback.clone(),
+                },
+                other => other.clone(),
             }
+        };
+        let field_type = match self.scope.lookup(service, n) {
+            Some(TypeDef::Model(_)) => Some(field_of(resource)),
+            // A union: the type its members agree on (apibuilder's `commonField`).
+            Some(TypeDef::Union(u)) => {
+                let mut types = u.types.iter().map(|t| field_of(&t.type_));
+                let first = types.next();
+                match first {
+                    Some(f) if types.all(|t| t == f) => Some(f),
+                    _ => None,
+                }
+            }
+            _ => None,
         };
         match field_type {
             Some(t @ TypeRef::Primitive(_)) => t,

@@ -401,25 +401,13 @@ impl<'d> Reader<'d> {
         );
     }
 
-    /// View `v` as an object, reporting duplicate keys; `None` (reported) otherwise.
+    /// View `v` as an object; `None` (reported) otherwise. Duplicate keys are
+    /// reported once for the whole document by [`duplicate_keys`].
     pub fn object<'v>(&mut self, v: &'v Spanned, what: &str) -> Option<Obj<'v>> {
         let Value::Object(obj) = &v.value else {
             self.mismatch(v, "an object", what);
             return None;
         };
-        for (i, m) in obj.members.iter().enumerate() {
-            if let Some(first) = obj.members[..i].iter().find(|f| f.key == m.key) {
-                self.error(
-                    Diagnostic::error(
-                        "spec/duplicate-key",
-                        format!("duplicate key `{}` in {what}", m.key),
-                    )
-                    .at(m.key_span)
-                    .label(first.key_span, "first defined here")
-                    .hint("JSON parsers disagree on which duplicate wins; keep one"),
-                );
-            }
-        }
         Some(Obj {
             obj,
             span: v.span,
@@ -1140,6 +1128,50 @@ impl<'d> Reader<'d> {
         }
         self.finish(&s, keys::SERVICE);
         Some(out)
+    }
+}
+
+/// Report every duplicate key in a document, attribute values and defaults
+/// included: JSON parsers disagree on which duplicate wins, so none may be there.
+/// Messages name the object by its JSON path (`models.user.fields[0]`).
+pub fn duplicate_keys(root: &Spanned, diags: &mut Vec<Diagnostic>) {
+    // Iterative: documents nest up to the parser's depth limit.
+    let mut stack: Vec<(&Spanned, String)> = vec![(root, String::new())];
+    while let Some((v, path)) = stack.pop() {
+        match &v.value {
+            Value::Object(obj) => {
+                for (i, m) in obj.members.iter().enumerate() {
+                    if let Some(first) = obj.members[..i].iter().find(|f| f.key == m.key) {
+                        let place = if path.is_empty() {
+                            "the top-level object".to_string()
+                        } else {
+                            format!("`{path}`")
+                        };
+                        diags.push(
+                            Diagnostic::error(
+                                "spec/duplicate-key",
+                                format!("duplicate key `{}` in {place}", m.key),
+                            )
+                            .at(m.key_span)
+                            .label(first.key_span, "first defined here")
+                            .hint("JSON parsers disagree on which duplicate wins; keep one"),
+                        );
+                    }
+                    let child = if path.is_empty() {
+                        m.key.clone()
+                    } else {
+                        format!("{path}.{}", m.key)
+                    };
+                    stack.push((&m.value, child));
+                }
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    stack.push((item, format!("{path}[{i}]")));
+                }
+            }
+            _ => {}
+        }
     }
 }
 

@@ -396,23 +396,8 @@ impl<'a> Validator<'a, '_> {
                     continue;
                 }
                 for f in &interface.fields {
+                    // Missing fields were inherited while building the model.
                     match fields.iter().find(|x| x.name == f.name) {
-                        None => self.push(
-                            Diagnostic::error(
-                                "spec/interface-field-missing",
-                                format!(
-                                    "model `{owner}` implements `{}` but has no field `{}`",
-                                    interface.name, f.name
-                                ),
-                            )
-                            .at(i.span)
-                            .label(f.span, "declared by the interface here")
-                            .hint(format!(
-                                "add {{\"name\": \"{}\", \"type\": \"{}\"}} to the model",
-                                f.name,
-                                f.type_.display_in(&service.namespace)
-                            )),
-                        ),
                         Some(mf) if mf.type_ != f.type_ => self.push(
                             Diagnostic::error(
                                 "spec/interface-field-type",
@@ -428,7 +413,7 @@ impl<'a> Validator<'a, '_> {
                             .label(f.span, "declared by the interface here")
                             .hint("use the interface's type"),
                         ),
-                        Some(_) => {}
+                        _ => {}
                     }
                 }
             }
