@@ -305,11 +305,13 @@ impl<'c> Loader<'c> {
             .organization
             .clone()
             .or_else(|| raw.organization.clone());
-        let version = origin
-            .version
-            .clone()
-            .or_else(|| raw.version.clone())
-            .unwrap_or_else(|| DEFAULT_VERSION.to_string());
+        // A resolved service.json knows its version; `latest` in a URI does not.
+        let version = match (&origin.version, &raw.version) {
+            (Some(v), Some(own)) if v == "latest" => own.clone(),
+            (Some(v), _) => v.clone(),
+            (None, Some(own)) => own.clone(),
+            (None, None) => DEFAULT_VERSION.to_string(),
+        };
         let namespace = match &raw.namespace {
             Some(ns) => ns.value.trim().to_string(),
             None => {

@@ -54,6 +54,21 @@ pub fn service_value(service: &Service) -> Value {
             out.insert(key.into(), v);
         }
     }
+    // apibuilder writes an import's organization and application as `{"key": ...}`.
+    for import in out
+        .get_mut("imports")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        for key in ["organization", "application"] {
+            if let Some(v) = import.get_mut(key)
+                && v.is_string()
+            {
+                *v = json!({ "key": v.take() });
+            }
+        }
+    }
     let mut v = Value::Object(out);
     let prefixes: Vec<String> = TypeKind::ALL
         .iter()
