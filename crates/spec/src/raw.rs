@@ -112,6 +112,9 @@ pub struct RawModel {
     pub description: Option<String>,
     pub deprecation: Option<Deprecation>,
     pub fields: Vec<RawField>,
+    /// Entries of the `fields` array, including unreadable ones (which were
+    /// reported), so "no fields" is not reported on top of them.
+    pub declared_fields: usize,
     pub attributes: Vec<RawAttribute>,
     pub interfaces: Vec<Str>,
     pub templates: Vec<Str>,
@@ -173,6 +176,8 @@ pub struct RawResource {
     pub description: Option<String>,
     pub deprecation: Option<Deprecation>,
     pub operations: Vec<RawOperation>,
+    /// Entries of the `operations` array, including unreadable ones.
+    pub declared_operations: usize,
     pub attributes: Vec<RawAttribute>,
     pub templates: Vec<Str>,
     pub span: Span,
@@ -794,17 +799,15 @@ impl<'d> Reader<'d> {
     fn model(&mut self, name: Str, v: &Spanned, kind: &str) -> Option<RawModel> {
         let what = format!("{kind} `{}`", name.value);
         let m = self.object(v, &what)?;
-        let fields = self
-            .array(&m, "fields")
-            .iter()
-            .filter_map(|f| self.field(f, &what))
-            .collect();
+        let items = self.array(&m, "fields");
+        let fields = items.iter().filter_map(|f| self.field(f, &what)).collect();
         let templates = self.template_refs(&m);
         let out = RawModel {
             plural: self.string(&m, "plural"),
             description: self.text(&m, "description"),
             deprecation: self.deprecation(&m),
             fields,
+            declared_fields: items.len(),
             attributes: self.attributes(&m),
             interfaces: if kind == "interface" {
                 Vec::new()
@@ -889,8 +892,8 @@ impl<'d> Reader<'d> {
     fn resource(&mut self, type_: Str, v: &Spanned) -> Option<RawResource> {
         let what = format!("resource `{}`", type_.value);
         let r = self.object(v, &what)?;
-        let operations = self
-            .array(&r, "operations")
+        let items = self.array(&r, "operations");
+        let operations = items
             .iter()
             .filter_map(|o| self.operation(o, &what))
             .collect();
@@ -899,6 +902,7 @@ impl<'d> Reader<'d> {
             description: self.text(&r, "description"),
             deprecation: self.deprecation(&r),
             operations,
+            declared_operations: items.len(),
             attributes: self.attributes(&r),
             templates: self.template_refs(&r),
             span: v.span,
