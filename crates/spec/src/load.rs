@@ -341,7 +341,7 @@ impl<'c> Loader<'c> {
         let mut imported: Vec<String> = Vec::new();
         let mut import_records = Vec::new();
         for uri in &raw.imports {
-            let Some(ns) = self.import(uri, &base_dir) else {
+            let Some((ns, conflict)) = self.import(uri, &base_dir) else {
                 continue;
             };
             if ns == namespace {
@@ -369,6 +369,7 @@ impl<'c> Loader<'c> {
                 );
                 continue;
             }
+            self.diags.extend(conflict);
             if let Some(s) = self.done.iter().find(|s| s.namespace == ns) {
                 import_records.push(import_record(uri, s));
             }
@@ -395,8 +396,9 @@ impl<'c> Loader<'c> {
         Some(service)
     }
 
-    /// Load one import; the namespace of the service it brings in.
-    fn import(&mut self, uri: &Str, base_dir: &Path) -> Option<String> {
+    /// Load one import: the namespace of the service it brings in, and a warning
+    /// when another file already brought in that namespace.
+    fn import(&mut self, uri: &Str, base_dir: &Path) -> Option<(String, Option<Diagnostic>)> {
         let (path, origin) = match self.resolve(uri, base_dir) {
             Ok(found) => found,
             Err(d) => {
@@ -432,7 +434,7 @@ impl<'c> Loader<'c> {
             origin.version.clone(),
         );
         if let Some(ns) = self.cache.get(&key) {
-            return Some(ns.clone());
+            return Some((ns.clone(), None));
         }
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
@@ -457,13 +459,14 @@ impl<'c> Loader<'c> {
         let service = service?;
         let ns = service.namespace.clone();
         self.cache.insert(key, ns.clone());
+        let mut conflict = None;
         match self.done.iter().find(|s| s.namespace == ns) {
             None => self.done.push(service),
             // Two files (or two versions of one) claim the namespace: the IR holds
             // one service per namespace, so the first wins, and we say so.
             Some(first) if first.span.file != service.span.file => {
                 let first_path = self.sources.path(first.span.file).display().to_string();
-                self.diags.push(
+                conflict = Some(
                     Diagnostic::warning(
                         "spec/namespace-conflict",
                         format!(
@@ -477,7 +480,7 @@ impl<'c> Loader<'c> {
             }
             Some(_) => {}
         }
-        Some(ns)
+        Some((ns, conflict))
     }
 
     /// The file an import URI names, and the identity it gives that file.
