@@ -81,3 +81,19 @@ fn missing_file_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
 }
+
+#[test]
+fn broken_blueprint_toml_exits_2() {
+    let dir = std::env::temp_dir().join(format!("blueprint-cli-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(dir.join("blueprint.toml"), "[registry]\npath = 1\n").expect("write");
+    std::fs::write(dir.join("a.json"), r#"{"name": "a"}"#).expect("write");
+    let out = dev()
+        .args(["spec", "show"])
+        .arg(dir.join("a.json"))
+        .output()
+        .expect("run dev");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("[registry]"));
+}

@@ -45,6 +45,8 @@ pub struct LoadError {
 
 /// Code of the diagnostic reported when the root file cannot be read.
 pub const IO_ERROR_CODE: &str = "spec/io";
+/// Code of the diagnostic reported when `blueprint.toml` is unusable.
+pub const CONFIG_ERROR_CODE: &str = "spec/config";
 
 impl LoadError {
     fn single(d: Diagnostic) -> Self {
@@ -61,11 +63,17 @@ impl LoadError {
             .iter()
             .any(|d| d.code == IO_ERROR_CODE && d.span.is_none())
     }
+
+    /// Whether loading failed because `blueprint.toml` is unreadable or invalid
+    /// (a usage problem rather than an invalid spec).
+    pub fn is_config(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.code == CONFIG_ERROR_CODE)
+    }
 }
 
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.is_io() {
+        if self.is_io() || self.is_config() {
             let messages: Vec<&str> = self
                 .diagnostics
                 .iter()
@@ -103,7 +111,7 @@ struct SpecSection {
 /// Load a spec, finding `blueprint.toml` from its folder upward.
 pub fn load(path: &Path) -> Result<Spec, LoadError> {
     let config = Config::discover(path)
-        .map_err(|e| LoadError::single(Diagnostic::error("spec/config", e.to_string())))?;
+        .map_err(|e| LoadError::single(Diagnostic::error(CONFIG_ERROR_CODE, e.to_string())))?;
     load_with(path, &LoadOptions { config })
 }
 
@@ -647,7 +655,7 @@ mod tests {
         let err = load_str("a.json", r#"{"name": "a"}"#, &LoadOptions { config })
             .expect_err("unknown key in [spec]");
         assert_eq!(err.diagnostics.0[0].code, "spec/config");
-        assert!(!err.is_io());
+        assert!(err.is_config() && !err.is_io());
     }
 
     #[test]

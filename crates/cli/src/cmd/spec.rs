@@ -37,7 +37,8 @@ pub fn run(cmd: SpecCommand) -> anyhow::Result<ExitCode> {
 fn show_cmd(args: &ShowArgs) -> anyhow::Result<ExitCode> {
     let spec = match blueprint_spec::load(&args.file) {
         Ok(spec) => spec,
-        Err(err) if err.is_io() => anyhow::bail!("{err}"),
+        // Unreadable file or blueprint.toml: exit 2, not "invalid spec".
+        Err(err) if err.is_io() || err.is_config() => anyhow::bail!("{err}"),
         Err(err) => {
             print_diagnostics(err.diagnostics.iter(), &err.sources, args.format)?;
             return Ok(ExitCode::from(1));
