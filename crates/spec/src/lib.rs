@@ -15,6 +15,7 @@
 //!
 //! - `load`: files, imports and the registry, service identity (namespace rules).
 //! - `raw`: the typed view of one file, input form or resolved `service.json`.
+//! - `templates`: apibuilder templates, applied to the raw spec.
 //! - `normalize` + `defaults` + `attrs`: build the IR service (Blueprint attributes
 //!   in `attrs`).
 //! - `validate`: apibuilder's rules and Blueprint's over the built service.
@@ -33,6 +34,7 @@ mod raw;
 pub mod show;
 pub mod source;
 mod suggest;
+mod templates;
 pub mod types;
 mod validate;
 

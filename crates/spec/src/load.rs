@@ -296,7 +296,8 @@ impl<'c> Loader<'c> {
             raw::Form::Input
         };
         raw::duplicate_keys(&root, &mut self.diags);
-        let raw = Reader::new(&mut self.diags, form).service(&root)?;
+        let mut raw = Reader::new(&mut self.diags, form).service(&root)?;
+        crate::templates::apply(&mut raw, &mut self.diags);
 
         let name = raw
             .name

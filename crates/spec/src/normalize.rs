@@ -1,7 +1,8 @@
 //! Raw spec -> IR service, the way apibuilder builds its `service.json`:
 //! names resolved, plurals and resource paths defaulted, operation paths joined,
 //! parameter locations and path-parameter types inferred, `204: unit` added where
-//! no response is declared, templates expanded, defaults typed.
+//! no response is declared, interface fields inherited, defaults typed (templates
+//! were applied to the raw spec before, by `templates`).
 //!
 //! Problems found while doing so (unknown types, invalid defaults, bad response
 //! codes...) are reported here, where the spans are at hand; rules that look at the
@@ -317,11 +318,7 @@ impl Builder<'_, '_> {
                 }
             })
             .collect();
-        service.models = raw
-            .models
-            .iter()
-            .map(|m| self.model(m, raw, &service))
-            .collect();
+        service.models = raw.models.iter().map(|m| self.model(m, &service)).collect();
         service.unions = raw
             .unions
             .iter()
@@ -366,7 +363,7 @@ impl Builder<'_, '_> {
         service.blueprint.auth = attrs::auth(&raw.attributes, self.diags);
         let mut resources = Vec::new();
         for r in &raw.resources {
-            resources.push(self.resource(r, raw, &service));
+            resources.push(self.resource(r, &service));
         }
         service.resources = resources;
         service.blueprint.consumes = attrs::consumes(&raw.attributes, &self.scope, self.diags);
@@ -441,30 +438,9 @@ impl Builder<'_, '_> {
         }
     }
 
-    fn model(&mut self, m: &RawModel, raw: &RawService, service: &Service) -> Model {
+    fn model(&mut self, m: &RawModel, service: &Service) -> Model {
         attrs::check_common(&m.attributes, Place::Model, self.diags);
         let mut fields: Vec<Field> = Vec::new();
-        let mut extra_attributes = Vec::new();
-        // Template fields first (as if declared), the model's own override by name.
-        for t in &m.templates {
-            let Some(template) = raw.template_models.iter().find(|x| x.name.value == t.value)
-            else {
-                let names: Vec<&str> = raw
-                    .template_models
-                    .iter()
-                    .map(|x| x.name.value.as_str())
-                    .collect();
-                self.error(unknown_template(t, &names));
-                continue;
-            };
-            for f in &template.fields {
-                if !m.fields.iter().any(|own| own.name.value == f.name.value) {
-                    let field = self.field(f, service);
-                    fields.push(field);
-                }
-            }
-            extra_attributes.extend(attributes(&template.attributes));
-        }
         for f in &m.fields {
             let field = self.field(f, service);
             fields.push(field);
@@ -483,22 +459,20 @@ impl Builder<'_, '_> {
                 }
             }
         }
-        let mut attrs = attributes(&m.attributes);
-        attrs.extend(extra_attributes);
         Model {
             name: m.name.value.clone(),
             plural: plural_of(&m.name, m.plural.as_ref()),
             description: m.description.clone(),
             deprecation: m.deprecation.clone(),
             fields,
-            attributes: attrs,
+            attributes: attributes(&m.attributes),
             interfaces: m.interfaces.iter().map(|i| i.value.clone()).collect(),
             db: None,
             span: m.span,
         }
     }
 
-    fn resource(&mut self, r: &RawResource, raw: &RawService, service: &Service) -> Resource {
+    fn resource(&mut self, r: &RawResource, service: &Service) -> Resource {
         attrs::check_common(&r.attributes, Place::Other("a resource"), self.diags);
         let type_ = self.type_ref(&r.type_);
         let plural = match &type_ {
@@ -531,37 +505,11 @@ impl Builder<'_, '_> {
             Some(p) => Some(absolute(p.value.trim())),
             None => Some(format!("/{plural}")),
         };
-        let mut operations: Vec<Operation> = r
+        let operations: Vec<Operation> = r
             .operations
             .iter()
             .map(|o| self.operation(o, path.as_deref(), &type_, service))
             .collect();
-        let mut attrs = attributes(&r.attributes);
-        for t in &r.templates {
-            let Some(template) = raw
-                .template_resources
-                .iter()
-                .find(|x| x.type_.value == t.value)
-            else {
-                let names: Vec<&str> = raw
-                    .template_resources
-                    .iter()
-                    .map(|x| x.type_.value.as_str())
-                    .collect();
-                self.error(unknown_template(t, &names));
-                continue;
-            };
-            for o in &template.operations {
-                let op = self.operation(o, path.as_deref(), &type_, service);
-                if !operations
-                    .iter()
-                    .any(|own| own.method == op.method && own.path == op.path)
-                {
-                    operations.push(op);
-                }
-            }
-            attrs.extend(attributes(&template.attributes));
-        }
         Resource {
             type_,
             plural,
@@ -569,7 +517,7 @@ impl Builder<'_, '_> {
             description: r.description.clone(),
             deprecation: r.deprecation.clone(),
             operations,
-            attributes: attrs,
+            attributes: attributes(&r.attributes),
             span: r.span,
         }
     }
@@ -882,18 +830,6 @@ impl Builder<'_, '_> {
             }
         }
         Some(value)
-    }
-}
-
-fn unknown_template(t: &Str, names: &[&str]) -> Diagnostic {
-    let d = Diagnostic::error(
-        "spec/unknown-template",
-        format!("unknown template `{}`", t.value),
-    )
-    .at(t.span);
-    match crate::suggest::closest(&t.value, names.iter().copied()) {
-        Some(s) => d.hint(format!("did you mean `{s}`?")),
-        None => d.hint("declare it under the top-level `templates`"),
     }
 }
 
