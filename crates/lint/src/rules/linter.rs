@@ -1,0 +1,58 @@
+//! The `linter` attribute itself.
+
+use crate::rule::{Context, Finding};
+use crate::rules;
+use crate::suppress::for_each_element;
+
+/// Flow api-lint names with no Blueprint equivalent: accepted silently in
+/// `linter` ignores, since they come from specs written for Flow's linter.
+const FLOW_ONLY: &[&str] = &[
+    "bad_names",
+    "common_parameters_have_no_descriptions",
+    "expandable_unions_are_consistent",
+    "get_by_id_is_expandable",
+    "mapping_models",
+    "models_with_organization_field",
+    "proxy_query_parameters",
+    "published_event_models",
+    "references",
+    "sort_attribute",
+    "version_models",
+];
+
+pub(super) fn linter_attribute_valid(cx: &Context<'_>, out: &mut Vec<Finding>) {
+    for_each_element(cx.service, |_, attributes| {
+        for a in attributes.iter().filter(|a| a.name == "linter") {
+            let Some(names) = a.value.get("ignore").and_then(|v| v.as_array()) else {
+                out.push(
+                    Finding::new(a.span, "`linter` attribute has no `ignore` list")
+                        .hint(r#"write {"name": "linter", "value": {"ignore": ["rule-id"]}}"#),
+                );
+                continue;
+            };
+            for name in names {
+                let Some(name) = name.as_str() else {
+                    out.push(
+                        Finding::new(
+                            a.span,
+                            format!("`linter` ignore entry {name} is not a string"),
+                        )
+                        .hint("name rules by their id, as a string"),
+                    );
+                    continue;
+                };
+                let known = rules::all().iter().any(|r| r.is_named(name))
+                    || FLOW_ONLY.contains(&name.replace('-', "_").as_str());
+                if !known {
+                    out.push(
+                        Finding::new(
+                            a.span,
+                            format!("`linter` ignores `{name}`, which is not a rule"),
+                        )
+                        .hint("`dev lint --list-rules` lists the rule ids"),
+                    );
+                }
+            }
+        }
+    });
+}
