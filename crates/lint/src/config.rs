@@ -300,7 +300,7 @@ mod tests {
         let on = ids(&config);
         assert!(on.contains(&"model-name-singular"));
         assert!(on.contains(&"path-no-trailing-slash"));
-        assert!(on.contains(&"db-index-fields-exist"));
+        assert!(on.contains(&"db-index-duplicate"));
         assert!(!on.contains(&"path-lowercase"));
         assert!(!on.contains(&"event-union-name"));
         for rule in rules::all() {

@@ -12,17 +12,6 @@ fn tables<'a>(cx: &Context<'a>) -> impl Iterator<Item = (&'a Model, &'a DbTable)
         .filter_map(|m| m.db.as_ref().map(|db| (m, db)))
 }
 
-pub(super) fn db_primary_key_exists(cx: &Context<'_>, out: &mut Vec<Finding>) {
-    for (m, db) in tables(cx) {
-        for key in db.primary_key.iter().filter(|k| m.field(k).is_none()) {
-            out.push(
-                Finding::new(db.span, format!("primary key `{key}` of table `{}` is not a field of `{}`", db.table, m.name))
-                    .hint(r#"name an existing field, or set "primary_key" in the db attribute (default ["id"])"#),
-            );
-        }
-    }
-}
-
 pub(super) fn db_primary_key_required(cx: &Context<'_>, out: &mut Vec<Finding>) {
     for (m, db) in tables(cx) {
         for f in db.primary_key.iter().filter_map(|k| m.field(k)) {
@@ -58,25 +47,6 @@ pub(super) fn db_primary_key_type(cx: &Context<'_>, out: &mut Vec<Finding>) {
     }
 }
 
-pub(super) fn db_index_fields_exist(cx: &Context<'_>, out: &mut Vec<Finding>) {
-    for (m, db) in tables(cx) {
-        for index in &db.indexes {
-            for field in index.fields.iter().filter(|f| m.field(f).is_none()) {
-                out.push(
-                    Finding::new(
-                        index.span,
-                        format!(
-                            "index `{}` names `{field}`, which is not a field of `{}`",
-                            index.name, m.name
-                        ),
-                    )
-                    .hint("an index covers columns of the table, one per field of the model"),
-                );
-            }
-        }
-    }
-}
-
 pub(super) fn db_index_duplicate(cx: &Context<'_>, out: &mut Vec<Finding>) {
     for (m, db) in tables(cx) {
         for (i, index) in db.indexes.iter().enumerate() {
@@ -106,17 +76,6 @@ pub(super) fn db_index_duplicate(cx: &Context<'_>, out: &mut Vec<Finding>) {
                     .hint("each index costs every write; keep one (unique if either is)"),
                 );
             }
-        }
-    }
-}
-
-pub(super) fn db_journal_primary_key(cx: &Context<'_>, out: &mut Vec<Finding>) {
-    for (m, db) in tables(cx) {
-        if db.journal && db.primary_key.is_empty() {
-            out.push(
-                Finding::new(db.span, format!("table `{}` of `{}` is journaled but has no primary key", db.table, m.name))
-                    .hint(r#"journal records and their events name rows by key: set "primary_key", or "journal": false"#),
-            );
         }
     }
 }

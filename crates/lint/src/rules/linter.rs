@@ -1,5 +1,7 @@
 //! The `linter` attribute itself.
 
+use blueprint_spec::ir::linter_ignores;
+
 use crate::rule::{Context, Finding};
 use crate::rules;
 use crate::suppress::for_each_element;
@@ -20,27 +22,12 @@ const FLOW_ONLY: &[&str] = &[
     "version_models",
 ];
 
-pub(super) fn linter_attribute_valid(cx: &Context<'_>, out: &mut Vec<Finding>) {
+pub(super) fn linter_ignore_known(cx: &Context<'_>, out: &mut Vec<Finding>) {
+    // The loader has checked the shape (`{"ignore": [string, ...]}`); only the
+    // names are ours to check.
     for_each_element(cx.service, |_, attributes| {
         for a in attributes.iter().filter(|a| a.name == "linter") {
-            let Some(names) = a.value.get("ignore").and_then(|v| v.as_array()) else {
-                out.push(
-                    Finding::new(a.span, "`linter` attribute has no `ignore` list")
-                        .hint(r#"write {"name": "linter", "value": {"ignore": ["rule-id"]}}"#),
-                );
-                continue;
-            };
-            for name in names {
-                let Some(name) = name.as_str() else {
-                    out.push(
-                        Finding::new(
-                            a.span,
-                            format!("`linter` ignore entry {name} is not a string"),
-                        )
-                        .hint("name rules by their id, as a string"),
-                    );
-                    continue;
-                };
+            for name in linter_ignores(std::slice::from_ref(a)) {
                 let known = rules::all().iter().any(|r| r.is_named(name))
                     || FLOW_ONLY.contains(&name.replace('-', "_").as_str());
                 if !known {

@@ -9,7 +9,10 @@ pub(super) fn response_success_code(cx: &Context<'_>, out: &mut Vec<Finding>) {
     for (_, op) in cx.service.operations().filter(|(_, op)| !is_internal(op)) {
         let (expected, wanted): (&[u16], &str) = match op.method {
             Method::Get => (&[200], "200"),
-            Method::Post => (&[201, 202], "201 (202 when the work happens later)"),
+            Method::Post => (
+                &[201, 202, 204],
+                "201 (202 when the work happens later, 204 for an action with no result)",
+            ),
             Method::Put => (&[200, 201], "200 or 201"),
             Method::Patch => (&[200, 204], "200 or 204"),
             Method::Delete => (&[204], "204"),

@@ -4,7 +4,6 @@
 use blueprint_spec::Span;
 use blueprint_spec::ir::{Bound, Field, Parameter, ParameterLocation, Primitive, TypeRef};
 
-use super::support::json_number;
 use crate::rule::{Context, Finding};
 
 /// The type a field or parameter named `name` has in every service.
@@ -110,7 +109,6 @@ struct Bounded<'a> {
     type_: &'a TypeRef,
     minimum: Option<&'a Bound>,
     maximum: Option<&'a Bound>,
-    default: Option<&'a serde_json::Value>,
     span: Span,
 }
 
@@ -120,7 +118,6 @@ fn bounded<'a>(cx: &Context<'a>) -> Vec<Bounded<'a>> {
         type_: &f.type_,
         minimum: f.minimum.as_ref(),
         maximum: f.maximum.as_ref(),
-        default: f.default.as_ref(),
         span: f.span,
     });
     let params = cx.service.operations().flat_map(|(_, op)| {
@@ -129,7 +126,6 @@ fn bounded<'a>(cx: &Context<'a>) -> Vec<Bounded<'a>> {
             type_: &p.type_,
             minimum: p.minimum.as_ref(),
             maximum: p.maximum.as_ref(),
-            default: p.default.as_ref(),
             span: p.span,
         })
     });
@@ -170,54 +166,18 @@ pub(super) fn bounds_applicable(cx: &Context<'_>, out: &mut Vec<Finding>) {
     }
 }
 
-pub(super) fn bounds_consistent(cx: &Context<'_>, out: &mut Vec<Finding>) {
+pub(super) fn bounds_length_non_negative(cx: &Context<'_>, out: &mut Vec<Finding>) {
     for b in bounded(cx) {
-        let Some(measure) = measure(b.type_) else {
+        if !matches!(measure(b.type_), Some(Measure::Length | Measure::Count)) {
             continue;
-        };
-        if let (Some(min), Some(max)) = (b.minimum, b.maximum) {
-            if min.value > max.value {
-                out.push(
-                    Finding::new(
-                        b.span,
-                        format!("{} has minimum {min} above its maximum {max}", b.what),
-                    )
-                    .hint("no value can satisfy both; swap or fix them"),
-                );
-                continue;
-            }
         }
-        if !matches!(measure, Measure::Value) {
-            if let Some(min) = b.minimum.filter(|m| m.value < 0.0) {
+        for (which, bound) in [("minimum", b.minimum), ("maximum", b.maximum)] {
+            if let Some(bound) = bound.filter(|x| x.value < 0.0) {
                 out.push(
-                    Finding::new(b.span, format!("{} has a negative minimum {min}", b.what))
-                        .hint("for strings and lists the bounds are a length, never negative"),
+                    Finding::new(b.span, format!("{} has a negative {which} {bound}", b.what))
+                        .hint("for strings and lists the bounds are a length or a size, never negative"),
                 );
             }
-        }
-        // A default outside the bounds would be rejected by the service's own validation.
-        let default = match (&measure, b.default) {
-            (Measure::Value, Some(d)) => json_number(d),
-            (Measure::Length, Some(serde_json::Value::String(s))) => Some(s.chars().count() as f64),
-            (Measure::Count, Some(serde_json::Value::Array(a))) => Some(a.len() as f64),
-            _ => None,
-        };
-        let Some(default) = default else { continue };
-        let below = b.minimum.filter(|m| default < m.value);
-        let above = b.maximum.filter(|m| default > m.value);
-        if let Some(bound) = below.or(above) {
-            let side = if below.is_some() {
-                "minimum"
-            } else {
-                "maximum"
-            };
-            out.push(
-                Finding::new(
-                    b.span,
-                    format!("the default of {} is outside its {side} {bound}", b.what),
-                )
-                .hint("the default must itself be a valid value"),
-            );
         }
     }
 }

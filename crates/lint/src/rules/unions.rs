@@ -86,7 +86,7 @@ pub(super) fn error_model_shape(cx: &Context<'_>, out: &mut Vec<Finding>) {
             out.push(
                 Finding::new(
                     m.span,
-                    format!("error model `{}` has {}", m.name, problems.join(", ")),
+                    format!("error model `{}`: {}", m.name, problems.join("; ")),
                 )
                 .hint("errors carry `code` (string or enum, machine-readable) and `messages` ([string], human-readable)"),
             );
