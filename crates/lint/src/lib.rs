@@ -21,7 +21,7 @@ pub use config::{LintConfig, LintConfigError, LintSection};
 pub use rule::{Category, Context, Finding, Rule};
 pub use rules::{all as rules, find as find_rule};
 
-use blueprint_spec::Spec;
+use blueprint_spec::{SourceMap, Span, Spec};
 
 use crate::suppress::Suppressions;
 
@@ -42,7 +42,8 @@ pub fn lint(spec: &Spec, config: &LintConfig) -> Vec<Diagnostic> {
             findings
                 .drain(..)
                 .filter(|f| !suppressions.ignores(rule, f.span))
-                .map(|f| f.into_diagnostic(rule)),
+                .map(|f| f.into_diagnostic(rule))
+                .map(|d| first_lines(d, &spec.sources)),
         );
     }
     diagnostics.sort_by(|a, b| {
@@ -50,4 +51,23 @@ pub fn lint(spec: &Spec, config: &LintConfig) -> Vec<Diagnostic> {
         key(a).cmp(&key(b)).then_with(|| a.code.cmp(&b.code))
     });
     diagnostics
+}
+
+/// Rules point at whole elements (a model, an operation), which span many lines;
+/// rendered, that would print the whole element. Keep only the first line: it
+/// names the element, and the message says what is wrong with it.
+fn first_lines(mut d: Diagnostic, sources: &SourceMap) -> Diagnostic {
+    d.span = d.span.map(|s| first_line(s, sources));
+    for label in &mut d.labels {
+        label.span = first_line(label.span, sources);
+    }
+    d
+}
+
+fn first_line(span: Span, sources: &SourceMap) -> Span {
+    let snippet = sources.snippet(span);
+    match snippet.find('\n') {
+        Some(i) => Span::new(span.file, span.start as usize, span.start as usize + i),
+        None => span,
+    }
 }

@@ -64,7 +64,8 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let explicit = match &args.config {
-        Some(path) => Some(Config::load(path)?),
+        // Absolute, so the workspace root (its folder) is never an empty path.
+        Some(path) => Some(Config::load(&std::path::absolute(path)?)?),
         None => None,
     };
     let files = if args.files.is_empty() {

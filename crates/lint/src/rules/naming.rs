@@ -72,11 +72,20 @@ pub(super) fn parameter_name_snake_case(cx: &Context<'_>, out: &mut Vec<Finding>
 pub(super) fn enum_value_snake_case(cx: &Context<'_>, out: &mut Vec<Finding>) {
     for e in &cx.service.enums {
         for v in e.values.iter().filter(|v| !is_snake_case(&v.name)) {
-            out.push(not_snake(
-                format!("value `{}` of enum `{}`", v.name, e.name),
-                &v.name,
-                v.span,
-            ));
+            let snake = to_snake_case(&v.name);
+            let keep_wire = match &v.value {
+                Some(_) => String::new(),
+                None => format!(r#" and keep the wire form with "value": "{}""#, v.name),
+            };
+            out.push(
+                Finding::new(
+                    v.span,
+                    format!("value `{}` of enum `{}` is not snake_case", v.name, e.name),
+                )
+                .hint(format!(
+                    "names become identifiers in every generated language: name it `{snake}`{keep_wire}"
+                )),
+            );
         }
     }
 }

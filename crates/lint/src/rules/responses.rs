@@ -2,7 +2,7 @@
 
 use blueprint_spec::ir::{Method, ResponseCode, TypeRef};
 
-use super::support::is_internal;
+use super::support::{is_collection_get, is_internal};
 use crate::rule::{Context, Finding};
 
 pub(super) fn response_success_code(cx: &Context<'_>, out: &mut Vec<Finding>) {
@@ -52,8 +52,11 @@ pub(super) fn response_success_code(cx: &Context<'_>, out: &mut Vec<Finding>) {
 
 pub(super) fn response_404_declared(cx: &Context<'_>, out: &mut Vec<Finding>) {
     for (_, op) in cx.service.operations().filter(|(_, op)| !is_internal(op)) {
+        // A GET answering a list filters by its path parameters: an empty list,
+        // not a 404, says nothing matched.
         let addresses_one = matches!(op.method, Method::Get | Method::Patch | Method::Delete)
-            && op.path_params().next().is_some();
+            && op.path_params().next().is_some()
+            && !is_collection_get(op);
         if addresses_one && op.response(ResponseCode::Status(404)).is_none() {
             out.push(
                 Finding::new(
