@@ -65,6 +65,14 @@ impl LoadError {
 
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_io() {
+            let messages: Vec<&str> = self
+                .diagnostics
+                .iter()
+                .map(|d| d.message.as_str())
+                .collect();
+            return f.write_str(&messages.join("\n"));
+        }
         let errors = self
             .diagnostics
             .iter()
@@ -264,7 +272,12 @@ impl<'c> Loader<'c> {
                 return None;
             }
         };
-        let form = raw::detect_form(&root);
+        // The root spec is always the input form; imports may be resolved service.json.
+        let form = if origin.uri.is_some() {
+            raw::detect_form(&root)
+        } else {
+            raw::Form::Input
+        };
         let raw = Reader::new(&mut self.diags, form).service(&root)?;
 
         let name = raw

@@ -1032,7 +1032,9 @@ fn primitive_default(p: Primitive, text: &str, raw: &Spanned) -> Result<serde_js
             }
         }
         Primitive::DateTimeIso8601 => {
-            if text.len() > 10 && is_date(&text[..10]) && text.as_bytes()[10] == b'T' {
+            // `get`: the text may be any UTF-8; byte 10 need not be a char boundary.
+            let date_ok = text.get(..10).is_some_and(is_date);
+            if date_ok && text.as_bytes().get(10) == Some(&b'T') {
                 Ok(J::String(text.to_string()))
             } else {
                 Err(format!("`{text}` is not an ISO 8601 date-time"))
