@@ -198,21 +198,3 @@ pub(super) fn event_upserted_payload(cx: &Context<'_>, out: &mut Vec<Finding>) {
         }
     }
 }
-
-pub(super) fn stream_partition_key(cx: &Context<'_>, out: &mut Vec<Finding>) {
-    for (u, stream) in cx.service.streams() {
-        let Some(key) = &stream.partition_key else {
-            continue;
-        };
-        for t in &u.types {
-            if let Some(m) = cx.model(&t.type_) {
-                if m.field(key).is_none() {
-                    out.push(
-                        Finding::new(t.span, format!("event `{}` of stream `{}` has no partition key field `{key}`", m.name, u.name))
-                            .hint("every event of a stream needs the partition key, or it cannot be routed"),
-                    );
-                }
-            }
-        }
-    }
-}

@@ -4,8 +4,9 @@
 //! and add `tests/rules/<id>/{pass,fail}.json` (the registry test enforces it).
 //!
 //! What the loader already rejects is not linted again: min > max, defaults out of
-//! range, unknown fields in `db` keys and indexes, empty primary keys and malformed
-//! `linter` attributes are all `spec/*` errors before any rule runs.
+//! range, duplicate operations, unknown fields in `db` keys and indexes, empty
+//! primary keys, partition keys missing from events and malformed `linter`
+//! attributes are all `spec/*` errors before any rule runs.
 
 mod collections;
 mod db;
@@ -53,14 +54,6 @@ static RULES: &[Rule] = &[
         rationale: "`/users/` and `/users` are different URLs to many routers and caches.",
         aliases: &["paths_do_not_have_trailing_slash"],
         check: paths::path_no_trailing_slash,
-    },
-    Rule {
-        id: "operation-unique",
-        category: Minimal,
-        severity: Error,
-        rationale: "Two operations with the same method and path cannot both be routed.",
-        aliases: &[],
-        check: paths::operation_unique,
     },
     Rule {
         id: "response-204-unit",
@@ -320,14 +313,6 @@ static RULES: &[Rule] = &[
         rationale: "`<x>_deleted` carries only `event_id`, `timestamp` and the id: the data itself is gone.",
         aliases: &["upserted_deleted_event_models"],
         check: events::event_deleted_fields,
-    },
-    Rule {
-        id: "stream-partition-key",
-        category: Events,
-        severity: Error,
-        rationale: "A stream's partition key is a field of every one of its events.",
-        aliases: &[],
-        check: events::stream_partition_key,
     },
     // db --------------------------------------------------------------------
     Rule {

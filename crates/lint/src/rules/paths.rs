@@ -1,8 +1,4 @@
-//! Paths and operations.
-
-use std::collections::HashMap;
-
-use blueprint_spec::ir::{Method, Operation};
+//! Paths.
 
 use crate::rule::{Context, Finding};
 
@@ -46,36 +42,6 @@ pub(super) fn path_no_trailing_slash(cx: &Context<'_>, out: &mut Vec<Finding>) {
                 )
                 .hint(format!("write `{}`", op.path.trim_end_matches('/'))),
             );
-        }
-    }
-}
-
-pub(super) fn operation_unique(cx: &Context<'_>, out: &mut Vec<Finding>) {
-    // `/users/:id` and `/users/:guid` route the same requests: compare with
-    // parameter names erased.
-    let mut seen: HashMap<(Method, String), &Operation> = HashMap::new();
-    for (_, op) in cx.service.operations() {
-        let shape: Vec<&str> = op
-            .path
-            .split('/')
-            .map(|seg| if seg.starts_with(':') { ":" } else { seg })
-            .collect();
-        let key = (op.method, shape.join("/").to_lowercase());
-        match seen.get(&key) {
-            Some(first) => out.push(
-                Finding::new(
-                    op.span,
-                    format!("{} {} is declared twice", op.method, op.path),
-                )
-                .label(
-                    first.span,
-                    format!("{} {} first declared here", first.method, first.path),
-                )
-                .hint("a request can only be routed to one operation; merge them or change a path"),
-            ),
-            None => {
-                seen.insert(key, op);
-            }
         }
     }
 }
