@@ -3,7 +3,7 @@
 //! ```toml
 //! [lint]
 //! use = ["standard", "events", "db"]     # categories or rule ids (this is the default)
-//! except = ["model-name-singular"]       # categories or rule ids taken out again
+//! except = ["type-name-singular"]       # categories or rule ids taken out again
 //! ignore = [
 //!     "services/legacy/**",              # a glob: no findings at all for those specs
 //!     "path-lowercase:services/old/*/spec/*.json",  # rule-id:glob: that rule only
@@ -294,11 +294,11 @@ mod tests {
     #[test]
     fn use_and_except_select_by_category_and_id() {
         let s = section(
-            "[lint]\nuse = [\"minimal\", \"db\", \"model-name-singular\"]\nexcept = [\"path-lowercase\"]\n",
+            "[lint]\nuse = [\"minimal\", \"db\", \"type-name-singular\"]\nexcept = [\"path-lowercase\"]\n",
         );
         let config = LintConfig::from_section(&s, Path::new("/ws"), "blueprint.toml").expect("ok");
         let on = ids(&config);
-        assert!(on.contains(&"model-name-singular"));
+        assert!(on.contains(&"type-name-singular"));
         assert!(on.contains(&"path-no-trailing-slash"));
         assert!(on.contains(&"db-index-duplicate"));
         assert!(!on.contains(&"path-lowercase"));
@@ -307,7 +307,7 @@ mod tests {
             if on.contains(&rule.id) {
                 assert!(
                     matches!(rule.category, Category::Minimal | Category::Db)
-                        || rule.id == "model-name-singular"
+                        || rule.id == "type-name-singular"
                 );
             }
         }

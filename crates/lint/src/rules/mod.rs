@@ -225,12 +225,12 @@ static RULES: &[Rule] = &[
         check: naming::enum_value_snake_case,
     },
     Rule {
-        id: "model-name-singular",
+        id: "type-name-singular",
         category: Standard,
         severity: Warning,
         rationale: "A type names one thing; lists are `[T]`, and resource paths are pluralised for you.",
         aliases: &[],
-        check: naming::model_name_singular,
+        check: naming::type_name_singular,
     },
     Rule {
         id: "inclusive-terminology",

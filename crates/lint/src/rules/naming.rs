@@ -129,7 +129,7 @@ fn looks_plural(name: &str) -> bool {
         && !SINGULAR_S.contains(&last)
 }
 
-pub(super) fn model_name_singular(cx: &Context<'_>, out: &mut Vec<Finding>) {
+pub(super) fn type_name_singular(cx: &Context<'_>, out: &mut Vec<Finding>) {
     for (kind, name, span) in type_names(cx) {
         if looks_plural(name) {
             out.push(
