@@ -3,7 +3,7 @@
 //! ```toml
 //! [lint]
 //! use = ["standard", "events", "db"]     # categories or rule ids (this is the default)
-//! except = ["type-name-singular"]       # categories or rule ids taken out again
+//! except = ["type-name-singular"]        # categories or rule ids taken out again
 //! ignore = [
 //!     "services/legacy/**",              # a glob: no findings at all for those specs
 //!     "path-lowercase:services/old/*/spec/*.json",  # rule-id:glob: that rule only

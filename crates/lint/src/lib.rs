@@ -2,14 +2,14 @@
 //!
 //! A [`Rule`] has a kebab-case id, a [`Category`] (`minimal` ⊂ `standard` ⊂
 //! `strict`, plus `events` and `db`), a severity, a one-line rationale and a check
-//! that reads the IR and reports [`Finding`]s. [`lint`] runs the rules a
+//! that reads the IR and reports findings. [`lint`] runs the rules a
 //! [`LintConfig`] enables over the service of a loaded spec (never its imports:
 //! they are linted where they are owned) and returns plain [`Diagnostic`]s whose
 //! code is the rule id, sorted by position.
 //!
 //! Findings are suppressed by `[lint] ignore` globs (per file) and by the
 //! Flow-compatible `linter` attribute on any element (for that element and
-//! everything inside it; see [`suppress`]).
+//! everything written inside it, decided by source spans).
 
 pub mod config;
 mod rule;
@@ -18,11 +18,12 @@ mod suppress;
 
 pub use blueprint_spec::Diagnostic;
 pub use config::{LintConfig, LintConfigError, LintSection};
-pub use rule::{Category, Context, Finding, Rule};
+pub use rule::{Category, Rule};
 pub use rules::{all as rules, find as find_rule};
 
 use blueprint_spec::{SourceMap, Span, Spec};
 
+use crate::rule::Context;
 use crate::suppress::Suppressions;
 
 /// Run every rule `config` enables over `spec.service`.
