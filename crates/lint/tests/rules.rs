@@ -1,6 +1,6 @@
 //! Every rule has a folder `tests/rules/<rule-id>/` with `pass.json` (no finding of
-//! that rule) and `fail.json` (at least one; its findings, in short form, are the
-//! snapshot `fail.snap` beside it).
+//! that rule) and `fail.json` (at least one; its findings, in short form with their
+//! hints, are the snapshot `fail.snap` beside it).
 
 use std::path::{Path, PathBuf};
 
@@ -28,12 +28,16 @@ fn load_fixture(rule: &str, file: &str) -> Result<Spec, String> {
     })
 }
 
-/// Findings of `rule` only, in short form (`warning[id] file:line:col: message`).
+/// Findings of `rule` only, in short form (`warning[id] file:line:col: message`),
+/// each followed by its hint.
 fn findings(rule: &str, spec: &Spec) -> Vec<String> {
     lint(spec, &LintConfig::all())
         .iter()
         .filter(|d| d.code == rule)
-        .map(|d| d.to_short(&spec.sources))
+        .map(|d| match &d.hint {
+            Some(hint) => format!("{}\n  hint: {hint}", d.to_short(&spec.sources)),
+            None => d.to_short(&spec.sources),
+        })
         .collect()
 }
 

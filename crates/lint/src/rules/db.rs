@@ -2,7 +2,7 @@
 
 use blueprint_spec::ir::{DbTable, Model, Primitive, TypeRef};
 
-use super::support::is_snake_case;
+use super::support::{is_snake_case, to_snake_case};
 use crate::rule::{Context, Finding};
 
 fn tables<'a>(cx: &Context<'a>) -> impl Iterator<Item = (&'a Model, &'a DbTable)> + 'a {
@@ -107,7 +107,10 @@ pub(super) fn db_table_name_snake_case(cx: &Context<'_>, out: &mut Vec<Finding>)
                         db.table, m.name
                     ),
                 )
-                .hint("unquoted SQL identifiers fold case differently in SQLite and PostgreSQL"),
+                .hint(format!(
+                        "unquoted SQL identifiers fold case differently in SQLite and PostgreSQL: use `{}`",
+                        to_snake_case(&db.table)
+                    )),
             );
         }
     }

@@ -6,8 +6,9 @@ use blueprint_spec::ir::{Model, Primitive, TypeKind, TypeRef, Union};
 
 use crate::rule::{Context, Finding};
 
+/// The loader sets `stream` on exactly the unions named `<x>_event`.
 fn is_stream(u: &Union) -> bool {
-    u.stream.is_some() || u.name.ends_with("_event")
+    u.stream.is_some()
 }
 
 /// The local model a type names, if it is one.
@@ -48,8 +49,22 @@ pub(super) fn event_union_name(cx: &Context<'_>, out: &mut Vec<Finding>) {
                 .iter()
                 .all(|t| local_model(cx, &t.type_).is_some_and(looks_like_event));
         if all_events {
-            let base = u.name.strip_suffix('s').unwrap_or(&u.name);
-            let base = base.strip_suffix("_event").unwrap_or(base);
+            // `user_upserted` + `user_deleted` suggest `user_event`.
+            let bases: Vec<&str> = u
+                .types
+                .iter()
+                .filter_map(|t| t.type_.named())
+                .map(|n| {
+                    n.name
+                        .strip_suffix("_upserted")
+                        .or_else(|| n.name.strip_suffix("_deleted"))
+                        .unwrap_or(&u.name)
+                })
+                .collect();
+            let base = match bases.split_first() {
+                Some((first, rest)) if rest.iter().all(|b| b == first) => first,
+                _ => u.name.as_str(),
+            };
             out.push(
                 Finding::new(
                     u.span,

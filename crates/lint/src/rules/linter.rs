@@ -2,6 +2,7 @@
 
 use blueprint_spec::ir::linter_ignores;
 
+use super::support::closest;
 use crate::rule::{Context, Finding};
 use crate::rules;
 use crate::suppress::for_each_element;
@@ -31,12 +32,16 @@ pub(super) fn linter_ignore_known(cx: &Context<'_>, out: &mut Vec<Finding>) {
                 let known = rules::all().iter().any(|r| r.is_named(name))
                     || FLOW_ONLY.contains(&name.replace('-', "_").as_str());
                 if !known {
+                    let hint = match closest(name, rules::all().iter().map(|r| r.id)) {
+                        Some(id) => format!("did you mean `{id}`?"),
+                        None => "`dev lint --list-rules` lists the rule ids".to_string(),
+                    };
                     out.push(
                         Finding::new(
                             a.span,
                             format!("`linter` ignores `{name}`, which is not a rule"),
                         )
-                        .hint("`dev lint --list-rules` lists the rule ids"),
+                        .hint(hint),
                     );
                 }
             }
