@@ -21,6 +21,7 @@ use serde::Deserialize;
 
 use crate::rule::{Category, Rule};
 use crate::rules;
+use crate::rules::support::closest;
 
 /// `[lint]` as written in `blueprint.toml`.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -39,14 +40,13 @@ pub struct LintSection {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LintConfigError {
-    #[error(
-        "{origin}: [lint] {key}: unknown rule or category `{name}` \
-         (categories: minimal, standard, strict, events, db; `dev lint --list-rules` lists the rules)"
-    )]
+    #[error("{origin}: [lint] {key}: unknown rule or category `{name}`; {help}")]
     Unknown {
         origin: String,
         key: &'static str,
         name: String,
+        /// A did-you-mean, or where to find the valid names.
+        help: String,
     },
     #[error("{origin}: [lint] ignore: invalid glob `{pattern}`: {message}")]
     Glob {
@@ -143,13 +143,7 @@ impl LintConfig {
         let selectors = |key: &'static str, names: &[String]| {
             names
                 .iter()
-                .map(|name| {
-                    Selector::parse(name.trim()).ok_or_else(|| LintConfigError::Unknown {
-                        origin: origin.to_string(),
-                        key,
-                        name: name.clone(),
-                    })
-                })
+                .map(|name| Selector::parse(name.trim()).ok_or_else(|| unknown(origin, key, name)))
                 .collect::<Result<Vec<_>, _>>()
         };
         let use_ = match &section.use_ {
@@ -235,11 +229,7 @@ fn parse_ignore(entry: &str, origin: &str) -> Result<PathIgnore, LintConfigError
     let entry = entry.trim();
     let (rules, pattern) = match entry.split_once(':') {
         Some((name, pattern)) if looks_like_rule_id(name) => {
-            let selector = Selector::parse(name).ok_or_else(|| LintConfigError::Unknown {
-                origin: origin.to_string(),
-                key: "ignore",
-                name: name.to_string(),
-            })?;
+            let selector = Selector::parse(name).ok_or_else(|| unknown(origin, "ignore", name))?;
             (Some(selector), pattern)
         }
         _ => (None, entry),
@@ -250,6 +240,25 @@ fn parse_ignore(entry: &str, origin: &str) -> Result<PathIgnore, LintConfigError
         message: e.msg.to_string(),
     })?;
     Ok(PathIgnore { rules, pattern })
+}
+
+fn unknown(origin: &str, key: &'static str, name: &str) -> LintConfigError {
+    let names = Category::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .chain(rules::all().iter().map(|r| r.id));
+    let help = match closest(name.trim(), names) {
+        Some(close) => format!("did you mean `{close}`?"),
+        None => "categories are minimal, standard, strict, events and db; \
+                 `dev lint --list-rules` lists the rule ids"
+            .to_string(),
+    };
+    LintConfigError::Unknown {
+        origin: origin.to_string(),
+        key,
+        name: name.to_string(),
+        help,
+    }
 }
 
 fn looks_like_rule_id(s: &str) -> bool {
@@ -317,6 +326,7 @@ mod tests {
     fn unknown_names_are_errors() {
         for text in [
             "[lint]\nuse = [\"standrd\"]\n",
+            "[lint]\nuse = [\"everything\"]\n",
             "[lint]\nexcept = [\"no-such-rule\"]\n",
             "[lint]\nignore = [\"no-such-rule:**/*.json\"]\n",
         ] {
