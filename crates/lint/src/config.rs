@@ -309,7 +309,7 @@ mod tests {
         let on = ids(&config);
         assert!(on.contains(&"type-name-singular"));
         assert!(on.contains(&"path-no-trailing-slash"));
-        assert!(on.contains(&"db-index-duplicate"));
+        assert!(on.contains(&"db-journal-events"));
         assert!(!on.contains(&"path-lowercase"));
         assert!(!on.contains(&"event-union-name"));
         for rule in rules::all() {

@@ -56,14 +56,6 @@ static RULES: &[Rule] = &[
         check: paths::path_no_trailing_slash,
     },
     Rule {
-        id: "response-204-unit",
-        category: Minimal,
-        severity: Error,
-        rationale: "A 204 No Content response has no body, so its type must be `unit`.",
-        aliases: STANDARD_RESPONSE,
-        check: responses::response_204_unit,
-    },
-    Rule {
         id: "bounds-applicable",
         category: Minimal,
         severity: Error,
@@ -316,14 +308,6 @@ static RULES: &[Rule] = &[
     },
     // db --------------------------------------------------------------------
     Rule {
-        id: "db-primary-key-required",
-        category: Db,
-        severity: Error,
-        rationale: "Primary key fields are required: a row without its key cannot be stored or found.",
-        aliases: &[],
-        check: db::db_primary_key_required,
-    },
-    Rule {
         id: "db-primary-key-type",
         category: Db,
         severity: Warning,
@@ -332,27 +316,11 @@ static RULES: &[Rule] = &[
         check: db::db_primary_key_type,
     },
     Rule {
-        id: "db-index-duplicate",
-        category: Db,
-        severity: Warning,
-        rationale: "An index repeating the primary key or another index costs every write and serves no read.",
-        aliases: &[],
-        check: db::db_index_duplicate,
-    },
-    Rule {
         id: "db-journal-events",
         category: Db,
         severity: Warning,
         rationale: "A journaled table `<x>` publishes `<x>_upserted` and `<x>_deleted`, which must be defined.",
         aliases: &[],
         check: db::db_journal_events,
-    },
-    Rule {
-        id: "db-table-name-snake-case",
-        category: Db,
-        severity: Warning,
-        rationale: "Unquoted SQL identifiers fold case differently in SQLite and PostgreSQL; snake_case is safe in both.",
-        aliases: &[],
-        check: db::db_table_name_snake_case,
     },
 ];
