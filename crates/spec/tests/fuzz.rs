@@ -2,15 +2,32 @@
 //! deletions, truncations, insertions, swapped keys) all come back as `Ok` or `Err`.
 //!
 //! The case count is modest by default so the suite stays fast; raise it with the
-//! standard `PROPTEST_CASES` environment variable for a longer run.
+//! standard `PROPTEST_CASES` environment variable for a longer run (CI runs
+//! `PROPTEST_CASES=200000 cargo test --release -p blueprint-spec --test fuzz`).
+//! `blueprint_spec::fuzz_one` is the same entry point the cargo-fuzz target uses.
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
+use blueprint_spec::config::Config;
 use blueprint_spec::{LoadOptions, fuzz_one, load_str};
 use proptest::prelude::*;
 
-/// Valid specs to mutate: this crate's own valid cases plus the corpus (when present).
-fn seeds() -> Vec<String> {
+/// A valid spec to mutate, with the configuration it loads under (so mutated
+/// specs still resolve their imports and reach normalisation and validation).
+struct Seed {
+    name: String,
+    text: String,
+    options: LoadOptions,
+}
+
+/// This crate's own valid cases plus the corpus (when present), read once.
+fn seeds() -> &'static [Seed] {
+    static SEEDS: OnceLock<Vec<Seed>> = OnceLock::new();
+    SEEDS.get_or_init(read_seeds)
+}
+
+fn read_seeds() -> Vec<Seed> {
     let mut paths: Vec<PathBuf> = blueprint_testkit::corpus_specs();
     let valid = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/valid");
     if let Ok(entries) = std::fs::read_dir(valid) {
@@ -23,7 +40,15 @@ fn seeds() -> Vec<String> {
     paths.sort();
     paths
         .iter()
-        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .filter_map(|p| {
+            Some(Seed {
+                name: p.display().to_string(),
+                text: std::fs::read_to_string(p).ok()?,
+                options: LoadOptions {
+                    config: Config::discover(p).ok()?,
+                },
+            })
+        })
         .collect()
 }
 
@@ -156,14 +181,21 @@ proptest! {
     ) {
         let seeds = seeds();
         prop_assume!(!seeds.is_empty());
-        let original = seeds[seed.index(seeds.len())].as_bytes().to_vec();
-        let mutated = apply(original, &mutations);
-        fuzz_one(&mutated);
+        let seed = &seeds[seed.index(seeds.len())];
+        let mutated = apply(seed.text.as_bytes().to_vec(), &mutations);
+        let _ = load_str(&seed.name, &String::from_utf8_lossy(&mutated), &seed.options);
     }
 }
 
 #[test]
-fn every_seed_is_loadable_text() {
-    // Guards the mutation test against testing nothing.
-    assert!(!seeds().is_empty());
+fn seeds_load_unmutated() {
+    // Guards the mutation test against testing nothing: the seeds are read and,
+    // as written, reach the end of the pipeline.
+    let seeds = seeds();
+    assert!(!seeds.is_empty());
+    assert!(
+        seeds
+            .iter()
+            .any(|s| load_str(&s.name, &s.text, &s.options).is_ok())
+    );
 }
