@@ -63,7 +63,7 @@ impl RoundtripService for Api {
         if request.required_flag {
             GetSamplesByIdResponse::Ok(sample())
         } else {
-            GetSamplesByIdResponse::NoContent
+            GetSamplesByIdResponse::NotFound
         }
     }
 
@@ -276,7 +276,7 @@ async fn each_declared_status_decodes_to_its_variant() {
     );
     assert_eq!(
         client.get_samples_by_id(&get(false)).await.unwrap(),
-        GetSamplesByIdResponse::NoContent
+        GetSamplesByIdResponse::NotFound
     );
 }
 
@@ -592,7 +592,7 @@ async fn the_mock_answers_examples_or_the_tests_handler() {
         if req.required_flag {
             GetSamplesByIdResponse::Ok(sample())
         } else {
-            GetSamplesByIdResponse::NoContent
+            GetSamplesByIdResponse::NotFound
         }
     });
     let base = serve(router(mock)).await;
