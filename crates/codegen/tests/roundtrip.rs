@@ -168,7 +168,7 @@ fn id() -> blueprint::uuid::Uuid {
 
 #[tokio::test]
 async fn every_primitive_and_parameter_survives_the_trip() {
-    let (client, _) = client().await;
+    let (client, http) = client().await;
     let request = PostSamplesByIdRequest {
         body: sample(),
         id: id(),
@@ -216,6 +216,36 @@ async fn every_primitive_and_parameter_survives_the_trip() {
     assert_eq!(
         (decoded.ratio, decoded.flags.len(), decoded.r#type.clone()),
         ("1.25".parse::<Decimal>().unwrap(), 0, None)
+    );
+    // `null` is absence, for optional and defaulted fields alike.
+    let mut nulls = serde_json::to_value(sample()).unwrap();
+    for key in ["count", "mood", "maybe", "type"] {
+        nulls
+            .as_object_mut()
+            .unwrap()
+            .insert(key.into(), serde_json::Value::Null);
+    }
+    let decoded_nulls: Sample = serde_json::from_value(nulls.clone()).unwrap();
+    assert_eq!(
+        (
+            decoded_nulls.count,
+            decoded_nulls.mood,
+            decoded_nulls.maybe,
+            decoded_nulls.r#type
+        ),
+        (7, Color::DarkBlue, None, None)
+    );
+    let answer = http
+        .call(Method::POST, &format!("/things/{}", id()))
+        .raw_json(nulls.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
     );
     let mut no_limit = request.clone();
     no_limit.body = decoded;
@@ -476,7 +506,7 @@ async fn invalid_requests_get_every_violation_in_one_422() {
     obj.insert("date".into(), json!("2024-02-30"));
     obj.insert("uuid".into(), json!(17));
     obj.insert("strings".into(), json!(["ok", 3]));
-    let path = "/things/not-a-uuid?limit=0&color=green&when=yesterday";
+    let path = "/things/not-a-uuid?limit=0&color=green&when=yesterday&tag=1&tag=2&tag=3&tag=4";
     let (status, err) = error_body(&http, Method::POST, path, Some(&body.to_string())).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(err.code, "validation_failed");
@@ -488,6 +518,7 @@ async fn invalid_requests_get_every_violation_in_one_422() {
     let expected = [
         "path.id: \"not-a-uuid\" is not a valid uuid",
         "query.limit: must be at least 1",
+        "query.tag: must have at most 3 values",
         "query.color: invalid value \"green\"; must be one of: red, dark-blue, undefined",
         "query.when: \"yesterday\" is not an ISO 8601 date (YYYY-MM-DD)",
         "body.date: \"2024-02-30\" is not an ISO 8601 date (YYYY-MM-DD)",

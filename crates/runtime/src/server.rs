@@ -214,7 +214,7 @@ impl Inputs {
     }
 
     /// A repeated query or header parameter (`?id=a&id=b`); `required` means at
-    /// least one. Bounds apply to each value.
+    /// least one. `min`/`max` bound the number of values, as for JSON arrays.
     pub fn list<T: FromParam>(
         &mut self,
         location: Location,
@@ -229,10 +229,17 @@ impl Inputs {
             self.violation(path, "is required");
             return None;
         }
+        let count = texts.len() as f64;
+        if let Some(min) = min.filter(|min| count < *min) {
+            self.violation(path.clone(), format!("must have at least {min} values"));
+        }
+        if let Some(max) = max.filter(|max| count > *max) {
+            self.violation(path.clone(), format!("must have at most {max} values"));
+        }
         let mut values = Vec::with_capacity(texts.len());
         let mut ok = true;
         for text in &texts {
-            match self.check(&path, text, min, max) {
+            match self.check(&path, text, None, None) {
                 Some(v) => values.push(v),
                 None => ok = false,
             }

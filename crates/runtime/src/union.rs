@@ -191,3 +191,12 @@ pub fn wrapped_value<T: DeserializeOwned, E: serde::de::Error>(wrapped: &Wrapped
 pub fn nested_member<T: DeserializeOwned, E: serde::de::Error>(object: RawObject) -> Result<T, E> {
     serde_json::from_value(Value::Object(object)).map_err(E::custom)
 }
+
+/// Decode a field with a spec default: `null` (like absence) gives the default.
+/// Used by generated `deserialize_with` functions of defaulted fields.
+pub fn null_or<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+    default: fn() -> T,
+) -> Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_else(default))
+}

@@ -159,12 +159,23 @@ fn struct_type(
                 } else {
                     expr
                 };
+                // `null` means absent, as for optional fields: the default.
+                let de_name = fn_name.replacen("default_", "null_or_default_", 1);
+                let de_ident = format_ident!("{}", de_name);
                 default_fns.push(quote! {
                     fn #fn_ident() -> #ty {
                         #expr
                     }
+
+                    fn #de_ident<'de, D: ::blueprint::serde::Deserializer<'de>>(d: D) -> Result<#ty, D::Error> {
+                        ::blueprint::union::null_or(d, #fn_ident)
+                    }
                 });
-                (quote!(default = #fn_name), ty.clone(), false)
+                (
+                    quote!(default = #fn_name, deserialize_with = #de_name),
+                    ty.clone(),
+                    false,
+                )
             }
         };
         let serde_attr = if rename.is_none() && attrs.is_empty() {
