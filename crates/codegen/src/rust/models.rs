@@ -673,3 +673,15 @@ fn union_type(ctx: &Ctx<'_>, service: &Service, u: &Union) -> TokenStream {
         #(#froms)*
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::decimal_parts;
+
+    #[test]
+    fn decimal_defaults_become_mantissa_and_scale() {
+        assert_eq!(decimal_parts("12.50"), Some((1250, 2)));
+        assert_eq!(decimal_parts("-3"), Some((-3, 0)));
+        assert_eq!(decimal_parts("1e3"), None);
+    }
+}

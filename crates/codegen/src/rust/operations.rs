@@ -292,3 +292,19 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_variants_are_reason_phrases() {
+        assert_eq!(status_variant(ResponseCode::Status(200)), "Ok");
+        assert_eq!(
+            status_variant(ResponseCode::Status(422)),
+            "UnprocessableEntity"
+        );
+        assert_eq!(status_variant(ResponseCode::Status(299)), "Status299");
+        assert_eq!(status_variant(ResponseCode::Default), "Default");
+    }
+}

@@ -304,3 +304,19 @@ fn into_response(ctx: &Ctx<'_>, op: &Op<'_>) -> TokenStream {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::route;
+
+    #[test]
+    fn routes_use_axum_syntax_and_group_by_shape() {
+        assert_eq!(
+            route("/users/:id"),
+            ("/users/{id}".to_owned(), "/users/{}".to_owned())
+        );
+        assert_eq!(route("/users/:guid").1, route("/users/:id").1);
+        assert_eq!(route("/"), ("/".to_owned(), "/".to_owned()));
+        assert_eq!(route("/a/{b}").0, "/a/{{b}}");
+    }
+}
