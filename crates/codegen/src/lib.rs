@@ -215,6 +215,13 @@ pub enum CodegenError {
     InvalidCrateName(String),
 }
 
+/// The routes the generated axum router declares for `spec`: each path (axum
+/// syntax, `/users/{id}`) with its methods, in declaration order. The runtime adds
+/// `GET /_internal_/healthcheck` and `GET /_internal_/version` to these.
+pub fn server_routes(spec: &Spec) -> Vec<(String, Vec<blueprint_spec::ir::Method>)> {
+    rust::server_routes(spec)
+}
+
 /// Run the generators `opts` names over `spec`. Files come back sorted by path.
 pub fn generate(spec: &Spec, opts: &GenOptions) -> Result<Vec<GeneratedFile>, CodegenError> {
     let mut files = Vec::new();

@@ -9,7 +9,6 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
 use super::models::{Presence, enum_variants, field_idents, presence, union_variants};
-use super::operations::operations;
 use super::server::trait_name;
 use super::{Ctx, Place, ident, naming};
 use crate::{CodegenError, GeneratedFile};
@@ -19,7 +18,8 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
     for service in ctx.services() {
         examples.extend(service_examples(ctx, service));
     }
-    let ops = operations(ctx);
+    let served = super::server::served(ctx);
+    let ops = &served.ops;
     let trait_ident = trait_name(ctx);
     let mock = format_ident!("Mock{}", naming::camel(&ctx.spec.service.name));
     let mut fields = Vec::new();
@@ -27,7 +27,7 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
     let mut setters = Vec::new();
     let mut impls = Vec::new();
     let mut debug_fields = Vec::new();
-    for op in &ops {
+    for op in ops {
         let m = ident(&op.method);
         let name = op.method.trim_start_matches("r#");
         let setter = format_ident!("on_{}", name);

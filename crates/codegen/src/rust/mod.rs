@@ -332,6 +332,15 @@ pub(crate) fn bound(b: Option<&blueprint_spec::ir::Bound>) -> TokenStream {
     }
 }
 
+pub(crate) fn server_routes(spec: &Spec) -> Vec<(String, Vec<blueprint_spec::ir::Method>)> {
+    let ctx = Ctx::new(spec);
+    server::served(&ctx)
+        .routes
+        .into_iter()
+        .map(|(path, methods)| (path, methods.into_iter().map(|(m, _)| m).collect()))
+        .collect()
+}
+
 /// Generate the Rust files `opts` asks for.
 pub(crate) fn generate(spec: &Spec, opts: &GenOptions) -> Result<Vec<GeneratedFile>, CodegenError> {
     let ctx = Ctx::new(spec);

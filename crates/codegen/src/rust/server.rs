@@ -44,8 +44,63 @@ fn route(path: &str) -> (String, String) {
     (route, shape)
 }
 
+/// Paths every service serves itself (the runtime's standard routes).
+const RUNTIME_PATHS: [&str; 2] = ["/_internal_/healthcheck", "/_internal_/version"];
+
+/// One axum route: its path, and each method with the index of its operation.
+pub(crate) type Route = (String, Vec<(Method, usize)>);
+
+/// The operations the server serves, grouped into axum routes.
+pub(crate) struct Served<'a> {
+    /// The operations with a handler (and a trait method), in declaration order.
+    pub ops: Vec<Op<'a>>,
+    /// axum routes in first-declared order: path and its (method, operation index).
+    pub routes: Vec<Route>,
+}
+
+/// The operations the generated server routes. Left out: `GET` of the runtime's
+/// standard paths (a spec may declare the healthcheck; the runtime answers it), and
+/// a second operation with the method and shape of an earlier one (unreachable:
+/// the first matches; axum would reject the duplicate).
+///
+/// Routes are grouped by shape, so `/users/:id` and `/users/:guid` share one axum
+/// route (axum rejects two parameter names in one position); handlers read path
+/// parameters by position.
+pub(crate) fn served<'a>(ctx: &Ctx<'a>) -> Served<'a> {
+    let mut ops = Vec::new();
+    // (route, shape)
+    let mut routes: Vec<(Route, String)> = Vec::new();
+    for op in operations(ctx) {
+        if op.op.method == Method::Get && RUNTIME_PATHS.contains(&op.op.path.as_str()) {
+            continue;
+        }
+        let (route_path, shape) = route(&op.op.path);
+        let index = match routes.iter().position(|(_, s)| *s == shape) {
+            Some(i) => i,
+            None => {
+                routes.push(((route_path, Vec::new()), shape));
+                routes.len() - 1
+            }
+        };
+        let methods = &mut routes[index].0.1;
+        if methods.iter().any(|(m, _)| *m == op.op.method) {
+            continue;
+        }
+        methods.push((op.op.method, ops.len()));
+        ops.push(op);
+    }
+    Served {
+        ops,
+        routes: routes
+            .into_iter()
+            .map(|(path, _, methods)| (path, methods))
+            .collect(),
+    }
+}
+
 pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, CodegenError> {
-    let ops = operations(ctx);
+    let served = served(ctx);
+    let ops = &served.ops;
     let trait_ident = trait_name(ctx);
     let methods = ops.iter().map(|op| {
         let m = ident(&op.method);
@@ -58,34 +113,15 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
         }
     });
 
-    // Routes grouped by shape so that `/users/:id` and `/users/:guid` share one
-    // axum route (axum rejects two parameter names in one position); handlers read
-    // path parameters by position.
-    let mut routes: BTreeMap<String, (String, Vec<(Method, proc_macro2::Ident)>)> = BTreeMap::new();
-    let mut order: Vec<String> = Vec::new();
-    let mut handlers = Vec::new();
-    let mut responses = Vec::new();
-    for op in &ops {
-        let handler = format_ident!("handle_{}", op.method);
-        let (route_path, shape) = route(&op.op.path);
-        let entry = routes.entry(shape.clone()).or_insert_with(|| {
-            order.push(shape.clone());
-            (route_path, Vec::new())
-        });
-        // A second operation with the same method and shape is unreachable (the
-        // first one matches); axum would panic on the duplicate, so skip it.
-        if entry.1.iter().any(|(m, _)| *m == op.op.method) {
-            continue;
-        }
-        entry.1.push((op.op.method, handler.clone()));
-        handlers.push(handler_fn(ctx, op, &handler, &trait_ident));
-        responses.push(into_response(ctx, op));
-    }
-    let route_calls = order.iter().filter_map(|shape| {
-        let (path, methods) = routes.get(shape)?;
-        let mut calls = methods.iter().map(|(m, h)| {
+    let handlers: Vec<_> = ops
+        .iter()
+        .map(|op| handler_fn(ctx, op, &handler_ident(op), &trait_ident))
+        .collect();
+    let responses: Vec<_> = ops.iter().map(|op| into_response(ctx, op)).collect();
+    let route_calls = served.routes.iter().filter_map(|(path, methods)| {
+        let mut calls = methods.iter().map(|(m, i)| {
             let f = format_ident!("{}", m.as_str().to_ascii_lowercase());
-            (f, h)
+            (f, handler_ident(&ops[*i]))
         });
         let (f, h) = calls.next()?;
         let rest = calls.map(|(f, h)| quote!(.#f(#h::<S>)));
@@ -159,6 +195,10 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
         #(#responses)*
     };
     ctx.file(path, tokens)
+}
+
+fn handler_ident(op: &Op<'_>) -> proc_macro2::Ident {
+    format_ident!("handle_{}", op.method)
 }
 
 fn handler_fn(
