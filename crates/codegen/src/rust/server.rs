@@ -91,10 +91,7 @@ pub(crate) fn served<'a>(ctx: &Ctx<'a>) -> Served<'a> {
     }
     Served {
         ops,
-        routes: routes
-            .into_iter()
-            .map(|(path, _, methods)| (path, methods))
-            .collect(),
+        routes: routes.into_iter().map(|(route, _)| route).collect(),
     }
 }
 
