@@ -2,9 +2,9 @@
 //! panics at startup on conflicting routes, so check the routes with the router
 //! axum uses (matchit) before any service finds out.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-fn check_routes(spec_path: &PathBuf) -> Result<usize, String> {
+fn check_routes(spec_path: &Path) -> Result<usize, String> {
     let spec = blueprint_spec::load(spec_path).map_err(|e| format!("does not load: {e:?}"))?;
     let mut router = matchit::Router::new();
     let mut count = 0;
