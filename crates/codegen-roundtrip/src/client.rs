@@ -16,7 +16,15 @@ pub struct RoundtripClient {
 impl RoundtripClient {
     /// A client of the service at `base_url` (e.g. `http://localhost:8080`), with default settings.
     pub fn new(base_url: impl Into<String>) -> Result<Self, ClientError> {
-        Ok(Self::with_http(HttpClient::new(base_url)?))
+        Ok(Self::with_http(Self::builder(base_url)?.build()?))
+    }
+    /// An [`HttpClient`] builder with the spec's service-level headers that
+    /// have defaults already set; add headers, a timeout, then `with_http`.
+    pub fn builder(
+        base_url: impl Into<String>,
+    ) -> Result<::blueprint::client::ClientBuilder, ClientError> {
+        let builder = HttpClient::builder(base_url);
+        Ok(builder)
     }
     /// A client over a configured [`HttpClient`]
     /// (default headers, timeout: see `HttpClient::builder`).

@@ -15,6 +15,22 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
     let name = format_ident!("{}Client", naming::camel(&ctx.spec.service.name));
     let methods = operations(ctx).iter().map(method).collect::<Vec<_>>();
     let doc = format!(" A client of the `{}` service.", ctx.spec.service.name);
+    // Service-level headers with a default are sent with every request, as
+    // apibuilder's clients do.
+    let default_headers: Vec<TokenStream> = ctx
+        .spec
+        .service
+        .headers
+        .iter()
+        .filter_map(|h| {
+            let value = match h.default.as_ref()? {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let name = &h.name;
+            Some(quote!(let builder = builder.header(#name, #value)?;))
+        })
+        .collect();
     let imports = (!methods.is_empty()).then(|| {
         quote! {
             use ::blueprint::http::Method;
@@ -37,7 +53,15 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
         impl #name {
             /// A client of the service at `base_url` (e.g. `http://localhost:8080`), with default settings.
             pub fn new(base_url: impl Into<String>) -> Result<Self, ClientError> {
-                Ok(Self::with_http(HttpClient::new(base_url)?))
+                Ok(Self::with_http(Self::builder(base_url)?.build()?))
+            }
+
+            /// An [`HttpClient`] builder with the spec's service-level headers that
+            /// have defaults already set; add headers, a timeout, then `with_http`.
+            pub fn builder(base_url: impl Into<String>) -> Result<::blueprint::client::ClientBuilder, ClientError> {
+                let builder = HttpClient::builder(base_url);
+                #(#default_headers)*
+                Ok(builder)
             }
 
             /// A client over a configured [`HttpClient`]
