@@ -1,9 +1,12 @@
 //! Every corpus spec (the legacy one aside) generates a package that compiles
 //! without a single warning.
 //!
-//! All packages go into ONE scratch workspace under `target/corpus-check/`, with the
-//! workspace's `Cargo.lock` copied in, so dependencies build once and resolve to the
-//! versions the project already uses (no network). Then one `cargo check`.
+//! All packages go into ONE scratch workspace under the target directory
+//! (`target/tmp/corpus-check/`, or under `CARGO_TARGET_DIR`), with the workspace's
+//! `Cargo.lock` copied in, so dependencies build once (and stay built between
+//! runs) and resolve to the versions the project already uses (no network). Then
+//! one `cargo check`, with its own target directory (the outer `cargo test` holds
+//! the lock of the main one).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -35,7 +38,7 @@ fn every_corpus_spec_generates_a_package_that_compiles_without_warnings() {
         return; // shared/ missing outside CI (testkit already said so)
     }
     let root = workspace_root();
-    let scratch = root.join("target/corpus-check");
+    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join("corpus-check");
     let runtime = root.join("crates/runtime");
     let mut members = Vec::new();
     for spec_path in &specs {
@@ -86,6 +89,7 @@ fn every_corpus_spec_generates_a_package_that_compiles_without_warnings() {
         "most corpus specs must load"
     );
     std::fs::write(scratch.join("Cargo.toml"), manifest).expect("write workspace manifest");
+    std::fs::create_dir_all(&scratch).expect("mkdir scratch");
     std::fs::copy(root.join("Cargo.lock"), scratch.join("Cargo.lock")).expect("copy Cargo.lock");
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
@@ -99,7 +103,9 @@ fn every_corpus_spec_generates_a_package_that_compiles_without_warnings() {
             "--offline",
         ])
         .current_dir(&scratch)
+        .env("CARGO_TARGET_DIR", scratch.join("target"))
         .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env("CARGO_TERM_COLOR", "never")
         .output()
         .expect("run cargo check");
