@@ -217,9 +217,9 @@ impl ::blueprint::Example for super::models::Sample {
                 ::blueprint::chrono::Utc,
             > as ::blueprint::Example>::example(),
             decimal: <::blueprint::Decimal as ::blueprint::Example>::example(),
-            double: <f64 as ::blueprint::Example>::example(),
-            integer: -1000,
-            long: <i64 as ::blueprint::Example>::example(),
+            double: 1.0,
+            integer: 1,
+            long: 1,
             object: <::blueprint::serde_json::Map<
                 String,
                 ::blueprint::serde_json::Value,
@@ -235,7 +235,7 @@ impl ::blueprint::Example for super::models::Sample {
             color: <super::models::Color as ::blueprint::Example>::example(),
             maybe: None,
             maybe_date: None,
-            count: <i64 as ::blueprint::Example>::example(),
+            count: 1,
             mood: <super::models::Color as ::blueprint::Example>::example(),
             greeting: "example".to_owned(),
             ratio: <::blueprint::Decimal as ::blueprint::Example>::example(),
@@ -250,16 +250,14 @@ impl ::blueprint::Example for super::models::Sample {
 impl ::blueprint::Example for super::models::Circle {
     fn example() -> Self {
         super::models::Circle {
-            radius: 0.0,
+            radius: 1.0,
         }
     }
 }
 
 impl ::blueprint::Example for super::models::Square {
     fn example() -> Self {
-        super::models::Square {
-            side: <f64 as ::blueprint::Example>::example(),
-        }
+        super::models::Square { side: 1.0 }
     }
 }
 

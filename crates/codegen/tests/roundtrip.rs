@@ -685,6 +685,30 @@ async fn a_panicking_handler_answers_500_without_details() {
     );
 }
 
+fn assert_valid_example<
+    T: blueprint::Example + blueprint::Validate + blueprint::serde::Serialize,
+>(
+    name: &str,
+) {
+    let json = serde_json::to_value(T::example()).unwrap();
+    let mut v = blueprint::Validator::new(name);
+    T::validate(&json, &mut v);
+    assert!(
+        v.is_valid(),
+        "{name} example {json} is invalid: {:?}",
+        v.into_violations()
+    );
+}
+
+#[test]
+fn mock_examples_are_valid_by_the_spec() {
+    assert_valid_example::<Sample>("sample");
+    assert_valid_example::<Node>("node");
+    assert_valid_example::<Shape>("shape");
+    assert_valid_example::<Party>("party");
+    assert_valid_example::<Color>("color");
+}
+
 /// The committed package is what `dev gen` makes of the fixture today.
 #[test]
 fn generated_package_is_fresh() {

@@ -234,38 +234,50 @@ fn struct_example(
 fn field_example(ctx: &Ctx<'_>, f: &Field) -> TokenStream {
     let min = f.minimum.as_ref().map(|b| b.value);
     let max = f.maximum.as_ref().map(|b| b.value);
+    let in_bounds = |v: f64| min.is_none_or(|m| v >= m) && max.is_none_or(|m| v <= m);
+    let example = f.example.as_deref();
     match &f.type_ {
         TypeRef::Primitive(Primitive::String) => {
-            let len = |s: &str| s.chars().count() as f64;
-            let fits = |s: &str| min.is_none_or(|m| len(s) >= m) && max.is_none_or(|m| len(s) <= m);
-            let text = match &f.example {
-                Some(e) if fits(e) => e.clone(),
+            let fits = |s: &str| in_bounds(s.chars().count() as f64);
+            let text = match example {
+                Some(e) if fits(e) => e.to_owned(),
                 _ if fits("example") => "example".to_owned(),
                 _ => {
-                    let n = min
-                        .unwrap_or(1.0)
-                        .max(max.map_or(1.0, |m| m.min(1.0)))
-                        .max(0.0);
+                    let n = min.unwrap_or(1.0).min(max.unwrap_or(f64::MAX)).max(0.0);
                     "x".repeat(n as usize)
                 }
             };
             quote!(#text.to_owned())
         }
-        TypeRef::Primitive(p @ (Primitive::Integer | Primitive::Long | Primitive::Double))
-            if min.is_some() || max.is_some() =>
-        {
-            let v = match (min, max) {
-                (Some(lo), _) => lo,
-                (None, Some(hi)) => hi.min(1.0),
-                (None, None) => 1.0,
+        TypeRef::Primitive(p @ (Primitive::Integer | Primitive::Long | Primitive::Double)) => {
+            let is_int = *p != Primitive::Double;
+            let usable = |v: f64| in_bounds(v) && (!is_int || v.fract() == 0.0);
+            let v = match example.and_then(|e| e.trim().parse::<f64>().ok()) {
+                Some(v) if usable(v) => v,
+                _ if usable(1.0) => 1.0,
+                _ => match (min, max) {
+                    (Some(lo), _) => lo.ceil(),
+                    (None, Some(hi)) => hi.floor(),
+                    (None, None) => 1.0,
+                },
             };
-            if *p == Primitive::Double {
-                let lit = Literal::f64_unsuffixed(v);
+            if is_int {
+                let lit = Literal::i64_unsuffixed(v as i64);
                 quote!(#lit)
             } else {
-                let lit = Literal::i64_unsuffixed(v.ceil() as i64);
+                let lit = Literal::f64_unsuffixed(v);
                 quote!(#lit)
             }
+        }
+        TypeRef::Primitive(
+            Primitive::Boolean
+            | Primitive::Uuid
+            | Primitive::DateIso8601
+            | Primitive::DateTimeIso8601
+            | Primitive::Decimal,
+        ) if example.is_some() => {
+            let text = example.unwrap_or_default();
+            quote!(::blueprint::mock::from_example(#text))
         }
         TypeRef::List(inner) if min.is_some_and(|m| m >= 1.0) => {
             let item = example_value(ctx, inner);
