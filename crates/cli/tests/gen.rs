@@ -124,6 +124,19 @@ fn blueprint_toml_targets_and_generator_selection() {
 }
 
 #[test]
+fn overlapping_targets_are_rejected() {
+    let dir = scratch("gen-overlap");
+    let spec = fixture().display().to_string();
+    let toml = format!(
+        "[[gen.target]]\nspec = {spec:?}\nout = \"api\"\n\n[[gen.target]]\nspec = {spec:?}\nout = \"api/inner\"\n"
+    );
+    std::fs::write(dir.join("blueprint.toml"), toml).expect("config");
+    let out = dev(&dir, &["gen"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("overlap"));
+}
+
+#[test]
 fn unknown_generator_is_a_usage_error() {
     let dir = scratch("gen-usage");
     let spec = fixture();

@@ -23,8 +23,10 @@
 //! generators = ["client"]
 //! ```
 //!
-//! Paths are relative to `blueprint.toml`. `--check` writes nothing and exits 1 when
-//! a generated file is missing, different, or left over from an earlier run.
+//! Paths are relative to `blueprint.toml`. Each target owns its `out` folder (they
+//! must not overlap): `dev gen` removes generated files there (those starting with
+//! the `@generated` header) that the spec no longer produces. `--check` writes
+//! nothing and exits 1 when a generated file is missing, different, or left over.
 
 use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
@@ -245,7 +247,22 @@ fn from_config(
                 crate_name: t.crate_name,
             })
         })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect::<anyhow::Result<Vec<Target>>>()?;
+    // Each target owns its output folder: `dev gen` removes generated files there
+    // that the target no longer produces.
+    for (i, t) in targets.iter().enumerate() {
+        if let Some(other) = targets[..i]
+            .iter()
+            .find(|o| t.out.starts_with(&o.out) || o.out.starts_with(&t.out))
+        {
+            bail!(
+                "{}: [[gen.target]] outputs {} and {} overlap; give each target its own folder",
+                config_path.display(),
+                other.out.display(),
+                t.out.display()
+            );
+        }
+    }
     Ok((targets, runtime))
 }
 
