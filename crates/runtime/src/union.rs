@@ -208,7 +208,7 @@ mod tests {
 
     use super::*;
 
-    fn tagged(v: serde_json::Value, default: Option<&str>) -> Result<Tagged, serde_json::Error> {
+    fn tagged(v: Value, default: Option<&str>) -> Result<Tagged, serde_json::Error> {
         read_tagged(v, "shape", "kind", default)
     }
 
