@@ -124,6 +124,7 @@ impl super::server::RoundtripService for MockRoundtrip {
     async fn post_samples_by_id(
         &self,
         request: PostSamplesByIdRequest,
+        _context: ::blueprint::server::Context,
     ) -> PostSamplesByIdResponse {
         match &self.post_samples_by_id {
             Some(handler) => handler(request),
@@ -137,6 +138,7 @@ impl super::server::RoundtripService for MockRoundtrip {
     async fn get_samples_by_id(
         &self,
         request: GetSamplesByIdRequest,
+        _context: ::blueprint::server::Context,
     ) -> GetSamplesByIdResponse {
         match &self.get_samples_by_id {
             Some(handler) => handler(request),
@@ -147,7 +149,11 @@ impl super::server::RoundtripService for MockRoundtrip {
             }
         }
     }
-    async fn post_shapes(&self, request: PostShapesRequest) -> PostShapesResponse {
+    async fn post_shapes(
+        &self,
+        request: PostShapesRequest,
+        _context: ::blueprint::server::Context,
+    ) -> PostShapesResponse {
         match &self.post_shapes {
             Some(handler) => handler(request),
             None => {
@@ -157,7 +163,11 @@ impl super::server::RoundtripService for MockRoundtrip {
             }
         }
     }
-    async fn get_shapes(&self, request: GetShapesRequest) -> GetShapesResponse {
+    async fn get_shapes(
+        &self,
+        request: GetShapesRequest,
+        _context: ::blueprint::server::Context,
+    ) -> GetShapesResponse {
         match &self.get_shapes {
             Some(handler) => handler(request),
             None => {
@@ -167,7 +177,11 @@ impl super::server::RoundtripService for MockRoundtrip {
             }
         }
     }
-    async fn put_parties(&self, request: PutPartiesRequest) -> PutPartiesResponse {
+    async fn put_parties(
+        &self,
+        request: PutPartiesRequest,
+        _context: ::blueprint::server::Context,
+    ) -> PutPartiesResponse {
         match &self.put_parties {
             Some(handler) => handler(request),
             None => {
@@ -177,7 +191,11 @@ impl super::server::RoundtripService for MockRoundtrip {
             }
         }
     }
-    async fn post_nodes(&self, request: PostNodesRequest) -> PostNodesResponse {
+    async fn post_nodes(
+        &self,
+        request: PostNodesRequest,
+        _context: ::blueprint::server::Context,
+    ) -> PostNodesResponse {
         match &self.post_nodes {
             Some(handler) => handler(request),
             None => {
@@ -190,6 +208,7 @@ impl super::server::RoundtripService for MockRoundtrip {
     async fn post_nodes_rename_by_name(
         &self,
         request: PostNodesRenameByNameRequest,
+        _context: ::blueprint::server::Context,
     ) -> PostNodesRenameByNameResponse {
         match &self.post_nodes_rename_by_name {
             Some(handler) => handler(request),

@@ -8,48 +8,55 @@ use std::sync::Arc;
 use ::blueprint::axum::Router;
 use ::blueprint::axum::extract::State;
 use ::blueprint::axum::response::{IntoResponse, Response};
-use ::blueprint::server::{Inputs, ServerConfig};
+use ::blueprint::server::{Context, Inputs, ServerConfig};
 use ::blueprint::server::Location;
 use super::operations::*;
 
 /// The `roundtrip` service: implement this trait, serve it with [`router`].
 ///
-/// Each method gets validated, typed input and returns one of the responses the spec declares.
+/// Each method gets validated, typed input (and the request's [`Context`]: all headers, middleware extensions) and returns one of the responses the spec declares.
 pub trait RoundtripService: Send + Sync + 'static {
     /// `POST /things/:id`
     fn post_samples_by_id(
         &self,
         request: PostSamplesByIdRequest,
+        context: Context,
     ) -> impl Future<Output = PostSamplesByIdResponse> + Send;
     /// `GET /things/:id`
     fn get_samples_by_id(
         &self,
         request: GetSamplesByIdRequest,
+        context: Context,
     ) -> impl Future<Output = GetSamplesByIdResponse> + Send;
     /// `POST /shapes`
     fn post_shapes(
         &self,
         request: PostShapesRequest,
+        context: Context,
     ) -> impl Future<Output = PostShapesResponse> + Send;
     /// `GET /shapes`
     fn get_shapes(
         &self,
         request: GetShapesRequest,
+        context: Context,
     ) -> impl Future<Output = GetShapesResponse> + Send;
     /// `PUT /parties`
     fn put_parties(
         &self,
         request: PutPartiesRequest,
+        context: Context,
     ) -> impl Future<Output = PutPartiesResponse> + Send;
     /// `POST /nodes`
     fn post_nodes(
         &self,
         request: PostNodesRequest,
+        context: Context,
     ) -> impl Future<Output = PostNodesResponse> + Send;
     /// `POST /nodes/:name/rename`
     fn post_nodes_rename_by_name(
         &self,
         request: PostNodesRenameByNameRequest,
+        context: Context,
     ) -> impl Future<Output = PostNodesRenameByNameResponse> + Send;
 }
 
@@ -120,7 +127,7 @@ async fn handle_post_samples_by_id<S: RoundtripService>(
         x_trace,
         body,
     };
-    service.post_samples_by_id(request).await.into_response()
+    service.post_samples_by_id(request, inputs.into_context()).await.into_response()
 }
 
 async fn handle_get_samples_by_id<S: RoundtripService>(
@@ -137,7 +144,7 @@ async fn handle_get_samples_by_id<S: RoundtripService>(
         id,
         required_flag,
     };
-    service.get_samples_by_id(request).await.into_response()
+    service.get_samples_by_id(request, inputs.into_context()).await.into_response()
 }
 
 async fn handle_post_shapes<S: RoundtripService>(
@@ -149,7 +156,7 @@ async fn handle_post_shapes<S: RoundtripService>(
         return inputs.reject();
     };
     let request = PostShapesRequest { body };
-    service.post_shapes(request).await.into_response()
+    service.post_shapes(request, inputs.into_context()).await.into_response()
 }
 
 async fn handle_get_shapes<S: RoundtripService>(
@@ -161,7 +168,7 @@ async fn handle_get_shapes<S: RoundtripService>(
         return inputs.reject();
     };
     let request = GetShapesRequest { kind };
-    service.get_shapes(request).await.into_response()
+    service.get_shapes(request, inputs.into_context()).await.into_response()
 }
 
 async fn handle_put_parties<S: RoundtripService>(
@@ -173,7 +180,7 @@ async fn handle_put_parties<S: RoundtripService>(
         return inputs.reject();
     };
     let request = PutPartiesRequest { body };
-    service.put_parties(request).await.into_response()
+    service.put_parties(request, inputs.into_context()).await.into_response()
 }
 
 async fn handle_post_nodes<S: RoundtripService>(
@@ -185,7 +192,7 @@ async fn handle_post_nodes<S: RoundtripService>(
         return inputs.reject();
     };
     let request = PostNodesRequest { body };
-    service.post_nodes(request).await.into_response()
+    service.post_nodes(request, inputs.into_context()).await.into_response()
 }
 
 async fn handle_post_nodes_rename_by_name<S: RoundtripService>(
@@ -203,7 +210,10 @@ async fn handle_post_nodes_rename_by_name<S: RoundtripService>(
         new_name,
         note,
     };
-    service.post_nodes_rename_by_name(request).await.into_response()
+    service
+        .post_nodes_rename_by_name(request, inputs.into_context())
+        .await
+        .into_response()
 }
 
 impl IntoResponse for PostSamplesByIdResponse {

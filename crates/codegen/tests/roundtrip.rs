@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use blueprint::client::{ClientError, HttpClient};
 use blueprint::http::{Method, StatusCode};
-use blueprint::server::ServerConfig;
+use blueprint::server::{Context, ServerConfig};
 use blueprint::{Decimal, ErrorBody};
 use blueprint_codegen::{GenOptions, Generator, PackageOptions, RuntimeDependency};
 use blueprint_codegen_roundtrip::client::RoundtripClient;
@@ -29,7 +29,11 @@ use serde_json::json;
 struct Api;
 
 impl RoundtripService for Api {
-    async fn post_samples_by_id(&self, request: PostSamplesByIdRequest) -> PostSamplesByIdResponse {
+    async fn post_samples_by_id(
+        &self,
+        request: PostSamplesByIdRequest,
+        context: Context,
+    ) -> PostSamplesByIdResponse {
         let mut body = request.body;
         match request.limit {
             99 => return PostSamplesByIdResponse::NotFound,
@@ -50,6 +54,12 @@ impl RoundtripService for Api {
         body.strings.extend(request.tag);
         body.maybe = request.x_trace;
         body.maybe_date = request.when;
+        // Undeclared headers reach the implementation through the context.
+        body.user_id = context
+            .headers
+            .get("x-default")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         match request.color {
             Some(color) => {
                 body.color = color;
@@ -59,7 +69,11 @@ impl RoundtripService for Api {
         }
     }
 
-    async fn get_samples_by_id(&self, request: GetSamplesByIdRequest) -> GetSamplesByIdResponse {
+    async fn get_samples_by_id(
+        &self,
+        request: GetSamplesByIdRequest,
+        _context: Context,
+    ) -> GetSamplesByIdResponse {
         if request.required_flag {
             GetSamplesByIdResponse::Ok(sample())
         } else {
@@ -67,11 +81,15 @@ impl RoundtripService for Api {
         }
     }
 
-    async fn post_shapes(&self, request: PostShapesRequest) -> PostShapesResponse {
+    async fn post_shapes(
+        &self,
+        request: PostShapesRequest,
+        _context: Context,
+    ) -> PostShapesResponse {
         PostShapesResponse::Ok(request.body)
     }
 
-    async fn get_shapes(&self, _request: GetShapesRequest) -> GetShapesResponse {
+    async fn get_shapes(&self, _request: GetShapesRequest, _context: Context) -> GetShapesResponse {
         let unknown = json!({"kind": "hexagon", "sides": 6});
         let serde_json::Value::Object(raw) = unknown else {
             unreachable!()
@@ -82,17 +100,22 @@ impl RoundtripService for Api {
         ])
     }
 
-    async fn put_parties(&self, request: PutPartiesRequest) -> PutPartiesResponse {
+    async fn put_parties(
+        &self,
+        request: PutPartiesRequest,
+        _context: Context,
+    ) -> PutPartiesResponse {
         PutPartiesResponse::Ok(request.body)
     }
 
-    async fn post_nodes(&self, request: PostNodesRequest) -> PostNodesResponse {
+    async fn post_nodes(&self, request: PostNodesRequest, _context: Context) -> PostNodesResponse {
         PostNodesResponse::Created(request.body)
     }
 
     async fn post_nodes_rename_by_name(
         &self,
         request: PostNodesRenameByNameRequest,
+        _context: Context,
     ) -> PostNodesRenameByNameResponse {
         if request.name == "missing" {
             return PostNodesRenameByNameResponse::NotFound;
@@ -189,6 +212,7 @@ async fn every_primitive_and_parameter_survives_the_trip() {
         .extend(["t1".to_owned(), "t 2/&".to_owned()]);
     expected.maybe = Some("trace-1".into());
     expected.maybe_date = Some("2023-12-31".parse().unwrap());
+    expected.user_id = Some("yes".into());
     assert_eq!(back, expected);
 
     // Defaults: absent query parameter and absent body fields.

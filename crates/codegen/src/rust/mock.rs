@@ -52,7 +52,7 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
         });
         let canned = canned_response(ctx, op);
         impls.push(quote! {
-            async fn #m(&self, request: #req) -> #resp {
+            async fn #m(&self, request: #req, _context: ::blueprint::server::Context) -> #resp {
                 match &self.#m {
                     Some(handler) => handler(request),
                     None => #canned,

@@ -106,7 +106,7 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
         let doc = op.doc();
         quote! {
             #doc
-            fn #m(&self, request: #req) -> impl Future<Output = #resp> + Send;
+            fn #m(&self, request: #req, context: Context) -> impl Future<Output = #resp> + Send;
         }
     });
 
@@ -128,7 +128,8 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
         " The `{}` service: implement this trait, serve it with [`router`].",
         ctx.spec.service.name
     );
-    let service_doc2 = " Each method gets validated, typed input and returns one of the responses the spec declares.";
+    let service_doc2 = " Each method gets validated, typed input (and the request's [`Context`]: all headers, \
+        middleware extensions) and returns one of the responses the spec declares.";
     let uses_location = ops.iter().flat_map(|op| &op.params).any(|p| {
         matches!(
             p.p.location,
@@ -155,7 +156,7 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
             use ::blueprint::axum::Router;
             use ::blueprint::axum::extract::State;
             use ::blueprint::axum::response::{IntoResponse, Response};
-            use ::blueprint::server::{Inputs, ServerConfig};
+            use ::blueprint::server::{Context, Inputs, ServerConfig};
             #location
 
             use super::operations::*;
@@ -284,7 +285,7 @@ fn handler_fn(
         names.push(id);
     }
     let (inputs_arg, check) = match names.len() {
-        0 => (quote!(_inputs: Inputs), quote!()),
+        0 => (quote!(inputs: Inputs), quote!()),
         1 => {
             let n = &names[0];
             (
@@ -302,7 +303,7 @@ fn handler_fn(
             #(#lets)*
             #check
             let request = #req { #(#names),* };
-            service.#m(request).await.into_response()
+            service.#m(request, inputs.into_context()).await.into_response()
         }
     }
 }
