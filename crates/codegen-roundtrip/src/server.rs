@@ -8,13 +8,13 @@ use std::sync::Arc;
 use ::blueprint::axum::Router;
 use ::blueprint::axum::extract::State;
 use ::blueprint::axum::response::{IntoResponse, Response};
-use ::blueprint::server::{Context, Inputs, ServerConfig};
-use ::blueprint::server::Location;
+use ::blueprint::server::{Context, Inputs, Location, ServerConfig};
 use super::operations::*;
 
 /// The `roundtrip` service: implement this trait, serve it with [`router`].
 ///
-/// Each method gets validated, typed input (and the request's [`Context`]: all headers, middleware extensions) and returns one of the responses the spec declares.
+/// Each method gets validated, typed input and the request's [`Context`] (all
+/// headers, middleware extensions), and returns one of the responses the spec declares.
 pub trait RoundtripService: Send + Sync + 'static {
     /// `POST /things/:id`
     fn post_samples_by_id(

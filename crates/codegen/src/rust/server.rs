@@ -128,19 +128,21 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
         " The `{}` service: implement this trait, serve it with [`router`].",
         ctx.spec.service.name
     );
-    let service_doc2 = " Each method gets validated, typed input (and the request's [`Context`]: all headers, \
-        middleware extensions) and returns one of the responses the spec declares.";
+    let service_doc2 =
+        " Each method gets validated, typed input and the request's [`Context`] (all";
+    let service_doc3 =
+        " headers, middleware extensions), and returns one of the responses the spec declares.";
     let uses_location = ops.iter().flat_map(|op| &op.params).any(|p| {
         matches!(
             p.p.location,
             ParameterLocation::Query | ParameterLocation::Header
         )
     });
-    let location = uses_location.then(|| {
-        quote!(
-            use ::blueprint::server::Location;
-        )
-    });
+    let server_items = if uses_location {
+        quote!(Context, Inputs, Location, ServerConfig)
+    } else {
+        quote!(Context, Inputs, ServerConfig)
+    };
     let imports = if ops.is_empty() {
         quote! {
             use std::sync::Arc;
@@ -156,8 +158,7 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
             use ::blueprint::axum::Router;
             use ::blueprint::axum::extract::State;
             use ::blueprint::axum::response::{IntoResponse, Response};
-            use ::blueprint::server::{Context, Inputs, ServerConfig};
-            #location
+            use ::blueprint::server::{#server_items};
 
             use super::operations::*;
         }
@@ -170,6 +171,7 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
         #[doc = #service_doc]
         #[doc = ""]
         #[doc = #service_doc2]
+        #[doc = #service_doc3]
         pub trait #trait_ident: Send + Sync + 'static {
             #(#methods)*
         }
