@@ -349,7 +349,9 @@ pub(crate) fn generate(spec: &Spec, opts: &GenOptions) -> Result<Vec<GeneratedFi
     let client = want(Generator::Client);
     let mock = want(Generator::Mock);
     let operations = server || client;
-    let models = operations || want(Generator::Models) || opts.package.is_some();
+    // DAO code (the db helper's generator) works on the models, so it implies them.
+    let models =
+        operations || want(Generator::Models) || want(Generator::Dao) || opts.package.is_some();
 
     let src = if opts.package.is_some() {
         Path::new("src")
