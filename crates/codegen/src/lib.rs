@@ -180,7 +180,7 @@ impl std::str::FromStr for Generator {
 /// What to generate, and how.
 #[derive(Debug, Clone, Default)]
 pub struct GenOptions {
-    /// Generators to run; `models` is implied by `server`, `client`, `mock`.
+    /// Generators to run; `models` is implied by `server`, `client`, `mock`, `dao`.
     pub generators: Vec<Generator>,
     /// Generate a complete Cargo package instead of a module tree.
     pub package: Option<PackageOptions>,
