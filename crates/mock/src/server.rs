@@ -88,8 +88,8 @@ async fn handle(State(state): State<Arc<MockState>>, req: Request) -> Response {
     check_path(spec, op, &path_params, &mut violations);
     check_query(spec, op, parts.uri.query().unwrap_or(""), &mut violations);
     check_headers(spec, op, &parts.headers, &mut violations);
-    if let Err(resp) = check_body(spec, op, &bytes, &mut violations) {
-        return resp;
+    if let Err(malformed) = check_body(spec, op, &bytes, &mut violations) {
+        return malformed.into_response_with(StatusCode::BAD_REQUEST);
     }
     if !violations.is_empty() {
         return ErrorBody::validation(violations)
@@ -207,13 +207,13 @@ fn check_text(spec: &Spec, p: &Parameter, path: &str, texts: &[String], out: &mu
     ));
 }
 
-/// Err is an immediate answer (400 for malformed JSON).
+/// Err is malformed JSON: a 400, answered before anything else.
 fn check_body(
     spec: &Spec,
     op: &Operation,
     bytes: &Bytes,
     out: &mut Vec<Violation>,
-) -> Result<(), Response> {
+) -> Result<(), ErrorBody> {
     let form: Vec<&Parameter> = params(op, ParameterLocation::Form).collect();
     let expects_json = op.body.as_ref().is_some_and(|b| !b.type_.is_unit()) || !form.is_empty();
     if !expects_json {
@@ -230,7 +230,6 @@ fn check_body(
             "invalid_json",
             format!("the request body is not valid JSON: {e}"),
         )
-        .into_response_with(StatusCode::BAD_REQUEST)
     })?;
     if let Some(body) = &op.body {
         out.extend(validate::check(spec, &body.type_, &value, "body"));
