@@ -32,12 +32,15 @@ enum Command {
     /// Inspect a spec: load, normalise, validate and print it.
     #[command(subcommand)]
     Spec(cmd::spec::SpecCommand),
+    /// Serve a spec as an HTTP mock: valid synthesised responses, requests validated.
+    Mock(cmd::mock::MockArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Spec(c) => cmd::spec::run(c),
+        Command::Mock(args) => cmd::mock::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,3 +1,4 @@
 //! One module per `dev` subcommand.
 
+pub mod mock;
 pub mod spec;
