@@ -7,16 +7,17 @@ use std::process::Command;
 
 use blueprint_codegen::openapi;
 use blueprint_spec::Spec;
-use blueprint_spec::config::Config;
 use serde_json::Value;
 
 const VALIDATOR: &str = "openapi-spec-validator";
 
 fn load(path: &Path) -> Spec {
-    let config = Config::discover(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let options = blueprint_spec::LoadOptions { config };
-    blueprint_spec::load_with(path, &options).unwrap_or_else(|e| {
-        let shown: Vec<String> = e.diagnostics.iter().map(|d| d.to_short(&e.sources)).collect();
+    blueprint_spec::load(path).unwrap_or_else(|e| {
+        let shown: Vec<String> = e
+            .diagnostics
+            .iter()
+            .map(|d| d.to_short(&e.sources))
+            .collect();
         panic!("{} does not load:\n{}", path.display(), shown.join("\n"))
     })
 }
@@ -42,9 +43,21 @@ fn corpus_exports_are_valid_openapi() {
         let text = openapi::render(&spec);
         let doc: Value = serde_json::from_str(&text).expect("the export is JSON");
         let dangling = dangling_refs(&doc);
-        assert!(dangling.is_empty(), "{}: unresolved $refs {dangling:?}", path.display());
-        assert_eq!(text, openapi::render(&spec), "{}: export is not deterministic", path.display());
-        let stem = path.file_stem().and_then(|s| s.to_str()).expect("utf-8 name");
+        assert!(
+            dangling.is_empty(),
+            "{}: unresolved $refs {dangling:?}",
+            path.display()
+        );
+        assert_eq!(
+            text,
+            openapi::render(&spec),
+            "{}: export is not deterministic",
+            path.display()
+        );
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("utf-8 name");
         let file = out_dir.join(format!("{stem}.openapi.json"));
         std::fs::write(&file, &text).expect("write the export");
         files.push(file);
@@ -52,20 +65,34 @@ fn corpus_exports_are_valid_openapi() {
     if files.is_empty() {
         return; // No corpus here (testkit said why; CI fails there instead).
     }
-    let run = Command::new(VALIDATOR).arg("--validation-errors").arg("all").args(&files).output();
+    let run = Command::new(VALIDATOR)
+        .arg("--validation-errors")
+        .arg("all")
+        .args(&files)
+        .output();
     let output = match run {
         Ok(output) => output,
         Err(e) => {
-            assert!(!in_ci(), "{VALIDATOR} is required under CI (pip install openapi-spec-validator): {e}");
+            assert!(
+                !in_ci(),
+                "{VALIDATOR} is required under CI (pip install openapi-spec-validator): {e}"
+            );
             eprintln!("note: {VALIDATOR} not installed ({e}); skipping the independent validation");
             return;
         }
     };
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{VALIDATOR} rejected exports:\n{stdout}\n{stderr}");
+    assert!(
+        output.status.success(),
+        "{VALIDATOR} rejected exports:\n{stdout}\n{stderr}"
+    );
     // One "OK" line per file, so a validator that checked nothing cannot pass.
-    assert_eq!(stdout.matches(": OK").count(), files.len(), "{VALIDATOR} output:\n{stdout}");
+    assert_eq!(
+        stdout.matches(": OK").count(),
+        files.len(),
+        "{VALIDATOR} output:\n{stdout}"
+    );
 }
 
 /// Every `"$ref"` that does not point at an existing `#/components/schemas/<name>`.
@@ -75,7 +102,9 @@ fn dangling_refs(doc: &Value) -> Vec<String> {
             Value::Object(map) => {
                 for (k, child) in map {
                     if k == "$ref" {
-                        let name = child.as_str().and_then(|r| r.strip_prefix("#/components/schemas/"));
+                        let name = child
+                            .as_str()
+                            .and_then(|r| r.strip_prefix("#/components/schemas/"));
                         if !name.is_some_and(|n| schemas.contains_key(n)) {
                             out.push(child.to_string());
                         }
@@ -96,7 +125,9 @@ fn dangling_refs(doc: &Value) -> Vec<String> {
     for schema in schemas.values() {
         if let Some(mapping) = schema["discriminator"]["mapping"].as_object() {
             for target in mapping.values() {
-                let name = target.as_str().and_then(|r| r.strip_prefix("#/components/schemas/"));
+                let name = target
+                    .as_str()
+                    .and_then(|r| r.strip_prefix("#/components/schemas/"));
                 if !name.is_some_and(|n| schemas.contains_key(n)) {
                     out.push(target.to_string());
                 }
@@ -108,8 +139,14 @@ fn dangling_refs(doc: &Value) -> Vec<String> {
 
 #[test]
 fn snapshots() {
-    for name in ["gen-union-types", "gen-union-of-unions", "validation-union-discriminator-value"] {
-        let Some(dir) = blueprint_testkit::corpus_dir() else { return };
+    for name in [
+        "gen-union-types",
+        "gen-union-of-unions",
+        "validation-union-discriminator-value",
+    ] {
+        let Some(dir) = blueprint_testkit::corpus_dir() else {
+            return;
+        };
         let spec = load(&dir.join(format!("{name}.json")));
         insta::assert_snapshot!(name, openapi::render(&spec));
     }

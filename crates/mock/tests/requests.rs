@@ -41,12 +41,22 @@ async fn requests() {
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     cases.sort();
-    assert!(cases.len() >= 10, "expected the request cases in {}", dir.display());
+    assert!(
+        cases.len() >= 10,
+        "expected the request cases in {}",
+        dir.display()
+    );
     for path in cases {
-        let name = path.file_stem().and_then(|s| s.to_str()).expect("utf-8 name").to_string();
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("utf-8 name")
+            .to_string();
         let text = std::fs::read_to_string(&path).expect("readable case");
         let case: Case = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let mut request = Request::builder().method(case.method.as_str()).uri(case.uri.as_str());
+        let mut request = Request::builder()
+            .method(case.method.as_str())
+            .uri(case.uri.as_str());
         for (k, v) in &case.headers {
             request = request.header(k, v);
         }
@@ -56,12 +66,14 @@ async fn requests() {
             (None, None) => Body::empty(),
             (Some(_), Some(_)) => panic!("{name}: body and raw_body both set"),
         };
-        let (response, bytes) = common::send(&spec, request.body(body).expect("valid request")).await;
+        let (response, bytes) =
+            common::send(&spec, request.body(body).expect("valid request")).await;
         let status = response.status();
         let shown_body = if bytes.is_empty() {
             "(empty)".to_string()
         } else {
-            let json: Value = serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{name}: body is not JSON: {e}"));
+            let json: Value = serde_json::from_slice(&bytes)
+                .unwrap_or_else(|e| panic!("{name}: body is not JSON: {e}"));
             check_error_shape(&name, status, &json);
             serde_json::to_string_pretty(&json).expect("JSON")
         };
@@ -85,9 +97,15 @@ fn check_error_shape(name: &str, status: StatusCode, json: &Value) {
     if status.is_success() {
         return;
     }
-    let code = json["code"].as_str().unwrap_or_else(|| panic!("{name}: error without code: {json}"));
-    let messages = json["messages"].as_array().unwrap_or_else(|| panic!("{name}: no messages"));
-    let errors = json["errors"].as_array().unwrap_or_else(|| panic!("{name}: no errors"));
+    let code = json["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{name}: error without code: {json}"));
+    let messages = json["messages"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{name}: no messages"));
+    let errors = json["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{name}: no errors"));
     assert!(!messages.is_empty(), "{name}: no message");
     if status == StatusCode::UNPROCESSABLE_ENTITY {
         assert_eq!(code, "validation_error", "{name}");
@@ -101,7 +119,9 @@ async fn body_over_one_mebibyte_is_413() {
     let spec = Arc::new(common::fixture("shop.json"));
     // Declared length over the limit: refused before reading.
     let big = vec![b' '; blueprint_mock::BODY_LIMIT + 1];
-    let request = Request::post("/users").body(Body::from(big)).expect("request");
+    let request = Request::post("/users")
+        .body(Body::from(big))
+        .expect("request");
     let (response, bytes) = common::send(&spec, request).await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let json: Value = serde_json::from_slice(&bytes).expect("JSON body");
@@ -109,13 +129,17 @@ async fn body_over_one_mebibyte_is_413() {
 
     // No declared length (a stream): cut off while reading.
     let chunks = Chunks(vec![Bytes::from(vec![b' '; 64 * 1024]); 17]);
-    let request = Request::post("/users").body(Body::new(chunks)).expect("request");
+    let request = Request::post("/users")
+        .body(Body::new(chunks))
+        .expect("request");
     let (response, _) = common::send(&spec, request).await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
 
     // At the limit: read, then judged on its content (whitespace only: no body).
     let at_limit = vec![b' '; blueprint_mock::BODY_LIMIT];
-    let request = Request::post("/users").body(Body::from(at_limit)).expect("request");
+    let request = Request::post("/users")
+        .body(Body::from(at_limit))
+        .expect("request");
     let (response, _) = common::send(&spec, request).await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use blueprint_spec::config::Config;
 
 use crate::report::{self, Format};
 
@@ -23,9 +22,7 @@ pub struct MockArgs {
 }
 
 pub fn run(args: MockArgs) -> anyhow::Result<ExitCode> {
-    let config = Config::discover(&args.spec)?;
-    let options = blueprint_spec::LoadOptions { config };
-    let spec = match blueprint_spec::load_with(&args.spec, &options) {
+    let spec = match blueprint_spec::load(&args.spec) {
         Ok(spec) => spec,
         Err(e) => {
             report::print_diagnostics(e.diagnostics.iter(), &e.sources, Format::Human)?;
