@@ -168,3 +168,68 @@ pub fn escape_segment(s: &str) -> String {
         })
         .collect()
 }
+
+/// Synthesis and validation agree: every type of every corpus spec (the fixture's
+/// too), under several seeds, synthesises to a value the validator accepts.
+#[test]
+fn synthesised_values_validate_for_every_type_and_seed() {
+    let mut paths: Vec<_> = blueprint_testkit::corpus_specs()
+        .into_iter()
+        .filter(|p| !p.ends_with(blueprint_testkit::LEGACY_SPEC))
+        .collect();
+    paths.push(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/shop.json"));
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for path in &paths {
+        // Load failures are reported by `every_operation_of_every_corpus_spec`.
+        let Ok(spec) = common::try_load(path) else {
+            continue;
+        };
+        for t in all_types(&spec) {
+            for seed in 0..8 {
+                let value = Synth::with_seed(&spec, seed).value(&t);
+                let errors = validate::check(&spec, &t, &value, "value");
+                checked += 1;
+                if !errors.is_empty() {
+                    failures.push(format!(
+                        "{}: {} (seed {seed}): {value} -> {errors:?}",
+                        path.display(),
+                        t.display_in("")
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(checked > 100, "only {checked} values checked");
+}
+
+/// Every type a spec defines or imports, as a reference.
+fn all_types(spec: &Spec) -> Vec<blueprint_spec::ir::TypeRef> {
+    use blueprint_spec::ir::{TypeKind, TypeRef};
+    std::iter::once(&spec.service)
+        .chain(&spec.imports)
+        .flat_map(|s| {
+            let named = |kind, name: &String| TypeRef::Named(s.named(kind, name));
+            s.enums
+                .iter()
+                .map(move |e| named(TypeKind::Enum, &e.name))
+                .chain(
+                    s.models
+                        .iter()
+                        .map(move |m| named(TypeKind::Model, &m.name)),
+                )
+                .chain(
+                    s.interfaces
+                        .iter()
+                        .map(move |i| named(TypeKind::Interface, &i.name)),
+                )
+                .chain(
+                    s.unions
+                        .iter()
+                        .map(move |u| named(TypeKind::Union, &u.name)),
+                )
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
