@@ -12,7 +12,7 @@ use blueprint_mock::synth::Synth;
 use blueprint_mock::validate;
 use blueprint_spec::Spec;
 use blueprint_spec::ir::{TypeKind, TypeRef};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, json};
 
 const SEEDS: u64 = 4;
 

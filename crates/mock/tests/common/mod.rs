@@ -1,5 +1,8 @@
 //! Helpers shared by the mock's integration tests.
 
+// Each test binary includes this module and uses only part of it.
+#![allow(dead_code)]
+
 use std::path::Path;
 use std::sync::Arc;
 
