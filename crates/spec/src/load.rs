@@ -65,6 +65,14 @@ impl LoadError {
 
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_io() {
+            let messages: Vec<&str> = self
+                .diagnostics
+                .iter()
+                .map(|d| d.message.as_str())
+                .collect();
+            return f.write_str(&messages.join("\n"));
+        }
         let errors = self
             .diagnostics
             .iter()
