@@ -1,4 +1,11 @@
-//! The JSON error body every mock (and generated server) answer uses.
+//! The JSON error body of every mock answer that is not a success.
+//!
+//! The same shape as the generated servers' (`blueprint::error::ErrorBody` in
+//! crates/runtime), so a client cannot tell the mock from the real service:
+//! `{"code": "validation_failed", "message": "2 invalid inputs", "violations":
+//! [{"path": "body.email", "message": "is required"}, ...]}`. `code` is stable
+//! (`invalid_json`, `validation_failed`, `not_found`, `method_not_allowed`,
+//! `payload_too_large`); `violations` is present on 422s only.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -6,31 +13,30 @@ use serde::Serialize;
 
 use crate::validate::Violation;
 
-/// `{"code": "validation_error", "messages": ["body.email: is required"], "errors":
-/// [{"path": "body.email", "message": "is required"}]}`. `messages` is the
-/// human-readable list (apibuilder's error shape); `errors` the same, structured.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ErrorBody {
     pub code: String,
-    pub messages: Vec<String>,
-    pub errors: Vec<Violation>,
+    pub message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub violations: Vec<Violation>,
 }
 
 impl ErrorBody {
     pub fn new(code: &str, message: impl Into<String>) -> Self {
         ErrorBody {
             code: code.to_string(),
-            messages: vec![message.into()],
-            errors: Vec::new(),
+            message: message.into(),
+            violations: Vec::new(),
         }
     }
 
-    /// A `validation_error` listing every violation.
-    pub fn validation(errors: Vec<Violation>) -> Self {
+    /// A `validation_failed` listing every violation.
+    pub fn validation(violations: Vec<Violation>) -> Self {
+        let n = violations.len();
         ErrorBody {
-            code: "validation_error".to_string(),
-            messages: errors.iter().map(ToString::to_string).collect(),
-            errors,
+            code: "validation_failed".to_string(),
+            message: format!("{n} invalid input{}", if n == 1 { "" } else { "s" }),
+            violations,
         }
     }
 

@@ -7,7 +7,7 @@
 //!   (`invalid_json`); every other problem — a missing required field or parameter, a
 //!   wrong type, a value past `minimum`/`maximum`, an unknown enum value or union
 //!   discriminator, a bad uuid/date/date-time — is collected into one `422`
-//!   ([`ErrorBody`] with code `validation_error`, one [`Violation`] per problem);
+//!   ([`ErrorBody`] with code `validation_failed`, one [`Violation`] per problem);
 //! - answers with the first declared 2xx response (else `default`, as 200), its body
 //!   synthesised by [`synth`] (`unit` → empty body).
 //!
