@@ -173,7 +173,7 @@ fn check_text(spec: &Spec, p: &Parameter, path: &str, texts: &[String], out: &mu
     if !is_list && texts.len() > 1 {
         out.push(Violation::new(
             path,
-            format!("expected one value, found {}", texts.len()),
+            format!("must be given once, not {} times", texts.len()),
         ));
         return;
     }
@@ -237,7 +237,7 @@ fn check_body(
     }
     // Form parameters travel as the fields of one JSON object, as apibuilder's clients send them.
     let Value::Object(object) = &value else {
-        out.push(Violation::new("body", "expected an object"));
+        out.push(Violation::new("body", "must be an object"));
         return Ok(());
     };
     for p in form {
