@@ -21,6 +21,7 @@
 //! union encoding is described in [`wire`].
 
 pub mod error;
+pub mod example;
 pub mod formats;
 mod routes;
 mod server;

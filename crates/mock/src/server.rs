@@ -41,9 +41,8 @@ async fn handle(State(state): State<Arc<MockState>>, req: Request) -> Response {
     if path == HEALTHCHECK_PATH && parts.method == axum::http::Method::GET {
         return json_response(StatusCode::OK, &serde_json::json!({"status": "healthy"}));
     }
-    let operations: Vec<&Operation> = spec.service.operations().map(|(_, op)| op).collect();
-    let (op, path_params) = match state.routes.find(&operations, parts.method.as_str(), path) {
-        Match::Found { operation, params } => (operations[operation], params),
+    let (op, path_params) = match state.routes.find(parts.method.as_str(), path) {
+        Match::Found { at: (r, o), params } => (&spec.service.resources[r].operations[o], params),
         Match::NotFound => {
             return ErrorBody::new("not_found", format!("no operation {} {path}", parts.method))
                 .into_response_with(StatusCode::NOT_FOUND);
