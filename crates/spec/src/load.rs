@@ -272,7 +272,12 @@ impl<'c> Loader<'c> {
                 return None;
             }
         };
-        let form = raw::detect_form(&root);
+        // The root spec is always the input form; imports may be resolved service.json.
+        let form = if origin.uri.is_some() {
+            raw::detect_form(&root)
+        } else {
+            raw::Form::Input
+        };
         let raw = Reader::new(&mut self.diags, form).service(&root)?;
 
         let name = raw
