@@ -76,7 +76,7 @@ async fn handle(State(state): State<Arc<MockState>>, req: Request) -> Response {
         Err(e) if e.is::<LengthLimitError>() => return too_large(),
         Err(e) => {
             return ErrorBody::new(
-                "bad_request",
+                "invalid_body",
                 format!("could not read the request body: {e}"),
             )
             .into_response_with(StatusCode::BAD_REQUEST);
