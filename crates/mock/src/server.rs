@@ -8,7 +8,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use blueprint_spec::Spec;
-use blueprint_spec::ir::{Operation, Parameter, ParameterLocation, ResponseCode, TypeRef};
+use blueprint_spec::ir::{Method, Operation, Parameter, ParameterLocation, ResponseCode, TypeRef};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::{Map, Value};
 
@@ -41,7 +41,15 @@ async fn handle(State(state): State<Arc<MockState>>, req: Request) -> Response {
     if path == HEALTHCHECK_PATH && parts.method == axum::http::Method::GET {
         return json_response(StatusCode::OK, &serde_json::json!({"status": "healthy"}));
     }
-    let (op, path_params) = match state.routes.find(parts.method.as_str(), path) {
+    let is_head = parts.method == axum::http::Method::HEAD;
+    let mut found = state.routes.find(parts.method.as_str(), path);
+    // HEAD on a GET operation is the GET without its body, as axum's routers answer it.
+    if is_head
+        && matches!(&found, Match::MethodNotAllowed(allowed) if allowed.contains(&Method::Get))
+    {
+        found = state.routes.find(Method::Get.as_str(), path);
+    }
+    let (op, path_params) = match found {
         Match::Found { at: (r, o), params } => (&spec.service.resources[r].operations[o], params),
         Match::NotFound => {
             return ErrorBody::new("not_found", format!("no operation {} {path}", parts.method))
@@ -94,7 +102,12 @@ async fn handle(State(state): State<Arc<MockState>>, req: Request) -> Response {
         return ErrorBody::validation(violations)
             .into_response_with(StatusCode::UNPROCESSABLE_ENTITY);
     }
-    respond(spec, op)
+    let response = respond(spec, op);
+    if is_head {
+        let (parts, _) = response.into_parts();
+        return Response::from_parts(parts, Body::empty());
+    }
+    response
 }
 
 fn body_too_large(headers: &HeaderMap) -> bool {
