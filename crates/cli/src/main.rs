@@ -32,6 +32,8 @@ enum Command {
     /// Inspect a spec: load, normalise, validate and print it.
     #[command(subcommand)]
     Spec(cmd::spec::SpecCommand),
+    /// Generate code from specs: Rust models, server, client, mock (and more).
+    Gen(cmd::r#gen::GenArgs),
     /// Serve a spec as an HTTP mock: valid synthesised responses, requests validated.
     Mock(cmd::mock::MockArgs),
 }
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Spec(c) => cmd::spec::run(c),
+        Command::Gen(args) => cmd::r#gen::run(&args),
         Command::Mock(args) => cmd::mock::run(args),
     };
     match result {

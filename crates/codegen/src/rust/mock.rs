@@ -33,8 +33,7 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
         let setter = format_ident!("on_{}", name);
         let req = op.request_type();
         let resp = op.response_type();
-        fields
-            .push(quote!(#m: Option<Handler<super::operations::#req, super::operations::#resp>>,));
+        fields.push(quote!(#m: Option<Handler<#req, #resp>>,));
         inits.push(quote!(#m: None,));
         debug_fields.push(quote!(.field(#name, &self.#m.is_some())));
         let doc = format!(
@@ -45,7 +44,7 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
             #[doc = #doc]
             pub fn #setter(
                 mut self,
-                handler: impl Fn(super::operations::#req) -> super::operations::#resp + Send + Sync + 'static,
+                handler: impl Fn(#req) -> #resp + Send + Sync + 'static,
             ) -> Self {
                 self.#m = Some(Box::new(handler));
                 self
@@ -53,7 +52,7 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
         });
         let canned = canned_response(ctx, op);
         impls.push(quote! {
-            async fn #m(&self, request: super::operations::#req) -> super::operations::#resp {
+            async fn #m(&self, request: #req) -> #resp {
                 match &self.#m {
                     Some(handler) => handler(request),
                     None => #canned,
@@ -65,10 +64,23 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
         " An in-process `{}` for tests: example answers, or your own per operation.",
         trait_ident
     );
+    let imports = (!ops.is_empty()).then(|| {
+        quote!(
+            use super::operations::*;
+        )
+    });
+    let handler_alias = (!ops.is_empty()).then(|| {
+        quote! {
+            /// A test's answer to one operation.
+            type Handler<Req, Resp> = Box<dyn Fn(Req) -> Resp + Send + Sync>;
+        }
+    });
     let tokens = quote! {
         //! Mock implementation of the service, and example values of every type.
 
-        type Handler<Req, Resp> = Box<dyn Fn(Req) -> Resp + Send + Sync>;
+        #imports
+
+        #handler_alias
 
         #[doc = #struct_doc]
         pub struct #mock {
@@ -122,13 +134,13 @@ fn canned_response(ctx: &Ctx<'_>, op: &super::operations::Op<'_>) -> TokenStream
     let value = example_value(ctx, &r.r.type_);
     match (r.r.code, unit) {
         (ResponseCode::Default, true) => {
-            quote!(super::operations::#resp::#v { status: ::blueprint::http::StatusCode::OK })
+            quote!(#resp::#v { status: ::blueprint::http::StatusCode::OK })
         }
         (ResponseCode::Default, false) => {
-            quote!(super::operations::#resp::#v { status: ::blueprint::http::StatusCode::OK, body: #value })
+            quote!(#resp::#v { status: ::blueprint::http::StatusCode::OK, body: #value })
         }
-        (_, true) => quote!(super::operations::#resp::#v),
-        (_, false) => quote!(super::operations::#resp::#v(#value)),
+        (_, true) => quote!(#resp::#v),
+        (_, false) => quote!(#resp::#v(#value)),
     }
 }
 

@@ -274,6 +274,7 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
 
             #[doc = #resp_doc]
             #[derive(Debug, Clone, PartialEq)]
+            #[allow(clippy::large_enum_variant)]
             pub enum #resp {
                 #(#variants)*
             }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use blueprint_spec::ir::{Method, ParameterLocation, ResponseCode};
+use blueprint_spec::ir::{Method, ParameterLocation, Primitive, ResponseCode, TypeRef};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
@@ -54,7 +54,7 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
         let doc = op.doc();
         quote! {
             #doc
-            fn #m(&self, request: super::operations::#req) -> impl ::std::future::Future<Output = super::operations::#resp> + Send;
+            fn #m(&self, request: #req) -> impl Future<Output = #resp> + Send;
         }
     });
 
@@ -96,8 +96,42 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
         ctx.spec.service.name
     );
     let service_doc2 = " Each method gets validated, typed input and returns one of the responses the spec declares.";
+    let uses_location = ops.iter().flat_map(|op| &op.params).any(|p| {
+        matches!(
+            p.p.location,
+            ParameterLocation::Query | ParameterLocation::Header
+        )
+    });
+    let location = uses_location.then(|| {
+        quote!(
+            use ::blueprint::server::Location;
+        )
+    });
+    let imports = if ops.is_empty() {
+        quote! {
+            use std::sync::Arc;
+
+            use ::blueprint::axum::Router;
+            use ::blueprint::server::ServerConfig;
+        }
+    } else {
+        quote! {
+            use std::future::Future;
+            use std::sync::Arc;
+
+            use ::blueprint::axum::Router;
+            use ::blueprint::axum::extract::State;
+            use ::blueprint::axum::response::{IntoResponse, Response};
+            use ::blueprint::server::{Inputs, ServerConfig};
+            #location
+
+            use super::operations::*;
+        }
+    };
     let tokens = quote! {
         //! Server for the service: the trait to implement and the axum router.
+
+        #imports
 
         #[doc = #service_doc]
         #[doc = ""]
@@ -106,17 +140,17 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
             #(#methods)*
         }
 
-        /// The axum router serving `service`, with the default [`ServerConfig`](::blueprint::server::ServerConfig) (1 MiB body limit).
-        pub fn router<S: #trait_ident>(service: S) -> ::blueprint::axum::Router {
-            router_with_config(service, &::blueprint::server::ServerConfig::default())
+        /// The axum router serving `service`, with the default [`ServerConfig`] (1 MiB body limit).
+        pub fn router<S: #trait_ident>(service: S) -> Router {
+            router_with_config(service, &ServerConfig::default())
         }
 
         /// The axum router serving `service`: the spec's operations, the healthcheck
         /// and version routes, JSON 404/405/413 answers.
-        pub fn router_with_config<S: #trait_ident>(service: S, config: &::blueprint::server::ServerConfig) -> ::blueprint::axum::Router {
-            let routes = ::blueprint::axum::Router::new()
+        pub fn router_with_config<S: #trait_ident>(service: S, config: &ServerConfig) -> Router {
+            let routes = Router::new()
                 #(#route_calls)*
-                .with_state(::std::sync::Arc::new(service));
+                .with_state(Arc::new(service));
             ::blueprint::server::service_router(routes, &super::SERVICE, config)
         }
 
@@ -149,13 +183,26 @@ fn handler_fn(
         let item = ctx.rust_type(p.item, Place::Sibling);
         let (min, max) = (bound(p.p.minimum.as_ref()), bound(p.p.maximum.as_ref()));
         let required = p.p.required;
-        let default =
-            p.p.default
-                .as_ref()
-                .map(|d| super::models::default_expr(ctx, p.item, d, Place::Sibling));
+        let default = p.p.default.as_ref().map(|d| {
+            let expr = super::models::default_expr(ctx, p.item, d, Place::Sibling);
+            // Literals and enum variants are cheap; strings and decimals allocate or compute.
+            let cheap = !matches!(
+                p.item,
+                TypeRef::Primitive(
+                    Primitive::String | Primitive::Decimal | Primitive::Object | Primitive::Json
+                ) | TypeRef::List(_)
+                    | TypeRef::Map(_)
+            );
+            if cheap {
+                quote!(unwrap_or(#expr))
+            } else {
+                quote!(unwrap_or_else(|| #expr))
+            }
+        });
         let expr = match (p.p.location, p.shape) {
             (ParameterLocation::Path, _) => {
                 let index = path_index.get(name.as_str()).copied().unwrap_or(usize::MAX);
+                let index = proc_macro2::Literal::usize_unsuffixed(index);
                 quote!(inputs.path::<#item>(#index, #name, #min, #max))
             }
             (ParameterLocation::Form, shape) => match (shape, &default) {
@@ -164,15 +211,15 @@ fn handler_fn(
                 }
                 (ParamShape::Optional, _) => quote!(inputs.form::<#item>(#name, false)),
                 (ParamShape::Value, Some(d)) => {
-                    quote!(inputs.form::<#item>(#name, false).map(|v| v.unwrap_or_else(|| #d)))
+                    quote!(inputs.form::<#item>(#name, false).map(|v| v.#d))
                 }
                 (ParamShape::Value, None) => quote!(inputs.form::<#item>(#name, true).flatten()),
             },
             (loc, shape) => {
                 let loc = if loc == ParameterLocation::Header {
-                    quote!(::blueprint::server::Location::Header)
+                    quote!(Location::Header)
                 } else {
-                    quote!(::blueprint::server::Location::Query)
+                    quote!(Location::Query)
                 };
                 match (shape, &default) {
                     (ParamShape::List, _) => {
@@ -182,7 +229,7 @@ fn handler_fn(
                         quote!(inputs.optional::<#item>(#loc, #name, #min, #max))
                     }
                     (ParamShape::Value, Some(d)) => {
-                        quote!(inputs.optional::<#item>(#loc, #name, #min, #max).map(|v| v.unwrap_or_else(|| #d)))
+                        quote!(inputs.optional::<#item>(#loc, #name, #min, #max).map(|v| v.#d))
                     }
                     (ParamShape::Value, None) => {
                         quote!(inputs.required::<#item>(#loc, #name, #min, #max))
@@ -200,28 +247,25 @@ fn handler_fn(
         names.push(id);
     }
     let (inputs_arg, check) = match names.len() {
-        0 => (quote!(_inputs: ::blueprint::server::Inputs), quote!()),
+        0 => (quote!(_inputs: Inputs), quote!()),
         1 => {
             let n = &names[0];
             (
-                quote!(mut inputs: ::blueprint::server::Inputs),
+                quote!(mut inputs: Inputs),
                 quote!(let Some(#n) = #n else { return inputs.reject(); };),
             )
         }
         _ => (
-            quote!(mut inputs: ::blueprint::server::Inputs),
+            quote!(mut inputs: Inputs),
             quote!(let (#(Some(#names)),*) = (#(#names),*) else { return inputs.reject(); };),
         ),
     };
     quote! {
-        async fn #handler<S: #trait_ident>(
-            ::blueprint::axum::extract::State(service): ::blueprint::axum::extract::State<::std::sync::Arc<S>>,
-            #inputs_arg,
-        ) -> ::blueprint::axum::response::Response {
+        async fn #handler<S: #trait_ident>(State(service): State<Arc<S>>, #inputs_arg) -> Response {
             #(#lets)*
             #check
-            let request = super::operations::#req { #(#names),* };
-            ::blueprint::axum::response::IntoResponse::into_response(service.#m(request).await)
+            let request = #req { #(#names),* };
+            service.#m(request).await.into_response()
         }
     }
 }
@@ -234,6 +278,7 @@ fn into_response(ctx: &Ctx<'_>, op: &Op<'_>) -> TokenStream {
         let unit = r.r.type_.is_unit();
         match r.r.code {
             ResponseCode::Status(code) => {
+                let code = proc_macro2::Literal::u16_unsuffixed(code);
                 if unit {
                     quote!(Self::#v => ::blueprint::server::empty(::blueprint::server::status(#code)),)
                 } else {
@@ -250,8 +295,8 @@ fn into_response(ctx: &Ctx<'_>, op: &Op<'_>) -> TokenStream {
         }
     });
     quote! {
-        impl ::blueprint::axum::response::IntoResponse for super::operations::#resp {
-            fn into_response(self) -> ::blueprint::axum::response::Response {
+        impl IntoResponse for #resp {
+            fn into_response(self) -> Response {
                 match self {
                     #(#arms)*
                 }
