@@ -36,6 +36,8 @@ enum Command {
     Spec(cmd::spec::SpecCommand),
     /// Generate code from specs: Rust models, server, client, mock (and more).
     Gen(cmd::r#gen::GenArgs),
+    /// Serve a spec as an HTTP mock: valid synthesised responses, requests validated.
+    Mock(cmd::mock::MockArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
         Command::Lint(args) => cmd::lint::run(args),
         Command::Spec(c) => cmd::spec::run(c),
         Command::Gen(args) => cmd::r#gen::run(&args),
+        Command::Mock(args) => cmd::mock::run(args),
     };
     match result {
         Ok(code) => code,

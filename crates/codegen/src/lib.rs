@@ -9,7 +9,8 @@
 //!
 //! [`Generator`] lists them by the name `dev gen --generators` and `blueprint.toml`
 //! use: `models`, `server`, `client`, `mock` (Rust, built with `quote` and
-//! formatted with `prettyplease`), `openapi`, `sql-postgres`, `sql-sqlite`, `dao`.
+//! formatted with `prettyplease`), `openapi` ([`openapi`]: `openapi.json` at the
+//! output root), `sql-postgres`, `sql-sqlite`, `dao`.
 //!
 //! # Layout of generated Rust
 //!
@@ -89,6 +90,7 @@ use std::path::PathBuf;
 
 use blueprint_spec::Spec;
 
+pub mod openapi;
 pub mod rust;
 
 pub use rust::{PackageOptions, RuntimeDependency};
@@ -231,8 +233,12 @@ pub fn generate(spec: &Spec, opts: &GenOptions) -> Result<Vec<GeneratedFile>, Co
     for g in &opts.generators {
         match g {
             Generator::Models | Generator::Server | Generator::Client | Generator::Mock => {}
+            Generator::OpenApi => files.push(GeneratedFile {
+                path: PathBuf::from(openapi::FILE_NAME),
+                contents: openapi::render(spec),
+            }),
             // Other helpers plug their generators in here.
-            Generator::OpenApi | Generator::SqlPostgres | Generator::SqlSqlite | Generator::Dao => {
+            Generator::SqlPostgres | Generator::SqlSqlite | Generator::Dao => {
                 return Err(CodegenError::Unsupported(*g));
             }
         }

@@ -2,4 +2,5 @@
 
 pub mod r#gen;
 pub mod lint;
+pub mod mock;
 pub mod spec;
