@@ -213,7 +213,7 @@ impl Differ<'_> {
         self.attributes(&owner, &old.attributes, &new.attributes, loc);
 
         let headers = Owner {
-            path: "headers".into(),
+            path: String::new(),
             label: "service".into(),
             usage: Usage {
                 request: true,
@@ -222,7 +222,7 @@ impl Differ<'_> {
         };
         let old_h: Vec<Member> = old.headers.iter().map(Member::header).collect();
         let new_h: Vec<Member> = new.headers.iter().map(Member::header).collect();
-        self.members(MemberKind::Header, &headers, &old_h, &new_h, loc);
+        self.members(MemberKind::Header, &headers, &old_h, &new_h, Loc::default());
 
         for i in &old.imports {
             match new.imports.iter().find(|n| n.uri == i.uri) {
@@ -326,7 +326,7 @@ impl Differ<'_> {
                     };
                     match new.$field.iter().find(|n| n.name == o.name) {
                         Some(n) => self.$diff(&owner, o, n),
-                        None => self.type_removed(&owner, o.span, new.span),
+                        None => self.type_removed(&owner, o.span),
                     }
                 }
                 if local {
@@ -362,7 +362,7 @@ impl Differ<'_> {
         }
     }
 
-    fn type_removed(&mut self, owner: &Owner, old_span: Span, new_parent: Span) {
+    fn type_removed(&mut self, owner: &Owner, old_span: Span) {
         let mut message = format!("{} removed", owner.label);
         if owner.usage.is_event() {
             message.push_str(&format!(
@@ -370,10 +370,7 @@ impl Differ<'_> {
                 owner.streams()
             ));
         }
-        let loc = Loc {
-            old: Some(old_span),
-            new: Some(new_parent),
-        };
+        let loc = Loc::old(old_span);
         self.push(
             Breaking,
             owner.scope(),
@@ -884,7 +881,9 @@ impl Differ<'_> {
     }
 
     fn attributes(&mut self, owner: &Owner, old: &[Attribute], new: &[Attribute], loc: Loc) {
-        for a in old {
+        // Attributes with typed meaning are compared by their meaning elsewhere.
+        let (old, new) = (plain_attributes(old), plain_attributes(new));
+        for a in &old {
             let path = join_path(&owner.path, &format!("attributes.{}", a.name));
             match new.iter().find(|b| b.name == a.name) {
                 None => {
@@ -946,7 +945,7 @@ impl Differ<'_> {
     ) {
         let scope = owner.scope();
         for o in old {
-            let path = format!("{}.{}.{}", owner.path, kind.plural(), o.name);
+            let path = join_path(&owner.path, &format!("{}.{}", kind.plural(), o.name));
             let Some(n) = new.iter().find(|n| n.name == o.name) else {
                 let (k, cat) = match kind {
                     // A header the server no longer reads costs clients nothing (apibuilder).
@@ -972,7 +971,7 @@ impl Differ<'_> {
             self.member(kind, owner, &path, o, n);
         }
         for n in new.iter().filter(|n| !old.iter().any(|o| o.name == n.name)) {
-            let path = format!("{}.{}.{}", owner.path, kind.plural(), n.name);
+            let path = join_path(&owner.path, &format!("{}.{}", kind.plural(), n.name));
             let loc = Loc::new(n.span);
             if n.required && n.default.is_none() {
                 let cat = kind.pick(
@@ -1275,10 +1274,7 @@ impl Differ<'_> {
                     "resource `{name}` removed with its operations: {}",
                     ops.join(", ")
                 );
-                let loc = Loc {
-                    old: Some(o.span),
-                    new: Some(new.span),
-                };
+                let loc = Loc::old(o.span);
                 self.push(
                     Breaking,
                     Scope::Api,
@@ -1763,6 +1759,16 @@ impl<'a> Member<'a> {
             type_span: h.span,
         }
     }
+}
+
+/// Blueprint attributes diffed by meaning (`auth` as auth-tightened/-relaxed).
+const SEMANTIC_ATTRIBUTES: &[&str] = &["auth"];
+
+fn plain_attributes(attrs: &[Attribute]) -> Vec<&Attribute> {
+    attrs
+        .iter()
+        .filter(|a| !SEMANTIC_ATTRIBUTES.contains(&a.name.as_str()))
+        .collect()
 }
 
 fn kind_label(kind: TypeKind) -> &'static str {
