@@ -1,3 +1,4 @@
 //! One module per `dev` subcommand.
 
+pub mod diff;
 pub mod spec;
