@@ -157,3 +157,30 @@ fn corpus_field_removals_are_breaking() {
         assert_eq!(report.is_blocked(), expected > 0, "{}", path.display());
     }
 }
+
+/// Imported types are part of the wire format where this service reaches them: a
+/// bumped import whose `user` lost a field breaks `flow-delta`'s responses, while
+/// imported types nothing reaches are not reported.
+#[test]
+fn changes_in_reached_imported_types_are_reported() {
+    let Some(dir) = blueprint_testkit::corpus_dir() else {
+        return;
+    };
+    let old = blueprint_spec::load(&dir.join("flow-delta.json")).expect("flow-delta loads");
+    let mut new = old.clone();
+    let common = new
+        .imports
+        .iter_mut()
+        .find(|s| s.namespace == "io.flow.common.v0")
+        .expect("flow-delta imports io.flow.common.v0");
+    for m in &mut common.models {
+        m.fields.remove(0);
+    }
+    let report = diff(&old, &new, &DiffConfig::default());
+    let lines: Vec<String> = report
+        .changes
+        .iter()
+        .map(|c| format!("{:?} {} {}: {}", c.kind, c.id(), c.path, c.message))
+        .collect();
+    insta::assert_snapshot!(lines.join("\n"));
+}
