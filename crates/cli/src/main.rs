@@ -34,6 +34,8 @@ enum Command {
     Spec(cmd::spec::SpecCommand),
     /// Breaking changes between two versions of a spec (files, or a git revision).
     Diff(cmd::diff::DiffArgs),
+    /// Serve a spec as an HTTP mock: valid synthesised responses, requests validated.
+    Mock(cmd::mock::MockArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Spec(c) => cmd::spec::run(c),
         Command::Diff(a) => cmd::diff::run(a),
+        Command::Mock(args) => cmd::mock::run(args),
     };
     match result {
         Ok(code) => code,

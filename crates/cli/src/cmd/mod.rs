@@ -1,4 +1,5 @@
 //! One module per `dev` subcommand.
 
 pub mod diff;
+pub mod mock;
 pub mod spec;

@@ -1,0 +1,61 @@
+//! The JSON error body of every mock answer that is not a success.
+//!
+//! The same shape as the generated servers' (`blueprint::error::ErrorBody` in
+//! crates/runtime), so a client cannot tell the mock from the real service:
+//! `{"code": "validation_failed", "message": "2 invalid inputs", "violations":
+//! [{"path": "body.email", "message": "is required"}, ...]}`. `code` is stable
+//! (`invalid_json`, `validation_failed`, `not_found`, `method_not_allowed`,
+//! `payload_too_large`); `violations` is present on 422s only.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::validate::Violation;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub violations: Vec<Violation>,
+}
+
+impl ErrorBody {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        ErrorBody {
+            code: code.to_string(),
+            message: message.into(),
+            violations: Vec::new(),
+        }
+    }
+
+    /// A `validation_failed` listing every violation.
+    pub fn validation(violations: Vec<Violation>) -> Self {
+        let n = violations.len();
+        ErrorBody {
+            code: "validation_failed".to_string(),
+            message: format!("{n} invalid input{}", if n == 1 { "" } else { "s" }),
+            violations,
+        }
+    }
+
+    pub fn into_response_with(self, status: StatusCode) -> Response {
+        json_response(status, &self)
+    }
+}
+
+/// A JSON response; serialising our own types cannot fail, but a 500 is the answer if it did.
+pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => {
+            let mut resp = (status, bytes).into_response();
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            resp
+        }
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}

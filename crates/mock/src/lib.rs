@@ -1,0 +1,52 @@
+//! A spec-driven HTTP mock server, and the value synthesis and request validation
+//! behind it (reused by `dev verify`).
+//!
+//! The mock interprets the IR at runtime: no code generation, no compile step. For
+//! every operation it
+//! - validates the request as a generated server does: malformed JSON is a `400`
+//!   (`invalid_json`); every other problem — a missing required field or parameter, a
+//!   wrong type, a value past `minimum`/`maximum`, an unknown enum value or union
+//!   discriminator, a bad uuid/date/date-time — is collected into one `422`
+//!   ([`ErrorBody`] with code `validation_failed`, one [`Violation`] per problem);
+//! - answers with the first declared 2xx response (else `default`, as 200), its body
+//!   synthesised by [`synth`] (`unit` → empty body).
+//!
+//! Unknown paths get a JSON `404`, known paths with another method a `405` with
+//! `Allow`; bodies over 1 MiB a `413`; `GET /_internal_/healthcheck` always answers
+//! `{"status": "healthy"}`. Authentication is not checked: a mock answers everyone.
+//!
+//! Wire rules (shared with the OpenAPI export): decimals are JSON numbers (a decimal
+//! string is accepted on input); dates are `YYYY-MM-DD`, date-times RFC 3339 with a
+//! zone; unknown object keys are ignored; a field with a `default` may be omitted;
+//! union encoding is described in [`wire`].
+
+pub mod error;
+pub mod formats;
+mod routes;
+mod server;
+pub mod synth;
+pub mod validate;
+pub mod wire;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use blueprint_spec::Spec;
+use tokio::net::TcpListener;
+
+pub use error::ErrorBody;
+pub use server::{BODY_LIMIT, HEALTHCHECK_PATH, router};
+pub use synth::value_for;
+pub use validate::{Violation, check};
+
+/// Serve the mock of `spec` on `listener` until `shutdown` completes, then finish the
+/// requests in flight.
+pub async fn serve(
+    spec: Arc<Spec>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(spec))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
