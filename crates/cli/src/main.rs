@@ -36,6 +36,8 @@ enum Command {
     Diff(cmd::diff::DiffArgs),
     /// Serve a spec as an HTTP mock: valid synthesised responses, requests validated.
     Mock(cmd::mock::MockArgs),
+    /// Call a running service and check every answer against its spec.
+    Verify(cmd::verify::VerifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
         Command::Spec(c) => cmd::spec::run(c),
         Command::Diff(a) => cmd::diff::run(a),
         Command::Mock(args) => cmd::mock::run(args),
+        Command::Verify(args) => cmd::verify::run(args),
     };
     match result {
         Ok(code) => code,

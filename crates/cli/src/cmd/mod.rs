@@ -3,3 +3,4 @@
 pub mod diff;
 pub mod mock;
 pub mod spec;
+pub mod verify;
