@@ -75,6 +75,10 @@ categories! {
     DiscriminatorAdded = "discriminator-added": "A union got a discriminator: the wire shape changes from wrapped to flattened.",
     DiscriminatorRemoved = "discriminator-removed": "A union lost its discriminator: the wire shape changes from flattened to wrapped.",
     DiscriminatorChanged = "discriminator-changed": "A union's discriminator field was renamed.",
+    StreamPartitionKeyChanged = "stream-partition-key-changed": "A stream's partition key changed: per-key ordering seen by consumers changes.",
+    StreamRetentionLowered = "stream-retention-lowered": "A stream keeps events for less time: consumers lose part of their replay window.",
+    StreamRetentionRaised = "stream-retention-raised": "A stream keeps events for longer.",
+    ConsumesChanged = "consumes-changed": "The streams this service consumes changed (the dependency graph moves).",
 
     HeaderRemoved = "header-removed": "A service header was removed (clients may keep sending it).",
     HeaderAddedRequired = "header-added-required": "A required header without a default was added.",

@@ -12,7 +12,7 @@ use blueprint_spec::Span;
 use blueprint_spec::Spec;
 use blueprint_spec::ir::{
     Attribute, AuthRule, Bound, Deprecation, Enum, Field, Header, Interface, Model, Operation,
-    Parameter, ParameterLocation, Primitive, Resource, Service, TypeKind, TypeRef, Union,
+    Parameter, ParameterLocation, Primitive, Resource, Service, Stream, TypeKind, TypeRef, Union,
 };
 
 use crate::category::{Category, Scope};
@@ -263,6 +263,44 @@ impl Differ<'_> {
                 format!("imports.{}", n.uri),
                 format!("import `{}` added", n.uri),
                 Loc::new(n.span),
+            );
+        }
+
+        let consumed = |s: &Service| -> Vec<String> {
+            s.blueprint
+                .consumes
+                .iter()
+                .map(|c| c.stream.clone())
+                .collect()
+        };
+        let (was, now) = (consumed(old), consumed(new));
+        for stream in was.iter().filter(|s| !now.contains(s)) {
+            let message = format!("no longer consumes stream `{stream}`");
+            let path = format!("consumes.{stream}");
+            self.push(
+                NonBreaking,
+                Scope::Api,
+                Category::ConsumesChanged,
+                path,
+                message,
+                loc,
+            );
+        }
+        for c in new
+            .blueprint
+            .consumes
+            .iter()
+            .filter(|c| !was.contains(&c.stream))
+        {
+            let message = format!("now consumes stream `{}`", c.stream);
+            let path = format!("consumes.{}", c.stream);
+            self.push(
+                NonBreaking,
+                Scope::Api,
+                Category::ConsumesChanged,
+                path,
+                message,
+                Loc::new(c.span),
             );
         }
 
@@ -662,6 +700,9 @@ impl Differ<'_> {
             _ => {}
         }
 
+        if let (Some(a), Some(b)) = (&old.stream, &new.stream) {
+            self.stream(owner, a, b, loc);
+        }
         let is_stream = stream_name(self.new_ns, new).is_some();
         for o in &old.types {
             let name = self.old_type(&o.type_);
@@ -752,6 +793,57 @@ impl Differ<'_> {
                     Loc::new(n.span),
                 );
             }
+        }
+    }
+
+    fn stream(&mut self, owner: &Owner, old: &Stream, new: &Stream, loc: Loc) {
+        let scope = owner.scope();
+        if old.partition_key != new.partition_key {
+            let show = |k: &Option<String>| {
+                k.as_deref()
+                    .map_or("none".to_string(), |k| format!("`{k}`"))
+            };
+            let message = format!(
+                "stream `{}` partition key changed from {} to {}: events of one key may now be read out of order",
+                new.name,
+                show(&old.partition_key),
+                show(&new.partition_key)
+            );
+            let path = format!("{}.stream.partition_key", owner.path);
+            self.push(
+                Breaking,
+                scope,
+                Category::StreamPartitionKeyChanged,
+                path,
+                message,
+                loc,
+            );
+        }
+        let path = format!("{}.stream.retention_hours", owner.path);
+        let (a, b) = (old.retention_hours, new.retention_hours);
+        if b < a {
+            let message = format!(
+                "stream `{}` retention lowered from {a}h to {b}h: consumers down for longer than that lose events",
+                new.name
+            );
+            self.push(
+                Breaking,
+                scope,
+                Category::StreamRetentionLowered,
+                path,
+                message,
+                loc,
+            );
+        } else if b > a {
+            let message = format!("stream `{}` retention raised from {a}h to {b}h", new.name);
+            self.push(
+                NonBreaking,
+                scope,
+                Category::StreamRetentionRaised,
+                path,
+                message,
+                loc,
+            );
         }
     }
 
@@ -1761,8 +1853,9 @@ impl<'a> Member<'a> {
     }
 }
 
-/// Blueprint attributes diffed by meaning (`auth` as auth-tightened/-relaxed).
-const SEMANTIC_ATTRIBUTES: &[&str] = &["auth"];
+/// Blueprint attributes diffed by meaning (`auth` as auth-tightened/-relaxed,
+/// `stream` as stream-*, `consumes` as consumes-changed).
+const SEMANTIC_ATTRIBUTES: &[&str] = &["auth", "stream", "consumes"];
 
 fn plain_attributes(attrs: &[Attribute]) -> Vec<&Attribute> {
     attrs
