@@ -192,22 +192,28 @@ fn consumed_streams_are_reported() {
     let dir = cases_dir().join("identical");
     let old = load(&dir.join("old.json"));
     let mut new = old.clone();
-    new.service.blueprint.consumes.push(blueprint_spec::ir::Consume {
-        stream: "io.acme.billing.v0.invoice_event.json".into(),
-        type_: blueprint_spec::ir::NamedType {
-            namespace: "io.acme.billing.v0".into(),
-            kind: blueprint_spec::ir::TypeKind::Union,
-            name: "invoice_event".into(),
-        },
-        span: Span::default(),
-    });
+    new.service
+        .blueprint
+        .consumes
+        .push(blueprint_spec::ir::Consume {
+            stream: "io.acme.billing.v0.invoice_event.json".into(),
+            type_: blueprint_spec::ir::NamedType {
+                namespace: "io.acme.billing.v0".into(),
+                kind: blueprint_spec::ir::TypeKind::Union,
+                name: "invoice_event".into(),
+            },
+            span: Span::default(),
+        });
     let added = diff(&old, &new, &DiffConfig::default());
     let removed = diff(&new, &old, &DiffConfig::default());
     for (report, verb) in [(added, "now consumes"), (removed, "no longer consumes")] {
         assert!(!report.is_blocked());
         let change = report.changes.first().expect("one change");
         assert_eq!(change.category, blueprint_diff::Category::ConsumesChanged);
-        assert_eq!(change.path, "consumes.io.acme.billing.v0.invoice_event.json");
+        assert_eq!(
+            change.path,
+            "consumes.io.acme.billing.v0.invoice_event.json"
+        );
         assert!(change.message.starts_with(verb), "{}", change.message);
     }
 }

@@ -141,3 +141,114 @@ fn excerpt(body: &[u8]) -> String {
     let ellipsis = if short.len() < text.len() { "…" } else { "" };
     format!(": {short}{ellipsis}")
 }
+
+#[cfg(test)]
+mod tests {
+    use blueprint_spec::{LoadOptions, load_str};
+
+    use super::*;
+
+    const SPEC: &str = r#"{
+      "name": "t",
+      "enums": { "color": { "values": [{ "name": "red" }] } },
+      "models": {
+        "thing": { "fields": [{ "name": "id", "type": "string" }, { "name": "color", "type": "color" }] },
+        "problem": { "fields": [{ "name": "messages", "type": "[string]" }] }
+      },
+      "resources": { "thing": { "operations": [
+        { "method": "GET", "path": "/:id",
+          "responses": { "200": { "type": "thing" }, "404": { "type": "unit" }, "422": { "type": "problem" } } }
+      ] } }
+    }"#;
+
+    #[test]
+    fn verdicts() {
+        let spec = load_str("t.json", SPEC, &LoadOptions::default()).expect("valid spec");
+        let (_, op) = spec.service.operations().next().expect("one operation");
+        let ok_body = br#"{"id": "1", "color": "red"}"#.as_slice();
+        let cases: &[(Expect, u16, &[u8], Outcome, &str)] = &[
+            (Expect::Accepted, 200, ok_body, Outcome::Pass, ""),
+            (Expect::Accepted, 404, b"", Outcome::Pass, "not found"),
+            (
+                Expect::Accepted,
+                201,
+                ok_body,
+                Outcome::Fail,
+                "undeclared status 201",
+            ),
+            (
+                Expect::Accepted,
+                500,
+                b"boom",
+                Outcome::Fail,
+                "server error 500: boom",
+            ),
+            (
+                Expect::Accepted,
+                200,
+                b"{",
+                Outcome::Fail,
+                "body is not JSON",
+            ),
+            (
+                Expect::Accepted,
+                200,
+                br#"{"id": "1"}"#,
+                Outcome::Fail,
+                "body.color: is required",
+            ),
+            (
+                Expect::Accepted,
+                200,
+                br#"{"id": "1", "color": "blue"}"#,
+                Outcome::Fail,
+                "unknown value 'blue'",
+            ),
+            (
+                Expect::Accepted,
+                422,
+                br#"{"messages": []}"#,
+                Outcome::Fail,
+                "valid request rejected",
+            ),
+            (
+                Expect::Rejected,
+                422,
+                br#"{"messages": ["x"]}"#,
+                Outcome::Pass,
+                "",
+            ),
+            (Expect::Rejected, 400, b"not json", Outcome::Pass, ""),
+            (
+                Expect::Rejected,
+                422,
+                br#"{"code": "x"}"#,
+                Outcome::Warn,
+                "body.messages: is required",
+            ),
+            (
+                Expect::Rejected,
+                200,
+                ok_body,
+                Outcome::Fail,
+                "invalid request accepted (200)",
+            ),
+            (
+                Expect::Rejected,
+                503,
+                b"",
+                Outcome::Fail,
+                "server error 503 on an invalid request",
+            ),
+        ];
+        for (expect, status, body, outcome, detail) in cases {
+            let v = judge(&spec, op, *expect, *status, body);
+            assert_eq!(v.outcome, *outcome, "{expect:?} {status}: {}", v.detail);
+            assert!(
+                v.detail.contains(detail),
+                "{expect:?} {status}: {}",
+                v.detail
+            );
+        }
+    }
+}

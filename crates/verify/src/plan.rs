@@ -90,14 +90,21 @@ pub fn probes(spec: &Spec, op: &Operation) -> Vec<Probe> {
             ..invalid(format!("missing required query.{}", p.name))
         });
     }
+    // The same query with `p` set to `text`, in place (appended when it was absent).
     let query_with = |p: &Parameter, text: String| -> Vec<(String, String)> {
-        let mut q: Vec<(String, String)> = valid
-            .query
-            .iter()
-            .filter(|(k, _)| *k != p.name)
-            .cloned()
-            .collect();
-        q.push((p.name.clone(), text));
+        let mut q: Vec<(String, String)> = Vec::new();
+        let mut placed = false;
+        for (k, v) in &valid.query {
+            if *k != p.name {
+                q.push((k.clone(), v.clone()));
+            } else if !placed {
+                q.push((k.clone(), text.clone()));
+                placed = true;
+            }
+        }
+        if !placed {
+            q.push((p.name.clone(), text));
+        }
         q
     };
     if let Some((p, text)) = query

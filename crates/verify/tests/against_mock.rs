@@ -29,6 +29,7 @@ fn specs() -> Vec<PathBuf> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_passes_against_the_mock_for_every_spec() {
     let mut checked = 0;
+    let mut verified = 0;
     let mut failures = Vec::new();
     for path in specs() {
         let spec = match blueprint_spec::load(&path) {
@@ -50,6 +51,7 @@ async fn verify_passes_against_the_mock_for_every_spec() {
         let _ = stop.send(());
         let _ = server.await;
         checked += report.checks().count();
+        verified += 1;
         if !report.is_ok() {
             failures.push(format!("{}:\n{}", path.display(), report.to_table()));
         }
@@ -58,5 +60,5 @@ async fn verify_passes_against_the_mock_for_every_spec() {
     if !specs().is_empty() {
         assert!(checked > 0, "no spec was verified");
     }
-    eprintln!("{checked} checks passed against the mock");
+    eprintln!("{verified} specs, {checked} checks passed against the mock");
 }
