@@ -71,6 +71,23 @@ pub fn probes(spec: &Spec, op: &Operation) -> Vec<Probe> {
             });
         }
     }
+    // A union body with a discriminator: a tag no member has.
+    let discriminator = op.body.as_ref().and_then(|b| {
+        spec.resolve_union(b.type_.named()?)?
+            .discriminator
+            .as_deref()
+    });
+    if let (Some(disc), Some(Payload::Json(Value::Object(object)))) = (discriminator, &valid.body) {
+        let mut object = object.clone();
+        object.insert(
+            disc.to_string(),
+            Value::String(UNKNOWN_ENUM_VALUE.to_string()),
+        );
+        out.push(Probe {
+            body: Some(Payload::Json(Value::Object(object))),
+            ..invalid(format!("unknown discriminator value for body.{disc}"))
+        });
+    }
     if valid.body.is_some() {
         out.push(Probe {
             body: Some(Payload::Raw("{\"".to_string())),

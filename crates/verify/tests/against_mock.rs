@@ -8,6 +8,10 @@ use blueprint_verify::{Options, verify};
 
 fn specs() -> Vec<PathBuf> {
     let mut specs = blueprint_testkit::corpus_specs();
+    let own = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/specs");
+    if let Ok(files) = std::fs::read_dir(own) {
+        specs.extend(files.flatten().map(|f| f.path()));
+    }
     let services = blueprint_testkit::workspace_root().join("services");
     if let Ok(entries) = std::fs::read_dir(&services) {
         for entry in entries.flatten() {

@@ -48,3 +48,9 @@ fn users_example_plan() {
     let path = blueprint_testkit::workspace_root().join("services/users/spec/users.json");
     insta::assert_snapshot!(render(&path));
 }
+
+#[test]
+fn union_body_plan() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/specs/union-body.json");
+    insta::assert_snapshot!(render(&path));
+}
