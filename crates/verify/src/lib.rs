@@ -137,6 +137,10 @@ impl Report {
                     "  {result:<4}  {:<check_width$}  {status}{detail}",
                     c.check
                 );
+                // Where it went wrong, to reproduce by hand.
+                if c.outcome != Outcome::Pass {
+                    let _ = writeln!(s, "        {}", c.request);
+                }
             }
         }
         let total = self.checks().count();
