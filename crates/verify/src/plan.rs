@@ -149,6 +149,18 @@ pub fn probes(spec: &Spec, op: &Operation) -> Vec<Probe> {
         });
     }
 
+    if let Some(p) = located(op, ParameterLocation::Header).find(|p| is_required(p)) {
+        out.push(Probe {
+            headers: valid
+                .headers
+                .iter()
+                .filter(|(k, _)| !k.eq_ignore_ascii_case(&p.name))
+                .cloned()
+                .collect(),
+            ..invalid(format!("missing required header.{}", p.name))
+        });
+    }
+
     if let Some((name, text)) = valid.path_params.iter().find_map(|(name, _)| {
         let p = located(op, ParameterLocation::Path).find(|p| p.name == *name)?;
         Some((name.clone(), wrong_text(&p.type_)?))

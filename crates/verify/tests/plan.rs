@@ -54,3 +54,9 @@ fn union_body_plan() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/specs/union-body.json");
     insta::assert_snapshot!(render(&path));
 }
+
+#[test]
+fn header_and_query_parameters_plan() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/specs/header-param.json");
+    insta::assert_snapshot!(render(&path));
+}
