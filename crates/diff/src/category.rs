@@ -107,6 +107,9 @@ categories! {
     ResponseRemoved = "response-removed": "A response code was removed.",
     ResponseAdded = "response-added": "A response code was added.",
     ResponseTypeChanged = "response-type-changed": "A response's type changed.",
+    ResponseHeaderRemoved = "response-header-removed": "A response no longer sends a header clients may rely on.",
+    ResponseHeaderAdded = "response-header-added": "A response sends a new header.",
+    ResponseHeaderTypeChanged = "response-header-type-changed": "A response header's type changed.",
 }
 
 impl Category {

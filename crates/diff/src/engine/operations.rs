@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use blueprint_spec::ir::{AuthRule, Operation, Resource, Service};
+use blueprint_spec::ir::{AuthRule, Header, Operation, Resource, Service};
 
 use super::members::{Member, MemberKind};
 use super::{Differ, Loc, Owner};
@@ -310,6 +310,7 @@ impl Differ<'_> {
                         rloc,
                     );
                     self.attributes(&rowner, &o.attributes, &n.attributes, rloc);
+                    self.response_headers(&rowner, &o.headers, &n.headers);
                 }
             }
         }
@@ -328,6 +329,49 @@ impl Differ<'_> {
                 Scope::Api,
                 Category::ResponseAdded,
                 format!("{path}.responses.{}", n.code),
+                message,
+                Loc::new(n.span),
+            );
+        }
+    }
+
+    /// Headers the server sends: clients may rely on them, so (unlike request
+    /// headers) removing one or changing its type breaks them.
+    fn response_headers(&mut self, owner: &Owner, old: &[Header], new: &[Header]) {
+        for o in old {
+            let path = format!("{}.headers.{}", owner.path, o.name);
+            match new.iter().find(|n| n.name.eq_ignore_ascii_case(&o.name)) {
+                None => {
+                    let message = format!("{} no longer sends header `{}`", owner.label, o.name);
+                    let cat = Category::ResponseHeaderRemoved;
+                    self.push(Breaking, Scope::Api, cat, path, message, Loc::old(o.span));
+                }
+                Some(n) => {
+                    let (a, b) = (self.old_type(&o.type_), self.new_type(&n.type_));
+                    if a != b {
+                        let message = format!(
+                            "{} header `{}` changed type from `{a}` to `{b}`",
+                            owner.label, o.name
+                        );
+                        let cat = Category::ResponseHeaderTypeChanged;
+                        let loc = Loc::both(o.span, n.span);
+                        self.push(Breaking, Scope::Api, cat, path, message, loc);
+                    }
+                }
+            }
+        }
+        for n in new
+            .iter()
+            .filter(|n| !old.iter().any(|o| o.name.eq_ignore_ascii_case(&n.name)))
+        {
+            let path = format!("{}.headers.{}", owner.path, n.name);
+            let message = format!("{} now sends header `{}`", owner.label, n.name);
+            let cat = Category::ResponseHeaderAdded;
+            self.push(
+                NonBreaking,
+                Scope::Api,
+                cat,
+                path,
                 message,
                 Loc::new(n.span),
             );
