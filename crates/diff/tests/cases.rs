@@ -217,3 +217,33 @@ fn consumed_streams_are_reported() {
         assert!(change.message.starts_with(verb), "{}", change.message);
     }
 }
+
+/// Any two corpus specs, however unrelated, diff without panicking, and every
+/// reported change has a path and an id that an allow rule can name.
+#[test]
+fn unrelated_corpus_specs_diff_cleanly() {
+    let specs = corpus();
+    for (old_path, old) in &specs {
+        for (new_path, new) in &specs {
+            let report = diff(old, new, &DiffConfig::default());
+            let pair = format!("{} -> {}", old_path.display(), new_path.display());
+            if old.service.namespace != new.service.namespace {
+                assert!(
+                    report
+                        .changes
+                        .iter()
+                        .any(|c| c.category == blueprint_diff::Category::NamespaceChanged),
+                    "{pair}"
+                );
+            }
+            for c in &report.changes {
+                assert!(!c.path.is_empty() && !c.message.is_empty(), "{pair}: {c:?}");
+                assert!(
+                    blueprint_diff::parse_id(&c.id()).is_some(),
+                    "{pair}: {}",
+                    c.id()
+                );
+            }
+        }
+    }
+}
