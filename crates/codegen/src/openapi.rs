@@ -32,6 +32,9 @@ use blueprint_spec::ir::{
 };
 use serde_json::{Map, Value, json};
 
+/// The file `dev gen --generators openapi` writes, relative to the output directory.
+pub const FILE_NAME: &str = "openapi.json";
+
 /// The key non-object union members are wrapped under (`{"value": ...}`).
 const VALUE_KEY: &str = "value";
 

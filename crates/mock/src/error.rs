@@ -5,7 +5,7 @@
 //! `{"code": "validation_failed", "message": "2 invalid inputs", "violations":
 //! [{"path": "body.email", "message": "is required"}, ...]}`. `code` is stable
 //! (`invalid_json`, `validation_failed`, `not_found`, `method_not_allowed`,
-//! `payload_too_large`); `violations` is present on 422s only.
+//! `payload_too_large`, `invalid_body`); `violations` is present on 422s only.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -13,7 +13,8 @@
 //!
 //! Unknown paths get a JSON `404`, known paths with another method a `405` with
 //! `Allow`; bodies over 1 MiB a `413`; `GET /_internal_/healthcheck` always answers
-//! `{"status": "healthy"}`. Authentication is not checked: a mock answers everyone.
+//! `{"status": "healthy"}`; HEAD on a GET operation is the GET without a body.
+//! Authentication is not checked: a mock answers everyone.
 //!
 //! Wire rules (shared with the OpenAPI export): decimals are JSON numbers (a decimal
 //! string is accepted on input); dates are `YYYY-MM-DD`, date-times RFC 3339 with a
@@ -21,6 +22,7 @@
 //! union encoding is described in [`wire`].
 
 pub mod error;
+pub mod example;
 pub mod formats;
 mod routes;
 mod server;

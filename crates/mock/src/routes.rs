@@ -1,11 +1,11 @@
 //! Match a request path against the spec's operation paths.
 //!
-//! Hand-rolled rather than axum's router: specs legitimately declare
-//! `/users/:id` and `/users/:guid/x`, or one path under two parameter names, which
-//! axum rejects as conflicts; and we need every matching operation to tell a 404
-//! from a 405.
+//! Hand-rolled rather than axum's router: specs legitimately declare one path
+//! under two parameter names (`/users/:id` for GET, `/users/:guid` for DELETE),
+//! which axum rejects as a conflict; and a 405 needs every operation whose path
+//! matches, whatever its method.
 
-use blueprint_spec::ir::{Method, Operation, Service};
+use blueprint_spec::ir::{Method, Service};
 
 #[derive(Debug)]
 enum Segment {
@@ -16,7 +16,9 @@ enum Segment {
 #[derive(Debug)]
 struct Route {
     segments: Vec<Segment>,
-    operation: usize,
+    method: Method,
+    /// Index of the resource in `Service::resources`, then of the operation in it.
+    at: (usize, usize),
 }
 
 /// Every operation of a service, by path pattern.
@@ -26,57 +28,56 @@ pub struct RouteTable {
 }
 
 /// The outcome of matching a method and path.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub enum Match<'a> {
     Found {
-        operation: usize,
-        /// `(name, decoded value)` for each `:name` segment.
+        /// `(resource index, operation index)` in the service.
+        at: (usize, usize),
+        /// `(name, percent-decoded value)` for each `:name` segment.
         params: Vec<(&'a str, String)>,
     },
-    /// The path exists under other methods.
+    /// The path exists under these other methods.
     MethodNotAllowed(Vec<Method>),
     NotFound,
 }
 
 impl RouteTable {
-    /// `operations` in the order [`Service::operations`] yields them; the index
-    /// into that order identifies an operation.
     pub fn new(service: &Service) -> Self {
-        let routes = service
-            .operations()
-            .enumerate()
-            .map(|(i, (_, op))| Route {
-                segments: split(&op.path)
+        let mut routes = Vec::new();
+        for (r, resource) in service.resources.iter().enumerate() {
+            for (o, op) in resource.operations.iter().enumerate() {
+                let segments = split(&op.path)
                     .map(|s| match s.strip_prefix(':') {
                         Some(name) => Segment::Param(name.to_string()),
                         None => Segment::Static(s.to_string()),
                     })
-                    .collect(),
-                operation: i,
-            })
-            .collect();
+                    .collect();
+                routes.push(Route {
+                    segments,
+                    method: op.method,
+                    at: (r, o),
+                });
+            }
+        }
         RouteTable { routes }
     }
 
-    pub fn find<'a>(&'a self, operations: &[&Operation], method: &str, path: &str) -> Match<'a> {
+    pub fn find(&self, method: &str, path: &str) -> Match<'_> {
         let request: Vec<String> = split(path).map(percent_decode).collect();
-        let matching = self.routes.iter().filter(|r| matches(r, &request));
         let mut best: Option<&Route> = None;
         let mut allowed = Vec::new();
-        for route in matching {
-            let op_method = operations[route.operation].method;
-            if op_method.as_str() != method {
-                allowed.push(op_method);
-                continue;
-            }
-            // Static segments beat parameters, leftmost first: `/users/new` over `/users/:id`.
-            if best.is_none_or(|b| specificity(route) > specificity(b)) {
+        for route in self.routes.iter().filter(|r| matches(r, &request)) {
+            if route.method.as_str() != method {
+                allowed.push(route.method);
+            } else if best.is_none_or(|b| specificity(route) > specificity(b)) {
+                // Static segments beat parameters, leftmost first: `/users/new` over
+                // `/users/:id`; among equals the first declared wins.
                 best = Some(route);
             }
         }
         match best {
             Some(route) => Match::Found {
-                operation: route.operation,
+                at: route.at,
                 params: route
                     .segments
                     .iter()
@@ -141,4 +142,73 @@ fn percent_decode(s: &str) -> String {
         }
     }
     String::from_utf8(out).unwrap_or_else(|_| s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(ops: &[(&str, &str)]) -> RouteTable {
+        let ops: Vec<String> = ops
+            .iter()
+            .map(|(m, p)| format!(r#"{{"method": "{m}", "path": "{p}"}}"#))
+            .collect();
+        let text = format!(
+            r#"{{"name": "t", "models": {{"user": {{"fields": [{{"name": "id", "type": "string"}}]}}}},
+               "resources": {{"user": {{"path": "", "operations": [{}]}}}}}}"#,
+            ops.join(",")
+        );
+        let spec = blueprint_spec::load_str("t.json", &text, &Default::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        RouteTable::new(&spec.service)
+    }
+
+    #[test]
+    fn static_segments_beat_parameters() {
+        let t = table(&[
+            ("GET", "/users/:id"),
+            ("GET", "/users/new"),
+            ("GET", "/:a/new"),
+        ]);
+        assert!(matches!(
+            t.find("GET", "/users/new"),
+            Match::Found { at: (0, 1), .. }
+        ));
+        assert!(matches!(
+            t.find("GET", "/users/x"),
+            Match::Found { at: (0, 0), .. }
+        ));
+        assert!(matches!(
+            t.find("GET", "/orgs/new"),
+            Match::Found { at: (0, 2), .. }
+        ));
+    }
+
+    #[test]
+    fn other_methods_make_a_405_and_unknown_paths_a_404() {
+        let t = table(&[
+            ("GET", "/users/:id"),
+            ("DELETE", "/users/:guid"),
+            ("PUT", "/users/new"),
+        ]);
+        assert_eq!(
+            t.find("POST", "/users/new"),
+            Match::MethodNotAllowed(vec![Method::Get, Method::Put, Method::Delete])
+        );
+        assert_eq!(t.find("GET", "/users"), Match::NotFound);
+        assert_eq!(t.find("GET", "/users/a/b"), Match::NotFound);
+        assert!(matches!(
+            t.find("DELETE", "/users/x"),
+            Match::Found { at: (0, 1), .. }
+        ));
+    }
+
+    #[test]
+    fn parameters_are_percent_decoded() {
+        let t = table(&[("GET", "/users/:id")]);
+        let Match::Found { params, .. } = t.find("GET", "/users/a%2Fb%20c%zz") else {
+            panic!("no match");
+        };
+        assert_eq!(params, [("id", "a/b c%zz".to_string())]);
+    }
 }

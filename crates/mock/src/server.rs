@@ -8,7 +8,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use blueprint_spec::Spec;
-use blueprint_spec::ir::{Operation, Parameter, ParameterLocation, ResponseCode, TypeRef};
+use blueprint_spec::ir::{Method, Operation, Parameter, ParameterLocation, ResponseCode, TypeRef};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::{Map, Value};
 
@@ -41,9 +41,16 @@ async fn handle(State(state): State<Arc<MockState>>, req: Request) -> Response {
     if path == HEALTHCHECK_PATH && parts.method == axum::http::Method::GET {
         return json_response(StatusCode::OK, &serde_json::json!({"status": "healthy"}));
     }
-    let operations: Vec<&Operation> = spec.service.operations().map(|(_, op)| op).collect();
-    let (op, path_params) = match state.routes.find(&operations, parts.method.as_str(), path) {
-        Match::Found { operation, params } => (operations[operation], params),
+    let is_head = parts.method == axum::http::Method::HEAD;
+    let mut found = state.routes.find(parts.method.as_str(), path);
+    // HEAD on a GET operation is the GET without its body, as axum's routers answer it.
+    if is_head
+        && matches!(&found, Match::MethodNotAllowed(allowed) if allowed.contains(&Method::Get))
+    {
+        found = state.routes.find(Method::Get.as_str(), path);
+    }
+    let (op, path_params) = match found {
+        Match::Found { at: (r, o), params } => (&spec.service.resources[r].operations[o], params),
         Match::NotFound => {
             return ErrorBody::new("not_found", format!("no operation {} {path}", parts.method))
                 .into_response_with(StatusCode::NOT_FOUND);
@@ -77,7 +84,7 @@ async fn handle(State(state): State<Arc<MockState>>, req: Request) -> Response {
         Err(e) if e.is::<LengthLimitError>() => return too_large(),
         Err(e) => {
             return ErrorBody::new(
-                "bad_request",
+                "invalid_body",
                 format!("could not read the request body: {e}"),
             )
             .into_response_with(StatusCode::BAD_REQUEST);
@@ -95,7 +102,12 @@ async fn handle(State(state): State<Arc<MockState>>, req: Request) -> Response {
         return ErrorBody::validation(violations)
             .into_response_with(StatusCode::UNPROCESSABLE_ENTITY);
     }
-    respond(spec, op)
+    let response = respond(spec, op);
+    if is_head {
+        let (parts, _) = response.into_parts();
+        return Response::from_parts(parts, Body::empty());
+    }
+    response
 }
 
 fn body_too_large(headers: &HeaderMap) -> bool {
@@ -173,7 +185,7 @@ fn check_text(spec: &Spec, p: &Parameter, path: &str, texts: &[String], out: &mu
     if !is_list && texts.len() > 1 {
         out.push(Violation::new(
             path,
-            format!("expected one value, found {}", texts.len()),
+            format!("must be given once, not {} times", texts.len()),
         ));
         return;
     }
@@ -237,7 +249,7 @@ fn check_body(
     }
     // Form parameters travel as the fields of one JSON object, as apibuilder's clients send them.
     let Value::Object(object) = &value else {
-        out.push(Violation::new("body", "expected an object"));
+        out.push(Violation::new("body", "must be an object"));
         return Ok(());
     };
     for p in form {

@@ -91,21 +91,21 @@ pub fn parse_text(spec: &Spec, t: &TypeRef, text: &str) -> Result<Value, String>
             Primitive::Boolean => match text {
                 "true" => Ok(Value::Bool(true)),
                 "false" => Ok(Value::Bool(false)),
-                _ => Err(format!("expected true or false, found '{text}'")),
+                _ => Err(format!("must be true or false, not '{text}'")),
             },
             Primitive::Integer | Primitive::Long => text
                 .parse::<i64>()
                 .map(Value::from)
-                .map_err(|_| format!("expected an integer, found '{text}'")),
+                .map_err(|_| format!("must be an integer, not '{text}'")),
             Primitive::Double | Primitive::Decimal => text
                 .parse::<f64>()
                 .ok()
                 .filter(|f| f.is_finite())
                 .and_then(serde_json::Number::from_f64)
                 .map(Value::Number)
-                .ok_or_else(|| format!("expected a number, found '{text}'")),
+                .ok_or_else(|| format!("must be a number, not '{text}'")),
             Primitive::Object | Primitive::Json => {
-                serde_json::from_str(text).map_err(|e| format!("expected JSON: {e}"))
+                serde_json::from_str(text).map_err(|e| format!("must be JSON: {e}"))
             }
             Primitive::String
             | Primitive::Uuid
@@ -170,7 +170,7 @@ impl Checker<'_, '_> {
                         );
                     }
                 }
-                other => self.push(path, format!("expected an array, found {}", kind(other))),
+                other => self.push(path, format!("must be an array, not {}", kind(other))),
             },
             TypeRef::Map(inner) => match v {
                 Value::Object(entries) => {
@@ -179,7 +179,7 @@ impl Checker<'_, '_> {
                         self.value(inner, item, &format!("{path}.{k}"), Limits::NONE, depth + 1);
                     }
                 }
-                other => self.push(path, format!("expected an object, found {}", kind(other))),
+                other => self.push(path, format!("must be an object, not {}", kind(other))),
             },
             TypeRef::Named(n) => self.named(n, v, path, depth),
         }
@@ -200,7 +200,7 @@ impl Checker<'_, '_> {
                         ),
                     );
                 }
-                other => self.push(path, format!("expected a string, found {}", kind(other))),
+                other => self.push(path, format!("must be a string, not {}", kind(other))),
             },
             Some(TypeDef::Model(m)) => self.object(&m.fields, v, path, None, depth),
             Some(TypeDef::Interface(i)) => self.object(&i.fields, v, path, None, depth),
@@ -220,7 +220,7 @@ impl Checker<'_, '_> {
     ) {
         match v {
             Value::Object(map) => self.fields(fields, map, path, skip, depth),
-            other => self.push(path, format!("expected an object, found {}", kind(other))),
+            other => self.push(path, format!("must be an object, not {}", kind(other))),
         }
     }
 
@@ -258,7 +258,7 @@ impl Checker<'_, '_> {
 
     fn union(&mut self, u: &Union, namespace: &str, v: &Value, path: &str, depth: usize) {
         let Value::Object(map) = v else {
-            self.push(path, format!("expected an object, found {}", kind(v)));
+            self.push(path, format!("must be an object, not {}", kind(v)));
             return;
         };
         match &u.discriminator {
@@ -281,10 +281,7 @@ impl Checker<'_, '_> {
                         }
                     },
                     Some(other) => {
-                        self.push(
-                            &disc_path,
-                            format!("expected a string, found {}", kind(other)),
-                        );
+                        self.push(&disc_path, format!("must be a string, not {}", kind(other)));
                         return;
                     }
                     None => match u.default_type() {
@@ -307,7 +304,7 @@ impl Checker<'_, '_> {
                     self.push(
                         path,
                         format!(
-                            "expected an object with exactly one key naming the type (one of: {}), found {} keys",
+                            "must be an object with exactly one key naming the type (one of: {}), not {} keys",
                             wire::accepted_values(self.spec, u, namespace).join(", "),
                             map.len()
                         ),
@@ -336,7 +333,7 @@ impl Checker<'_, '_> {
                         }
                         other => self.push(
                             &inner_path,
-                            format!("expected an object, found {}", kind(other)),
+                            format!("must be an object, not {}", kind(other)),
                         ),
                     }
                 }
@@ -367,7 +364,7 @@ impl Checker<'_, '_> {
         match p {
             Primitive::Boolean => {
                 if !v.is_boolean() {
-                    self.push(path, format!("expected a boolean, found {}", kind(v)));
+                    self.push(path, format!("must be a boolean, not {}", kind(v)));
                 }
             }
             Primitive::Integer | Primitive::Long => {
@@ -378,12 +375,12 @@ impl Checker<'_, '_> {
                 };
                 match v.as_i64() {
                     Some(i) if (lo..=hi).contains(&i) => self.number(i as f64, path, limits),
-                    _ => self.push(path, format!("expected {what}, found {}", describe(v))),
+                    _ => self.push(path, format!("must be {what}, not {}", describe(v))),
                 }
             }
             Primitive::Double => match v.as_f64() {
                 Some(f) => self.number(f, path, limits),
-                None => self.push(path, format!("expected a number, found {}", kind(v))),
+                None => self.push(path, format!("must be a number, not {}", kind(v))),
             },
             // Decimals are JSON numbers on the wire; a string holding a decimal number
             // is accepted too, as decimal libraries (rust_decimal) write them that way.
@@ -394,12 +391,12 @@ impl Checker<'_, '_> {
                 }
                 other => self.push(
                     path,
-                    format!("expected a decimal number, found {}", describe(other)),
+                    format!("must be a decimal number, not {}", describe(other)),
                 ),
             },
             Primitive::String => match v {
                 Value::String(s) => self.size(s.chars().count(), path, limits, "character"),
-                other => self.push(path, format!("expected a string, found {}", kind(other))),
+                other => self.push(path, format!("must be a string, not {}", kind(other))),
             },
             Primitive::Uuid => self.formatted(
                 v,
@@ -418,7 +415,7 @@ impl Checker<'_, '_> {
             ),
             Primitive::Object => {
                 if !v.is_object() {
-                    self.push(path, format!("expected an object, found {}", kind(v)));
+                    self.push(path, format!("must be an object, not {}", kind(v)));
                 }
             }
             Primitive::Json | Primitive::Unit => {}
@@ -428,8 +425,8 @@ impl Checker<'_, '_> {
     fn formatted(&mut self, v: &Value, path: &str, ok: fn(&str) -> bool, what: &str) {
         match v {
             Value::String(s) if ok(s) => {}
-            Value::String(s) => self.push(path, format!("expected {what}, found '{s}'")),
-            other => self.push(path, format!("expected {what}, found {}", kind(other))),
+            Value::String(s) => self.push(path, format!("must be {what}, not '{s}'")),
+            other => self.push(path, format!("must be {what}, not {}", kind(other))),
         }
     }
 

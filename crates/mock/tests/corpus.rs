@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::Request;
+use blueprint_mock::example;
 use blueprint_mock::synth::Synth;
 use blueprint_mock::validate;
 use blueprint_spec::Spec;
-use blueprint_spec::ir::{Operation, ParameterLocation, ResponseCode};
-use serde_json::{Map, Value};
+use blueprint_spec::ir::{Operation, ResponseCode};
+use serde_json::Value;
 
 #[tokio::test]
 async fn every_operation_of_every_corpus_spec() {
@@ -23,8 +24,13 @@ async fn every_operation_of_every_corpus_spec() {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("?");
         for (_, op) in spec.service.operations() {
             operations += 1;
-            if let Err(e) = exercise(&spec, op).await {
-                failures.push(format!("{name}: {} {}: {e}", op.method, op.path));
+            for seed in 0..SEEDS {
+                if let Err(e) = exercise(&spec, op, seed).await {
+                    failures.push(format!(
+                        "{name}: {} {} (seed {seed}): {e}",
+                        op.method, op.path
+                    ));
+                }
             }
         }
     }
@@ -43,76 +49,25 @@ async fn every_operation_of_every_corpus_spec() {
     eprintln!("{operations} operations of {} specs answered", specs.len());
 }
 
-/// A valid request for `op`, built from the spec the way a generated client would.
-pub fn valid_request(spec: &Spec, op: &Operation) -> Request<Body> {
-    let synth = Synth::new(spec);
-    let mut path = String::new();
-    for seg in op.path.split('/').filter(|s| !s.is_empty()) {
-        path.push('/');
-        match seg.strip_prefix(':') {
-            Some(name) => {
-                let declared = op
-                    .parameters
-                    .iter()
-                    .find(|p| p.location == ParameterLocation::Path && p.name == name);
-                let text =
-                    declared.map_or_else(|| "x".to_string(), |p| synth.parameter_text(p).concat());
-                path.push_str(&escape_segment(&text));
-            }
-            None => path.push_str(seg),
-        }
-    }
-    if path.is_empty() {
-        path.push('/');
-    }
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    let mut request = Request::builder().method(op.method.as_str());
-    let mut form = Map::new();
-    for p in &op.parameters {
-        match p.location {
-            ParameterLocation::Query => {
-                for text in synth.parameter_text(p) {
-                    query.append_pair(&p.name, &text);
-                }
-            }
-            ParameterLocation::Header => {
-                for text in synth.parameter_text(p) {
-                    request = request.header(p.name.as_str(), text);
-                }
-            }
-            ParameterLocation::Form => {
-                form.insert(p.name.clone(), synth.parameter(p));
-            }
-            ParameterLocation::Path => {}
-        }
-    }
-    let query = query.finish();
-    let uri = if query.is_empty() {
-        path
-    } else {
-        format!("{path}?{query}")
-    };
-    let body = match &op.body {
-        Some(b) => Some(synth.value(&b.type_)),
-        None if !form.is_empty() => Some(Value::Object(form)),
-        None => None,
-    };
-    let body = body.map_or_else(Body::empty, |v| {
-        Body::from(serde_json::to_vec(&v).expect("JSON"))
-    });
-    request.uri(uri).body(body).expect("a well-formed request")
+/// Requests per operation, each from another seed (seed 0 is the plain one).
+const SEEDS: u64 = 3;
+
+fn valid_request(spec: &Spec, op: &Operation, seed: u64) -> Request<Body> {
+    example::request_for(spec, op, seed)
+        .to_http()
+        .expect("the spec's headers are valid HTTP")
 }
 
-async fn exercise(spec: &Arc<Spec>, op: &Operation) -> Result<(), String> {
+async fn exercise(spec: &Arc<Spec>, op: &Operation, seed: u64) -> Result<(), String> {
     // The synthesised request body must itself decode, or the test proves nothing.
-    if let Some(b) = &op.body {
-        let v = Synth::new(spec).value(&b.type_);
-        let errors = validate::check(spec, &b.type_, &v, "body");
+    let request = example::request_for(spec, op, seed);
+    if let (Some(b), Some(v)) = (&op.body, &request.body) {
+        let errors = validate::check(spec, &b.type_, v, "body");
         if !errors.is_empty() {
             return Err(format!("synthesised request body invalid: {errors:?}"));
         }
     }
-    let (response, bytes) = common::send(spec, valid_request(spec, op)).await;
+    let (response, bytes) = common::send(spec, valid_request(spec, op, seed)).await;
     let status = response.status().as_u16();
     let declared = op
         .response(ResponseCode::Status(status))
@@ -142,22 +97,10 @@ async fn exercise(spec: &Arc<Spec>, op: &Operation) -> Result<(), String> {
 async fn responses_are_deterministic() {
     let spec = Arc::new(common::fixture("shop.json"));
     for (_, op) in spec.service.operations() {
-        let (_, first) = common::send(&spec, valid_request(&spec, op)).await;
-        let (_, second) = common::send(&spec, valid_request(&spec, op)).await;
+        let (_, first) = common::send(&spec, valid_request(&spec, op, 0)).await;
+        let (_, second) = common::send(&spec, valid_request(&spec, op, 0)).await;
         assert_eq!(first, second, "{} {}", op.method, op.path);
     }
-}
-
-/// `%XX`-escape everything but RFC 3986's unreserved characters (for path segments).
-pub fn escape_segment(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Synthesis and validation agree: every type of every corpus spec (the fixture's

@@ -6,6 +6,7 @@
 
 mod attrs;
 pub mod config;
+mod defaults;
 pub mod diag;
 pub mod ir;
 pub mod json;

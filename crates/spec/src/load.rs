@@ -151,9 +151,18 @@ pub fn major_version(version: &str) -> u64 {
 
 /// The namespace of a spec that declares none (see the module docs).
 pub fn default_namespace(org_namespace: &str, application: &str, version: &str) -> String {
-    let mut segments: Vec<&str> = application.split('-').filter(|s| !s.is_empty()).collect();
+    let mut segments: Vec<String> = Vec::new();
+    for word in application.split('-').filter(|s| !s.is_empty()) {
+        // As apibuilder: a segment must start with a letter, so `oauth-2` is `oauth2`.
+        match segments.last_mut() {
+            Some(last) if !word.starts_with(|c: char| c.is_ascii_alphabetic()) => {
+                last.push_str(word);
+            }
+            _ => segments.push(word.to_string()),
+        }
+    }
     let org_last = org_namespace.rsplit('.').next();
-    if segments.len() > 1 && segments.first().copied() == org_last {
+    if segments.len() > 1 && segments.first().map(String::as_str) == org_last {
         segments.remove(0);
     }
     let mut parts = vec![org_namespace.to_string()];
@@ -272,7 +281,13 @@ impl<'c> Loader<'c> {
                 return None;
             }
         };
-        let form = raw::detect_form(&root);
+        // The root spec is always the input form; imports may be resolved service.json.
+        let form = if origin.uri.is_some() {
+            raw::detect_form(&root)
+        } else {
+            raw::Form::Input
+        };
+        raw::duplicate_keys(&root, &mut self.diags);
         let raw = Reader::new(&mut self.diags, form).service(&root)?;
 
         let name = raw
@@ -290,11 +305,13 @@ impl<'c> Loader<'c> {
             .organization
             .clone()
             .or_else(|| raw.organization.clone());
-        let version = origin
-            .version
-            .clone()
-            .or_else(|| raw.version.clone())
-            .unwrap_or_else(|| DEFAULT_VERSION.to_string());
+        // A resolved service.json knows its version; `latest` in a URI does not.
+        let version = match (&origin.version, &raw.version) {
+            (Some(v), Some(own)) if v == "latest" => own.clone(),
+            (Some(v), _) => v.clone(),
+            (None, Some(own)) => own.clone(),
+            (None, None) => DEFAULT_VERSION.to_string(),
+        };
         let namespace = match &raw.namespace {
             Some(ns) => ns.value.trim().to_string(),
             None => {
@@ -597,6 +614,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn unreadable_file_is_an_io_error() {
+        let err = load(Path::new("/definitely/not/here.json")).expect_err("missing file");
+        assert!(err.is_io());
+        assert!(err.to_string().starts_with("cannot read"), "{err}");
+    }
+
+    #[test]
+    fn bad_spec_section_is_a_config_error() {
+        let config = Config::parse(Path::new("blueprint.toml"), "[spec]\norg = \"acme\"\n")
+            .expect("valid toml");
+        let err = load_str("a.json", r#"{"name": "a"}"#, &LoadOptions { config })
+            .expect_err("unknown key in [spec]");
+        assert_eq!(err.diagnostics.0[0].code, "spec/config");
+        assert!(!err.is_io());
+    }
+
+    #[test]
+    fn spec_section_sets_the_root_identity() {
+        let config = Config::parse(
+            Path::new("blueprint.toml"),
+            "[spec]\norganization = \"acme\"\nversion = \"2.1.0\"\n[registry.organizations]\nacme = \"io.acme\"\n",
+        )
+        .expect("valid toml");
+        let spec = load_str(
+            "a.json",
+            r#"{"name": "acme-users"}"#,
+            &LoadOptions { config },
+        )
+        .expect("valid spec");
+        assert_eq!(spec.service.namespace, "io.acme.users.v2");
+        assert_eq!(spec.service.organization.as_deref(), Some("acme"));
+        assert_eq!(spec.service.version, "2.1.0");
+    }
+
+    #[test]
     fn identity_rules() {
         assert_eq!(application_key("Reference Api"), "reference-api");
         assert_eq!(application_key("apibuilder common"), "apibuilder-common");
@@ -613,6 +665,10 @@ mod tests {
         assert_eq!(
             default_namespace("io.apibuilder", "apibuilder", "2.0.0"),
             "io.apibuilder.apibuilder.v2"
+        );
+        assert_eq!(
+            default_namespace("io.acme", "oauth-2-server", "1.0.0"),
+            "io.acme.oauth2.server.v1"
         );
     }
 }

@@ -1,6 +1,7 @@
 //! One module per `dev` subcommand.
 
 pub mod diff;
+pub mod r#gen;
 pub mod mock;
 pub mod spec;
 pub mod verify;

@@ -43,15 +43,17 @@ fn show_cmd(args: &ShowArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
-    if !spec.warnings.is_empty() {
-        print_diagnostics(&spec.warnings, &spec.sources, args.format)?;
-    }
     let mut out = std::io::stdout().lock();
     if args.json {
+        // stdout carries the JSON document; warnings go to stderr.
+        for w in &spec.warnings {
+            eprintln!("{}", w.to_short(&spec.sources));
+        }
         let text = serde_json::to_string_pretty(&show::service_json(&spec))
             .context("serialising the service")?;
         writeln!(out, "{text}")?;
     } else {
+        print_diagnostics(&spec.warnings, &spec.sources, args.format)?;
         write!(out, "{}", summary(&spec))?;
     }
     Ok(ExitCode::SUCCESS)

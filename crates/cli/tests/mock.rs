@@ -1,0 +1,129 @@
+//! `dev mock` end to end: start the binary on a free loopback port, talk HTTP/1.1 to
+//! it over a real socket, stop it with Ctrl-C (SIGINT) and check it exits cleanly.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const DEV: &str = env!("CARGO_BIN_EXE_dev");
+
+fn fixture() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../mock/tests/fixtures/shop.json")
+}
+
+/// Kills the server if the test fails half-way.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One request with `Connection: close`; the status line's code and the body.
+fn request(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).expect("connect to the mock");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let body = body.unwrap_or("");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .expect("read the answer");
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {response:?}"));
+    let body = response
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_string();
+    (status, body)
+}
+
+#[test]
+fn serves_the_spec_on_loopback_and_stops_on_ctrl_c() {
+    let child = Command::new(DEV)
+        .args(["mock", "--port", "0", "--host", "127.0.0.1"])
+        .arg(fixture())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start dev mock");
+    let mut server = Server(child);
+    let stdout = server.0.stdout.take().expect("piped stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let banner = lines.next().expect("a banner line").expect("utf-8");
+    let addr = banner
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {banner:?}"))
+        .to_string();
+    assert!(banner.contains("8 operations"), "{banner}");
+
+    let (status, body) = request(&addr, "GET", "/_internal_/healthcheck", None);
+    assert_eq!((status, body.as_str()), (200, r#"{"status":"healthy"}"#));
+    let (status, body) = request(
+        &addr,
+        "GET",
+        "/users/3f1c2d4e-5b6a-4c7d-8e9f-0a1b2c3d4e5f",
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""email":"user@example.com""#), "{body}");
+    let (status, body) = request(&addr, "POST", "/users", Some("{}"));
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("validation_failed"), "{body}");
+    let (status, _) = request(&addr, "POST", "/users", Some("{"));
+    assert_eq!(status, 400);
+    let (status, _) = request(&addr, "GET", "/nope", None);
+    assert_eq!(status, 404);
+
+    // Ctrl-C: a graceful stop, exit status 0.
+    let pid = server.0.id().to_string();
+    let sent = Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("run kill");
+    assert!(sent.success());
+    let status = server.0.wait().expect("wait for dev mock");
+    assert!(status.success(), "dev mock exited with {status}");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert_eq!(rest, ["mock stopped"]);
+}
+
+#[test]
+fn an_invalid_spec_is_exit_1_with_diagnostics() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("mock-invalid");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let spec = dir.join("bad.json");
+    std::fs::write(
+        &spec,
+        r#"{"name": "bad", "models": {"a": {"fields": [{"name": "x", "type": "nope"}]}}}"#,
+    )
+    .expect("write spec");
+    let out = Command::new(DEV)
+        .arg("mock")
+        .arg(&spec)
+        .output()
+        .expect("run dev mock");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nope"));
+}

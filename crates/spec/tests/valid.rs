@@ -1,0 +1,31 @@
+//! Valid edge cases (leniencies, normalisation, templates, imports, Blueprint
+//! attributes): every top-level `tests/valid/*.json` loads without diagnostics and
+//! its `dev spec show --json` output is a snapshot.
+
+use std::path::{Path, PathBuf};
+
+use blueprint_spec::show;
+
+#[test]
+fn valid_specs_load_and_match_snapshots() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/valid");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("tests/valid exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    for path in files {
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("UTF-8 file name")
+            .to_string();
+        let spec = blueprint_spec::load(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(spec.warnings.is_empty(), "{name}: {:?}", spec.warnings);
+        let mut settings = insta::Settings::clone_current();
+        settings.set_prepend_module_to_snapshot(true);
+        settings.bind(|| insta::assert_json_snapshot!(name, show::service_json(&spec)));
+    }
+}
