@@ -457,8 +457,25 @@ impl<'c> Loader<'c> {
         let service = service?;
         let ns = service.namespace.clone();
         self.cache.insert(key, ns.clone());
-        if !self.done.iter().any(|s| s.namespace == ns) {
-            self.done.push(service);
+        match self.done.iter().find(|s| s.namespace == ns) {
+            None => self.done.push(service),
+            // Two files (or two versions of one) claim the namespace: the IR holds
+            // one service per namespace, so the first wins, and we say so.
+            Some(first) if first.span.file != service.span.file => {
+                let first_path = self.sources.path(first.span.file).display().to_string();
+                self.diags.push(
+                    Diagnostic::warning(
+                        "spec/namespace-conflict",
+                        format!(
+                            "import `{}` is namespace `{ns}`, already loaded from {first_path}; the first one is used",
+                            uri.value
+                        ),
+                    )
+                    .at(uri.span)
+                    .hint("import one version of each service across the whole import graph"),
+                );
+            }
+            Some(_) => {}
         }
         Some(ns)
     }

@@ -496,14 +496,35 @@ impl<'a> Validator<'a, '_> {
         }
     }
 
-    /// Fields of a union member, when it is a model (local or imported).
+    /// Fields a union member writes next to the discriminator: a model's fields,
+    /// or, for a member that is itself a union, those of all its members (as
+    /// apibuilder checks). Union cycles are reported elsewhere; `seen` stops them.
     fn member_fields(&self, t: &TypeRef) -> Vec<&'a Field> {
-        match t {
-            TypeRef::Named(n) => match self.lookup(n) {
-                Some(TypeDef::Model(m)) => m.fields.iter().collect(),
-                _ => Vec::new(),
-            },
-            _ => Vec::new(),
+        let mut out = Vec::new();
+        let mut seen = Vec::new();
+        self.collect_member_fields(t, &mut seen, &mut out);
+        out
+    }
+
+    fn collect_member_fields(
+        &self,
+        t: &TypeRef,
+        seen: &mut Vec<crate::ir::NamedType>,
+        out: &mut Vec<&'a Field>,
+    ) {
+        let TypeRef::Named(n) = t else { return };
+        if seen.contains(n) {
+            return;
+        }
+        seen.push(n.clone());
+        match self.lookup(n) {
+            Some(TypeDef::Model(m)) => out.extend(&m.fields),
+            Some(TypeDef::Union(u)) => {
+                for member in &u.types {
+                    self.collect_member_fields(&member.type_, seen, out);
+                }
+            }
+            _ => {}
         }
     }
 

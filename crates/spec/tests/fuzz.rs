@@ -2,15 +2,24 @@
 //! deletions, truncations, insertions, swapped keys) all come back as `Ok` or `Err`.
 //!
 //! The case count is modest by default so the suite stays fast; raise it with the
-//! standard `PROPTEST_CASES` environment variable for a longer run.
+//! standard `PROPTEST_CASES` environment variable for a longer run (CI runs
+//! `PROPTEST_CASES=200000 cargo test --release -p blueprint-spec --test fuzz`).
+//! `blueprint_spec::fuzz_one` is the same entry point the cargo-fuzz target uses.
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use blueprint_spec::{LoadOptions, fuzz_one, load_str};
 use proptest::prelude::*;
 
-/// Valid specs to mutate: this crate's own valid cases plus the corpus (when present).
-fn seeds() -> Vec<String> {
+/// Valid specs to mutate: this crate's own valid cases plus the corpus (when
+/// present), read once.
+fn seeds() -> &'static [String] {
+    static SEEDS: OnceLock<Vec<String>> = OnceLock::new();
+    SEEDS.get_or_init(read_seeds)
+}
+
+fn read_seeds() -> Vec<String> {
     let mut paths: Vec<PathBuf> = blueprint_testkit::corpus_specs();
     let valid = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/valid");
     if let Ok(entries) = std::fs::read_dir(valid) {
