@@ -34,10 +34,14 @@ enum Command {
     /// Inspect a spec: load, normalise, validate and print it.
     #[command(subcommand)]
     Spec(cmd::spec::SpecCommand),
+    /// Breaking changes between two versions of a spec (files, or a git revision).
+    Diff(cmd::diff::DiffArgs),
     /// Generate code from specs: Rust models, server, client, mock (and more).
     Gen(cmd::r#gen::GenArgs),
     /// Serve a spec as an HTTP mock: valid synthesised responses, requests validated.
     Mock(cmd::mock::MockArgs),
+    /// Call a running service and check every answer against its spec.
+    Verify(cmd::verify::VerifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,8 +49,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Lint(args) => cmd::lint::run(args),
         Command::Spec(c) => cmd::spec::run(c),
+        Command::Diff(a) => cmd::diff::run(a),
         Command::Gen(args) => cmd::r#gen::run(&args),
         Command::Mock(args) => cmd::mock::run(args),
+        Command::Verify(args) => cmd::verify::run(args),
     };
     match result {
         Ok(code) => code,

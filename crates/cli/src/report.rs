@@ -85,13 +85,13 @@ fn github_line(d: &Diagnostic, sources: &SourceMap) -> String {
     format!("::{level} {}::{}", props.join(","), escape_data(&message))
 }
 
-fn escape_data(s: &str) -> String {
+pub fn escape_data(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
 
-fn escape_property(s: &str) -> String {
+pub fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 

@@ -1,6 +1,8 @@
 //! One module per `dev` subcommand.
 
+pub mod diff;
 pub mod r#gen;
 pub mod lint;
 pub mod mock;
 pub mod spec;
+pub mod verify;
