@@ -1,0 +1,4 @@
+//! `blueprint`: the library generated code and services depend on.
+
+#[cfg(feature = "db")]
+pub mod db;
