@@ -26,6 +26,8 @@ pub struct Spec {
     /// Imported services, each once, in the order first reached.
     pub imports: Vec<Service>,
     pub sources: SourceMap,
+    /// Non-fatal findings of loading (the spec is valid despite them).
+    pub warnings: Vec<crate::diag::Diagnostic>,
 }
 
 /// A type definition found by [`Spec::resolve`].

@@ -1,7 +1,13 @@
 //! `dev spec`: look at a spec the way every other command sees it.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+use anyhow::Context;
+use blueprint_spec::{Spec, show};
+
+use crate::report::{Format, print_diagnostics};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum SpecCommand {
@@ -17,15 +23,73 @@ pub struct ShowArgs {
     /// Blueprint's attributes).
     #[arg(long)]
     pub json: bool,
+    /// How to print diagnostics when the spec is invalid.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }
 
 pub fn run(cmd: SpecCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        SpecCommand::Show(args) => {
-            anyhow::bail!(
-                "dev spec show {}: the loader is not implemented yet",
-                args.file.display()
-            )
+        SpecCommand::Show(args) => show_cmd(&args),
+    }
+}
+
+fn show_cmd(args: &ShowArgs) -> anyhow::Result<ExitCode> {
+    let spec = match blueprint_spec::load(&args.file) {
+        Ok(spec) => spec,
+        Err(err) if err.is_io() => anyhow::bail!("{err}"),
+        Err(err) => {
+            print_diagnostics(err.diagnostics.iter(), &err.sources, args.format)?;
+            return Ok(ExitCode::from(1));
+        }
+    };
+    if !spec.warnings.is_empty() {
+        print_diagnostics(&spec.warnings, &spec.sources, args.format)?;
+    }
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let text = serde_json::to_string_pretty(&show::service_json(&spec))
+            .context("serialising the service")?;
+        writeln!(out, "{text}")?;
+    } else {
+        write!(out, "{}", summary(&spec))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A few lines: identity, counts, imports, Blueprint attributes.
+fn summary(spec: &Spec) -> String {
+    let s = &spec.service;
+    let mut text = format!(
+        "{} {} ({})\n  {} enums, {} interfaces, {} models, {} unions, {} resources, {} operations\n",
+        s.name,
+        s.version,
+        s.namespace,
+        s.enums.len(),
+        s.interfaces.len(),
+        s.models.len(),
+        s.unions.len(),
+        s.resources.len(),
+        s.operations().count(),
+    );
+    for i in &s.imports {
+        text.push_str(&format!("  imports {} ({})\n", i.namespace, i.uri));
+    }
+    for m in &s.models {
+        if let Some(db) = &m.db {
+            text.push_str(&format!(
+                "  table {} (model {}, {} indexes)\n",
+                db.table,
+                m.name,
+                db.indexes.len()
+            ));
         }
     }
+    for (_, stream) in s.streams() {
+        text.push_str(&format!("  stream {}\n", stream.name));
+    }
+    for c in &s.blueprint.consumes {
+        text.push_str(&format!("  consumes {}\n", c.stream));
+    }
+    text
 }

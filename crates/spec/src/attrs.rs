@@ -1,0 +1,404 @@
+//! Blueprint's attributes, typed: `db` (models), `stream` (event unions),
+//! `consumes` and `auth` (service; `auth` also per operation), `linter` (anywhere).
+//!
+//! Attribute values are read with the same strict reader as the spec itself, so an
+//! unknown key inside one of ours is a located error. Attributes with other names
+//! belong to other tools and are kept raw, unchecked.
+
+use crate::diag::Diagnostic;
+use crate::ir::{
+    AuthRule, Consume, DbIndex, DbTable, Method, Model, ParameterLocation, Service, Stream,
+    TypeKind, TypeRef,
+};
+use crate::json::Value;
+use crate::normalize::Scope;
+use crate::raw::{Form, Obj, RawAttribute, RawModel, RawUnion, Reader};
+use crate::source::Span;
+
+/// Retention of a stream when its `stream` attribute does not say (7 days).
+pub const DEFAULT_RETENTION_HOURS: u32 = 168;
+/// Days journal rows are kept when the `db` attribute does not say.
+pub const DEFAULT_JOURNAL_RETENTION_DAYS: u32 = 7;
+
+fn find<'a>(attrs: &'a [RawAttribute], name: &str) -> Option<&'a RawAttribute> {
+    attrs.iter().find(|a| a.name.value == name)
+}
+
+/// A non-negative integer that fits `u32`.
+fn integer(r: &mut Reader<'_>, o: &Obj<'_>, key: &str) -> Option<(u32, Span)> {
+    let m = o.get(key)?;
+    match &m.value.value {
+        Value::Number(n) => match n.parse::<u32>() {
+            Ok(v) => Some((v, m.value.span)),
+            Err(_) => {
+                r.diags.push(
+                    Diagnostic::error(
+                        "spec/invalid-attribute",
+                        format!(
+                            "`{key}` of {}: `{n}` is not a non-negative whole number",
+                            o.what
+                        ),
+                    )
+                    .at(m.value.span),
+                );
+                None
+            }
+        },
+        _ => {
+            r.mismatch(&m.value, "a number", &format!("`{key}` of {}", o.what));
+            None
+        }
+    }
+}
+
+/// Checks that apply to the attributes of every element: the `linter` shape.
+pub fn check_common(attrs: &[RawAttribute], diags: &mut Vec<Diagnostic>) {
+    for a in attrs.iter().filter(|a| a.name.value == "linter") {
+        let mut r = Reader::new(diags, Form::Input);
+        if let Some(o) = r.object(&a.value, "the `linter` attribute") {
+            if o.get("ignore").is_none() {
+                r.diags.push(
+                    Diagnostic::error(
+                        "spec/invalid-attribute",
+                        "the `linter` attribute has no `ignore` list",
+                    )
+                    .at(a.value.span)
+                    .hint(r#"write {"ignore": ["rule-id", ...]}"#),
+                );
+            }
+            r.strings(&o, "ignore");
+            r.finish(&o, &["ignore"]);
+        }
+    }
+}
+
+/// The `auth` attribute: `{"required": true, "roles": [...], "claims": [...]}`.
+pub fn auth(attrs: &[RawAttribute], diags: &mut Vec<Diagnostic>) -> Option<AuthRule> {
+    let a = find(attrs, "auth")?;
+    let mut r = Reader::new(diags, Form::Input);
+    let o = r.object(&a.value, "the `auth` attribute")?;
+    let rule = AuthRule {
+        required: r.boolean(&o, "required").is_none_or(|b| b.0),
+        roles: r
+            .strings(&o, "roles")
+            .into_iter()
+            .map(|s| s.value)
+            .collect(),
+        claims: r
+            .strings(&o, "claims")
+            .into_iter()
+            .map(|s| s.value)
+            .collect(),
+    };
+    r.finish(&o, &["required", "roles", "claims"]);
+    if !rule.required && (!rule.roles.is_empty() || !rule.claims.is_empty()) {
+        r.diags.push(
+            Diagnostic::error(
+                "spec/invalid-attribute",
+                "the `auth` attribute asks for roles or claims but says a token is not required",
+            )
+            .at(a.value.span)
+            .hint("set `required` to true, or drop `roles` and `claims`"),
+        );
+    }
+    Some(rule)
+}
+
+/// Whether a union is an event stream by naming convention.
+pub fn is_event_union(name: &str) -> bool {
+    name.ends_with("_event") && name.len() > "_event".len()
+}
+
+/// The stream of a `*_event` union, with the optional `stream` attribute applied.
+pub fn stream(u: &RawUnion, namespace: &str, diags: &mut Vec<Diagnostic>) -> Option<Stream> {
+    let attr = find(&u.attributes, "stream");
+    if !is_event_union(&u.name.value) {
+        if let Some(a) = attr {
+            diags.push(
+                Diagnostic::error(
+                    "spec/stream-not-event",
+                    format!(
+                        "union `{}` has a `stream` attribute but is not an event union",
+                        u.name.value
+                    ),
+                )
+                .at(a.name.span)
+                .hint(
+                    "streams are unions named `<x>_event`; rename the union or drop the attribute",
+                ),
+            );
+        }
+        return None;
+    }
+    let mut stream = Stream {
+        name: format!("{namespace}.{}.json", u.name.value),
+        retention_hours: DEFAULT_RETENTION_HOURS,
+        partition_key: None,
+    };
+    if let Some(a) = attr {
+        let mut r = Reader::new(diags, Form::Input);
+        if let Some(o) = r.object(&a.value, "the `stream` attribute") {
+            if let Some((hours, span)) = integer(&mut r, &o, "retention_hours") {
+                if hours == 0 {
+                    r.diags.push(
+                        Diagnostic::error(
+                            "spec/invalid-attribute",
+                            "`retention_hours` of the `stream` attribute must be at least 1",
+                        )
+                        .at(span),
+                    );
+                } else {
+                    stream.retention_hours = hours;
+                }
+            }
+            stream.partition_key = r.string(&o, "partition_key").map(|s| s.value);
+            r.finish(&o, &["retention_hours", "partition_key"]);
+        }
+    }
+    Some(stream)
+}
+
+/// The `consumes` attribute: `{"streams": [{"type": "<imported *_event union>"}]}`
+/// or a plain list of those type names.
+pub fn consumes(
+    attrs: &[RawAttribute],
+    scope: &Scope<'_>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Consume> {
+    let Some(a) = find(attrs, "consumes") else {
+        return Vec::new();
+    };
+    let mut r = Reader::new(diags, Form::Input);
+    let mut names: Vec<(String, Span)> = Vec::new();
+    match &a.value.value {
+        Value::Array(items) => {
+            for item in items {
+                match &item.value {
+                    Value::String(s) => names.push((s.clone(), item.span)),
+                    _ => r.mismatch(item, "a type name", "an entry of the `consumes` attribute"),
+                }
+            }
+        }
+        _ => {
+            let Some(o) = r.object(&a.value, "the `consumes` attribute") else {
+                return Vec::new();
+            };
+            for item in r.array(&o, "streams") {
+                let Some(s) = r.object(item, "a stream of the `consumes` attribute") else {
+                    continue;
+                };
+                if let Some(t) = r.required_string(&s, "type") {
+                    names.push((t.value, t.span));
+                }
+                r.finish(&s, &["type"]);
+            }
+            r.finish(&o, &["streams"]);
+        }
+    }
+    let mut out: Vec<Consume> = Vec::new();
+    for (name, span) in names {
+        let bad = |message: String| {
+            Diagnostic::error("spec/invalid-consume", message)
+                .at(span)
+                .hint("`consumes` lists imported event unions by full name, e.g. `io.acme.users.v0.unions.user_event`")
+        };
+        match scope.resolve_name(name.trim()) {
+            Err(d) => r.diags.push(d.at(span)),
+            Ok(t) if t.kind != TypeKind::Union || !is_event_union(&t.name) => {
+                r.diags.push(bad(format!(
+                    "`{name}` is not an event union (a union named `<x>_event`)"
+                )));
+            }
+            Ok(t) if t.namespace == scope.namespace => {
+                r.diags.push(bad(format!(
+                    "`{name}` is this service's own stream; `consumes` is for streams of imported services"
+                )));
+            }
+            Ok(t) => {
+                let stream = format!("{}.{}.json", t.namespace, t.name);
+                if out.iter().any(|c| c.stream == stream) {
+                    r.diags
+                        .push(bad(format!("stream `{stream}` is consumed twice")));
+                    continue;
+                }
+                out.push(Consume {
+                    stream,
+                    type_: t,
+                    span,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The `db` attribute of a model, with defaults applied and fields checked.
+pub fn db(raw: &RawModel, model: &Model, diags: &mut Vec<Diagnostic>) -> Option<DbTable> {
+    let a = find(&raw.attributes, "db")?;
+    let what = format!("the `db` attribute of model `{}`", model.name);
+    let mut r = Reader::new(diags, Form::Input);
+    let o = r.object(&a.value, &what)?;
+    let table = r
+        .string(&o, "table")
+        .map_or_else(|| model.plural.clone(), |s| s.value);
+    let check_fields = |r: &mut Reader<'_>, fields: &[crate::raw::Str], owner: &str| {
+        for f in fields {
+            if model.field(&f.value).is_none() {
+                let names: Vec<&str> = model.fields.iter().map(|f| f.name.as_str()).collect();
+                let d = Diagnostic::error(
+                    "spec/db-unknown-field",
+                    format!(
+                        "{owner} names `{}`, which model `{}` has no field for",
+                        f.value, model.name
+                    ),
+                )
+                .at(f.span);
+                r.diags.push(
+                    match crate::suggest::closest(&f.value, names.iter().copied()) {
+                        Some(s) => d.hint(format!("did you mean `{s}`?")),
+                        None => d.hint(format!("fields of `{}`: {}", model.name, names.join(", "))),
+                    },
+                );
+            }
+        }
+    };
+    let primary_key = match o.get("primary_key") {
+        Some(_) => {
+            let pk = r.strings(&o, "primary_key");
+            if pk.is_empty() {
+                r.diags.push(
+                    Diagnostic::error(
+                        "spec/invalid-attribute",
+                        format!("{what}: `primary_key` is empty"),
+                    )
+                    .at(o.get("primary_key").map_or(a.value.span, |m| m.value.span))
+                    .hint("name at least one field, or omit it for `[\"id\"]`"),
+                );
+            }
+            check_fields(&mut r, &pk, "the primary key");
+            pk.into_iter().map(|s| s.value).collect()
+        }
+        None => {
+            if model.field("id").is_none() {
+                r.diags.push(
+                    Diagnostic::error(
+                        "spec/db-unknown-field",
+                        format!("model `{}` is a table but has no `id` field for the default primary key", model.name),
+                    )
+                    .at(a.name.span)
+                    .hint("add an `id` field, or set `primary_key` in the `db` attribute"),
+                );
+            }
+            vec!["id".to_string()]
+        }
+    };
+    let mut indexes: Vec<DbIndex> = Vec::new();
+    for item in r.array(&o, "indexes") {
+        let Some(io) = r.object(item, &format!("an index of {what}")) else {
+            continue;
+        };
+        let fields = r.strings(&io, "fields");
+        if fields.is_empty() {
+            r.diags.push(
+                Diagnostic::error(
+                    "spec/invalid-attribute",
+                    format!("an index of {what} has no fields"),
+                )
+                .at(item.span)
+                .hint(r#"write {"fields": ["field", ...]}"#),
+            );
+        }
+        check_fields(&mut r, &fields, "an index");
+        let unique = r.boolean(&io, "unique").is_some_and(|b| b.0);
+        let fields: Vec<String> = fields.into_iter().map(|s| s.value).collect();
+        let name = r
+            .string(&io, "name")
+            .map_or_else(|| index_name(&table, &fields, unique), |s| s.value);
+        r.finish(&io, &["fields", "unique", "name"]);
+        indexes.push(DbIndex {
+            name,
+            fields,
+            unique,
+            derived: false,
+            span: item.span,
+        });
+    }
+    let journal = r.boolean(&o, "journal").is_none_or(|b| b.0);
+    let journal_retention_days = integer(&mut r, &o, "journal_retention_days")
+        .map_or(DEFAULT_JOURNAL_RETENTION_DAYS, |v| v.0);
+    r.finish(
+        &o,
+        &[
+            "table",
+            "primary_key",
+            "indexes",
+            "journal",
+            "journal_retention_days",
+        ],
+    );
+    Some(DbTable {
+        table,
+        primary_key,
+        indexes,
+        journal,
+        journal_retention_days,
+        span: a.span,
+    })
+}
+
+/// `<table>_<fields>_idx`, or `_key` for unique indexes.
+pub fn index_name(table: &str, fields: &[String], unique: bool) -> String {
+    format!(
+        "{table}_{}_{}",
+        fields.join("_"),
+        if unique { "key" } else { "idx" }
+    )
+}
+
+/// Indexes derived from the design: a GET on a resource whose type is a table
+/// model, with a query parameter named like one of its fields, gets a plain index on
+/// that field, unless the primary key or an index already starts with it.
+pub fn derive_indexes(service: &mut Service) {
+    let mut wanted: Vec<(String, String, Span)> = Vec::new();
+    for r in &service.resources {
+        let TypeRef::Named(t) = &r.type_ else {
+            continue;
+        };
+        if t.namespace != service.namespace || t.kind != TypeKind::Model {
+            continue;
+        }
+        for op in r.operations.iter().filter(|o| o.method == Method::Get) {
+            for p in op
+                .parameters
+                .iter()
+                .filter(|p| p.location == ParameterLocation::Query)
+            {
+                wanted.push((t.name.clone(), p.name.clone(), p.span));
+            }
+        }
+    }
+    for (model_name, field, span) in wanted {
+        let Some(model) = service.models.iter_mut().find(|m| m.name == model_name) else {
+            continue;
+        };
+        if model.field(&field).is_none() {
+            continue;
+        }
+        let Some(db) = model.db.as_mut() else {
+            continue;
+        };
+        let covered = db.primary_key.first() == Some(&field)
+            || db.indexes.iter().any(|i| i.fields.first() == Some(&field));
+        if covered {
+            continue;
+        }
+        let fields = vec![field];
+        db.indexes.push(DbIndex {
+            name: index_name(&db.table, &fields, false),
+            fields,
+            unique: false,
+            derived: true,
+            span,
+        });
+    }
+}

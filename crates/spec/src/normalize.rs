@@ -1,0 +1,1068 @@
+//! Raw spec -> IR service, the way apibuilder builds its `service.json`:
+//! names resolved, plurals and resource paths defaulted, operation paths joined,
+//! parameter locations and path-parameter types inferred, `204: unit` added where
+//! no response is declared, templates expanded, defaults typed.
+//!
+//! Problems found while doing so (unknown types, invalid defaults, bad response
+//! codes...) are reported here, where the spans are at hand; rules that look at the
+//! finished service as a whole are in `validate`.
+
+use std::collections::HashMap;
+
+use crate::attrs;
+use crate::diag::Diagnostic;
+use crate::ir::{
+    Annotation, Attribute, Body, Enum, EnumValue, Field, Header, Import, Interface, Method, Model,
+    NamedType, Operation, Parameter, ParameterLocation, Primitive, Resource, Response,
+    ResponseCode, Service, ServiceExtensions, TypeDef, TypeKind, TypeRef, Union, UnionType,
+};
+use crate::json::{Spanned, Value};
+use crate::plural::pluralize;
+use crate::raw::{
+    RawAttribute, RawBound, RawField, RawHeader, RawModel, RawOperation, RawResource, RawService,
+    Str,
+};
+use crate::source::Span;
+use crate::types::{self, TypeExpr};
+
+/// Who a service is, decided by the loader (namespace rules live there).
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub name: String,
+    pub organization: Option<String>,
+    pub application: String,
+    pub namespace: String,
+    pub version: String,
+}
+
+/// Name resolution for one service: its own types and its direct imports.
+pub(crate) struct Scope<'a> {
+    pub namespace: String,
+    pub local: HashMap<String, (TypeKind, Span)>,
+    pub imports: &'a [&'a Service],
+}
+
+impl<'a> Scope<'a> {
+    pub fn new(namespace: &str, raw: &RawService, imports: &'a [&'a Service]) -> Self {
+        let mut local = HashMap::new();
+        let kinds = [
+            (
+                TypeKind::Enum,
+                raw.enums.iter().map(|e| &e.name).collect::<Vec<_>>(),
+            ),
+            (
+                TypeKind::Interface,
+                raw.interfaces.iter().map(|i| &i.name).collect(),
+            ),
+            (
+                TypeKind::Model,
+                raw.models.iter().map(|m| &m.name).collect(),
+            ),
+            (
+                TypeKind::Union,
+                raw.unions.iter().map(|u| &u.name).collect(),
+            ),
+        ];
+        for (kind, names) in kinds {
+            for n in names {
+                local.entry(n.value.clone()).or_insert((kind, n.span));
+            }
+        }
+        Scope {
+            namespace: namespace.to_string(),
+            local,
+            imports,
+        }
+    }
+
+    /// Every name a type may be written as, for "did you mean".
+    fn candidates(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.local.keys().cloned().collect();
+        for s in self.imports {
+            for (kind, names) in [
+                (
+                    TypeKind::Enum,
+                    s.enums.iter().map(|e| &e.name).collect::<Vec<_>>(),
+                ),
+                (
+                    TypeKind::Interface,
+                    s.interfaces.iter().map(|i| &i.name).collect(),
+                ),
+                (TypeKind::Model, s.models.iter().map(|m| &m.name).collect()),
+                (TypeKind::Union, s.unions.iter().map(|u| &u.name).collect()),
+            ] {
+                for n in names {
+                    out.push(s.named(kind, n).qualified());
+                }
+            }
+        }
+        out.extend(Primitive::ALL.iter().map(|p| p.as_str().to_string()));
+        out.sort();
+        out
+    }
+
+    /// Resolve a type name to a named type, or explain why not.
+    pub fn resolve_name(&self, name: &str) -> Result<NamedType, Diagnostic> {
+        if let Some((kind, _)) = self.local.get(name) {
+            return Ok(NamedType {
+                namespace: self.namespace.clone(),
+                kind: *kind,
+                name: name.to_string(),
+            });
+        }
+        let mut parts = name.rsplitn(3, '.');
+        let (Some(short), Some(kinds), Some(ns)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(self.unknown(name));
+        };
+        let kind = match kinds {
+            "enums" => TypeKind::Enum,
+            "interfaces" => TypeKind::Interface,
+            "models" => TypeKind::Model,
+            "unions" => TypeKind::Union,
+            _ => return Err(self.unknown(name)),
+        };
+        if ns == self.namespace {
+            return match self.local.get(short) {
+                Some((k, _)) if *k == kind => Ok(NamedType {
+                    namespace: ns.to_string(),
+                    kind,
+                    name: short.to_string(),
+                }),
+                _ => Err(self.unknown(name)),
+            };
+        }
+        let Some(service) = self.imports.iter().find(|s| s.namespace == ns) else {
+            let imported: Vec<&str> = self.imports.iter().map(|s| s.namespace.as_str()).collect();
+            return Err(Diagnostic::error(
+                "spec/unknown-type",
+                format!("unknown type `{name}`: namespace `{ns}` is not imported"),
+            )
+            .hint(if imported.is_empty() {
+                "add the service that defines it to `imports`".to_string()
+            } else {
+                format!(
+                    "add the service that defines it to `imports` (imported namespaces: {})",
+                    imported.join(", ")
+                )
+            }));
+        };
+        if service.get(kind, short).is_some() {
+            Ok(service.named(kind, short))
+        } else {
+            Err(self.unknown(name))
+        }
+    }
+
+    fn unknown(&self, name: &str) -> Diagnostic {
+        let candidates = self.candidates();
+        let d = Diagnostic::error("spec/unknown-type", format!("unknown type `{name}`"));
+        match crate::suggest::closest(name, candidates.iter().map(String::as_str)) {
+            Some(s) => d.hint(format!("did you mean `{s}`?")),
+            None => d.hint(
+                "declare it in `enums`, `models`, `unions` or `interfaces`, or use an imported type by its full name (`<namespace>.models.<name>`)",
+            ),
+        }
+    }
+
+    pub fn lookup<'s>(&'s self, local: &'s Service, t: &NamedType) -> Option<TypeDef<'s>> {
+        if t.namespace == local.namespace {
+            return local.get(t.kind, &t.name);
+        }
+        self.imports
+            .iter()
+            .find(|s| s.namespace == t.namespace)?
+            .get(t.kind, &t.name)
+    }
+}
+
+pub(crate) struct Builder<'a, 'd> {
+    pub scope: Scope<'a>,
+    pub diags: &'d mut Vec<Diagnostic>,
+}
+
+fn attributes(raw: &[RawAttribute]) -> Vec<Attribute> {
+    raw.iter()
+        .map(|a| Attribute {
+            name: a.name.value.clone(),
+            value: a.value.to_serde(),
+            description: a.description.clone(),
+            deprecation: a.deprecation.clone(),
+            span: a.span,
+        })
+        .collect()
+}
+
+impl Builder<'_, '_> {
+    fn error(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    /// Resolve a type as written; unknown types are reported and become `json`
+    /// (the spec is rejected anyway, this only lets checking continue).
+    pub fn type_ref(&mut self, t: &Str) -> TypeRef {
+        match types::parse(&t.value) {
+            Ok(expr) => self.resolve(&expr, t.span),
+            Err(message) => {
+                self.error(
+                    Diagnostic::error("spec/invalid-type", message)
+                        .at(t.span)
+                        .hint("types are primitives (string, integer, uuid, ...), `[T]`, `map[T]`, or type names"),
+                );
+                TypeRef::Primitive(Primitive::Json)
+            }
+        }
+    }
+
+    fn resolve(&mut self, expr: &TypeExpr, span: Span) -> TypeRef {
+        match expr {
+            TypeExpr::Primitive(p) => TypeRef::Primitive(*p),
+            TypeExpr::List(t) => TypeRef::List(Box::new(self.resolve(t, span))),
+            TypeExpr::Map(t) => TypeRef::Map(Box::new(self.resolve(t, span))),
+            TypeExpr::Named(n) => match self.scope.resolve_name(n) {
+                Ok(named) => TypeRef::Named(named),
+                Err(d) => {
+                    self.error(d.at(span));
+                    TypeRef::Primitive(Primitive::Json)
+                }
+            },
+        }
+    }
+
+    pub fn build(&mut self, raw: &RawService, id: Identity, imports: Vec<Import>) -> Service {
+        let enums = raw
+            .enums
+            .iter()
+            .map(|e| {
+                attrs::check_common(&e.attributes, self.diags);
+                Enum {
+                    name: e.name.value.clone(),
+                    plural: plural_of(&e.name, e.plural.as_ref()),
+                    description: e.description.clone(),
+                    deprecation: e.deprecation.clone(),
+                    values: e
+                        .values
+                        .iter()
+                        .map(|v| {
+                            attrs::check_common(&v.attributes, self.diags);
+                            EnumValue {
+                                name: v.name.value.clone(),
+                                value: v.value.as_ref().map(|s| s.value.clone()),
+                                description: v.description.clone(),
+                                deprecation: v.deprecation.clone(),
+                                attributes: attributes(&v.attributes),
+                                span: v.span,
+                            }
+                        })
+                        .collect(),
+                    attributes: attributes(&e.attributes),
+                    span: e.span,
+                }
+            })
+            .collect();
+        // Enums first: defaults of enum-typed fields are checked against them.
+        let mut service = Service {
+            name: id.name,
+            organization: id.organization,
+            application: id.application,
+            namespace: id.namespace,
+            version: id.version,
+            info: raw.info.clone(),
+            base_url: raw.base_url.as_ref().map(|s| s.value.clone()),
+            description: raw.description.clone(),
+            headers: Vec::new(),
+            imports,
+            enums,
+            interfaces: Vec::new(),
+            models: Vec::new(),
+            unions: Vec::new(),
+            resources: Vec::new(),
+            annotations: raw
+                .annotations
+                .iter()
+                .map(|a| Annotation {
+                    name: a.name.value.clone(),
+                    description: a.description.clone(),
+                    deprecation: a.deprecation.clone(),
+                    span: a.span,
+                })
+                .collect(),
+            attributes: attributes(&raw.attributes),
+            blueprint: ServiceExtensions::default(),
+            span: raw.span,
+        };
+        attrs::check_common(&raw.attributes, self.diags);
+        service.headers = raw
+            .headers
+            .iter()
+            .map(|h| self.header(h, &service))
+            .collect();
+        service.interfaces = raw
+            .interfaces
+            .iter()
+            .map(|i| {
+                attrs::check_common(&i.attributes, self.diags);
+                Interface {
+                    name: i.name.value.clone(),
+                    plural: plural_of(&i.name, i.plural.as_ref()),
+                    description: i.description.clone(),
+                    deprecation: i.deprecation.clone(),
+                    fields: i.fields.iter().map(|f| self.field(f, &service)).collect(),
+                    attributes: attributes(&i.attributes),
+                    span: i.span,
+                }
+            })
+            .collect();
+        service.models = raw
+            .models
+            .iter()
+            .map(|m| self.model(m, raw, &service))
+            .collect();
+        service.unions = raw
+            .unions
+            .iter()
+            .map(|u| {
+                attrs::check_common(&u.attributes, self.diags);
+                Union {
+                    name: u.name.value.clone(),
+                    plural: plural_of(&u.name, u.plural.as_ref()),
+                    discriminator: u.discriminator.as_ref().map(|d| d.value.clone()),
+                    description: u.description.clone(),
+                    deprecation: u.deprecation.clone(),
+                    types: u
+                        .types
+                        .iter()
+                        .map(|t| {
+                            attrs::check_common(&t.attributes, self.diags);
+                            UnionType {
+                                type_: self.type_ref(&t.type_),
+                                description: t.description.clone(),
+                                deprecation: t.deprecation.clone(),
+                                attributes: attributes(&t.attributes),
+                                default: t.default.is_some_and(|d| d.0),
+                                discriminator_value: t
+                                    .discriminator_value
+                                    .as_ref()
+                                    .map(|d| d.value.clone()),
+                                span: t.span,
+                            }
+                        })
+                        .collect(),
+                    attributes: attributes(&u.attributes),
+                    interfaces: u.interfaces.iter().map(|i| i.value.clone()).collect(),
+                    stream: attrs::stream(u, &service.namespace, self.diags),
+                    span: u.span,
+                }
+            })
+            .collect();
+        service.blueprint.auth = attrs::auth(&raw.attributes, self.diags);
+        let mut resources = Vec::new();
+        for r in &raw.resources {
+            resources.push(self.resource(r, raw, &service));
+        }
+        service.resources = resources;
+        service.blueprint.consumes = attrs::consumes(&raw.attributes, &self.scope, self.diags);
+        for (model, raw_model) in service.models.iter_mut().zip(&raw.models) {
+            model.db = attrs::db(raw_model, model, self.diags);
+        }
+        attrs::derive_indexes(&mut service);
+        service
+    }
+
+    fn header(&mut self, h: &RawHeader, service: &Service) -> Header {
+        attrs::check_common(&h.attributes, self.diags);
+        let type_ = self.type_ref(&h.type_);
+        let default = self.default_value(h.default.as_ref(), &type_, None, None, service);
+        Header {
+            name: h.name.value.clone(),
+            required: h.required.unwrap_or(true),
+            default,
+            description: h.description.clone(),
+            deprecation: h.deprecation.clone(),
+            attributes: attributes(&h.attributes),
+            span: h.span,
+            type_,
+        }
+    }
+
+    fn field(&mut self, f: &RawField, service: &Service) -> Field {
+        attrs::check_common(&f.attributes, self.diags);
+        let type_ = self.type_ref(&f.type_);
+        let default = self.default_value(
+            f.default.as_ref(),
+            &type_,
+            f.minimum.as_ref(),
+            f.maximum.as_ref(),
+            service,
+        );
+        self.check_bounds(f.minimum.as_ref(), f.maximum.as_ref());
+        Field {
+            name: f.name.value.clone(),
+            description: f.description.clone(),
+            deprecation: f.deprecation.clone(),
+            default,
+            required: f.required.unwrap_or(true),
+            minimum: f.minimum.as_ref().map(|b| b.bound.clone()),
+            maximum: f.maximum.as_ref().map(|b| b.bound.clone()),
+            example: f.example.clone(),
+            annotations: f.annotations.iter().map(|a| a.value.clone()).collect(),
+            attributes: attributes(&f.attributes),
+            span: f.span,
+            type_span: f.type_.span,
+            type_,
+        }
+    }
+
+    fn check_bounds(&mut self, min: Option<&RawBound>, max: Option<&RawBound>) {
+        if let (Some(min), Some(max)) = (min, max)
+            && min.bound.value > max.bound.value
+        {
+            self.error(
+                Diagnostic::error(
+                    "spec/invalid-bounds",
+                    format!(
+                        "minimum {} is greater than maximum {}",
+                        min.bound, max.bound
+                    ),
+                )
+                .at(min.span)
+                .label(max.span, "maximum")
+                .hint("swap them, or correct one of them"),
+            );
+        }
+    }
+
+    fn model(&mut self, m: &RawModel, raw: &RawService, service: &Service) -> Model {
+        attrs::check_common(&m.attributes, self.diags);
+        let mut fields: Vec<Field> = Vec::new();
+        let mut extra_attributes = Vec::new();
+        // Template fields first (as if declared), the model's own override by name.
+        for t in &m.templates {
+            let Some(template) = raw.template_models.iter().find(|x| x.name.value == t.value)
+            else {
+                let names: Vec<&str> = raw
+                    .template_models
+                    .iter()
+                    .map(|x| x.name.value.as_str())
+                    .collect();
+                self.error(unknown_template(t, &names));
+                continue;
+            };
+            for f in &template.fields {
+                if !m.fields.iter().any(|own| own.name.value == f.name.value) {
+                    let field = self.field(f, service);
+                    fields.push(field);
+                }
+            }
+            extra_attributes.extend(attributes(&template.attributes));
+        }
+        for f in &m.fields {
+            let field = self.field(f, service);
+            fields.push(field);
+        }
+        let mut attrs = attributes(&m.attributes);
+        attrs.extend(extra_attributes);
+        Model {
+            name: m.name.value.clone(),
+            plural: plural_of(&m.name, m.plural.as_ref()),
+            description: m.description.clone(),
+            deprecation: m.deprecation.clone(),
+            fields,
+            attributes: attrs,
+            interfaces: m.interfaces.iter().map(|i| i.value.clone()).collect(),
+            db: None,
+            span: m.span,
+        }
+    }
+
+    fn resource(&mut self, r: &RawResource, raw: &RawService, service: &Service) -> Resource {
+        attrs::check_common(&r.attributes, self.diags);
+        let type_ = self.type_ref(&r.type_);
+        let plural = match &type_ {
+            TypeRef::Named(n) => match self.scope.lookup(service, n) {
+                Some(TypeDef::Model(m)) => m.plural.clone(),
+                Some(TypeDef::Enum(e)) => e.plural.clone(),
+                Some(TypeDef::Union(u)) => u.plural.clone(),
+                Some(TypeDef::Interface(i)) => i.plural.clone(),
+                // Local models are not in `service` yet while resources are built
+                // only if they failed; fall back to the rule.
+                None => pluralize(&n.name),
+            },
+            other => {
+                self.error(
+                    Diagnostic::error(
+                        "spec/invalid-resource-type",
+                        format!(
+                            "resource type `{}` is not a model, enum, union or interface",
+                            other.display_in(&service.namespace)
+                        ),
+                    )
+                    .at(r.type_.span)
+                    .hint("resources are keyed by the user type they serve"),
+                );
+                pluralize(&r.type_.value)
+            }
+        };
+        let path = match &r.path {
+            Some(p) if p.value.trim().is_empty() => None,
+            Some(p) => Some(absolute(p.value.trim())),
+            None => Some(format!("/{plural}")),
+        };
+        let mut operations: Vec<Operation> = r
+            .operations
+            .iter()
+            .map(|o| self.operation(o, path.as_deref(), &type_, service))
+            .collect();
+        let mut attrs = attributes(&r.attributes);
+        for t in &r.templates {
+            let Some(template) = raw
+                .template_resources
+                .iter()
+                .find(|x| x.type_.value == t.value)
+            else {
+                let names: Vec<&str> = raw
+                    .template_resources
+                    .iter()
+                    .map(|x| x.type_.value.as_str())
+                    .collect();
+                self.error(unknown_template(t, &names));
+                continue;
+            };
+            for o in &template.operations {
+                let op = self.operation(o, path.as_deref(), &type_, service);
+                if !operations
+                    .iter()
+                    .any(|own| own.method == op.method && own.path == op.path)
+                {
+                    operations.push(op);
+                }
+            }
+            attrs.extend(attributes(&template.attributes));
+        }
+        Resource {
+            type_,
+            plural,
+            path,
+            description: r.description.clone(),
+            deprecation: r.deprecation.clone(),
+            operations,
+            attributes: attrs,
+            span: r.span,
+        }
+    }
+
+    fn operation(
+        &mut self,
+        o: &RawOperation,
+        resource_path: Option<&str>,
+        resource_type: &TypeRef,
+        service: &Service,
+    ) -> Operation {
+        attrs::check_common(&o.attributes, self.diags);
+        let method = match Method::parse(&o.method.value) {
+            Some(m) => m,
+            None => {
+                self.error(
+                    Diagnostic::error(
+                        "spec/invalid-method",
+                        format!("`{}` is not an HTTP method", o.method.value),
+                    )
+                    .at(o.method.span)
+                    .hint(
+                        "use one of GET, POST, PUT, PATCH, DELETE, HEAD, CONNECT, OPTIONS, TRACE",
+                    ),
+                );
+                Method::Get
+            }
+        };
+        let own = o.path.as_ref().map(|p| p.value.trim()).unwrap_or("");
+        let path = join_path(resource_path.unwrap_or(""), own);
+        let body = o.body.as_ref().map(|b| {
+            attrs::check_common(&b.attributes, self.diags);
+            Body {
+                type_: self.type_ref(&b.type_),
+                description: b.description.clone(),
+                deprecation: b.deprecation.clone(),
+                attributes: attributes(&b.attributes),
+                span: b.span,
+            }
+        });
+        let path_names: Vec<&str> = path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix(':'))
+            .collect();
+        let mut parameters = Vec::new();
+        // Path parameters not declared are inferred, first and in path order.
+        for name in &path_names {
+            if o.parameters.iter().any(|p| p.name.value == *name) {
+                continue;
+            }
+            parameters.push(Parameter {
+                name: (*name).to_string(),
+                type_: self.infer_path_type(name, resource_type, service),
+                location: ParameterLocation::Path,
+                description: None,
+                deprecation: None,
+                required: true,
+                default: None,
+                minimum: None,
+                maximum: None,
+                example: None,
+                attributes: Vec::new(),
+                span: o.path.as_ref().map_or(o.span, |p| p.span),
+            });
+        }
+        for p in &o.parameters {
+            attrs::check_common(&p.attributes, self.diags);
+            let type_ = self.type_ref(&p.type_);
+            let location = match &p.location {
+                Some(l) => match l.value.trim().to_ascii_lowercase().as_str() {
+                    "path" => ParameterLocation::Path,
+                    "query" => ParameterLocation::Query,
+                    "form" => ParameterLocation::Form,
+                    "header" => ParameterLocation::Header,
+                    _ => {
+                        self.error(
+                            Diagnostic::error(
+                                "spec/invalid-location",
+                                format!("`{}` is not a parameter location", l.value),
+                            )
+                            .at(l.span)
+                            .hint("use one of path, query, form, header"),
+                        );
+                        ParameterLocation::Query
+                    }
+                },
+                None if path_names.contains(&p.name.value.as_str()) => ParameterLocation::Path,
+                None if o.body.is_some() => ParameterLocation::Query,
+                None if matches!(method, Method::Get | Method::Delete | Method::Head) => {
+                    ParameterLocation::Query
+                }
+                None => ParameterLocation::Form,
+            };
+            let default = self.default_value(
+                p.default.as_ref(),
+                &type_,
+                p.minimum.as_ref(),
+                p.maximum.as_ref(),
+                service,
+            );
+            self.check_bounds(p.minimum.as_ref(), p.maximum.as_ref());
+            parameters.push(Parameter {
+                name: p.name.value.clone(),
+                location,
+                description: p.description.clone(),
+                deprecation: p.deprecation.clone(),
+                required: p.required.unwrap_or(true),
+                default,
+                minimum: p.minimum.as_ref().map(|b| b.bound.clone()),
+                maximum: p.maximum.as_ref().map(|b| b.bound.clone()),
+                example: p.example.clone(),
+                attributes: attributes(&p.attributes),
+                span: p.span,
+                type_,
+            });
+        }
+        let mut responses: Vec<Response> = Vec::new();
+        for r in &o.responses {
+            attrs::check_common(&r.attributes, self.diags);
+            let Some(code) = self.response_code(&r.code) else {
+                continue;
+            };
+            if let Some(first) = responses.iter().find(|x| x.code == code) {
+                let first_span = first.span;
+                self.error(
+                    Diagnostic::error(
+                        "spec/duplicate-response",
+                        format!("response `{code}` is declared twice"),
+                    )
+                    .at(r.code.span)
+                    .label(first_span, "first declared here")
+                    .hint("keep one response per status code"),
+                );
+                continue;
+            }
+            let headers = r.headers.iter().map(|h| self.header(h, service)).collect();
+            responses.push(Response {
+                code,
+                type_: self.type_ref(&r.type_),
+                headers,
+                description: r.description.clone(),
+                deprecation: r.deprecation.clone(),
+                attributes: attributes(&r.attributes),
+                span: r.span,
+            });
+        }
+        if o.responses.is_empty() {
+            responses.push(Response {
+                code: ResponseCode::Status(204),
+                type_: TypeRef::Primitive(Primitive::Unit),
+                headers: Vec::new(),
+                description: None,
+                deprecation: None,
+                attributes: Vec::new(),
+                span: o.span,
+            });
+        }
+        Operation {
+            method,
+            path,
+            description: o.description.clone(),
+            deprecation: o.deprecation.clone(),
+            body,
+            parameters,
+            responses,
+            attributes: attributes(&o.attributes),
+            auth: attrs::auth(&o.attributes, self.diags).or_else(|| service.blueprint.auth.clone()),
+            span: o.span,
+        }
+    }
+
+    /// A path parameter's type when not declared: the type of the resource
+    /// model's field of that name when it is a primitive or enum, else `string`.
+    fn infer_path_type(&self, name: &str, resource: &TypeRef, service: &Service) -> TypeRef {
+        let fallback = TypeRef::Primitive(Primitive::String);
+        let TypeRef::Named(n) = resource else {
+            return fallback;
+        };
+        let field_type = if n.namespace == service.namespace && n.kind == TypeKind::Model {
+            // The service's models are built before its resources.
+            service
+                .model(&n.name)
+                .and_then(|m| m.field(name))
+                .map(|f| f.type_.clone())
+        } else {
+            match self.scope.lookup(service, n) {
+                Some(TypeDef::Model(m)) => m.field(name).map(|f| f.type_.clone()),
+                _ => None,
+            }
+        };
+        match field_type {
+            Some(t @ TypeRef::Primitive(_)) => t,
+            Some(TypeRef::Named(e)) if e.kind == TypeKind::Enum => TypeRef::Named(e),
+            _ => fallback,
+        }
+    }
+
+    fn response_code(&mut self, code: &Str) -> Option<ResponseCode> {
+        let text = code.value.trim();
+        if text == "default" {
+            return Some(ResponseCode::Default);
+        }
+        match text.parse::<u16>() {
+            Ok(c) if (100..=599).contains(&c) => Some(ResponseCode::Status(c)),
+            _ => {
+                self.error(
+                    Diagnostic::error(
+                        "spec/invalid-response-code",
+                        format!("`{}` is not a response code", code.value),
+                    )
+                    .at(code.span)
+                    .hint("use an HTTP status code between 100 and 599, or `default`"),
+                );
+                None
+            }
+        }
+    }
+
+    /// Type a default value and check it against the type and the bounds.
+    fn default_value(
+        &mut self,
+        raw: Option<&Spanned>,
+        t: &TypeRef,
+        min: Option<&RawBound>,
+        max: Option<&RawBound>,
+        service: &Service,
+    ) -> Option<serde_json::Value> {
+        let raw = raw?;
+        let lookup = |n: &NamedType| -> Option<Vec<String>> {
+            match self.scope.lookup(service, n)? {
+                TypeDef::Enum(e) => Some(
+                    e.values
+                        .iter()
+                        .flat_map(|v| [v.name.clone(), v.wire().to_string()])
+                        .collect(),
+                ),
+                _ => None,
+            }
+        };
+        let value = match typed_default(raw, t, &lookup) {
+            Ok(v) => v,
+            Err(message) => {
+                self.error(
+                    Diagnostic::error(
+                        "spec/invalid-default",
+                        format!(
+                            "invalid default for type `{}`: {message}",
+                            t.display_in(&service.namespace)
+                        ),
+                    )
+                    .at(raw.span)
+                    .hint("the default must be a value of the declared type"),
+                );
+                return None;
+            }
+        };
+        let measure = match (t, &value) {
+            (TypeRef::Primitive(p), serde_json::Value::Number(n)) if p.is_numeric() => n.as_f64(),
+            (TypeRef::Primitive(Primitive::String), serde_json::Value::String(s)) => {
+                Some(s.chars().count() as f64)
+            }
+            (TypeRef::List(_), serde_json::Value::Array(a)) => Some(a.len() as f64),
+            _ => None,
+        };
+        if let Some(x) = measure {
+            for (bound, below) in [(min, true), (max, false)] {
+                let Some(b) = bound else { continue };
+                if (below && x < b.bound.value) || (!below && x > b.bound.value) {
+                    self.error(
+                        Diagnostic::error(
+                            "spec/default-out-of-range",
+                            format!(
+                                "default {} is {} the {} {}",
+                                value,
+                                if below { "below" } else { "above" },
+                                if below { "minimum" } else { "maximum" },
+                                b.bound
+                            ),
+                        )
+                        .at(raw.span)
+                        .label(b.span, "bound declared here")
+                        .hint("change the default or the bound"),
+                    );
+                }
+            }
+        }
+        Some(value)
+    }
+}
+
+fn unknown_template(t: &Str, names: &[&str]) -> Diagnostic {
+    let d = Diagnostic::error(
+        "spec/unknown-template",
+        format!("unknown template `{}`", t.value),
+    )
+    .at(t.span);
+    match crate::suggest::closest(&t.value, names.iter().copied()) {
+        Some(s) => d.hint(format!("did you mean `{s}`?")),
+        None => d.hint("declare it under the top-level `templates`"),
+    }
+}
+
+fn plural_of(name: &Str, plural: Option<&Str>) -> String {
+    match plural {
+        Some(p) if !p.value.trim().is_empty() => p.value.trim().to_string(),
+        _ => pluralize(&name.value),
+    }
+}
+
+fn absolute(p: &str) -> String {
+    if p.starts_with('/') {
+        p.to_string()
+    } else {
+        format!("/{p}")
+    }
+}
+
+/// Resource path + operation path; `/` when both are empty.
+fn join_path(resource: &str, op: &str) -> String {
+    let joined = match (resource.trim_end_matches('/'), op) {
+        (r, "") => r.to_string(),
+        (r, o) if o.starts_with('/') => format!("{r}{o}"),
+        (r, o) => format!("{r}/{o}"),
+    };
+    if joined.is_empty() {
+        "/".to_string()
+    } else {
+        joined
+    }
+}
+
+/// Convert a default as written to a value of type `t`. apibuilder writes every
+/// default as a string (`"100"`, `"[]"`, `"true"`); real specs also use JSON numbers,
+/// booleans and arrays.
+pub(crate) fn typed_default(
+    raw: &Spanned,
+    t: &TypeRef,
+    enum_values: &dyn Fn(&NamedType) -> Option<Vec<String>>,
+) -> Result<serde_json::Value, String> {
+    use serde_json::Value as J;
+    let text = match &raw.value {
+        Value::String(s) => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    };
+    match t {
+        TypeRef::Primitive(p @ (Primitive::Object | Primitive::Json)) => {
+            primitive_default(*p, "", raw)
+        }
+        TypeRef::Primitive(p) => {
+            let Some(text) = text else {
+                return Err(format!(
+                    "expected a {}, found {}",
+                    p.as_str(),
+                    raw.value.kind()
+                ));
+            };
+            primitive_default(*p, &text, raw)
+        }
+        TypeRef::List(inner) | TypeRef::Map(inner) => {
+            let is_list = matches!(t, TypeRef::List(_));
+            // A string holding JSON (`"[]"`) is parsed first.
+            let parsed;
+            let value = match &raw.value {
+                Value::String(s) => {
+                    parsed = crate::json::parse(raw.span.file, s).map_err(|_| {
+                        format!(
+                            "`{s}` is not a JSON {}",
+                            if is_list { "array" } else { "object" }
+                        )
+                    })?;
+                    // Spans inside a string literal are meaningless; use the literal's.
+                    &parsed
+                }
+                _ => raw,
+            };
+            match (&value.value, is_list) {
+                (Value::Array(items), true) => items
+                    .iter()
+                    .map(|i| {
+                        typed_default(
+                            &Spanned {
+                                value: i.value.clone(),
+                                span: raw.span,
+                            },
+                            inner,
+                            enum_values,
+                        )
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(J::Array),
+                (Value::Object(o), false) => o
+                    .members
+                    .iter()
+                    .map(|m| {
+                        typed_default(
+                            &Spanned {
+                                value: m.value.value.clone(),
+                                span: raw.span,
+                            },
+                            inner,
+                            enum_values,
+                        )
+                        .map(|v| (m.key.clone(), v))
+                    })
+                    .collect::<Result<serde_json::Map<_, _>, _>>()
+                    .map(J::Object),
+                (v, true) => Err(format!("expected an array, found {}", v.kind())),
+                (v, false) => Err(format!("expected an object, found {}", v.kind())),
+            }
+        }
+        TypeRef::Named(n) if n.kind == TypeKind::Enum => {
+            let Some(text) = text else {
+                return Err(format!(
+                    "expected an enum value, found {}",
+                    raw.value.kind()
+                ));
+            };
+            match enum_values(n) {
+                Some(values) if values.contains(&text) => Ok(J::String(text)),
+                Some(values) => {
+                    let mut values = values;
+                    values.dedup();
+                    Err(format!(
+                        "`{text}` is not a value of enum `{}` (values: {})",
+                        n.name,
+                        values.join(", ")
+                    ))
+                }
+                // The enum itself did not resolve; that is reported elsewhere.
+                None => Ok(J::String(text)),
+            }
+        }
+        TypeRef::Named(n) => Err(format!(
+            "defaults are supported for primitives, enums, and lists and maps of them, not for {} `{}`",
+            match n.kind {
+                TypeKind::Model => "model",
+                TypeKind::Union => "union",
+                TypeKind::Interface => "interface",
+                TypeKind::Enum => "enum",
+            },
+            n.name
+        )),
+    }
+}
+
+fn primitive_default(p: Primitive, text: &str, raw: &Spanned) -> Result<serde_json::Value, String> {
+    use serde_json::Value as J;
+    let number = |t: &str| -> Result<J, String> {
+        serde_json::from_str::<serde_json::Number>(t)
+            .map(J::Number)
+            .map_err(|_| format!("`{t}` is not a number"))
+    };
+    match p {
+        Primitive::Boolean => match text {
+            "true" => Ok(J::Bool(true)),
+            "false" => Ok(J::Bool(false)),
+            _ => Err(format!("`{text}` is not a boolean (true or false)")),
+        },
+        Primitive::Integer => match text.parse::<i32>() {
+            Ok(i) => Ok(J::from(i)),
+            Err(_) => Err(format!("`{text}` is not a 32-bit integer")),
+        },
+        Primitive::Long => match text.parse::<i64>() {
+            Ok(i) => Ok(J::from(i)),
+            Err(_) => Err(format!("`{text}` is not a 64-bit integer")),
+        },
+        Primitive::Decimal | Primitive::Double => number(text),
+        Primitive::String => Ok(J::String(text.to_string())),
+        Primitive::Uuid => {
+            if is_uuid(text) {
+                Ok(J::String(text.to_string()))
+            } else {
+                Err(format!("`{text}` is not a UUID"))
+            }
+        }
+        Primitive::DateIso8601 => {
+            if is_date(text) {
+                Ok(J::String(text.to_string()))
+            } else {
+                Err(format!("`{text}` is not an ISO 8601 date (YYYY-MM-DD)"))
+            }
+        }
+        Primitive::DateTimeIso8601 => {
+            if text.len() > 10 && is_date(&text[..10]) && text.as_bytes()[10] == b'T' {
+                Ok(J::String(text.to_string()))
+            } else {
+                Err(format!("`{text}` is not an ISO 8601 date-time"))
+            }
+        }
+        Primitive::Object | Primitive::Json => match &raw.value {
+            Value::String(s) => crate::json::parse(raw.span.file, s)
+                .map(|v| v.to_serde())
+                .or_else(|_| Ok(J::String(s.clone()))),
+            _ => Ok(raw.to_serde()),
+        },
+        Primitive::Unit => Err("`unit` has no values".to_string()),
+    }
+}
+
+fn is_uuid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+}
