@@ -81,7 +81,7 @@ fn ident(name: &str) -> Ident {
 
 fn statement(postgres: &str, sqlite: &str) -> TokenStream {
     quote! {
-        blueprint::db::Statement { postgres: #postgres, sqlite: #sqlite }
+        Statement { postgres: #postgres, sqlite: #sqlite }
     }
 }
 
@@ -139,11 +139,35 @@ fn table_module(spec: &Spec, table: &Table, models: &syn::Path) -> TokenStream {
             .unwrap_or(TypeRef::Primitive(Primitive::String))
     };
 
-    let insert = statement(&postgres::insert(table), &sqlite::insert(table));
-    let upsert = statement(&postgres::upsert(table), &sqlite::upsert(table));
-    let update = statement(&postgres::update(table), &sqlite::update(table));
-    let exists = statement(&postgres::exists(table), &sqlite::exists(table));
-    let list = statement(&postgres::list(table), &sqlite::list(table));
+    // Statements are module constants, named after what they do.
+    let mut consts: Vec<TokenStream> = Vec::new();
+    let mut constant = |name: String, postgres: String, sqlite: String| -> Ident {
+        let name = format_ident!("{}", name.to_uppercase());
+        let value = statement(&postgres, &sqlite);
+        consts.push(quote! { const #name: Statement = #value; });
+        name
+    };
+    let insert = constant(
+        "insert".into(),
+        postgres::insert(table),
+        sqlite::insert(table),
+    );
+    let upsert = constant(
+        "upsert".into(),
+        postgres::upsert(table),
+        sqlite::upsert(table),
+    );
+    let update = constant(
+        "update".into(),
+        postgres::update(table),
+        sqlite::update(table),
+    );
+    let exists = constant(
+        "exists".into(),
+        postgres::exists(table),
+        sqlite::exists(table),
+    );
+    let list = constant("list".into(), postgres::list(table), sqlite::list(table));
     let doc_table = &table.name;
 
     // Lookups: the primary key, then each unique index.
@@ -153,25 +177,38 @@ fn table_module(spec: &Spec, table: &Table, models: &syn::Path) -> TokenStream {
             lookups.push((index.columns.clone(), false));
         }
     }
-    let key_fns = lookups.iter().map(|(columns, primary)| {
-        let by = format_ident!(
-            "find_by_{}",
-            columns.iter().map(|c| c.to_snake_case()).collect::<Vec<_>>().join("_and_")
+    let mut key_fns = Vec::new();
+    for (columns, primary) in &lookups {
+        let suffix = columns
+            .iter()
+            .map(|c| c.to_snake_case())
+            .collect::<Vec<_>>()
+            .join("_and_");
+        let by = format_ident!("find_by_{suffix}");
+        let find = constant(
+            format!("find_by_{suffix}"),
+            postgres::find_by(table, columns),
+            sqlite::find_by(table, columns),
         );
-        let find = statement(&postgres::find_by(table, columns), &sqlite::find_by(table, columns));
         let params: Vec<Ident> = columns.iter().map(|c| ident(c)).collect();
         let types: Vec<TokenStream> = columns
             .iter()
             .map(|c| param_type(spec, &field_type(c), models))
             .collect();
         let names = columns.iter();
-        let doc = format!("The row of `{doc_table}` with this {}, if any.", columns.join(", "));
-        let delete = primary.then(|| {
-            let delete_fn = format_ident!(
-                "delete_by_{}",
-                columns.iter().map(|c| c.to_snake_case()).collect::<Vec<_>>().join("_and_")
-            );
-            let delete = statement(&postgres::delete(table), &sqlite::delete(table));
+        let doc = format!(
+            "The row of `{doc_table}` with this {}, if any.",
+            columns.join(", ")
+        );
+        let delete_const = primary.then(|| {
+            constant(
+                format!("delete_by_{suffix}"),
+                postgres::delete(table),
+                sqlite::delete(table),
+            )
+        });
+        let delete = delete_const.map(|delete| {
+            let delete_fn = format_ident!("delete_by_{suffix}");
             let names = columns.iter();
             let ddoc = format!("Delete the row of `{doc_table}` with this key; whether there was one. Journals a DELETE with the old values.");
             quote! {
@@ -184,7 +221,7 @@ fn table_module(spec: &Spec, table: &Table, models: &syn::Path) -> TokenStream {
                 }
             }
         });
-        quote! {
+        key_fns.push(quote! {
             #[doc = #doc]
             pub async fn #by<'c>(conn: impl Into<Conn<'c>>, #(#params: #types),*) -> Result<Option<#model>, DbError> {
                 let key = Doc::new() #(.field(#names, #params)?)* .finish();
@@ -193,8 +230,8 @@ fn table_module(spec: &Spec, table: &Table, models: &syn::Path) -> TokenStream {
                 conn.fetch_optional(sql.into(), &key, &[]).await?.as_deref().map(decode).transpose()
             }
             #delete
-        }
-    });
+        });
+    }
 
     // List filters: every indexed column (primary key included), in column order.
     let filtered: Vec<&sql::Column> = table
@@ -213,15 +250,22 @@ fn table_module(spec: &Spec, table: &Table, models: &syn::Path) -> TokenStream {
             pub #name: Option<#ty>,
         }
     });
-    let filter_clauses = filtered.iter().map(|c| {
-        let name = ident(&c.name);
-        let clause = statement(&postgres::filter(&c.name), &sqlite::filter(table, &c.name));
-        quote! {
-            if filter.#name.is_some() {
-                clauses.push(#clause.get(dialect));
+    let filter_clauses: Vec<TokenStream> = filtered
+        .iter()
+        .map(|c| {
+            let name = ident(&c.name);
+            let clause = constant(
+                format!("filter_{}", c.name.to_snake_case()),
+                postgres::filter(&c.name),
+                sqlite::filter(table, &c.name),
+            );
+            quote! {
+                if filter.#name.is_some() {
+                    clauses.push(#clause.get(dialect));
+                }
             }
-        }
-    });
+        })
+        .collect();
     let mut sortable: Vec<String> = filtered.iter().map(|c| c.name.clone()).collect();
     for meta in [CREATED_AT, UPDATED_AT] {
         if !sortable.iter().any(|s| s == meta) {
@@ -247,8 +291,10 @@ fn table_module(spec: &Spec, table: &Table, models: &syn::Path) -> TokenStream {
     quote! {
         #[doc = #module_doc]
         pub mod #module {
-            use blueprint::db::{decode, Conn, DbError, Doc, Page, Row, Write};
+            use blueprint::db::{decode, Conn, DbError, Doc, Page, Row, Statement, Write};
             use #models::#model;
+
+            #(#consts)*
 
             const SORTABLE: &[&str] = &[#(#sortable),*];
             const DEFAULT_SORT: &str = #default_sort;

@@ -140,10 +140,10 @@ struct Change {
 
 #[derive(Debug)]
 enum ChangeKind {
-    CreateTable(String),
-    DropTable(String),
+    Create(String),
+    Drop(String),
     /// Columns added, indexes, journal, checks... of an existing table.
-    AlterTable(String),
+    Alter(String),
 }
 
 fn change(kind: ChangeKind, summary: String, slug: String, destructive: bool) -> Change {
@@ -160,7 +160,7 @@ fn changes(old: &Schema, new: &Schema) -> Vec<Change> {
     for t in &new.tables {
         let Some(before) = old.table(&t.name) else {
             out.push(change(
-                ChangeKind::CreateTable(t.name.clone()),
+                ChangeKind::Create(t.name.clone()),
                 format!("create table `{}`", t.name),
                 format!("create_{}", t.name),
                 false,
@@ -172,7 +172,7 @@ fn changes(old: &Schema, new: &Schema) -> Vec<Change> {
         }
         let alter = |summary: String, slug: String, destructive: bool| {
             change(
-                ChangeKind::AlterTable(t.name.clone()),
+                ChangeKind::Alter(t.name.clone()),
                 summary,
                 slug,
                 destructive,
@@ -245,7 +245,7 @@ fn changes(old: &Schema, new: &Schema) -> Vec<Change> {
     for b in &old.tables {
         if new.table(&b.name).is_none() {
             out.push(change(
-                ChangeKind::DropTable(b.name.clone()),
+                ChangeKind::Drop(b.name.clone()),
                 format!("drop table `{}`", b.name),
                 format!("drop_{}", b.name),
                 true,
@@ -276,25 +276,23 @@ fn render(dialect: Dialect, old: &Schema, new: &Schema, changes: &[Change]) -> S
         writeln!(out, "-- {}", c.summary).ok();
     }
     out.push('\n');
-    let journaled_before = old.journaled().next().is_some();
-    let journaled_after = new.journaled().next().is_some();
-    if journaled_after && !journaled_before {
+    if old.tables.is_empty() && !new.tables.is_empty() {
         out.push_str(&dialect.support());
     }
     let mut altered: Vec<&str> = Vec::new();
     for c in changes {
         match &c.kind {
-            ChangeKind::CreateTable(name) => {
+            ChangeKind::Create(name) => {
                 if let Some(t) = new.table(name) {
                     out.push_str(&dialect.create_table(t));
                 }
             }
-            ChangeKind::DropTable(name) => {
+            ChangeKind::Drop(name) => {
                 if let Some(t) = old.table(name) {
                     out.push_str(&drop_table(dialect, t));
                 }
             }
-            ChangeKind::AlterTable(name) => {
+            ChangeKind::Alter(name) => {
                 if altered.contains(&name.as_str()) {
                     continue;
                 }
@@ -308,7 +306,7 @@ fn render(dialect: Dialect, old: &Schema, new: &Schema, changes: &[Change]) -> S
             }
         }
     }
-    if journaled_after && dialect == Dialect::Postgres {
+    if !new.tables.is_empty() && dialect == Dialect::Postgres {
         out.push_str(postgres::MAINTAIN_NOW);
     }
     out

@@ -38,23 +38,25 @@ impl Dialect {
         }
     }
 
-    /// DDL creating every table of `schema` in an empty database, with the journal
-    /// support objects when a table is journaled.
+    /// DDL creating every table of `schema` in an empty database, after the support
+    /// objects (journal queue and registry, key guard, maintenance).
     pub fn create_all(&self, schema: &Schema) -> String {
         let mut out = String::new();
-        if schema.journaled().next().is_some() {
-            out.push_str(&self.support());
+        if schema.tables.is_empty() {
+            return out;
         }
+        out.push_str(&self.support());
         for table in &schema.tables {
             out.push_str(&self.create_table(table));
         }
-        if schema.journaled().next().is_some() && *self == Dialect::Postgres {
+        if *self == Dialect::Postgres {
             out.push_str(postgres::MAINTAIN_NOW);
         }
         out
     }
 
-    /// Objects shared by every journaled table (queue, registry, maintenance).
+    /// Objects shared by every table (key guard) and journal (queue, registry,
+    /// maintenance); idempotent.
     pub fn support(&self) -> String {
         match self {
             Dialect::Postgres => postgres::support(),

@@ -216,7 +216,7 @@ pub fn journal_trigger(table: &Table) -> String {
         r#"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     r {table}%ROWTYPE;
-    id bigint;
+    new_id bigint;
 BEGIN
     IF TG_OP = 'UPDATE' AND OLD IS NOT DISTINCT FROM NEW THEN
         RETURN NULL;
@@ -228,8 +228,8 @@ BEGIN
     END IF;
     INSERT INTO {journal_ident} ("journal_operation", {columns})
     VALUES (TG_OP, {values})
-    RETURNING "journal_id" INTO id;
-    INSERT INTO "_blueprint_journal_queue" ("table_name", "journal_id") VALUES ({table_literal}, id);
+    RETURNING "journal_id" INTO new_id;
+    INSERT INTO "_blueprint_journal_queue" ("table_name", "journal_id") VALUES ({table_literal}, new_id);
     PERFORM pg_notify('blueprint_journal', {table_literal});
     RETURN NULL;
 END

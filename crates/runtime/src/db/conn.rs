@@ -351,15 +351,18 @@ impl Conn<'_> {
             usize: sqlx::ColumnIndex<R>,
             for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
             for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'r> i32: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
         {
             r.try_get::<String, _>(i)
                 .or_else(|_| r.try_get::<i64, _>(i).map(|n| n.to_string()))
+                .or_else(|_| r.try_get::<i32, _>(i).map(|n| n.to_string()))
         }
         fn rows<R: sqlx::Row>(rows: Vec<R>) -> Result<Vec<Vec<String>>, sqlx::Error>
         where
             usize: sqlx::ColumnIndex<R>,
             for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
             for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+            for<'r> i32: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
         {
             rows.iter()
                 .map(|r| (0..r.len()).map(|i| text(r, i)).collect())

@@ -89,6 +89,7 @@ impl<'a> SortKey<'a> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
