@@ -459,6 +459,54 @@ async fn all_types_apply(db: Db) {
     );
 }
 
+/// Corpus specs that get a `db` attribute on every model with a scalar `id` (added
+/// to the loaded JSON here; the shared files are only read).
+const CORPUS: [&str; 3] = ["flow-delta.json", "core-quality.json", "flow-lib-event-test.json"];
+
+fn corpus_schema(name: &str) -> Option<sql::Schema> {
+    let dir = blueprint_testkit::corpus_dir()?;
+    let path = dir.join(name);
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut tables = 0;
+    for model in json["models"].as_object_mut().unwrap().values_mut() {
+        let has_id = model["fields"].as_array().unwrap().iter().any(|f| {
+            f["name"] == "id" && ["string", "uuid", "long", "integer"].contains(&f["type"].as_str().unwrap_or(""))
+        });
+        if has_id {
+            let attrs = model.as_object_mut().unwrap().entry("attributes").or_insert(serde_json::json!([]));
+            attrs.as_array_mut().unwrap().push(serde_json::json!({"name": "db", "value": {}}));
+            tables += 1;
+        }
+    }
+    let options = blueprint_spec::LoadOptions {
+        config: blueprint_spec::config::Config::discover(&dir).unwrap(),
+    };
+    let spec = blueprint_spec::load_str(&path.to_string_lossy(), &json.to_string(), &options)
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let schema = sql::schema(&spec).unwrap_or_else(|d| panic!("{name}: {d:?}"));
+    assert_eq!(schema.tables.len(), tables, "{name}");
+    assert!(tables > 0, "{name}");
+    Some(schema)
+}
+
+async fn corpus_ddl_applies(db: Db) {
+    for name in CORPUS {
+        let Some(schema) = corpus_schema(name) else {
+            return;
+        };
+        migrate::reset(&db).await.unwrap();
+        let ddl = sql::Dialect::ALL
+            .into_iter()
+            .find(|d| d.name() == if db.dialect() == Dialect::Postgres { "postgres" } else { "sqlite" })
+            .unwrap()
+            .create_all(&schema);
+        db.execute_script(&ddl)
+            .await
+            .unwrap_or_else(|e| panic!("{name} on {:?}: {e}", db.dialect()));
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Drivers
 
@@ -530,4 +578,5 @@ cases!(
     plain_insert_uses_defaults,
     retention,
     all_types_apply,
+    corpus_ddl_applies,
 );
