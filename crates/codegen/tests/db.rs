@@ -15,33 +15,13 @@ use blueprint_codegen::sql::{self, migrations};
 use blueprint_testkit::TestPostgres;
 use support::fixture_schema;
 
-/// Stand-ins for the generated models (the models generator's serde form).
-mod models {
-    use serde::{Deserialize, Serialize};
+/// The `users` fixture's generated models and DAO (kept current by `tests/sql.rs`).
+#[path = "generated/users/mod.rs"]
+#[allow(dead_code, unused_qualifications)]
+mod api;
 
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    pub struct User {
-        pub id: String,
-        pub email: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub name: Option<String>,
-        pub status: UserStatus,
-    }
-
-    #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-    #[serde(rename_all = "snake_case")]
-    pub enum UserStatus {
-        Active,
-        Inactive,
-        Suspended,
-    }
-}
-
-#[path = "generated/users_dao.rs"]
-mod dao;
-
-use dao::users;
-use models::{User, UserStatus};
+use api::dao::users;
+use api::models::{User, UserStatus};
 
 fn user(id: &str, email: &str) -> User {
     User {
@@ -461,7 +441,11 @@ async fn all_types_apply(db: Db) {
 
 /// Corpus specs that get a `db` attribute on every model with a scalar `id` (added
 /// to the loaded JSON here; the shared files are only read).
-const CORPUS: [&str; 3] = ["flow-delta.json", "core-quality.json", "flow-lib-event-test.json"];
+const CORPUS: [&str; 3] = [
+    "flow-delta.json",
+    "core-quality.json",
+    "flow-lib-event-test.json",
+];
 
 fn corpus_schema(name: &str) -> Option<sql::Schema> {
     let dir = blueprint_testkit::corpus_dir()?;
@@ -471,11 +455,19 @@ fn corpus_schema(name: &str) -> Option<sql::Schema> {
     let mut tables = 0;
     for model in json["models"].as_object_mut().unwrap().values_mut() {
         let has_id = model["fields"].as_array().unwrap().iter().any(|f| {
-            f["name"] == "id" && ["string", "uuid", "long", "integer"].contains(&f["type"].as_str().unwrap_or(""))
+            f["name"] == "id"
+                && ["string", "uuid", "long", "integer"].contains(&f["type"].as_str().unwrap_or(""))
         });
         if has_id {
-            let attrs = model.as_object_mut().unwrap().entry("attributes").or_insert(serde_json::json!([]));
-            attrs.as_array_mut().unwrap().push(serde_json::json!({"name": "db", "value": {}}));
+            let attrs = model
+                .as_object_mut()
+                .unwrap()
+                .entry("attributes")
+                .or_insert(serde_json::json!([]));
+            attrs
+                .as_array_mut()
+                .unwrap()
+                .push(serde_json::json!({"name": "db", "value": {}}));
             tables += 1;
         }
     }
@@ -498,7 +490,14 @@ async fn corpus_ddl_applies(db: Db) {
         migrate::reset(&db).await.unwrap();
         let ddl = sql::Dialect::ALL
             .into_iter()
-            .find(|d| d.name() == if db.dialect() == Dialect::Postgres { "postgres" } else { "sqlite" })
+            .find(|d| {
+                d.name()
+                    == if db.dialect() == Dialect::Postgres {
+                        "postgres"
+                    } else {
+                        "sqlite"
+                    }
+            })
             .unwrap()
             .create_all(&schema);
         db.execute_script(&ddl)

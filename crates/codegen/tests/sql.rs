@@ -5,9 +5,9 @@
 
 mod support;
 
-use blueprint_codegen::dao;
 use blueprint_codegen::sql::migrations::{self, MigrationError, Options, Snapshot};
 use blueprint_codegen::sql::{self, Dialect};
+use blueprint_codegen::{GenOptions, Generator};
 use support::{assert_generated, fixture_schema, load_fixture};
 
 #[test]
@@ -193,13 +193,37 @@ fn required_column_without_default_is_destructive_but_with_default_is_not() {
     );
 }
 
+/// The models and DAO the database tests compile (`tests/generated/users/`).
 #[test]
-fn generated_users_dao_is_current() {
+fn generated_users_code_is_current() {
     let spec = load_fixture("users.json");
-    let code = dao::generate(&spec, &dao::Options::default())
-        .unwrap()
-        .unwrap();
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/generated/users_dao.rs");
-    assert_generated(&path, &code);
+    let options = GenOptions {
+        generators: vec![Generator::Models, Generator::Dao],
+        ..GenOptions::default()
+    };
+    let files = blueprint_codegen::generate(&spec, &options).unwrap();
+    let paths: Vec<String> = files.iter().map(|f| f.path.display().to_string()).collect();
+    assert_eq!(paths, ["dao.rs", "mod.rs", "models/mod.rs"]);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/generated/users");
+    for f in files {
+        assert_generated(&dir.join(&f.path), &f.contents);
+    }
+}
+
+#[test]
+fn sql_generators_write_migrations_of_the_selected_dialects() {
+    let spec = load_fixture("users.json");
+    let options = GenOptions {
+        generators: vec![Generator::SqlSqlite],
+        ..GenOptions::default()
+    };
+    let files = blueprint_codegen::generate(&spec, &options).unwrap();
+    let paths: Vec<String> = files.iter().map(|f| f.path.display().to_string()).collect();
+    assert_eq!(
+        paths,
+        [
+            "migrations/schema.json",
+            "migrations/sqlite/0001_initial.sql"
+        ]
+    );
 }

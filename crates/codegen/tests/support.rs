@@ -27,6 +27,7 @@ pub fn fixture_schema(name: &str) -> Schema {
 /// rewrites it instead.
 pub fn assert_generated(path: &Path, actual: &str) {
     if std::env::var_os("BLUEPRINT_UPDATE_GENERATED").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, actual).unwrap();
         return;
     }

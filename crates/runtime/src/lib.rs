@@ -1,4 +1,79 @@
-//! `blueprint`: the library generated code and services depend on.
+//! `blueprint`: the runtime every Blueprint-generated crate depends on.
+//!
+//! Generated code stays small because the shared parts live here:
+//! - [`union`]: apibuilder's JSON encodings of unions (discriminator, one-key
+//!   wrapper, `value`-wrapped primitives, unknown members kept raw);
+//! - [`validate`]: the [`Validate`] trait and the [`Validator`] that collects
+//!   *every* violation of a JSON document with its path;
+//! - [`param`]: text encodings of path, query and header parameters;
+//! - [`Decimal`]: apibuilder's `decimal`, exact, written as a JSON number;
+//! - [`error`]: the JSON error body every generated server answers with;
+//! - [`server`] (feature `server`): axum glue: input extraction, healthcheck and
+//!   version routes, JSON 404/405/413 answers;
+//! - [`client`] (feature `client`): reqwest glue: base URL, default headers,
+//!   timeout, response decoding;
+//! - [`mock`]: [`Example`] values for generated mocks;
+//! - `db` (feature `db`): the database layer generated DAOs run on (SQLite and
+//!   PostgreSQL, transactions, migrations runner, journal maintenance and replay).
+//!
+//! Generated code refers to serde, serde_json, chrono, uuid and rust_decimal through
+//! the re-exports below, so a generated package needs no dependency but this crate.
 
+pub mod decimal;
+pub mod error;
+pub mod mock;
+pub mod param;
+pub mod union;
+pub mod validate;
+
+#[cfg(feature = "client")]
+pub mod client;
 #[cfg(feature = "db")]
 pub mod db;
+#[cfg(feature = "server")]
+pub mod server;
+
+pub use decimal::Decimal;
+pub use error::{ErrorBody, Violation};
+pub use mock::Example;
+pub use param::{FromParam, ToParam};
+pub use validate::{Validate, Validator};
+
+// Re-exports for generated code.
+#[cfg(feature = "server")]
+pub use axum;
+pub use chrono;
+pub use http;
+#[cfg(feature = "client")]
+pub use reqwest;
+pub use rust_decimal;
+pub use serde;
+pub use serde_json;
+pub use uuid;
+
+/// What a service reports on `GET /_internal_/version`: which spec it was
+/// generated from, and which commit it was built from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceInfo {
+    /// The service name from the spec.
+    pub name: &'static str,
+    /// The spec's `info.version`/`version`.
+    pub version: &'static str,
+    /// Short content hash of the spec text the code was generated from.
+    pub spec_hash: &'static str,
+    /// Git commit the binary was built from (`GIT_COMMIT` at build time), if known.
+    pub git_commit: Option<&'static str>,
+}
+
+/// The value of a spec `default` that generated code cannot write as a Rust
+/// literal (dates, uuids, nested objects), decoded from its JSON text.
+///
+/// # Panics
+/// When `json` does not decode as `T`. The spec loader checks every default
+/// against its field's type, so generated code never passes such a value.
+pub fn default_from_json<T: serde::de::DeserializeOwned>(json: &str) -> T {
+    match serde_json::from_str(json) {
+        Ok(value) => value,
+        Err(e) => panic!("spec default {json} does not decode: {e}"),
+    }
+}

@@ -1,0 +1,158 @@
+//! Client: one async method per operation taking the operation's request and
+//! returning its response; statuses the spec does not declare are errors.
+
+use std::path::Path;
+
+use blueprint_spec::ir::{ParameterLocation, ResponseCode};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::operations::{Op, ParamShape, operations};
+use super::{Ctx, ident, naming};
+use crate::{CodegenError, GeneratedFile};
+
+pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, CodegenError> {
+    let name = format_ident!("{}Client", naming::camel(&ctx.spec.service.name));
+    let methods = operations(ctx).iter().map(method).collect::<Vec<_>>();
+    let doc = format!(" A client of the `{}` service.", ctx.spec.service.name);
+    let tokens = quote! {
+        //! Client for the service.
+
+        #[doc = #doc]
+        #[derive(Debug, Clone)]
+        pub struct #name {
+            http: ::blueprint::client::HttpClient,
+        }
+
+        impl #name {
+            /// A client of the service at `base_url` (e.g. `http://localhost:8080`), with default settings.
+            pub fn new(base_url: impl Into<String>) -> Result<Self, ::blueprint::client::ClientError> {
+                Ok(Self::with_http(::blueprint::client::HttpClient::new(base_url)?))
+            }
+
+            /// A client over a configured [`HttpClient`](::blueprint::client::HttpClient)
+            /// (default headers, timeout: see `HttpClient::builder`).
+            pub fn with_http(http: ::blueprint::client::HttpClient) -> Self {
+                Self { http }
+            }
+
+            pub fn http(&self) -> &::blueprint::client::HttpClient {
+                &self.http
+            }
+
+            #(#methods)*
+        }
+    };
+    ctx.file(path, tokens)
+}
+
+fn method(op: &Op<'_>) -> TokenStream {
+    let m = ident(&op.method);
+    let req = op.request_type();
+    let resp = op.response_type();
+    let doc = op.doc();
+
+    // The path as a format string, parameters percent-encoded as segments.
+    let mut fmt = String::new();
+    let mut args = Vec::new();
+    for seg in op.op.path.split('/').filter(|s| !s.is_empty()) {
+        fmt.push('/');
+        match seg.strip_prefix(':') {
+            Some(name) => {
+                fmt.push_str("{}");
+                let field = op
+                    .params
+                    .iter()
+                    .find(|p| p.p.location == ParameterLocation::Path && p.p.name == name)
+                    .map(|p| ident(&p.ident));
+                args.push(match field {
+                    Some(f) => quote!(::blueprint::client::segment(&request.#f)),
+                    None => quote!(""),
+                });
+            }
+            None => fmt.push_str(&seg.replace('{', "{{").replace('}', "}}")),
+        }
+    }
+    if fmt.is_empty() {
+        fmt.push('/');
+    }
+    let path = if args.is_empty() {
+        quote!(#fmt)
+    } else {
+        quote!(&format!(#fmt, #(#args),*))
+    };
+    let method = format_ident!("{}", op.op.method.as_str());
+
+    let mut calls = Vec::new();
+    for p in &op.params {
+        let f = ident(&p.ident);
+        let name = &p.p.name;
+        let call = match (p.p.location, p.shape) {
+            (ParameterLocation::Path, _) => continue,
+            (ParameterLocation::Query, ParamShape::List) => quote!(.query_list(#name, &request.#f)),
+            (ParameterLocation::Query, ParamShape::Optional) => {
+                quote!(.query_opt(#name, request.#f.as_ref()))
+            }
+            (ParameterLocation::Query, ParamShape::Value) => quote!(.query(#name, &request.#f)),
+            (ParameterLocation::Header, ParamShape::List) => {
+                quote!(.header_list(#name, &request.#f))
+            }
+            (ParameterLocation::Header, ParamShape::Optional) => {
+                quote!(.header_opt(#name, request.#f.as_ref()))
+            }
+            (ParameterLocation::Header, ParamShape::Value) => quote!(.header(#name, &request.#f)),
+            (ParameterLocation::Form, ParamShape::Optional) => {
+                quote!(.form_opt(#name, request.#f.as_ref()))
+            }
+            (ParameterLocation::Form, _) => quote!(.form(#name, &request.#f)),
+        };
+        calls.push(call);
+    }
+    let body = op.body_ident.as_ref().map(|b| {
+        let b = ident(b);
+        quote!(.json(&request.#b)?)
+    });
+
+    let mut arms = Vec::new();
+    let mut default_arm = None;
+    for r in &op.responses {
+        let v = format_ident!("{}", r.variant);
+        let unit = r.r.type_.is_unit();
+        match r.r.code {
+            ResponseCode::Status(code) => arms.push(if unit {
+                quote!(#code => Ok(super::operations::#resp::#v),)
+            } else {
+                quote!(#code => Ok(super::operations::#resp::#v(answer.json()?)),)
+            }),
+            ResponseCode::Default => {
+                default_arm = Some(if unit {
+                    quote!(_ => Ok(super::operations::#resp::#v { status: answer.status }),)
+                } else {
+                    quote!(_ => Ok(super::operations::#resp::#v { status: answer.status, body: answer.json()? }),)
+                });
+            }
+        }
+    }
+    let fallback = default_arm.unwrap_or_else(|| quote!(_ => Err(answer.unexpected()),));
+    let request_arg = if op.params.is_empty() && op.body_ident.is_none() {
+        quote!(_request: &super::operations::#req)
+    } else {
+        quote!(request: &super::operations::#req)
+    };
+    quote! {
+        #doc
+        pub async fn #m(&self, #request_arg) -> Result<super::operations::#resp, ::blueprint::client::ClientError> {
+            let answer = self
+                .http
+                .call(::blueprint::http::Method::#method, #path)
+                #(#calls)*
+                #body
+                .send()
+                .await?;
+            match answer.status() {
+                #(#arms)*
+                #fallback
+            }
+        }
+    }
+}

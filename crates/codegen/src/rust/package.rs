@@ -1,0 +1,124 @@
+//! The root module (`mod.rs` or `lib.rs`) and, for packages, `Cargo.toml`.
+
+use std::path::{Path, PathBuf};
+
+use quote::{format_ident, quote};
+
+use super::Ctx;
+use crate::{CodegenError, GeneratedFile};
+
+/// How the generated package depends on the `blueprint` runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuntimeDependency {
+    /// `blueprint = { path = "..." }` (a checkout of Blueprint).
+    Path(PathBuf),
+    /// `blueprint = "x.y"` from a registry.
+    Version(String),
+}
+
+/// Options for generating a complete Cargo package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageOptions {
+    /// The package name (`users-api`).
+    pub crate_name: String,
+    pub runtime: RuntimeDependency,
+}
+
+impl PackageOptions {
+    pub fn new(crate_name: &str, runtime: RuntimeDependency) -> Result<Self, CodegenError> {
+        let valid = crate_name.starts_with(|c: char| c.is_ascii_alphabetic())
+            && crate_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid {
+            return Err(CodegenError::InvalidCrateName(crate_name.to_owned()));
+        }
+        Ok(PackageOptions {
+            crate_name: crate_name.to_owned(),
+            runtime,
+        })
+    }
+}
+
+pub(crate) fn root_module(
+    ctx: &Ctx<'_>,
+    path: &Path,
+    modules: &[&str],
+) -> Result<GeneratedFile, CodegenError> {
+    let service = &ctx.spec.service;
+    let mods = modules.iter().map(|m| format_ident!("{}", m));
+    let name = &service.name;
+    let version = &service.version;
+    let hash = &ctx.spec_hash;
+    let doc = format!(
+        " Generated code for the `{name}` service ({}, version {version}).",
+        service.namespace
+    );
+    ctx.file(
+        path,
+        quote! {
+            #![doc = #doc]
+
+            #(pub mod #mods;)*
+
+            /// Which spec this code was generated from; served on `GET /_internal_/version`.
+            pub const SERVICE: ::blueprint::ServiceInfo = ::blueprint::ServiceInfo {
+                name: #name,
+                version: #version,
+                spec_hash: #hash,
+                git_commit: option_env!("GIT_COMMIT"),
+            };
+        },
+    )
+}
+
+/// A TOML basic string.
+fn toml_str(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+pub(crate) fn manifest(
+    ctx: &Ctx<'_>,
+    pkg: &PackageOptions,
+    server: bool,
+    client: bool,
+) -> Result<GeneratedFile, CodegenError> {
+    let runtime = match &pkg.runtime {
+        RuntimeDependency::Path(p) => format!(
+            "path = {}",
+            toml_str(&p.display().to_string().replace('\\', "/"))
+        ),
+        RuntimeDependency::Version(v) => format!("version = {}", toml_str(v)),
+    };
+    let mut features = Vec::new();
+    if server {
+        features.push("\"server\"");
+    }
+    if client {
+        features.push("\"client\"");
+    }
+    let description = format!("Generated from the {} spec.", ctx.spec.service.name);
+    let header = ctx.header.replace("// ", "# ");
+    let contents = format!(
+        "{header}\n[package]\nname = {name}\nversion = \"0.1.0\"\nedition = \"2024\"\ndescription = {description}\npublish = false\n\n\
+         [dependencies]\nblueprint = {{ {runtime}, default-features = false, features = [{features}] }}\n",
+        name = toml_str(&pkg.crate_name),
+        description = toml_str(&description),
+        features = features.join(", "),
+    );
+    Ok(GeneratedFile {
+        path: PathBuf::from("Cargo.toml"),
+        contents,
+    })
+}
