@@ -193,20 +193,24 @@ fn required_column_without_default_is_destructive_but_with_default_is_not() {
     );
 }
 
-/// The models and DAO the database tests compile (`tests/generated/users/`).
+/// The models and DAOs the database tests compile (`tests/generated/<fixture>/`).
 #[test]
-fn generated_users_code_is_current() {
-    let spec = load_fixture("users.json");
-    let options = GenOptions {
-        generators: vec![Generator::Models, Generator::Dao],
-        ..GenOptions::default()
-    };
-    let files = blueprint_codegen::generate(&spec, &options).unwrap();
-    let paths: Vec<String> = files.iter().map(|f| f.path.display().to_string()).collect();
-    assert_eq!(paths, ["dao.rs", "mod.rs", "models/mod.rs"]);
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/generated/users");
-    for f in files {
-        assert_generated(&dir.join(&f.path), &f.contents);
+fn generated_code_is_current() {
+    for fixture in ["users", "types"] {
+        let spec = load_fixture(&format!("{fixture}.json"));
+        let options = GenOptions {
+            generators: vec![Generator::Models, Generator::Dao],
+            ..GenOptions::default()
+        };
+        let files = blueprint_codegen::generate(&spec, &options).unwrap();
+        let paths: Vec<String> = files.iter().map(|f| f.path.display().to_string()).collect();
+        assert_eq!(paths, ["dao.rs", "mod.rs", "models/mod.rs"]);
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/generated")
+            .join(fixture);
+        for f in files {
+            assert_generated(&dir.join(&f.path), &f.contents);
+        }
     }
 }
 

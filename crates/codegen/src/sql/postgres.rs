@@ -318,7 +318,8 @@ fn record(table: &Table) -> String {
     )
 }
 
-/// The row as the model's JSON: bookkeeping columns removed.
+/// The row as the model's JSON: bookkeeping columns removed, decimals as strings
+/// (a JSON number would be read back through `f64` and lose digits).
 pub fn select_json(table: &Table, alias: &str) -> String {
     let extra: Vec<String> = table
         .columns
@@ -326,8 +327,18 @@ pub fn select_json(table: &Table, alias: &str) -> String {
         .filter(|c| !c.field)
         .map(|c| c.name.replace('"', ""))
         .collect();
+    let decimals: Vec<String> = table
+        .model_columns()
+        .filter(|c| c.ty == ColumnType::Decimal)
+        .map(|c| format!("{}, {alias}.{}::text", literal(&c.name), ident(&c.name)))
+        .collect();
+    let exact = if decimals.is_empty() {
+        String::new()
+    } else {
+        format!(" || jsonb_build_object({})", decimals.join(", "))
+    };
     format!(
-        "(to_jsonb({alias}) - '{{{}}}'::text[])::text",
+        "(to_jsonb({alias}) - '{{{}}}'::text[]{exact})::text",
         extra.join(",")
     )
 }

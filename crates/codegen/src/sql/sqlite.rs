@@ -295,7 +295,9 @@ fn read(column: &Column) -> String {
 fn write_json(column: &Column) -> String {
     let c = ident(&column.name);
     match column.ty {
-        ColumnType::Json | ColumnType::JsonArray | ColumnType::Decimal => format!("json({c})"),
+        ColumnType::Json | ColumnType::JsonArray => format!("json({c})"),
+        // As a string: a JSON number would be read back through `f64` and lose digits.
+        ColumnType::Decimal => c,
         ColumnType::Boolean => {
             format!("CASE {c} WHEN 1 THEN json('true') WHEN 0 THEN json('false') END")
         }
