@@ -32,12 +32,16 @@ enum Command {
     /// Inspect a spec: load, normalise, validate and print it.
     #[command(subcommand)]
     Spec(cmd::spec::SpecCommand),
+    /// The service's database: up, create, migrate, status, reset, shell.
+    #[command(subcommand)]
+    Db(cmd::db::DbCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Spec(c) => cmd::spec::run(c),
+        Command::Db(c) => cmd::db::run(c),
     };
     match result {
         Ok(code) => code,

@@ -153,8 +153,6 @@ pub struct GenOptions {
     pub generators: Vec<Generator>,
     /// Generate a complete Cargo package instead of a module tree.
     pub package: Option<PackageOptions>,
-    /// Input of the SQL generators (`sql-postgres`, `sql-sqlite`).
-    pub sql: SqlOptions,
 }
 
 /// What the migration generator compares with, read by the caller (codegen does
@@ -172,7 +170,6 @@ impl GenOptions {
         GenOptions {
             generators: Generator::RUST.to_vec(),
             package: None,
-            sql: SqlOptions::default(),
         }
     }
 
@@ -203,7 +200,18 @@ pub enum CodegenError {
 }
 
 /// Run the generators `opts` names over `spec`. Files come back sorted by path.
+/// The SQL generators start from an empty schema here; see [`generate_with_sql`].
 pub fn generate(spec: &Spec, opts: &GenOptions) -> Result<Vec<GeneratedFile>, CodegenError> {
+    generate_with_sql(spec, opts, &SqlOptions::default())
+}
+
+/// [`generate`], with the previous schema snapshot the SQL generators compare with
+/// (the caller reads `<out>/migrations/schema.json`; codegen does no I/O).
+pub fn generate_with_sql(
+    spec: &Spec,
+    opts: &GenOptions,
+    sql: &SqlOptions,
+) -> Result<Vec<GeneratedFile>, CodegenError> {
     let mut files = Vec::new();
     if opts.generators.iter().any(Generator::is_rust) || opts.package.is_some() {
         files.extend(rust::generate(spec, opts)?);
@@ -216,7 +224,7 @@ pub fn generate(spec: &Spec, opts: &GenOptions) -> Result<Vec<GeneratedFile>, Co
         })
         .collect();
     if !dialects.is_empty() {
-        files.extend(sql_migrations(spec, opts, &dialects)?);
+        files.extend(sql_migrations(spec, sql, &dialects)?);
     }
     for g in &opts.generators {
         match g {
@@ -241,15 +249,15 @@ pub fn generate(spec: &Spec, opts: &GenOptions) -> Result<Vec<GeneratedFile>, Co
 /// changed since the snapshot) and the snapshot itself.
 fn sql_migrations(
     spec: &Spec,
-    opts: &GenOptions,
+    options: &SqlOptions,
     dialects: &[sql::Dialect],
 ) -> Result<Vec<GeneratedFile>, CodegenError> {
     let schema = sql::schema(spec).map_err(CodegenError::Tables)?;
     let files = sql::migrations::generate(
         &schema,
-        opts.sql.previous.as_ref(),
+        options.previous.as_ref(),
         sql::migrations::Options {
-            allow_destructive: opts.sql.allow_destructive,
+            allow_destructive: options.allow_destructive,
         },
     )?;
     Ok(files

@@ -16,11 +16,13 @@ use blueprint_testkit::TestPostgres;
 use support::fixture_schema;
 
 /// The `users` fixture's generated models and DAO (kept current by `tests/sql.rs`).
+#[rustfmt::skip] // generated: prettyplease output, compared byte for byte
 #[path = "generated/users/mod.rs"]
 #[allow(dead_code, unused_qualifications)]
 mod api;
 
 /// The `types` fixture's: one field of every apibuilder type.
+#[rustfmt::skip]
 #[path = "generated/types/mod.rs"]
 #[allow(dead_code, unused_qualifications)]
 mod types_api;

@@ -7,7 +7,7 @@ mod support;
 
 use blueprint_codegen::sql::migrations::{self, MigrationError, Options, Snapshot};
 use blueprint_codegen::sql::{self, Dialect};
-use blueprint_codegen::{GenOptions, Generator};
+use blueprint_codegen::{GenOptions, Generator, SqlOptions};
 use support::{assert_generated, fixture_schema, load_fixture};
 
 #[test]
@@ -230,4 +230,13 @@ fn sql_generators_write_migrations_of_the_selected_dialects() {
             "migrations/sqlite/0001_initial.sql"
         ]
     );
+
+    // Generating again from the written snapshot: nothing new to migrate.
+    let sql = SqlOptions {
+        previous: Some(Snapshot::parse(&files[0].contents).unwrap()),
+        allow_destructive: false,
+    };
+    let again = blueprint_codegen::generate_with_sql(&spec, &options, &sql).unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].contents, files[0].contents);
 }

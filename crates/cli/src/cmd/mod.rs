@@ -1,3 +1,4 @@
 //! One module per `dev` subcommand.
 
+pub mod db;
 pub mod spec;

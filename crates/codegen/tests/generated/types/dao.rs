@@ -5,7 +5,7 @@
 use super::models;
 ///Table `samples`: rows of model `sample`.
 pub mod samples {
-    use ::blueprint::db::{Conn, DbError, Doc, Page, Row, Statement, Write, decode};
+    use ::blueprint::db::{decode, Conn, DbError, Doc, Page, Row, Statement, Write};
     const INSERT: Statement = Statement {
         postgres: "INSERT INTO \"samples\" (\"id\", \"code\", \"note\", \"active\", \"count\", \"total\", \"ratio\", \"price\", \"day\", \"at\", \"color\", \"tags\", \"labels\", \"extra\", \"attributes\", \"origin\", \"order\", \"hash_code\") SELECT r.\"id\", r.\"code\", r.\"note\", r.\"active\", r.\"count\", r.\"total\", r.\"ratio\", r.\"price\", r.\"day\", r.\"at\", r.\"color\", r.\"tags\", r.\"labels\", r.\"extra\", r.\"attributes\", r.\"origin\", r.\"order\", $2 FROM jsonb_populate_record(NULL::\"samples\", $1::text::jsonb) r",
         sqlite: "INSERT INTO \"samples\" (\"id\", \"code\", \"note\", \"active\", \"count\", \"total\", \"ratio\", \"price\", \"day\", \"at\", \"color\", \"tags\", \"labels\", \"extra\", \"attributes\", \"origin\", \"order\", \"hash_code\") VALUES (?1 ->> '$.\"id\"', ?1 ->> '$.\"code\"', ?1 ->> '$.\"note\"', ?1 ->> '$.\"active\"', ?1 ->> '$.\"count\"', ?1 ->> '$.\"total\"', ?1 ->> '$.\"ratio\"', CASE json_type(?1, '$.\"price\"') WHEN 'text' THEN ?1 ->> '$.\"price\"' ELSE nullif(?1 -> '$.\"price\"', 'null') END, ?1 ->> '$.\"day\"', strftime('%Y-%m-%dT%H:%M:%fZ', ?1 ->> '$.\"at\"'), ?1 ->> '$.\"color\"', nullif(?1 -> '$.\"tags\"', 'null'), nullif(?1 -> '$.\"labels\"', 'null'), nullif(?1 -> '$.\"extra\"', 'null'), nullif(?1 -> '$.\"attributes\"', 'null'), nullif(?1 -> '$.\"origin\"', 'null'), ?1 ->> '$.\"order\"', ?2)",
@@ -54,7 +54,14 @@ pub mod samples {
         postgres: "t.\"order\" = r.\"order\"",
         sqlite: "t.\"order\" = ?1 ->> '$.\"order\"'",
     };
-    const SORTABLE: &[&str] = &["id", "code", "day", "order", "created_at", "updated_at"];
+    const SORTABLE: &[&str] = &[
+        "id",
+        "code",
+        "day",
+        "order",
+        "created_at",
+        "updated_at",
+    ];
     const DEFAULT_SORT: &str = "-created_at";
     /// Insert a new row; a duplicate key or unique value is [`DbError::Unique`].
     pub async fn insert<'c>(
@@ -64,8 +71,7 @@ pub mod samples {
         let row = Row::new(row)?;
         let conn = conn.into();
         let sql = INSERT.get(conn.dialect());
-        conn.execute(sql.into(), &row.json, &[row.hash_code])
-            .await?;
+        conn.execute(sql.into(), &row.json, &[row.hash_code]).await?;
         Ok(())
     }
     /// Insert, or replace the row with the same key when its content differs.
@@ -76,14 +82,8 @@ pub mod samples {
         let row = Row::new(row)?;
         let conn = conn.into();
         let sql = UPSERT.get(conn.dialect());
-        let n = conn
-            .execute(sql.into(), &row.json, &[row.hash_code])
-            .await?;
-        Ok(if n > 0 {
-            Write::Changed
-        } else {
-            Write::Unchanged
-        })
+        let n = conn.execute(sql.into(), &row.json, &[row.hash_code]).await?;
+        Ok(if n > 0 { Write::Changed } else { Write::Unchanged })
     }
     /// Replace the row with the same key when its content differs.
     pub async fn update<'c>(
@@ -100,11 +100,7 @@ pub mod samples {
             return Ok(Write::Changed);
         }
         let found = conn.exists(EXISTS.get(dialect).into(), &row.json).await?;
-        Ok(if found {
-            Write::Unchanged
-        } else {
-            Write::NotFound
-        })
+        Ok(if found { Write::Unchanged } else { Write::NotFound })
     }
     ///The row of `samples` with this id, if any.
     pub async fn find_by_id<'c>(
@@ -188,19 +184,19 @@ pub mod samples {
         )?;
         let doc = ::blueprint::db::to_doc(filter)?;
         conn.fetch_all(
-            sql.into(),
-            &doc,
-            &[page.effective_limit(), page.effective_offset()],
-        )
-        .await?
-        .iter()
-        .map(|r| decode(r))
-        .collect()
+                sql.into(),
+                &doc,
+                &[page.effective_limit(), page.effective_offset()],
+            )
+            .await?
+            .iter()
+            .map(|r| decode(r))
+            .collect()
     }
 }
 ///Table `settings`: rows of model `setting`.
 pub mod settings {
-    use ::blueprint::db::{Conn, DbError, Doc, Page, Row, Statement, Write, decode};
+    use ::blueprint::db::{decode, Conn, DbError, Doc, Page, Row, Statement, Write};
     const INSERT: Statement = Statement {
         postgres: "INSERT INTO \"settings\" (\"scope\", \"key\", \"value\", \"hash_code\") SELECT r.\"scope\", r.\"key\", r.\"value\", $2 FROM jsonb_populate_record(NULL::\"settings\", $1::text::jsonb) r",
         sqlite: "INSERT INTO \"settings\" (\"scope\", \"key\", \"value\", \"hash_code\") VALUES (?1 ->> '$.\"scope\"', ?1 ->> '$.\"key\"', nullif(?1 -> '$.\"value\"', 'null'), ?2)",
@@ -247,8 +243,7 @@ pub mod settings {
         let row = Row::new(row)?;
         let conn = conn.into();
         let sql = INSERT.get(conn.dialect());
-        conn.execute(sql.into(), &row.json, &[row.hash_code])
-            .await?;
+        conn.execute(sql.into(), &row.json, &[row.hash_code]).await?;
         Ok(())
     }
     /// Insert, or replace the row with the same key when its content differs.
@@ -259,14 +254,8 @@ pub mod settings {
         let row = Row::new(row)?;
         let conn = conn.into();
         let sql = UPSERT.get(conn.dialect());
-        let n = conn
-            .execute(sql.into(), &row.json, &[row.hash_code])
-            .await?;
-        Ok(if n > 0 {
-            Write::Changed
-        } else {
-            Write::Unchanged
-        })
+        let n = conn.execute(sql.into(), &row.json, &[row.hash_code]).await?;
+        Ok(if n > 0 { Write::Changed } else { Write::Unchanged })
     }
     /// Replace the row with the same key when its content differs.
     pub async fn update<'c>(
@@ -283,11 +272,7 @@ pub mod settings {
             return Ok(Write::Changed);
         }
         let found = conn.exists(EXISTS.get(dialect).into(), &row.json).await?;
-        Ok(if found {
-            Write::Unchanged
-        } else {
-            Write::NotFound
-        })
+        Ok(if found { Write::Unchanged } else { Write::NotFound })
     }
     ///The row of `settings` with this scope, key, if any.
     pub async fn find_by_scope_and_key<'c>(
@@ -295,10 +280,7 @@ pub mod settings {
         scope: &str,
         key: &str,
     ) -> Result<Option<super::models::Setting>, DbError> {
-        let key = Doc::new()
-            .field("scope", scope)?
-            .field("key", key)?
-            .finish();
+        let key = Doc::new().field("scope", scope)?.field("key", key)?.finish();
         let conn = conn.into();
         let sql = FIND_BY_SCOPE_AND_KEY.get(conn.dialect());
         conn.fetch_optional(sql.into(), &key, &[])
@@ -313,10 +295,7 @@ pub mod settings {
         scope: &str,
         key: &str,
     ) -> Result<bool, DbError> {
-        let key = Doc::new()
-            .field("scope", scope)?
-            .field("key", key)?
-            .finish();
+        let key = Doc::new().field("scope", scope)?.field("key", key)?.finish();
         let conn = conn.into();
         let sql = DELETE_BY_SCOPE_AND_KEY.get(conn.dialect());
         Ok(conn.execute(sql.into(), &key, &[]).await? > 0)
@@ -355,13 +334,13 @@ pub mod settings {
         )?;
         let doc = ::blueprint::db::to_doc(filter)?;
         conn.fetch_all(
-            sql.into(),
-            &doc,
-            &[page.effective_limit(), page.effective_offset()],
-        )
-        .await?
-        .iter()
-        .map(|r| decode(r))
-        .collect()
+                sql.into(),
+                &doc,
+                &[page.effective_limit(), page.effective_offset()],
+            )
+            .await?
+            .iter()
+            .map(|r| decode(r))
+            .collect()
     }
 }

@@ -5,7 +5,7 @@
 use super::models;
 ///Table `users`: rows of model `user`.
 pub mod users {
-    use ::blueprint::db::{Conn, DbError, Doc, Page, Row, Statement, Write, decode};
+    use ::blueprint::db::{decode, Conn, DbError, Doc, Page, Row, Statement, Write};
     const INSERT: Statement = Statement {
         postgres: "INSERT INTO \"users\" (\"id\", \"email\", \"name\", \"status\", \"hash_code\") SELECT r.\"id\", r.\"email\", r.\"name\", r.\"status\", $2 FROM jsonb_populate_record(NULL::\"users\", $1::text::jsonb) r",
         sqlite: "INSERT INTO \"users\" (\"id\", \"email\", \"name\", \"status\", \"hash_code\") VALUES (?1 ->> '$.\"id\"', ?1 ->> '$.\"email\"', ?1 ->> '$.\"name\"', ?1 ->> '$.\"status\"', ?2)",
@@ -60,8 +60,7 @@ pub mod users {
         let row = Row::new(row)?;
         let conn = conn.into();
         let sql = INSERT.get(conn.dialect());
-        conn.execute(sql.into(), &row.json, &[row.hash_code])
-            .await?;
+        conn.execute(sql.into(), &row.json, &[row.hash_code]).await?;
         Ok(())
     }
     /// Insert, or replace the row with the same key when its content differs.
@@ -72,14 +71,8 @@ pub mod users {
         let row = Row::new(row)?;
         let conn = conn.into();
         let sql = UPSERT.get(conn.dialect());
-        let n = conn
-            .execute(sql.into(), &row.json, &[row.hash_code])
-            .await?;
-        Ok(if n > 0 {
-            Write::Changed
-        } else {
-            Write::Unchanged
-        })
+        let n = conn.execute(sql.into(), &row.json, &[row.hash_code]).await?;
+        Ok(if n > 0 { Write::Changed } else { Write::Unchanged })
     }
     /// Replace the row with the same key when its content differs.
     pub async fn update<'c>(
@@ -96,11 +89,7 @@ pub mod users {
             return Ok(Write::Changed);
         }
         let found = conn.exists(EXISTS.get(dialect).into(), &row.json).await?;
-        Ok(if found {
-            Write::Unchanged
-        } else {
-            Write::NotFound
-        })
+        Ok(if found { Write::Unchanged } else { Write::NotFound })
     }
     ///The row of `users` with this id, if any.
     pub async fn find_by_id<'c>(
@@ -117,7 +106,10 @@ pub mod users {
             .transpose()
     }
     ///Delete the row of `users` with this key; whether there was one. Journals a DELETE with the old values.
-    pub async fn delete_by_id<'c>(conn: impl Into<Conn<'c>>, id: &str) -> Result<bool, DbError> {
+    pub async fn delete_by_id<'c>(
+        conn: impl Into<Conn<'c>>,
+        id: &str,
+    ) -> Result<bool, DbError> {
         let key = Doc::new().field("id", id)?.finish();
         let conn = conn.into();
         let sql = DELETE_BY_ID.get(conn.dialect());
@@ -176,13 +168,13 @@ pub mod users {
         )?;
         let doc = ::blueprint::db::to_doc(filter)?;
         conn.fetch_all(
-            sql.into(),
-            &doc,
-            &[page.effective_limit(), page.effective_offset()],
-        )
-        .await?
-        .iter()
-        .map(|r| decode(r))
-        .collect()
+                sql.into(),
+                &doc,
+                &[page.effective_limit(), page.effective_offset()],
+            )
+            .await?
+            .iter()
+            .map(|r| decode(r))
+            .collect()
     }
 }

@@ -36,12 +36,17 @@ impl ::std::fmt::Display for Color {
     }
 }
 impl ::blueprint::serde::Serialize for Color {
-    fn serialize<S: ::blueprint::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+    fn serialize<S: ::blueprint::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
     }
 }
 impl<'de> ::blueprint::serde::Deserialize<'de> for Color {
-    fn deserialize<D: ::blueprint::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+    fn deserialize<D: ::blueprint::serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Self, D::Error> {
         let value = <String as ::blueprint::serde::Deserialize>::deserialize(d)?;
         Ok(Self::from(value.as_str()))
     }
@@ -54,10 +59,14 @@ impl ::blueprint::Validate for Color {
 impl ::blueprint::FromParam for Color {
     fn from_param(text: &str) -> Result<Self, String> {
         match Self::from(text) {
-            Self::Undefined(other) => Err(format!(
-                "invalid value {other:?}; must be one of: {}",
-                Self::VALUES.join(", ")
-            )),
+            Self::Undefined(other) => {
+                Err(
+                    format!(
+                        "invalid value {other:?}; must be one of: {}", Self::VALUES
+                        .join(", ")
+                    ),
+                )
+            }
             known => Ok(known),
         }
     }
@@ -68,7 +77,11 @@ impl ::blueprint::ToParam for Color {
     }
 }
 #[derive(
-    Debug, Clone, PartialEq, ::blueprint::serde::Serialize, ::blueprint::serde::Deserialize,
+    Debug,
+    Clone,
+    PartialEq,
+    ::blueprint::serde::Serialize,
+    ::blueprint::serde::Deserialize
 )]
 #[serde(crate = "::blueprint::serde")]
 pub struct Point {
@@ -84,7 +97,11 @@ impl ::blueprint::Validate for Point {
 }
 /// One field of every apibuilder type, with defaults and bounds.
 #[derive(
-    Debug, Clone, PartialEq, ::blueprint::serde::Serialize, ::blueprint::serde::Deserialize,
+    Debug,
+    Clone,
+    PartialEq,
+    ::blueprint::serde::Serialize,
+    ::blueprint::serde::Deserialize
 )]
 #[serde(crate = "::blueprint::serde")]
 pub struct Sample {
@@ -111,7 +128,9 @@ pub struct Sample {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extra: Option<::blueprint::serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attributes: Option<::blueprint::serde_json::Map<String, ::blueprint::serde_json::Value>>,
+    pub attributes: Option<
+        ::blueprint::serde_json::Map<String, ::blueprint::serde_json::Value>,
+    >,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<Point>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -129,16 +148,16 @@ impl ::blueprint::Validate for Sample {
         v.field::<f64>(obj, "ratio", false);
         v.bounded_field::<::blueprint::Decimal>(obj, "price", true, Some(0f64), None);
         v.field::<::blueprint::chrono::NaiveDate>(obj, "day", true);
-        v.field::<::blueprint::chrono::DateTime<::blueprint::chrono::Utc>>(obj, "at", true);
+        v.field::<
+                ::blueprint::chrono::DateTime<::blueprint::chrono::Utc>,
+            >(obj, "at", true);
         v.field::<Color>(obj, "color", false);
         v.bounded_field::<Vec<String>>(obj, "tags", false, None, Some(5f64));
         v.field::<::std::collections::BTreeMap<String, String>>(obj, "labels", false);
         v.field::<::blueprint::serde_json::Value>(obj, "extra", false);
-        v.field::<::blueprint::serde_json::Map<String, ::blueprint::serde_json::Value>>(
-            obj,
-            "attributes",
-            false,
-        );
+        v.field::<
+                ::blueprint::serde_json::Map<String, ::blueprint::serde_json::Value>,
+            >(obj, "attributes", false);
         v.field::<Point>(obj, "origin", false);
         v.field::<String>(obj, "order", false);
     }
@@ -157,7 +176,11 @@ fn default_sample_tags() -> Vec<String> {
 }
 /// A table without journal, with a composite key.
 #[derive(
-    Debug, Clone, PartialEq, ::blueprint::serde::Serialize, ::blueprint::serde::Deserialize,
+    Debug,
+    Clone,
+    PartialEq,
+    ::blueprint::serde::Serialize,
+    ::blueprint::serde::Deserialize
 )]
 #[serde(crate = "::blueprint::serde")]
 pub struct Setting {

@@ -39,12 +39,17 @@ impl ::std::fmt::Display for UserStatus {
     }
 }
 impl ::blueprint::serde::Serialize for UserStatus {
-    fn serialize<S: ::blueprint::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+    fn serialize<S: ::blueprint::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
     }
 }
 impl<'de> ::blueprint::serde::Deserialize<'de> for UserStatus {
-    fn deserialize<D: ::blueprint::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+    fn deserialize<D: ::blueprint::serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Self, D::Error> {
         let value = <String as ::blueprint::serde::Deserialize>::deserialize(d)?;
         Ok(Self::from(value.as_str()))
     }
@@ -57,10 +62,14 @@ impl ::blueprint::Validate for UserStatus {
 impl ::blueprint::FromParam for UserStatus {
     fn from_param(text: &str) -> Result<Self, String> {
         match Self::from(text) {
-            Self::Undefined(other) => Err(format!(
-                "invalid value {other:?}; must be one of: {}",
-                Self::VALUES.join(", ")
-            )),
+            Self::Undefined(other) => {
+                Err(
+                    format!(
+                        "invalid value {other:?}; must be one of: {}", Self::VALUES
+                        .join(", ")
+                    ),
+                )
+            }
             known => Ok(known),
         }
     }
@@ -72,7 +81,11 @@ impl ::blueprint::ToParam for UserStatus {
 }
 /// The seed's user: the canonical journaled table.
 #[derive(
-    Debug, Clone, PartialEq, ::blueprint::serde::Serialize, ::blueprint::serde::Deserialize,
+    Debug,
+    Clone,
+    PartialEq,
+    ::blueprint::serde::Serialize,
+    ::blueprint::serde::Deserialize
 )]
 #[serde(crate = "::blueprint::serde")]
 pub struct User {
