@@ -366,6 +366,65 @@ async fn generated_alter_applies(db: Db, dir: &Path) {
     assert_eq!(nick, ["al"]);
 }
 
+async fn destructive_migration_applies(db: Db, dir: &Path) {
+    // Drop a column and widen an enum (SQLite rebuilds the table) with rows present.
+    users::insert(&db, &user("u1", "a@example.com"))
+        .await
+        .unwrap();
+    let previous = migrations::Snapshot::parse(
+        &std::fs::read_to_string(dir.join(migrations::SNAPSHOT)).unwrap(),
+    )
+    .unwrap();
+    let mut schema = previous.schema.clone();
+    let table = schema
+        .tables
+        .iter_mut()
+        .find(|t| t.name == "users")
+        .unwrap();
+    table.columns.retain(|c| c.name != "name");
+    let status = table
+        .columns
+        .iter_mut()
+        .find(|c| c.name == "status")
+        .unwrap();
+    status.ty = sql::ColumnType::Enum {
+        values: vec![
+            "active".into(),
+            "inactive".into(),
+            "suspended".into(),
+            "banned".into(),
+        ],
+    };
+    let allow = migrations::Options {
+        allow_destructive: true,
+    };
+    for f in migrations::generate(&schema, Some(&previous), allow).unwrap() {
+        std::fs::write(dir.join(&f.path), &f.contents).unwrap();
+    }
+    let set = Migrations::from_dir(&Migrations::dir(dir, db.dialect())).unwrap();
+    assert_eq!(migrate::migrate(&db, &set).await.unwrap().len(), 1);
+    // Rows kept, new value accepted, old checks, key guard and journal still on.
+    db.execute_script("UPDATE \"users\" SET \"status\" = 'banned' WHERE \"id\" = 'u1'")
+        .await
+        .unwrap();
+    let err = db
+        .execute_script("UPDATE \"users\" SET \"status\" = 'nope'")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DbError::Check(_)), "{err:?}");
+    let err = db
+        .execute_script("UPDATE \"users\" SET \"id\" = 'u2'")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DbError::KeyUpdate(_)), "{err:?}");
+    let ops = texts(
+        &db,
+        "SELECT \"journal_operation\" || ':' || \"status\" FROM \"users_journal\" ORDER BY \"journal_id\"",
+    )
+    .await;
+    assert_eq!(ops, ["INSERT:active", "UPDATE:banned"]);
+}
+
 async fn plain_insert_uses_defaults(db: Db) {
     db.execute_script("INSERT INTO \"users\" (\"id\", \"email\") VALUES ('u1', 'a@example.com')")
         .await
@@ -630,6 +689,7 @@ cases!(
     listing,
     migrations_runner(dir),
     generated_alter_applies(dir),
+    destructive_migration_applies(dir),
     plain_insert_uses_defaults,
     retention,
     all_types_round_trip,

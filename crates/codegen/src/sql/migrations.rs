@@ -422,6 +422,15 @@ fn alter_postgres(old: &Table, new: &Table) -> String {
                 "ALTER TABLE {name} ALTER COLUMN {col} TYPE {ty} USING {col}::text::{ty};"
             )
             .ok();
+            if old.journal.is_some() && new.journal.is_some() {
+                // The journal's copy of the column follows, or the trigger's insert fails.
+                writeln!(
+                    out,
+                    "ALTER TABLE {} ALTER COLUMN {col} TYPE {ty} USING {col}::text::{ty};",
+                    ident(&new.journal_table())
+                )
+                .ok();
+            }
         }
         let null = if c.nullable { "DROP" } else { "SET" };
         writeln!(

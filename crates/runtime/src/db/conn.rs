@@ -261,18 +261,17 @@ impl Conn<'_> {
         doc: &str,
         extra: &[i64],
     ) -> Result<Option<String>, DbError> {
-        Ok(match self.0 {
-            Inner::SqlitePool(p) => sqlite_query(sql, doc, extra).fetch_optional(p).await?,
-            Inner::Sqlite(c) => sqlite_query(sql, doc, extra).fetch_optional(c).await?,
+        let text = match self.0 {
+            Inner::SqlitePool(p) => {
+                first_text(sqlite_query(sql, doc, extra).fetch_optional(p).await?)
+            }
+            Inner::Sqlite(c) => first_text(sqlite_query(sql, doc, extra).fetch_optional(c).await?),
             Inner::PostgresPool(p) => {
-                return first_text_pg(pg_query(sql, doc, extra).fetch_optional(p).await?);
+                first_text(pg_query(sql, doc, extra).fetch_optional(p).await?)
             }
-            Inner::Postgres(c) => {
-                return first_text_pg(pg_query(sql, doc, extra).fetch_optional(c).await?);
-            }
-        }
-        .map(|r| r.try_get::<String, _>(0))
-        .transpose()?)
+            Inner::Postgres(c) => first_text(pg_query(sql, doc, extra).fetch_optional(c).await?),
+        };
+        Ok(text?)
     }
 
     /// The first column (a JSON text) of every row.
@@ -391,6 +390,10 @@ where
     q
 }
 
-fn first_text_pg(row: Option<sqlx::postgres::PgRow>) -> Result<Option<String>, DbError> {
-    Ok(row.map(|r| r.try_get::<String, _>(0)).transpose()?)
+fn first_text<R: sqlx::Row>(row: Option<R>) -> Result<Option<String>, sqlx::Error>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    row.map(|r| r.try_get::<String, _>(0)).transpose()
 }
