@@ -3,7 +3,7 @@
 //! SQLite and PostgreSQL, in one run:
 //!
 //! ```text
-//! cargo bench -p blueprint-codegen --bench dao_insert [-- <rows>]
+//! cargo bench -p blueprint-codegen --bench dao_insert [-- <rows per round>]
 //! ```
 //!
 //! Baselines on the same table definition:
@@ -122,28 +122,47 @@ async fn run(db: &Db, mode: Mode, rows: usize, tag: &str) -> f64 {
     rows as f64 / start.elapsed().as_secs_f64()
 }
 
+const ROUNDS: usize = 9;
+
 async fn bench(name: &str, db: Db, rows: usize) {
     let dir = tempfile::tempdir().unwrap();
     setup(&db, dir.path()).await;
     // Warm up statement caches and the table's first pages.
     run(&db, Mode::Plain, 200, "warm-p").await;
     run(&db, Mode::Dao, 200, "warm-d").await;
-    let mut best = [0.0_f64; 3];
-    // Interleaved rounds, best of three: less noise from the machine's other work.
-    for round in 0..3 {
+    // Short interleaved rounds; per mode the best (least disturbed by other work on
+    // the machine) and the median are reported.
+    let mut rates: [Vec<f64>; 3] = Default::default();
+    for round in 0..ROUNDS {
         for (k, mode) in [Mode::Plain, Mode::PlainJournaled, Mode::Dao]
             .into_iter()
             .enumerate()
         {
-            let rate = run(&db, mode, rows, &format!("r{round}m{k}")).await;
-            best[k] = best[k].max(rate);
+            rates[k].push(run(&db, mode, rows, &format!("r{round}m{k}")).await);
         }
     }
-    let [plain, journaled, dao] = best;
+    let best = |k: usize| rates[k].iter().copied().fold(0.0, f64::max);
+    let median = |k: usize| {
+        let mut v = rates[k].clone();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
     println!(
-        "{name:<10} plain {plain:>9.0}/s   plain+journal {journaled:>9.0}/s   dao {dao:>9.0}/s   dao/plain {:.2}   dao/plain+journal {:.2}",
-        dao / plain,
-        dao / journaled
+        "{name:<9} best:   plain {:>6.0}/s  plain+journal {:>6.0}/s  dao {:>6.0}/s  dao/plain {:.2}  dao/plain+journal {:.2}",
+        best(0),
+        best(1),
+        best(2),
+        best(2) / best(0),
+        best(2) / best(1)
+    );
+    println!(
+        "{:<9} median: plain {:>6.0}/s  plain+journal {:>6.0}/s  dao {:>6.0}/s  dao/plain {:.2}  dao/plain+journal {:.2}",
+        "",
+        median(0),
+        median(1),
+        median(2),
+        median(2) / median(0),
+        median(2) / median(1)
     );
     db.close().await;
 }
@@ -152,13 +171,13 @@ fn main() {
     let rows: usize = std::env::args()
         .skip(1)
         .find_map(|a| a.parse().ok())
-        .unwrap_or(2000);
+        .unwrap_or(1000);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async {
-        println!("{rows} sequential single-row inserts per mode, best of 3 rounds");
+        println!("{ROUNDS} rounds of {rows} sequential single-row inserts per mode");
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite:{}", dir.path().join("bench.sqlite").display());
         let sqlite = Db::connect(&url).await.unwrap();

@@ -466,17 +466,30 @@ async fn retention(db: Db) {
             assert_eq!(old, 0);
         }
         Dialect::Sqlite => {
+            let expired = "INSERT INTO \"users_journal\" (\"journal_operation\", \"journal_timestamp\", \"id\", \"email\") \
+                 VALUES ('INSERT', '2000-01-01T00:00:00.000Z', 'old', 'old@example.com')";
+            db.execute_script(expired).await.unwrap();
             users::insert(&db, &user("u1", "a@example.com"))
                 .await
                 .unwrap();
+            journal::maintain(&db).await.unwrap();
+            assert_eq!(journal_ops(&db).await, ["INSERT:u1:a@example.com"]);
+            // Everything expired: the newest row stays, so the next id follows it.
             db.execute_script(
-                "INSERT INTO \"users_journal\" (\"journal_operation\", \"journal_timestamp\", \"id\") \
-                 VALUES ('INSERT', '2000-01-01T00:00:00.000Z', 'old')",
+                "UPDATE \"users_journal\" SET \"journal_timestamp\" = '2000-01-01T00:00:00.000Z'",
             )
             .await
             .unwrap();
             journal::maintain(&db).await.unwrap();
-            assert_eq!(journal_ops(&db).await, ["INSERT:u1:a@example.com"]);
+            users::insert(&db, &user("u2", "b@example.com"))
+                .await
+                .unwrap();
+            assert_eq!(
+                journal_ops(&db).await,
+                ["INSERT:u1:a@example.com", "INSERT:u2:b@example.com"]
+            );
+            let newest = count(&db, "SELECT max(\"journal_id\") FROM \"users_journal\"").await;
+            assert_eq!(newest, 3);
         }
     }
 }

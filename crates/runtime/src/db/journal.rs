@@ -8,7 +8,8 @@ use std::time::Duration;
 use super::{Conn, Db, DbError, Dialect};
 
 /// PostgreSQL: create the next days' partitions and drop expired ones.
-/// SQLite: delete journal rows older than their table's retention.
+/// SQLite: delete journal rows older than their table's retention (keeping the
+/// newest row, whose id the next one follows).
 pub async fn maintain(db: &Db) -> Result<(), DbError> {
     match db.dialect() {
         Dialect::Postgres => {
@@ -17,9 +18,15 @@ pub async fn maintain(db: &Db) -> Result<(), DbError> {
         }
         Dialect::Sqlite => {
             for (_, journal, days) in tables(db.conn()).await? {
+                // Ids grow with time: delete the ids below the first unexpired one,
+                // reading only the expired rows. The newest row always stays, so the
+                // rowid never restarts and a journal id is never reused.
+                let j = quote(&journal);
                 let sql = format!(
-                    "DELETE FROM {} WHERE \"journal_timestamp\" < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-{days} days')",
-                    quote(&journal)
+                    "DELETE FROM {j} WHERE \"journal_id\" < coalesce(\
+                     (SELECT \"journal_id\" FROM {j} WHERE \"journal_timestamp\" >= \
+                      strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-{days} days') ORDER BY \"journal_id\" LIMIT 1), \
+                     (SELECT max(\"journal_id\") FROM {j}))"
                 );
                 db.execute_script(&sql).await?;
             }
