@@ -216,7 +216,6 @@ pub fn journal_trigger(table: &Table) -> String {
         r#"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     r {table}%ROWTYPE;
-    new_id bigint;
 BEGIN
     IF TG_OP = 'UPDATE' AND OLD IS NOT DISTINCT FROM NEW THEN
         RETURN NULL;
@@ -226,10 +225,14 @@ BEGIN
     ELSE
         r := NEW;
     END IF;
-    INSERT INTO {journal_ident} ("journal_operation", {columns})
-    VALUES (TG_OP, {values})
-    RETURNING "journal_id" INTO new_id;
-    INSERT INTO "_blueprint_journal_queue" ("table_name", "journal_id") VALUES ({table_literal}, new_id);
+    -- One statement for both inserts: half the executor round trips of two.
+    WITH journaled AS (
+        INSERT INTO {journal_ident} ("journal_operation", {columns})
+        VALUES (TG_OP, {values})
+        RETURNING "journal_id"
+    )
+    INSERT INTO "_blueprint_journal_queue" ("table_name", "journal_id")
+    SELECT {table_literal}, "journal_id" FROM journaled;
     PERFORM pg_notify('blueprint_journal', {table_literal});
     RETURN NULL;
 END
