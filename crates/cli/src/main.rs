@@ -29,19 +29,25 @@ struct Cli {
 
 #[derive(Debug, clap::Subcommand)]
 enum Command {
+    /// Check specs against the design rules (`--list-rules` lists them).
+    Lint(cmd::lint::LintArgs),
     /// Inspect a spec: load, normalise, validate and print it.
     #[command(subcommand)]
     Spec(cmd::spec::SpecCommand),
     /// The service's database: up, create, migrate, status, reset, shell.
     #[command(subcommand)]
     Db(cmd::db::DbCommand),
+    /// Generate code from specs: Rust models, server, client, mock (and more).
+    Gen(cmd::r#gen::GenArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Lint(args) => cmd::lint::run(args),
         Command::Spec(c) => cmd::spec::run(c),
         Command::Db(c) => cmd::db::run(c),
+        Command::Gen(args) => cmd::r#gen::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -29,28 +29,61 @@
 //! As a package ([`GenOptions::package`]): `Cargo.toml`, and the same tree under
 //! `src/` with `src/lib.rs` in place of `mod.rs`.
 //!
-//! # Naming conventions (see [`rust::naming`])
+//! # Naming conventions (see [`rust::naming`], which other generators reuse)
 //!
-//! - Types (models, enums, unions): `UpperCamelCase` of the spec name (`user_form`
-//!   → `UserForm`). Names that would shadow prelude items the generated code uses
-//!   (`Option`, `Result`, `String`, `Vec`, `Box`, `Some`, `None`, `Ok`, `Err`) get
-//!   their kind appended (`result` model → `ResultModel`).
-//! - Fields and methods: `snake_case` (`userId` → `user_id`); Rust keywords are
-//!   raw identifiers (`type` → `r#type`), except `self`, `super`, `crate`,
-//!   `Self`, which get a trailing `_`. The wire name is kept with `#[serde(rename)]`.
-//! - Any name starting with a digit gets a leading `_` (fields) or `N` (types,
-//!   variants); characters that cannot appear in identifiers separate words.
-//! - Names that collide after conversion get `2`, `3`... appended in declaration order.
-//! - Enum values: `UpperCamelCase` variants; the catch-all for unknown values is
-//!   `Undefined(String)` (`UndefinedValue` if the enum has a value `undefined`).
-//! - Union variants: the member type's name (`RegisteredUser`, `Uuid`, `String`);
-//!   unknown members decode to `Undefined(RawObject)`.
+//! - Types (models, enums, unions, interfaces): `UpperCamelCase` of the spec name
+//!   (`user_form` → `UserForm`). Names that would shadow items the generated code
+//!   uses unqualified (`Option`, `Result`, `String`, `Vec`, `Box`, `Some`, `None`,
+//!   `Ok`, `Err`, `Default`, `From`, `Serialize`, `Deserialize`) get their kind
+//!   appended (`result` enum → `ResultEnum`, `option` model → `OptionModel`).
+//! - Fields, parameters, methods: `snake_case` (`userId` → `user_id`, `x-dash` →
+//!   `x_dash`); Rust keywords become raw identifiers (`type` → `r#type`), except
+//!   `self`, `super`, `crate`, which get a trailing `_`. The wire name is kept with
+//!   `#[serde(rename)]`.
+//! - Variants: `UpperCamelCase` (`not-ok` → `NotOk`); a leading digit gets `N`
+//!   (`3d` → `N3d`), `Self` becomes `SelfValue`. Characters that cannot appear in
+//!   identifiers separate words; non-ASCII letters are dropped.
+//! - Names that collide after conversion get `2`, `3`... (`_2` for snake_case)
+//!   appended, in declaration order; two union members with the same type name are
+//!   told apart by their wire value.
+//! - Enums: the catch-all for unknown values is `Undefined(String)`
+//!   (`UndefinedValue(String)` if the enum has a value `undefined`).
+//! - Unions: variants are named after the member type (`RegisteredUser`, `Uuid`,
+//!   `String`); unknown members decode to `Undefined(RawObject)`.
 //! - An imported namespace is a module named by its namespace with `.` → `_`
-//!   (`io.flow.common.v0` → `models::io_flow_common_v0`).
+//!   (`io.flow.common.v0` → `models::io_flow_common_v0::User`).
 //! - Operations: `<method>_<resource plural>[_<static segments>][_by_<params>]`
-//!   (`GET /users/:id` → `get_users_by_id`), request/response types
-//!   `GetUsersByIdRequest`/`GetUsersByIdResponse`; response variants are named by
-//!   status (`Ok`, `Created`, `NoContent`, `NotFound`, `Status299`, `Default`).
+//!   (`GET /users/:id` → `get_users_by_id`, `POST /nodes/:name/rename` →
+//!   `post_nodes_rename_by_name`); types `GetUsersByIdRequest` and
+//!   `GetUsersByIdResponse`, whose variants are named by status reason phrase
+//!   (`Ok`, `Created`, `NoContent`, `NotFound`, `Status299`) plus
+//!   `Default { status, body }` for apibuilder's `default` response.
+//! - Per service: trait `<Service>Service`, `router()`, client `<Service>Client`,
+//!   mock `Mock<Service>` (`users` → `UsersService`, `UsersClient`, `MockUsers`).
+//!
+//! # Wire format and types
+//!
+//! - Unions follow apibuilder exactly (see `blueprint::union`): with a
+//!   discriminator, the member's fields plus `"<discriminator>": "<value>"`; without,
+//!   `{"<value>": {...}}`; primitive and enum members under `"value"`; no
+//!   discriminator selects the `default` member; unknown values keep the raw object
+//!   and re-encode unchanged. A member that is itself a union with the same
+//!   discriminator is flattened (its members' values select it).
+//! - `date-iso8601` → `chrono::NaiveDate`, `date-time-iso8601` →
+//!   `chrono::DateTime<Utc>` (any offset accepted, written as UTC), `decimal` →
+//!   `blueprint::Decimal` (exact; a JSON number when that is exact, else a string),
+//!   `uuid` → `uuid::Uuid`, `map[T]` → `BTreeMap<String, T>` (stable order),
+//!   `object` → `serde_json::Map`, `json` → `serde_json::Value`, `integer` → `i32`,
+//!   `long` → `i64`, `double` → `f64`, `unit` → no body.
+//! - Required fields are `T`; optional ones `Option<T>` (omitted when `None`); a
+//!   field with a `default` is `T`, filled with the default when absent *or null*.
+//!   `null` anywhere means absent. Unknown object fields are ignored (old code
+//!   survives new fields). References that would make a type infinitely large are
+//!   boxed.
+//! - Every type implements `blueprint::Validate`, which checks a JSON document
+//!   against the spec (required, types, formats, enum values, `minimum`/`maximum`)
+//!   and reports every violation with its path; generated servers run it before
+//!   decoding, so a bad request gets one 422 listing all problems.
 
 use std::path::PathBuf;
 
@@ -197,6 +230,13 @@ pub enum CodegenError {
     Migration(#[from] sql::migrations::MigrationError),
     #[error("invalid crate name `{0}`: use letters, digits, `-` and `_`, starting with a letter")]
     InvalidCrateName(String),
+}
+
+/// The routes the generated axum router declares for `spec`: each path (axum
+/// syntax, `/users/{id}`) with its methods, in declaration order. The runtime adds
+/// `GET /_internal_/healthcheck` and `GET /_internal_/version` to these.
+pub fn server_routes(spec: &Spec) -> Vec<(String, Vec<blueprint_spec::ir::Method>)> {
+    rust::server_routes(spec)
 }
 
 /// Run the generators `opts` names over `spec`. Files come back sorted by path.

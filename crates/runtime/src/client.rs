@@ -190,6 +190,12 @@ impl Call {
         Ok(self)
     }
 
+    /// A raw JSON body (already encoded); for tests and pass-through proxies.
+    pub fn raw_json(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = Some(body.into());
+        self
+    }
+
     /// A `form` parameter: sent as a field of a JSON object body, as apibuilder does.
     pub fn form<T: Serialize>(mut self, name: &str, value: &T) -> Self {
         let value = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);

@@ -35,6 +35,11 @@ example!(
     () => (),
 );
 
+/// The spec's `example` text for a field, when it parses as a `T`; else `T::example()`.
+pub fn from_example<T: crate::FromParam + Example>(text: &str) -> T {
+    T::from_param(text).unwrap_or_else(|_| T::example())
+}
+
 impl<T> Example for Option<T> {
     fn example() -> Self {
         None

@@ -136,3 +136,11 @@ impl<T: ToParam + ?Sized> ToParam for &T {
         (**self).to_param()
     }
 }
+
+/// The message for an enum parameter with a value the spec does not list.
+pub fn unknown_value(value: &str, known: &[&str]) -> String {
+    format!(
+        "invalid value {value:?}; must be one of: {}",
+        known.join(", ")
+    )
+}

@@ -9,7 +9,7 @@
 //! route, and JSON 404/405 answers.
 
 use axum::extract::{DefaultBodyLimit, FromRequest, RawPathParams, Request};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{Extensions, HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
@@ -42,6 +42,17 @@ impl Default for ServerConfig {
     }
 }
 
+/// The request around an operation's typed input: every header (declared or
+/// not), and the extensions middleware put there (an authenticated caller, a
+/// request id...). Generated trait methods receive it as their second argument.
+#[derive(Debug, Default)]
+pub struct Context {
+    pub method: Method,
+    pub uri: Uri,
+    pub headers: HeaderMap,
+    pub extensions: Extensions,
+}
+
 /// Where a parameter is read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Location {
@@ -61,6 +72,9 @@ impl Location {
 /// Everything a handler reads from a request, with the violations found so far.
 #[derive(Debug)]
 pub struct Inputs {
+    method: Method,
+    uri: Uri,
+    extensions: Extensions,
     path: Vec<String>,
     query: Vec<(String, String)>,
     headers: HeaderMap,
@@ -87,6 +101,9 @@ impl<S: Send + Sync> FromRequest<S> for Inputs {
             .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
             .unwrap_or_default();
         let headers = std::mem::take(&mut parts.headers);
+        // Cloned, not taken: the body extractor reads the body limit from them.
+        let extensions = parts.extensions.clone();
+        let (method, uri) = (parts.method.clone(), parts.uri.clone());
         let req = Request::from_parts(parts, body);
         let body = Bytes::from_request(req, state).await.map_err(|rejection| {
             let status = rejection.status();
@@ -100,6 +117,9 @@ impl<S: Send + Sync> FromRequest<S> for Inputs {
         Ok(Inputs {
             path,
             query,
+            method,
+            uri,
+            extensions,
             headers,
             body,
             form: None,
@@ -214,7 +234,7 @@ impl Inputs {
     }
 
     /// A repeated query or header parameter (`?id=a&id=b`); `required` means at
-    /// least one. Bounds apply to each value.
+    /// least one. `min`/`max` bound the number of values, as for JSON arrays.
     pub fn list<T: FromParam>(
         &mut self,
         location: Location,
@@ -229,10 +249,17 @@ impl Inputs {
             self.violation(path, "is required");
             return None;
         }
+        let count = texts.len() as f64;
+        if let Some(min) = min.filter(|min| count < *min) {
+            self.violation(path.clone(), format!("must have at least {min} values"));
+        }
+        if let Some(max) = max.filter(|max| count > *max) {
+            self.violation(path.clone(), format!("must have at most {max} values"));
+        }
         let mut values = Vec::with_capacity(texts.len());
         let mut ok = true;
         for text in &texts {
-            match self.check(&path, text, min, max) {
+            match self.check(&path, text, None, None) {
                 Some(v) => values.push(v),
                 None => ok = false,
             }
@@ -310,6 +337,16 @@ impl Inputs {
             }
             None | Some(Value::Null) => Some(None),
             Some(value) => decode(value, &format!("body.{name}"), &mut self.violations).map(Some),
+        }
+    }
+
+    /// What the handler gets besides its typed input, once every input is valid.
+    pub fn into_context(self) -> Context {
+        Context {
+            method: self.method,
+            uri: self.uri,
+            headers: self.headers,
+            extensions: self.extensions,
         }
     }
 
@@ -392,6 +429,23 @@ pub fn service_router(routes: Router, info: &'static ServiceInfo, config: &Serve
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(config.body_limit))
+        .layer(axum::middleware::from_fn(catch_panic))
+}
+
+/// A panicking handler answers 500 with a generic body (nothing of the panic
+/// leaks to the caller) instead of dropping the connection.
+async fn catch_panic(req: Request, next: axum::middleware::Next) -> Response {
+    use futures_util::FutureExt;
+    match std::panic::AssertUnwindSafe(next.run(req))
+        .catch_unwind()
+        .await
+    {
+        Ok(response) => response,
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorBody::new("internal_error", "the server failed to handle this request"),
+        ),
+    }
 }
 
 async fn healthcheck() -> Response {

@@ -191,3 +191,65 @@ pub fn wrapped_value<T: DeserializeOwned, E: serde::de::Error>(wrapped: &Wrapped
 pub fn nested_member<T: DeserializeOwned, E: serde::de::Error>(object: RawObject) -> Result<T, E> {
     serde_json::from_value(Value::Object(object)).map_err(E::custom)
 }
+
+/// Decode a field with a spec default: `null` (like absence) gives the default.
+/// Used by generated `deserialize_with` functions of defaulted fields.
+pub fn null_or<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+    default: fn() -> T,
+) -> Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_else(default))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn tagged(v: Value, default: Option<&str>) -> Result<Tagged, serde_json::Error> {
+        read_tagged(v, "shape", "kind", default)
+    }
+
+    #[test]
+    fn discriminator_errors_are_clear() {
+        let e = tagged(json!({"radius": 1}), None).unwrap_err().to_string();
+        assert_eq!(e, "shape: missing discriminator `kind`");
+        let e = tagged(json!({"kind": 3}), None).unwrap_err().to_string();
+        assert_eq!(e, "shape: discriminator `kind` must be a string, not 3");
+        assert_eq!(
+            tagged(json!({"radius": 1}), Some("circle")).unwrap().tag,
+            "circle"
+        );
+        assert!(tagged(json!([1]), None).is_err());
+    }
+
+    #[test]
+    fn wrappers_have_exactly_one_key() {
+        let e = read_wrapped(json!({}), "party").unwrap_err().to_string();
+        assert!(e.contains("exactly one key"), "{e}");
+        let w = read_wrapped(json!({"long": {"value": 5}}), "party").unwrap();
+        assert_eq!(wrapped_value::<i64, serde_json::Error>(&w).unwrap(), 5);
+        let w = read_wrapped(json!({"long": 5}), "party").unwrap();
+        let e = wrapped_value::<i64, serde_json::Error>(&w)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "long: missing field `value`");
+    }
+
+    #[test]
+    fn tagged_members_put_the_discriminator_first() {
+        #[derive(Serialize)]
+        struct Circle {
+            radius: f64,
+        }
+        let mut out = Vec::new();
+        let mut ser = serde_json::Serializer::new(&mut out);
+        serialize_tagged(&mut ser, "kind", "circle", &Circle { radius: 1.5 }).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"kind":"circle","radius":1.5}"#
+        );
+    }
+}

@@ -51,8 +51,63 @@ fn integer(r: &mut Reader<'_>, o: &Obj<'_>, key: &str) -> Option<(u32, Span)> {
     }
 }
 
-/// Checks that apply to the attributes of every element: the `linter` shape.
-pub fn check_common(attrs: &[RawAttribute], diags: &mut Vec<Diagnostic>) {
+/// The kind of element an attribute list belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    Service,
+    Model,
+    Union,
+    Operation,
+    /// Any other element, described for messages ("a field").
+    Other(&'static str),
+}
+
+impl Place {
+    fn describe(self) -> &'static str {
+        match self {
+            Place::Service => "the service",
+            Place::Model => "a model",
+            Place::Union => "a union",
+            Place::Operation => "an operation",
+            Place::Other(what) => what,
+        }
+    }
+}
+
+/// Where each of our attributes may appear.
+const PLACES: &[(&str, &[Place], &str)] = &[
+    ("db", &[Place::Model], "a model"),
+    ("stream", &[Place::Union], "an event union"),
+    ("consumes", &[Place::Service], "the service"),
+    (
+        "auth",
+        &[Place::Service, Place::Operation],
+        "the service or an operation",
+    ),
+];
+
+/// Checks that apply to the attributes of every element: ours are in their
+/// place, and `linter` (allowed anywhere) has its shape.
+pub fn check_common(attrs: &[RawAttribute], place: Place, diags: &mut Vec<Diagnostic>) {
+    for a in attrs {
+        if let Some((name, allowed, belongs)) = PLACES.iter().find(|(n, ..)| *n == a.name.value)
+            && !allowed.contains(&place)
+        {
+            diags.push(
+                Diagnostic::error(
+                    "spec/misplaced-attribute",
+                    format!(
+                        "the `{name}` attribute belongs on {belongs}, not on {}",
+                        place.describe()
+                    ),
+                )
+                .at(a.name.span)
+                .hint(format!(
+                    "move it to {belongs}, or rename it if it is another tool's attribute"
+                )),
+            );
+        }
+    }
     for a in attrs.iter().filter(|a| a.name.value == "linter") {
         let mut r = Reader::new(diags, Form::Input);
         if let Some(o) = r.object(&a.value, "the `linter` attribute") {
@@ -238,9 +293,21 @@ pub fn db(raw: &RawModel, model: &Model, diags: &mut Vec<Diagnostic>) -> Option<
     let what = format!("the `db` attribute of model `{}`", model.name);
     let mut r = Reader::new(diags, Form::Input);
     let o = r.object(&a.value, &what)?;
-    let table = r
-        .string(&o, "table")
-        .map_or_else(|| model.plural.clone(), |s| s.value);
+    let table = match r.string(&o, "table") {
+        Some(t) if is_sql_identifier(&t.value) => t.value,
+        Some(t) => {
+            r.diags.push(
+                Diagnostic::error(
+                    "spec/invalid-attribute",
+                    format!("`{}` is not a usable table name", t.value),
+                )
+                .at(t.span)
+                .hint("table names are lower-case letters, digits and `_`, starting with a letter"),
+            );
+            t.value
+        }
+        None => model.plural.clone(),
+    };
     let check_fields = |r: &mut Reader<'_>, fields: &[crate::raw::Str], owner: &str| {
         for f in fields {
             if model.field(&f.value).is_none() {
@@ -323,6 +390,53 @@ pub fn db(raw: &RawModel, model: &Model, diags: &mut Vec<Diagnostic>) -> Option<
             span: item.span,
         });
     }
+    // Two indexes over the same fields (or one over the primary key) are redundant.
+    for (i, index) in indexes.iter().enumerate() {
+        let earlier = indexes[..i].iter().find(|x| x.fields == index.fields);
+        if let Some(first) = earlier {
+            r.diags.push(
+                Diagnostic::error(
+                    "spec/duplicate-index",
+                    format!(
+                        "two indexes of table `{table}` cover ({})",
+                        index.fields.join(", ")
+                    ),
+                )
+                .at(index.span)
+                .label(first.span, "first index")
+                .hint("keep one (a unique index also serves lookups)"),
+            );
+        } else if index.fields == primary_key {
+            r.diags.push(
+                Diagnostic::error(
+                    "spec/duplicate-index",
+                    format!(
+                        "an index of table `{table}` repeats its primary key ({})",
+                        index.fields.join(", ")
+                    ),
+                )
+                .at(index.span)
+                .hint("the primary key is already a unique index; remove this one"),
+            );
+        }
+    }
+    for name in &primary_key {
+        if let Some(f) = model.field(name)
+            && !f.required
+        {
+            r.diags.push(
+                Diagnostic::error(
+                    "spec/invalid-attribute",
+                    format!(
+                        "primary key field `{name}` of model `{}` is optional",
+                        model.name
+                    ),
+                )
+                .at(f.span)
+                .hint("primary key columns cannot be null; make the field required"),
+            );
+        }
+    }
     let journal = r.boolean(&o, "journal").is_none_or(|b| b.0);
     let journal_retention_days = integer(&mut r, &o, "journal_retention_days")
         .map_or(DEFAULT_JOURNAL_RETENTION_DAYS, |v| v.0);
@@ -344,6 +458,14 @@ pub fn db(raw: &RawModel, model: &Model, diags: &mut Vec<Diagnostic>) -> Option<
         journal_retention_days,
         span: a.span,
     })
+}
+
+/// A name that needs no quoting in SQLite or PostgreSQL.
+fn is_sql_identifier(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && s.len() <= 63
 }
 
 /// `<table>_<fields>_idx`, or `_key` for unique indexes.

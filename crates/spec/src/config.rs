@@ -12,6 +12,9 @@ use serde::Deserialize;
 
 pub const FILE_NAME: &str = "blueprint.toml";
 
+/// Where a workspace's specs are when `[workspace] specs` does not say.
+pub const DEFAULT_SPEC_GLOBS: &[&str] = &["services/*/spec/*.json"];
+
 #[derive(Debug, Clone, Default)]
 pub struct Config {
     /// The `blueprint.toml` this came from; `None` for the built-in default.
@@ -111,6 +114,49 @@ impl Config {
         })
     }
 
+    /// The workspace's spec files: the globs of `[workspace] specs` (default
+    /// [`DEFAULT_SPEC_GLOBS`]), relative to the root, matched, deduplicated, sorted.
+    pub fn workspace_specs(&self) -> Result<Vec<PathBuf>, ConfigError> {
+        let origin = || self.path.clone().unwrap_or_else(|| FILE_NAME.into());
+        let invalid = |message: String| ConfigError::Invalid {
+            path: origin(),
+            message,
+        };
+        let patterns: Vec<String> = match self.table.get("workspace").map(|w| w.get("specs")) {
+            None | Some(None) => DEFAULT_SPEC_GLOBS.iter().map(|s| s.to_string()).collect(),
+            Some(Some(v)) => v.clone().try_into().map_err(|e: toml::de::Error| {
+                invalid(format!("[workspace] specs: expected a list of globs: {e}"))
+            })?,
+        };
+        let root = self.root.to_str().ok_or_else(|| {
+            invalid(format!(
+                "workspace root {} is not UTF-8",
+                self.root.display()
+            ))
+        })?;
+        let mut specs = std::collections::BTreeSet::new();
+        for pattern in &patterns {
+            // The root is a literal path: escape it so `[` in a folder name is not a glob.
+            let full = format!("{}/{pattern}", glob::Pattern::escape(root));
+            let matches = glob::glob(&full).map_err(|e| {
+                invalid(format!(
+                    "[workspace] specs: invalid glob `{pattern}`: {}",
+                    e.msg
+                ))
+            })?;
+            for entry in matches {
+                let path = entry.map_err(|e| ConfigError::Io {
+                    path: e.path().to_path_buf(),
+                    source: e.into(),
+                })?;
+                if path.is_file() {
+                    specs.insert(path);
+                }
+            }
+        }
+        Ok(specs.into_iter().collect())
+    }
+
     /// A section deserialised into the caller's type; `T::default()` when absent.
     pub fn section<T>(&self, name: &str) -> Result<T, ConfigError>
     where
@@ -151,6 +197,43 @@ mod tests {
     fn unknown_registry_key_is_an_error() {
         let err = Config::parse(Path::new("b.toml"), "[registry]\npath = []\n");
         assert!(matches!(err, Err(ConfigError::Invalid { .. })));
+    }
+
+    #[test]
+    fn workspace_specs_match_globs_sorted() {
+        let dir = std::env::temp_dir().join(format!("blueprint-ws-{}", std::process::id()));
+        for file in [
+            "services/b/spec/b.json",
+            "services/a/spec/a.json",
+            "other/x.json",
+        ] {
+            let path = dir.join(file);
+            std::fs::create_dir_all(path.parent().expect("has parent")).expect("mkdir");
+            std::fs::write(&path, "{}").expect("write");
+        }
+        let default = Config::parse(&dir.join(FILE_NAME), "").expect("ok");
+        assert_eq!(
+            default.workspace_specs().expect("ok"),
+            vec![
+                dir.join("services/a/spec/a.json"),
+                dir.join("services/b/spec/b.json")
+            ]
+        );
+        let custom = Config::parse(
+            &dir.join(FILE_NAME),
+            "[workspace]\nspecs = [\"other/*.json\", \"services/a/**/*.json\"]\n",
+        )
+        .expect("ok");
+        assert_eq!(
+            custom.workspace_specs().expect("ok"),
+            vec![dir.join("other/x.json"), dir.join("services/a/spec/a.json")]
+        );
+        let bad = Config::parse(&dir.join(FILE_NAME), "[workspace]\nspecs = \"x\"\n").expect("ok");
+        assert!(matches!(
+            bad.workspace_specs(),
+            Err(ConfigError::Invalid { .. })
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -212,11 +212,8 @@ pub fn render_human(d: &Diagnostic, sources: &SourceMap, color: bool) -> String 
                     (l.span.start as usize, l.span.len().max(1)),
                 ));
             }
-            let (line, col) = file.line_col(span.start as usize);
-            let src = miette::NamedSource::new(
-                format!("{}:{line}:{col}", file.path.display()),
-                file.text.clone(),
-            );
+            // miette appends `:line:col` of the primary label to the source name.
+            let src = miette::NamedSource::new(file.path.display().to_string(), file.text.clone());
             let report = miette::Report::new(md.with_labels(labels)).with_source_code(src);
             handler.render_report(&mut out, report.as_ref())
         }

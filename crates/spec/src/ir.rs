@@ -735,6 +735,13 @@ pub enum TypeKind {
 }
 
 impl TypeKind {
+    pub const ALL: [TypeKind; 4] = [
+        TypeKind::Enum,
+        TypeKind::Interface,
+        TypeKind::Model,
+        TypeKind::Union,
+    ];
+
     /// The plural used in fully qualified names: `<namespace>.models.<name>`.
     pub fn plural(&self) -> &'static str {
         match self {

@@ -3,9 +3,27 @@
 //! `load` parses with source spans, resolves imports offline (files and a local
 //! registry configured in `blueprint.toml`), normalises as apibuilder does, and
 //! validates. The result is an [`ir::Spec`] or a list of located [`Diagnostic`]s.
+//!
+//! The pipeline, per file (imports first, depth first):
+//!
+//! ```text
+//! text ─json::parse─► Spanned ─raw::Reader─► RawService ─normalize─► ir::Service ─validate─► ok / diagnostics
+//!                     (spans,    (shape: unknown/      (types resolved,   (whole-service
+//!                      dup keys)  duplicate keys,       defaults, paths,   rules)
+//!                                 legacy format)        attrs typed)
+//! ```
+//!
+//! - `load`: files, imports and the registry, service identity (namespace rules).
+//! - `raw`: the typed view of one file, input form or resolved `service.json`.
+//! - `templates`: apibuilder templates, applied to the raw spec.
+//! - `normalize` + `defaults` + `attrs`: build the IR service (Blueprint attributes
+//!   in `attrs`).
+//! - `validate`: apibuilder's rules and Blueprint's over the built service.
+//! - [`show`]: the IR back to apibuilder's `service.json` shape (`dev spec show`).
 
 mod attrs;
 pub mod config;
+mod defaults;
 pub mod diag;
 pub mod ir;
 pub mod json;
@@ -16,6 +34,7 @@ mod raw;
 pub mod show;
 pub mod source;
 mod suggest;
+mod templates;
 pub mod types;
 mod validate;
 

@@ -45,6 +45,8 @@ pub struct LoadError {
 
 /// Code of the diagnostic reported when the root file cannot be read.
 pub const IO_ERROR_CODE: &str = "spec/io";
+/// Code of the diagnostic reported when `blueprint.toml` is unusable.
+pub const CONFIG_ERROR_CODE: &str = "spec/config";
 
 impl LoadError {
     fn single(d: Diagnostic) -> Self {
@@ -61,11 +63,17 @@ impl LoadError {
             .iter()
             .any(|d| d.code == IO_ERROR_CODE && d.span.is_none())
     }
+
+    /// Whether loading failed because `blueprint.toml` is unreadable or invalid
+    /// (a usage problem rather than an invalid spec).
+    pub fn is_config(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.code == CONFIG_ERROR_CODE)
+    }
 }
 
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.is_io() {
+        if self.is_io() || self.is_config() {
             let messages: Vec<&str> = self
                 .diagnostics
                 .iter()
@@ -103,7 +111,7 @@ struct SpecSection {
 /// Load a spec, finding `blueprint.toml` from its folder upward.
 pub fn load(path: &Path) -> Result<Spec, LoadError> {
     let config = Config::discover(path)
-        .map_err(|e| LoadError::single(Diagnostic::error("spec/config", e.to_string())))?;
+        .map_err(|e| LoadError::single(Diagnostic::error(CONFIG_ERROR_CODE, e.to_string())))?;
     load_with(path, &LoadOptions { config })
 }
 
@@ -151,9 +159,18 @@ pub fn major_version(version: &str) -> u64 {
 
 /// The namespace of a spec that declares none (see the module docs).
 pub fn default_namespace(org_namespace: &str, application: &str, version: &str) -> String {
-    let mut segments: Vec<&str> = application.split('-').filter(|s| !s.is_empty()).collect();
+    let mut segments: Vec<String> = Vec::new();
+    for word in application.split('-').filter(|s| !s.is_empty()) {
+        // As apibuilder: a segment must start with a letter, so `oauth-2` is `oauth2`.
+        match segments.last_mut() {
+            Some(last) if !word.starts_with(|c: char| c.is_ascii_alphabetic()) => {
+                last.push_str(word);
+            }
+            _ => segments.push(word.to_string()),
+        }
+    }
     let org_last = org_namespace.rsplit('.').next();
-    if segments.len() > 1 && segments.first().copied() == org_last {
+    if segments.len() > 1 && segments.first().map(String::as_str) == org_last {
         segments.remove(0);
     }
     let mut parts = vec![org_namespace.to_string()];
@@ -278,7 +295,9 @@ impl<'c> Loader<'c> {
         } else {
             raw::Form::Input
         };
-        let raw = Reader::new(&mut self.diags, form).service(&root)?;
+        raw::duplicate_keys(&root, &mut self.diags);
+        let mut raw = Reader::new(&mut self.diags, form).service(&root)?;
+        crate::templates::apply(&mut raw, &mut self.diags);
 
         let name = raw
             .name
@@ -295,11 +314,13 @@ impl<'c> Loader<'c> {
             .organization
             .clone()
             .or_else(|| raw.organization.clone());
-        let version = origin
-            .version
-            .clone()
-            .or_else(|| raw.version.clone())
-            .unwrap_or_else(|| DEFAULT_VERSION.to_string());
+        // A resolved service.json knows its version; `latest` in a URI does not.
+        let version = match (&origin.version, &raw.version) {
+            (Some(v), Some(own)) if v == "latest" => own.clone(),
+            (Some(v), _) => v.clone(),
+            (None, Some(own)) => own.clone(),
+            (None, None) => DEFAULT_VERSION.to_string(),
+        };
         let namespace = match &raw.namespace {
             Some(ns) => ns.value.trim().to_string(),
             None => {
@@ -329,7 +350,7 @@ impl<'c> Loader<'c> {
         let mut imported: Vec<String> = Vec::new();
         let mut import_records = Vec::new();
         for uri in &raw.imports {
-            let Some(ns) = self.import(uri, &base_dir) else {
+            let Some((ns, conflict)) = self.import(uri, &base_dir) else {
                 continue;
             };
             if ns == namespace {
@@ -357,6 +378,7 @@ impl<'c> Loader<'c> {
                 );
                 continue;
             }
+            self.diags.extend(conflict);
             if let Some(s) = self.done.iter().find(|s| s.namespace == ns) {
                 import_records.push(import_record(uri, s));
             }
@@ -383,8 +405,9 @@ impl<'c> Loader<'c> {
         Some(service)
     }
 
-    /// Load one import; the namespace of the service it brings in.
-    fn import(&mut self, uri: &Str, base_dir: &Path) -> Option<String> {
+    /// Load one import: the namespace of the service it brings in, and a warning
+    /// when another file already brought in that namespace.
+    fn import(&mut self, uri: &Str, base_dir: &Path) -> Option<(String, Option<Diagnostic>)> {
         let (path, origin) = match self.resolve(uri, base_dir) {
             Ok(found) => found,
             Err(d) => {
@@ -420,7 +443,7 @@ impl<'c> Loader<'c> {
             origin.version.clone(),
         );
         if let Some(ns) = self.cache.get(&key) {
-            return Some(ns.clone());
+            return Some((ns.clone(), None));
         }
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
@@ -445,10 +468,28 @@ impl<'c> Loader<'c> {
         let service = service?;
         let ns = service.namespace.clone();
         self.cache.insert(key, ns.clone());
-        if !self.done.iter().any(|s| s.namespace == ns) {
-            self.done.push(service);
+        let mut conflict = None;
+        match self.done.iter().find(|s| s.namespace == ns) {
+            None => self.done.push(service),
+            // Two files (or two versions of one) claim the namespace: the IR holds
+            // one service per namespace, so the first wins, and we say so.
+            Some(first) if first.span.file != service.span.file => {
+                let first_path = self.sources.path(first.span.file).display().to_string();
+                conflict = Some(
+                    Diagnostic::warning(
+                        "spec/namespace-conflict",
+                        format!(
+                            "import `{}` is namespace `{ns}`, already loaded from {first_path}; the first one is used",
+                            uri.value
+                        ),
+                    )
+                    .at(uri.span)
+                    .hint("import one version of each service across the whole import graph"),
+                );
+            }
+            Some(_) => {}
         }
-        Some(ns)
+        Some((ns, conflict))
     }
 
     /// The file an import URI names, and the identity it gives that file.
@@ -602,6 +643,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn unreadable_file_is_an_io_error() {
+        let err = load(Path::new("/definitely/not/here.json")).expect_err("missing file");
+        assert!(err.is_io());
+        assert!(err.to_string().starts_with("cannot read"), "{err}");
+    }
+
+    #[test]
+    fn bad_spec_section_is_a_config_error() {
+        let config = Config::parse(Path::new("blueprint.toml"), "[spec]\norg = \"acme\"\n")
+            .expect("valid toml");
+        let err = load_str("a.json", r#"{"name": "a"}"#, &LoadOptions { config })
+            .expect_err("unknown key in [spec]");
+        assert_eq!(err.diagnostics.0[0].code, "spec/config");
+        assert!(err.is_config() && !err.is_io());
+    }
+
+    #[test]
+    fn spec_section_sets_the_root_identity() {
+        let config = Config::parse(
+            Path::new("blueprint.toml"),
+            "[spec]\norganization = \"acme\"\nversion = \"2.1.0\"\n[registry.organizations]\nacme = \"io.acme\"\n",
+        )
+        .expect("valid toml");
+        let spec = load_str(
+            "a.json",
+            r#"{"name": "acme-users"}"#,
+            &LoadOptions { config },
+        )
+        .expect("valid spec");
+        assert_eq!(spec.service.namespace, "io.acme.users.v2");
+        assert_eq!(spec.service.organization.as_deref(), Some("acme"));
+        assert_eq!(spec.service.version, "2.1.0");
+    }
+
+    #[test]
     fn identity_rules() {
         assert_eq!(application_key("Reference Api"), "reference-api");
         assert_eq!(application_key("apibuilder common"), "apibuilder-common");
@@ -618,6 +694,10 @@ mod tests {
         assert_eq!(
             default_namespace("io.apibuilder", "apibuilder", "2.0.0"),
             "io.apibuilder.apibuilder.v2"
+        );
+        assert_eq!(
+            default_namespace("io.acme", "oauth-2-server", "1.0.0"),
+            "io.acme.oauth2.server.v1"
         );
     }
 }

@@ -1,7 +1,8 @@
 //! Raw spec -> IR service, the way apibuilder builds its `service.json`:
 //! names resolved, plurals and resource paths defaulted, operation paths joined,
 //! parameter locations and path-parameter types inferred, `204: unit` added where
-//! no response is declared, templates expanded, defaults typed.
+//! no response is declared, interface fields inherited, defaults typed (templates
+//! were applied to the raw spec before, by `templates`).
 //!
 //! Problems found while doing so (unknown types, invalid defaults, bad response
 //! codes...) are reported here, where the spans are at hand; rules that look at the
@@ -9,14 +10,14 @@
 
 use std::collections::HashMap;
 
-use crate::attrs;
+use crate::attrs::{self, Place};
 use crate::diag::Diagnostic;
 use crate::ir::{
     Annotation, Attribute, Body, Enum, EnumValue, Field, Header, Import, Interface, Method, Model,
     NamedType, Operation, Parameter, ParameterLocation, Primitive, Resource, Response,
     ResponseCode, Service, ServiceExtensions, TypeDef, TypeKind, TypeRef, Union, UnionType,
 };
-use crate::json::{Spanned, Value};
+use crate::json::Spanned;
 use crate::plural::pluralize;
 use crate::raw::{
     RawAttribute, RawBound, RawField, RawHeader, RawModel, RawOperation, RawResource, RawService,
@@ -234,7 +235,7 @@ impl Builder<'_, '_> {
             .enums
             .iter()
             .map(|e| {
-                attrs::check_common(&e.attributes, self.diags);
+                attrs::check_common(&e.attributes, Place::Other("an enum"), self.diags);
                 Enum {
                     name: e.name.value.clone(),
                     plural: plural_of(&e.name, e.plural.as_ref()),
@@ -244,7 +245,11 @@ impl Builder<'_, '_> {
                         .values
                         .iter()
                         .map(|v| {
-                            attrs::check_common(&v.attributes, self.diags);
+                            attrs::check_common(
+                                &v.attributes,
+                                Place::Other("an enum value"),
+                                self.diags,
+                            );
                             EnumValue {
                                 name: v.name.value.clone(),
                                 value: v.value.as_ref().map(|s| s.value.clone()),
@@ -291,7 +296,7 @@ impl Builder<'_, '_> {
             blueprint: ServiceExtensions::default(),
             span: raw.span,
         };
-        attrs::check_common(&raw.attributes, self.diags);
+        attrs::check_common(&raw.attributes, Place::Service, self.diags);
         service.headers = raw
             .headers
             .iter()
@@ -301,7 +306,7 @@ impl Builder<'_, '_> {
             .interfaces
             .iter()
             .map(|i| {
-                attrs::check_common(&i.attributes, self.diags);
+                attrs::check_common(&i.attributes, Place::Other("an interface"), self.diags);
                 Interface {
                     name: i.name.value.clone(),
                     plural: plural_of(&i.name, i.plural.as_ref()),
@@ -313,16 +318,12 @@ impl Builder<'_, '_> {
                 }
             })
             .collect();
-        service.models = raw
-            .models
-            .iter()
-            .map(|m| self.model(m, raw, &service))
-            .collect();
+        service.models = raw.models.iter().map(|m| self.model(m, &service)).collect();
         service.unions = raw
             .unions
             .iter()
             .map(|u| {
-                attrs::check_common(&u.attributes, self.diags);
+                attrs::check_common(&u.attributes, Place::Union, self.diags);
                 Union {
                     name: u.name.value.clone(),
                     plural: plural_of(&u.name, u.plural.as_ref()),
@@ -333,7 +334,11 @@ impl Builder<'_, '_> {
                         .types
                         .iter()
                         .map(|t| {
-                            attrs::check_common(&t.attributes, self.diags);
+                            attrs::check_common(
+                                &t.attributes,
+                                Place::Other("a union type"),
+                                self.diags,
+                            );
                             UnionType {
                                 type_: self.type_ref(&t.type_),
                                 description: t.description.clone(),
@@ -358,7 +363,7 @@ impl Builder<'_, '_> {
         service.blueprint.auth = attrs::auth(&raw.attributes, self.diags);
         let mut resources = Vec::new();
         for r in &raw.resources {
-            resources.push(self.resource(r, raw, &service));
+            resources.push(self.resource(r, &service));
         }
         service.resources = resources;
         service.blueprint.consumes = attrs::consumes(&raw.attributes, &self.scope, self.diags);
@@ -370,7 +375,7 @@ impl Builder<'_, '_> {
     }
 
     fn header(&mut self, h: &RawHeader, service: &Service) -> Header {
-        attrs::check_common(&h.attributes, self.diags);
+        attrs::check_common(&h.attributes, Place::Other("a header"), self.diags);
         let type_ = self.type_ref(&h.type_);
         let default = self.default_value(h.default.as_ref(), &type_, None, None, service);
         Header {
@@ -386,7 +391,7 @@ impl Builder<'_, '_> {
     }
 
     fn field(&mut self, f: &RawField, service: &Service) -> Field {
-        attrs::check_common(&f.attributes, self.diags);
+        attrs::check_common(&f.attributes, Place::Other("a field"), self.diags);
         let type_ = self.type_ref(&f.type_);
         let default = self.default_value(
             f.default.as_ref(),
@@ -401,7 +406,8 @@ impl Builder<'_, '_> {
             description: f.description.clone(),
             deprecation: f.deprecation.clone(),
             default,
-            required: f.required.unwrap_or(true),
+            // apibuilder: a field with a default is always present.
+            required: f.default.is_some() || f.required.unwrap_or(true),
             minimum: f.minimum.as_ref().map(|b| b.bound.clone()),
             maximum: f.maximum.as_ref().map(|b| b.bound.clone()),
             example: f.example.clone(),
@@ -432,51 +438,42 @@ impl Builder<'_, '_> {
         }
     }
 
-    fn model(&mut self, m: &RawModel, raw: &RawService, service: &Service) -> Model {
-        attrs::check_common(&m.attributes, self.diags);
+    fn model(&mut self, m: &RawModel, service: &Service) -> Model {
+        attrs::check_common(&m.attributes, Place::Model, self.diags);
         let mut fields: Vec<Field> = Vec::new();
-        let mut extra_attributes = Vec::new();
-        // Template fields first (as if declared), the model's own override by name.
-        for t in &m.templates {
-            let Some(template) = raw.template_models.iter().find(|x| x.name.value == t.value)
-            else {
-                let names: Vec<&str> = raw
-                    .template_models
-                    .iter()
-                    .map(|x| x.name.value.as_str())
-                    .collect();
-                self.error(unknown_template(t, &names));
-                continue;
-            };
-            for f in &template.fields {
-                if !m.fields.iter().any(|own| own.name.value == f.name.value) {
-                    let field = self.field(f, service);
-                    fields.push(field);
-                }
-            }
-            extra_attributes.extend(attributes(&template.attributes));
-        }
         for f in &m.fields {
             let field = self.field(f, service);
             fields.push(field);
         }
-        let mut attrs = attributes(&m.attributes);
-        attrs.extend(extra_attributes);
+        // Interface fields the model does not declare are inherited (apibuilder's
+        // InterfaceInheritance); declared ones must agree in type (see `validate`).
+        for i in &m.interfaces {
+            let Ok(t) = self.scope.resolve_name(i.value.trim()) else {
+                continue;
+            };
+            if let Some(TypeDef::Interface(interface)) = self.scope.lookup(service, &t) {
+                for f in &interface.fields {
+                    if !fields.iter().any(|own| own.name == f.name) {
+                        fields.push(f.clone());
+                    }
+                }
+            }
+        }
         Model {
             name: m.name.value.clone(),
             plural: plural_of(&m.name, m.plural.as_ref()),
             description: m.description.clone(),
             deprecation: m.deprecation.clone(),
             fields,
-            attributes: attrs,
+            attributes: attributes(&m.attributes),
             interfaces: m.interfaces.iter().map(|i| i.value.clone()).collect(),
             db: None,
             span: m.span,
         }
     }
 
-    fn resource(&mut self, r: &RawResource, raw: &RawService, service: &Service) -> Resource {
-        attrs::check_common(&r.attributes, self.diags);
+    fn resource(&mut self, r: &RawResource, service: &Service) -> Resource {
+        attrs::check_common(&r.attributes, Place::Other("a resource"), self.diags);
         let type_ = self.type_ref(&r.type_);
         let plural = match &type_ {
             TypeRef::Named(n) => match self.scope.lookup(service, n) {
@@ -508,37 +505,11 @@ impl Builder<'_, '_> {
             Some(p) => Some(absolute(p.value.trim())),
             None => Some(format!("/{plural}")),
         };
-        let mut operations: Vec<Operation> = r
+        let operations: Vec<Operation> = r
             .operations
             .iter()
             .map(|o| self.operation(o, path.as_deref(), &type_, service))
             .collect();
-        let mut attrs = attributes(&r.attributes);
-        for t in &r.templates {
-            let Some(template) = raw
-                .template_resources
-                .iter()
-                .find(|x| x.type_.value == t.value)
-            else {
-                let names: Vec<&str> = raw
-                    .template_resources
-                    .iter()
-                    .map(|x| x.type_.value.as_str())
-                    .collect();
-                self.error(unknown_template(t, &names));
-                continue;
-            };
-            for o in &template.operations {
-                let op = self.operation(o, path.as_deref(), &type_, service);
-                if !operations
-                    .iter()
-                    .any(|own| own.method == op.method && own.path == op.path)
-                {
-                    operations.push(op);
-                }
-            }
-            attrs.extend(attributes(&template.attributes));
-        }
         Resource {
             type_,
             plural,
@@ -546,7 +517,7 @@ impl Builder<'_, '_> {
             description: r.description.clone(),
             deprecation: r.deprecation.clone(),
             operations,
-            attributes: attrs,
+            attributes: attributes(&r.attributes),
             span: r.span,
         }
     }
@@ -558,7 +529,7 @@ impl Builder<'_, '_> {
         resource_type: &TypeRef,
         service: &Service,
     ) -> Operation {
-        attrs::check_common(&o.attributes, self.diags);
+        attrs::check_common(&o.attributes, Place::Operation, self.diags);
         let method = match Method::parse(&o.method.value) {
             Some(m) => m,
             None => {
@@ -578,7 +549,7 @@ impl Builder<'_, '_> {
         let own = o.path.as_ref().map(|p| p.value.trim()).unwrap_or("");
         let path = join_path(resource_path.unwrap_or(""), own);
         let body = o.body.as_ref().map(|b| {
-            attrs::check_common(&b.attributes, self.diags);
+            attrs::check_common(&b.attributes, Place::Other("a body"), self.diags);
             Body {
                 type_: self.type_ref(&b.type_),
                 description: b.description.clone(),
@@ -591,30 +562,18 @@ impl Builder<'_, '_> {
             .split('/')
             .filter_map(|seg| seg.strip_prefix(':'))
             .collect();
-        let mut parameters = Vec::new();
-        // Path parameters not declared are inferred, first and in path order.
-        for name in &path_names {
-            if o.parameters.iter().any(|p| p.name.value == *name) {
-                continue;
-            }
-            parameters.push(Parameter {
-                name: (*name).to_string(),
-                type_: self.infer_path_type(name, resource_type, service),
-                location: ParameterLocation::Path,
-                description: None,
-                deprecation: None,
-                required: true,
-                default: None,
-                minimum: None,
-                maximum: None,
-                example: None,
-                attributes: Vec::new(),
-                span: o.path.as_ref().map_or(o.span, |p| p.span),
-            });
-        }
+        // Form parameters only for the JSON-document methods without a body.
+        let default_location =
+            if o.body.is_none() && matches!(method, Method::Post | Method::Put | Method::Patch) {
+                ParameterLocation::Form
+            } else {
+                ParameterLocation::Query
+            };
+        let mut declared = Vec::new();
         for p in &o.parameters {
-            attrs::check_common(&p.attributes, self.diags);
+            attrs::check_common(&p.attributes, Place::Other("a parameter"), self.diags);
             let type_ = self.type_ref(&p.type_);
+            let in_path = path_names.contains(&p.name.value.as_str());
             let location = match &p.location {
                 Some(l) => match l.value.trim().to_ascii_lowercase().as_str() {
                     "path" => ParameterLocation::Path,
@@ -630,15 +589,11 @@ impl Builder<'_, '_> {
                             .at(l.span)
                             .hint("use one of path, query, form, header"),
                         );
-                        ParameterLocation::Query
+                        default_location
                     }
                 },
-                None if path_names.contains(&p.name.value.as_str()) => ParameterLocation::Path,
-                None if o.body.is_some() => ParameterLocation::Query,
-                None if matches!(method, Method::Get | Method::Delete | Method::Head) => {
-                    ParameterLocation::Query
-                }
-                None => ParameterLocation::Form,
+                None if in_path => ParameterLocation::Path,
+                None => default_location,
             };
             let default = self.default_value(
                 p.default.as_ref(),
@@ -648,12 +603,13 @@ impl Builder<'_, '_> {
                 service,
             );
             self.check_bounds(p.minimum.as_ref(), p.maximum.as_ref());
-            parameters.push(Parameter {
+            let param = Parameter {
                 name: p.name.value.clone(),
                 location,
                 description: p.description.clone(),
                 deprecation: p.deprecation.clone(),
-                required: p.required.unwrap_or(true),
+                // apibuilder: a parameter with a default is always present.
+                required: p.default.is_some() || p.required.unwrap_or(true),
                 default,
                 minimum: p.minimum.as_ref().map(|b| b.bound.clone()),
                 maximum: p.maximum.as_ref().map(|b| b.bound.clone()),
@@ -661,11 +617,38 @@ impl Builder<'_, '_> {
                 attributes: attributes(&p.attributes),
                 span: p.span,
                 type_,
-            });
+            };
+            declared.push(param);
         }
+        // As apibuilder: path parameters first, in path order (declared, or inferred
+        // from the resource's type), then the others in declaration order.
+        let mut parameters = Vec::new();
+        for name in &path_names {
+            if parameters.iter().any(|p: &Parameter| p.name == *name) {
+                continue;
+            }
+            match declared.iter().position(|p| p.name == *name) {
+                Some(i) => parameters.push(declared.remove(i)),
+                None => parameters.push(Parameter {
+                    name: (*name).to_string(),
+                    type_: self.infer_path_type(name, resource_type, service),
+                    location: ParameterLocation::Path,
+                    description: None,
+                    deprecation: None,
+                    required: true,
+                    default: None,
+                    minimum: None,
+                    maximum: None,
+                    example: None,
+                    attributes: Vec::new(),
+                    span: o.path.as_ref().map_or(o.span, |p| p.span),
+                }),
+            }
+        }
+        parameters.extend(declared);
         let mut responses: Vec<Response> = Vec::new();
         for r in &o.responses {
-            attrs::check_common(&r.attributes, self.diags);
+            attrs::check_common(&r.attributes, Place::Other("a response"), self.diags);
             let Some(code) = self.response_code(&r.code) else {
                 continue;
             };
@@ -725,17 +708,30 @@ impl Builder<'_, '_> {
         let TypeRef::Named(n) = resource else {
             return fallback;
         };
-        let field_type = if n.namespace == service.namespace && n.kind == TypeKind::Model {
-            // The service's models are built before its resources.
-            service
-                .model(&n.name)
-                .and_then(|m| m.field(name))
-                .map(|f| f.type_.clone())
-        } else {
-            match self.scope.lookup(service, n) {
-                Some(TypeDef::Model(m)) => m.field(name).map(|f| f.type_.clone()),
-                _ => None,
+        // The service's models and unions are built before its resources.
+        let field_of = |t: &TypeRef| -> TypeRef {
+            match t {
+                TypeRef::Named(m) => match self.scope.lookup(service, m) {
+                    Some(TypeDef::Model(model)) => model
+                        .field(name)
+                        .map_or_else(|| fallback.clone(), |f| f.type_.clone()),
+                    _ => fallback.clone(),
+                },
+                other => other.clone(),
             }
+        };
+        let field_type = match self.scope.lookup(service, n) {
+            Some(TypeDef::Model(_)) => Some(field_of(resource)),
+            // A union: the type its members agree on (apibuilder's `commonField`).
+            Some(TypeDef::Union(u)) => {
+                let mut types = u.types.iter().map(|t| field_of(&t.type_));
+                let first = types.next();
+                match first {
+                    Some(f) if types.all(|t| t == f) => Some(f),
+                    _ => None,
+                }
+            }
+            _ => None,
         };
         match field_type {
             Some(t @ TypeRef::Primitive(_)) => t,
@@ -786,7 +782,7 @@ impl Builder<'_, '_> {
                 _ => None,
             }
         };
-        let value = match typed_default(raw, t, &lookup) {
+        let value = match crate::defaults::typed_default(raw, t, &lookup) {
             Ok(v) => v,
             Err(message) => {
                 self.error(
@@ -837,18 +833,6 @@ impl Builder<'_, '_> {
     }
 }
 
-fn unknown_template(t: &Str, names: &[&str]) -> Diagnostic {
-    let d = Diagnostic::error(
-        "spec/unknown-template",
-        format!("unknown template `{}`", t.value),
-    )
-    .at(t.span);
-    match crate::suggest::closest(&t.value, names.iter().copied()) {
-        Some(s) => d.hint(format!("did you mean `{s}`?")),
-        None => d.hint("declare it under the top-level `templates`"),
-    }
-}
-
 fn plural_of(name: &Str, plural: Option<&Str>) -> String {
     match plural {
         Some(p) if !p.value.trim().is_empty() => p.value.trim().to_string(),
@@ -876,193 +860,4 @@ fn join_path(resource: &str, op: &str) -> String {
     } else {
         joined
     }
-}
-
-/// Convert a default as written to a value of type `t`. apibuilder writes every
-/// default as a string (`"100"`, `"[]"`, `"true"`); real specs also use JSON numbers,
-/// booleans and arrays.
-pub(crate) fn typed_default(
-    raw: &Spanned,
-    t: &TypeRef,
-    enum_values: &dyn Fn(&NamedType) -> Option<Vec<String>>,
-) -> Result<serde_json::Value, String> {
-    use serde_json::Value as J;
-    let text = match &raw.value {
-        Value::String(s) => Some(s.trim().to_string()),
-        Value::Number(n) => Some(n.clone()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    };
-    match t {
-        TypeRef::Primitive(p @ (Primitive::Object | Primitive::Json)) => {
-            primitive_default(*p, "", raw)
-        }
-        TypeRef::Primitive(p) => {
-            let Some(text) = text else {
-                return Err(format!(
-                    "expected a {}, found {}",
-                    p.as_str(),
-                    raw.value.kind()
-                ));
-            };
-            primitive_default(*p, &text, raw)
-        }
-        TypeRef::List(inner) | TypeRef::Map(inner) => {
-            let is_list = matches!(t, TypeRef::List(_));
-            // A string holding JSON (`"[]"`) is parsed first.
-            let parsed;
-            let value = match &raw.value {
-                Value::String(s) => {
-                    parsed = crate::json::parse(raw.span.file, s).map_err(|_| {
-                        format!(
-                            "`{s}` is not a JSON {}",
-                            if is_list { "array" } else { "object" }
-                        )
-                    })?;
-                    // Spans inside a string literal are meaningless; use the literal's.
-                    &parsed
-                }
-                _ => raw,
-            };
-            match (&value.value, is_list) {
-                (Value::Array(items), true) => items
-                    .iter()
-                    .map(|i| {
-                        typed_default(
-                            &Spanned {
-                                value: i.value.clone(),
-                                span: raw.span,
-                            },
-                            inner,
-                            enum_values,
-                        )
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-                    .map(J::Array),
-                (Value::Object(o), false) => o
-                    .members
-                    .iter()
-                    .map(|m| {
-                        typed_default(
-                            &Spanned {
-                                value: m.value.value.clone(),
-                                span: raw.span,
-                            },
-                            inner,
-                            enum_values,
-                        )
-                        .map(|v| (m.key.clone(), v))
-                    })
-                    .collect::<Result<serde_json::Map<_, _>, _>>()
-                    .map(J::Object),
-                (v, true) => Err(format!("expected an array, found {}", v.kind())),
-                (v, false) => Err(format!("expected an object, found {}", v.kind())),
-            }
-        }
-        TypeRef::Named(n) if n.kind == TypeKind::Enum => {
-            let Some(text) = text else {
-                return Err(format!(
-                    "expected an enum value, found {}",
-                    raw.value.kind()
-                ));
-            };
-            match enum_values(n) {
-                Some(values) if values.contains(&text) => Ok(J::String(text)),
-                Some(values) => {
-                    let mut values = values;
-                    values.dedup();
-                    Err(format!(
-                        "`{text}` is not a value of enum `{}` (values: {})",
-                        n.name,
-                        values.join(", ")
-                    ))
-                }
-                // The enum itself did not resolve; that is reported elsewhere.
-                None => Ok(J::String(text)),
-            }
-        }
-        TypeRef::Named(n) => Err(format!(
-            "defaults are supported for primitives, enums, and lists and maps of them, not for {} `{}`",
-            match n.kind {
-                TypeKind::Model => "model",
-                TypeKind::Union => "union",
-                TypeKind::Interface => "interface",
-                TypeKind::Enum => "enum",
-            },
-            n.name
-        )),
-    }
-}
-
-fn primitive_default(p: Primitive, text: &str, raw: &Spanned) -> Result<serde_json::Value, String> {
-    use serde_json::Value as J;
-    let number = |t: &str| -> Result<J, String> {
-        serde_json::from_str::<serde_json::Number>(t)
-            .map(J::Number)
-            .map_err(|_| format!("`{t}` is not a number"))
-    };
-    match p {
-        Primitive::Boolean => match text {
-            "true" => Ok(J::Bool(true)),
-            "false" => Ok(J::Bool(false)),
-            _ => Err(format!("`{text}` is not a boolean (true or false)")),
-        },
-        Primitive::Integer => match text.parse::<i32>() {
-            Ok(i) => Ok(J::from(i)),
-            Err(_) => Err(format!("`{text}` is not a 32-bit integer")),
-        },
-        Primitive::Long => match text.parse::<i64>() {
-            Ok(i) => Ok(J::from(i)),
-            Err(_) => Err(format!("`{text}` is not a 64-bit integer")),
-        },
-        Primitive::Decimal | Primitive::Double => number(text),
-        Primitive::String => Ok(J::String(text.to_string())),
-        Primitive::Uuid => {
-            if is_uuid(text) {
-                Ok(J::String(text.to_string()))
-            } else {
-                Err(format!("`{text}` is not a UUID"))
-            }
-        }
-        Primitive::DateIso8601 => {
-            if is_date(text) {
-                Ok(J::String(text.to_string()))
-            } else {
-                Err(format!("`{text}` is not an ISO 8601 date (YYYY-MM-DD)"))
-            }
-        }
-        Primitive::DateTimeIso8601 => {
-            if text.len() > 10 && is_date(&text[..10]) && text.as_bytes()[10] == b'T' {
-                Ok(J::String(text.to_string()))
-            } else {
-                Err(format!("`{text}` is not an ISO 8601 date-time"))
-            }
-        }
-        Primitive::Object | Primitive::Json => match &raw.value {
-            Value::String(s) => crate::json::parse(raw.span.file, s)
-                .map(|v| v.to_serde())
-                .or_else(|_| Ok(J::String(s.clone()))),
-            _ => Ok(raw.to_serde()),
-        },
-        Primitive::Unit => Err("`unit` has no values".to_string()),
-    }
-}
-
-fn is_uuid(s: &str) -> bool {
-    let groups: Vec<&str> = s.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
-}
-
-fn is_date(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
 }

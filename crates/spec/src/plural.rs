@@ -1,9 +1,10 @@
 //! English pluralisation of type names, for default plurals and resource paths.
 //!
-//! apibuilder pluralises with an English inflector (Atteo's Evo Inflector); this
-//! covers the same ground for identifiers: irregular and uncountable nouns, then
-//! suffix rules. Only the last word of a `snake_case` name is inflected
-//! (`user_status` -> `user_statuses`).
+//! apibuilder's `Text.pluralize`: a few known plurals are kept, names already
+//! ending in `es`, `ts` or `data` are kept, and everything else goes through an
+//! English inflector (Atteo's Evo Inflector). This reproduces that for
+//! identifiers: irregular and uncountable nouns, then suffix rules. Only the last
+//! word of a `snake_case` name is inflected (`user_status` -> `user_statuses`).
 
 const UNCOUNTABLE: &[&str] = &[
     "bison",
@@ -11,6 +12,7 @@ const UNCOUNTABLE: &[&str] = &[
     "cod",
     "data",
     "deer",
+    "duck",
     "equipment",
     "fish",
     "headquarters",
@@ -20,12 +22,16 @@ const UNCOUNTABLE: &[&str] = &[
     "money",
     "moose",
     "news",
+    "people",
+    "pike",
+    "plankton",
     "police",
     "rice",
     "salmon",
     "series",
     "sheep",
     "species",
+    "squid",
     "swine",
     "trout",
     "tuna",
@@ -34,6 +40,7 @@ const UNCOUNTABLE: &[&str] = &[
 const IRREGULAR: &[(&str, &str)] = &[
     ("child", "children"),
     ("datum", "data"),
+    ("epoch", "epochs"),
     ("foot", "feet"),
     ("goose", "geese"),
     ("louse", "lice"),
@@ -51,8 +58,12 @@ const F_TO_VES: &[&str] = &[
     "wife", "wolf",
 ];
 
-const O_TO_OES: &[&str] = &[
-    "echo", "embargo", "hero", "potato", "tomato", "torpedo", "veto",
+/// Consonant + `o` words that take a plain `s` (the inflector's exception list,
+/// plus common technical words); other consonant + `o` words take `es`.
+const O_TO_OS: &[&str] = &[
+    "albino", "auto", "canto", "casino", "combo", "demo", "disco", "dynamo", "ego", "euro",
+    "fiasco", "ghetto", "halo", "info", "kilo", "lasso", "logo", "macro", "memo", "micro", "pesto",
+    "photo", "piano", "pro", "promo", "repo", "solo", "soprano", "tempo", "todo", "typo", "zero",
 ];
 
 /// The plural of a (snake_case) type name.
@@ -67,6 +78,10 @@ fn pluralize_word(word: &str) -> String {
     if word.is_empty() || UNCOUNTABLE.contains(&lower.as_str()) {
         return word.to_string();
     }
+    // apibuilder keeps these as they are (they are taken to be plural already).
+    if ["es", "ts", "data"].iter().any(|s| lower.ends_with(s)) {
+        return word.to_string();
+    }
     if let Some((_, plural)) = IRREGULAR.iter().find(|(s, _)| *s == lower) {
         return (*plural).to_string();
     }
@@ -74,11 +89,14 @@ fn pluralize_word(word: &str) -> String {
         let stem = word.trim_end_matches('e');
         return format!("{}ves", &stem[..stem.len() - 1]);
     }
-    if O_TO_OES.contains(&lower.as_str()) {
-        return format!("{word}es");
-    }
     let is_vowel = |c: char| "aeiou".contains(c);
     let before_last = lower.chars().rev().nth(1);
+    if lower.ends_with('o') && !O_TO_OS.contains(&lower.as_str()) {
+        return match before_last {
+            Some(c) if !is_vowel(c) => format!("{word}es"),
+            _ => format!("{word}s"),
+        };
+    }
     if lower.ends_with('y') && before_last.is_some_and(|c| !is_vowel(c)) {
         return format!("{}ies", &word[..word.len() - 1]);
     }
@@ -118,6 +136,12 @@ mod tests {
             ("person", "people"),
             ("echo", "echoes"),
             ("photo", "photos"),
+            ("video", "videos"),
+            ("potato", "potatoes"),
+            ("types", "types"),
+            ("user_data", "user_data"),
+            ("epoch", "epochs"),
+            ("duck", "duck"),
             ("leaf", "leaves"),
             ("knife", "knives"),
             ("analysis", "analyses"),

@@ -112,6 +112,9 @@ pub struct RawModel {
     pub description: Option<String>,
     pub deprecation: Option<Deprecation>,
     pub fields: Vec<RawField>,
+    /// Entries of the `fields` array, including unreadable ones (which were
+    /// reported), so "no fields" is not reported on top of them.
+    pub declared_fields: usize,
     pub attributes: Vec<RawAttribute>,
     pub interfaces: Vec<Str>,
     pub templates: Vec<Str>,
@@ -173,6 +176,8 @@ pub struct RawResource {
     pub description: Option<String>,
     pub deprecation: Option<Deprecation>,
     pub operations: Vec<RawOperation>,
+    /// Entries of the `operations` array, including unreadable ones.
+    pub declared_operations: usize,
     pub attributes: Vec<RawAttribute>,
     pub templates: Vec<Str>,
     pub span: Span,
@@ -401,25 +406,13 @@ impl<'d> Reader<'d> {
         );
     }
 
-    /// View `v` as an object, reporting duplicate keys; `None` (reported) otherwise.
+    /// View `v` as an object; `None` (reported) otherwise. Duplicate keys are
+    /// reported once for the whole document by [`duplicate_keys`].
     pub fn object<'v>(&mut self, v: &'v Spanned, what: &str) -> Option<Obj<'v>> {
         let Value::Object(obj) = &v.value else {
             self.mismatch(v, "an object", what);
             return None;
         };
-        for (i, m) in obj.members.iter().enumerate() {
-            if let Some(first) = obj.members[..i].iter().find(|f| f.key == m.key) {
-                self.error(
-                    Diagnostic::error(
-                        "spec/duplicate-key",
-                        format!("duplicate key `{}` in {what}", m.key),
-                    )
-                    .at(m.key_span)
-                    .label(first.key_span, "first defined here")
-                    .hint("JSON parsers disagree on which duplicate wins; keep one"),
-                );
-            }
-        }
         Some(Obj {
             obj,
             span: v.span,
@@ -806,17 +799,15 @@ impl<'d> Reader<'d> {
     fn model(&mut self, name: Str, v: &Spanned, kind: &str) -> Option<RawModel> {
         let what = format!("{kind} `{}`", name.value);
         let m = self.object(v, &what)?;
-        let fields = self
-            .array(&m, "fields")
-            .iter()
-            .filter_map(|f| self.field(f, &what))
-            .collect();
+        let items = self.array(&m, "fields");
+        let fields = items.iter().filter_map(|f| self.field(f, &what)).collect();
         let templates = self.template_refs(&m);
         let out = RawModel {
             plural: self.string(&m, "plural"),
             description: self.text(&m, "description"),
             deprecation: self.deprecation(&m),
             fields,
+            declared_fields: items.len(),
             attributes: self.attributes(&m),
             interfaces: if kind == "interface" {
                 Vec::new()
@@ -901,8 +892,8 @@ impl<'d> Reader<'d> {
     fn resource(&mut self, type_: Str, v: &Spanned) -> Option<RawResource> {
         let what = format!("resource `{}`", type_.value);
         let r = self.object(v, &what)?;
-        let operations = self
-            .array(&r, "operations")
+        let items = self.array(&r, "operations");
+        let operations = items
             .iter()
             .filter_map(|o| self.operation(o, &what))
             .collect();
@@ -911,6 +902,7 @@ impl<'d> Reader<'d> {
             description: self.text(&r, "description"),
             deprecation: self.deprecation(&r),
             operations,
+            declared_operations: items.len(),
             attributes: self.attributes(&r),
             templates: self.template_refs(&r),
             span: v.span,
@@ -1140,6 +1132,50 @@ impl<'d> Reader<'d> {
         }
         self.finish(&s, keys::SERVICE);
         Some(out)
+    }
+}
+
+/// Report every duplicate key in a document, attribute values and defaults
+/// included: JSON parsers disagree on which duplicate wins, so none may be there.
+/// Messages name the object by its JSON path (`models.user.fields[0]`).
+pub fn duplicate_keys(root: &Spanned, diags: &mut Vec<Diagnostic>) {
+    // Iterative: documents nest up to the parser's depth limit.
+    let mut stack: Vec<(&Spanned, String)> = vec![(root, String::new())];
+    while let Some((v, path)) = stack.pop() {
+        match &v.value {
+            Value::Object(obj) => {
+                for (i, m) in obj.members.iter().enumerate() {
+                    if let Some(first) = obj.members[..i].iter().find(|f| f.key == m.key) {
+                        let place = if path.is_empty() {
+                            "the top-level object".to_string()
+                        } else {
+                            format!("`{path}`")
+                        };
+                        diags.push(
+                            Diagnostic::error(
+                                "spec/duplicate-key",
+                                format!("duplicate key `{}` in {place}", m.key),
+                            )
+                            .at(m.key_span)
+                            .label(first.key_span, "first defined here")
+                            .hint("JSON parsers disagree on which duplicate wins; keep one"),
+                        );
+                    }
+                    let child = if path.is_empty() {
+                        m.key.clone()
+                    } else {
+                        format!("{path}.{}", m.key)
+                    };
+                    stack.push((&m.value, child));
+                }
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    stack.push((item, format!("{path}[{i}]")));
+                }
+            }
+            _ => {}
+        }
     }
 }
 

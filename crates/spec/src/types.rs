@@ -13,9 +13,22 @@ pub enum TypeExpr {
     Named(String),
 }
 
+/// How deeply `[T]`/`map[T]` may nest; deeper is certainly a mistake, and the
+/// bound keeps parsing (and everything recursing over types) off the stack limit.
+pub const MAX_NESTING: usize = 16;
+
 /// Parse a type expression; surrounding whitespace is ignored as apibuilder does.
 pub fn parse(text: &str) -> Result<TypeExpr, String> {
+    parse_nested(text, 0)
+}
+
+fn parse_nested(text: &str, depth: usize) -> Result<TypeExpr, String> {
     let t = text.trim();
+    if depth > MAX_NESTING {
+        return Err(format!(
+            "the type nests lists and maps more than {MAX_NESTING} deep"
+        ));
+    }
     if t.is_empty() {
         return Err("the type is empty".into());
     }
@@ -23,7 +36,7 @@ pub fn parse(text: &str) -> Result<TypeExpr, String> {
         let inner = inner
             .strip_suffix(']')
             .ok_or_else(|| format!("`{t}` opens `[` without closing it"))?;
-        return Ok(TypeExpr::List(Box::new(parse(inner)?)));
+        return Ok(TypeExpr::List(Box::new(parse_nested(inner, depth + 1)?)));
     }
     if t == "map" {
         return Ok(TypeExpr::Map(Box::new(TypeExpr::Primitive(
@@ -34,7 +47,7 @@ pub fn parse(text: &str) -> Result<TypeExpr, String> {
         let inner = inner
             .strip_suffix(']')
             .ok_or_else(|| format!("`{t}` opens `map[` without closing it"))?;
-        return Ok(TypeExpr::Map(Box::new(parse(inner)?)));
+        return Ok(TypeExpr::Map(Box::new(parse_nested(inner, depth + 1)?)));
     }
     if let Some(p) = Primitive::parse(t) {
         return Ok(TypeExpr::Primitive(p));
@@ -71,5 +84,7 @@ mod tests {
         assert!(parse("map[").is_err());
         assert!(parse("us er").is_err());
         assert!(parse("").is_err());
+        let deep = format!("{}string{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse(&deep).is_err());
     }
 }

@@ -10,15 +10,37 @@ use std::collections::HashMap;
 
 use crate::diag::Diagnostic;
 use crate::ir::{
-    Field, Operation, ParameterLocation, Primitive, Service, TypeDef, TypeKind, TypeRef,
+    Field, Method, Operation, ParameterLocation, Primitive, ResponseCode, Service, TypeDef,
+    TypeKind, TypeRef,
 };
 use crate::normalize::Scope;
 use crate::raw::{RawField, RawHeader, RawService, Str};
 use crate::source::Span;
 
-/// Discriminator names that would clash with how union members are written
-/// (`value` wraps primitive members).
-const RESERVED_DISCRIMINATORS: &[&str] = &["value"];
+/// Discriminator names apibuilder reserves (`value` wraps primitive members).
+const RESERVED_DISCRIMINATORS: &[&str] = &["value", "implicit"];
+
+/// Primitives that can be written in a path segment, query string or header.
+const URL_PRIMITIVES: &[&str] = &[
+    "boolean",
+    "date-iso8601",
+    "date-time-iso8601",
+    "decimal",
+    "double",
+    "integer",
+    "long",
+    "string",
+    "uuid",
+];
+
+/// Whether values of `t` can be written in a URL: those primitives, or an enum.
+fn valid_in_url(t: &TypeRef) -> bool {
+    match t {
+        TypeRef::Primitive(p) => URL_PRIMITIVES.contains(&p.as_str()),
+        TypeRef::Named(n) => n.kind == TypeKind::Enum,
+        _ => false,
+    }
+}
 
 /// Check `service` (built from `raw`), pushing diagnostics.
 pub(crate) fn service(
@@ -35,6 +57,7 @@ pub(crate) fn service(
     };
     v.service_level();
     v.names();
+    v.models();
     v.enums();
     v.interfaces();
     v.unions();
@@ -64,6 +87,14 @@ fn is_valid_name(s: &str) -> bool {
     let mut chars = s.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphabetic())
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// apibuilder's rule for values sent on the wire (enum values, discriminator
+/// values): a letter, then letters, digits, `_`, `-` and `.`.
+fn is_valid_wire_value(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 /// An HTTP header name (RFC 9110 token).
@@ -162,6 +193,16 @@ impl<'a> Validator<'a, '_> {
                 let host = r.split(['/', '?', '#']).next().unwrap_or("");
                 !host.is_empty() && !host.contains(char::is_whitespace)
             });
+            if host_ok && u.ends_with('/') {
+                self.push(
+                    Diagnostic::error(
+                        "spec/invalid-base-url",
+                        format!("base_url `{u}` must not end with `/`"),
+                    )
+                    .at(url.span)
+                    .hint("operation paths start with `/`; drop the trailing one"),
+                );
+            }
             if !host_ok {
                 self.push(
                     Diagnostic::error(
@@ -211,20 +252,26 @@ impl<'a> Validator<'a, '_> {
         }
         // Types: headers are strings on the wire.
         for h in headers {
-            let ok = match crate::types::parse(&h.type_.value) {
-                Ok(crate::types::TypeExpr::Primitive(Primitive::String)) => true,
-                Ok(crate::types::TypeExpr::Named(n)) => self
+            use crate::types::TypeExpr;
+            let string_or_enum = |t: &TypeExpr| match t {
+                TypeExpr::Primitive(Primitive::String) => true,
+                TypeExpr::Named(n) => self
                     .scope
-                    .resolve_name(&n)
+                    .resolve_name(n)
                     .is_ok_and(|t| t.kind == TypeKind::Enum),
                 _ => false,
+            };
+            let ok = match crate::types::parse(&h.type_.value) {
+                Ok(TypeExpr::List(inner)) => string_or_enum(&inner),
+                Ok(t) => string_or_enum(&t),
+                Err(_) => false,
             };
             if !ok {
                 self.push(
                     Diagnostic::error(
                         "spec/invalid-header-type",
                         format!(
-                            "header `{}` has type `{}`; headers must be `string` or an enum",
+                            "header `{}` has type `{}`; headers must be `string` or an enum (or a list of them)",
                             h.name.value, h.type_.value
                         ),
                     )
@@ -275,6 +322,21 @@ impl<'a> Validator<'a, '_> {
         self.check_unique(raw.annotations.iter().map(|a| &a.name), "annotation");
     }
 
+    fn models(&mut self) {
+        for (m, raw) in self.service.models.iter().zip(&self.raw.models) {
+            if m.fields.is_empty() && raw.declared_fields == 0 {
+                self.push(
+                    Diagnostic::error(
+                        "spec/model-no-fields",
+                        format!("model `{}` has no fields", m.name),
+                    )
+                    .at(raw.name.span)
+                    .hint("declare at least one field (apibuilder requires it)"),
+                );
+            }
+        }
+    }
+
     fn fields(&mut self, fields: &[RawField]) {
         for f in fields {
             self.check_name(&f.name, "field");
@@ -295,12 +357,26 @@ impl<'a> Validator<'a, '_> {
                 );
             }
             for v in &e.values {
-                if v.name.value.trim().is_empty() || v.name.value.chars().any(char::is_whitespace) {
+                if let Some(w) = &v.value
+                    && !is_valid_wire_value(&w.value)
+                {
+                    self.push(
+                        Diagnostic::error(
+                            "spec/invalid-name",
+                            format!("enum value `{}` is not a valid wire value", w.value),
+                        )
+                        .at(w.span)
+                        .hint("wire values start with a letter and contain only letters, digits, `_`, `-` and `.`"),
+                    );
+                }
+                if !v.name.value.starts_with(|c: char| c.is_ascii_alphabetic())
+                    || v.name.value.chars().any(char::is_whitespace)
+                {
                     self.push(
                         Diagnostic::error(
                             "spec/invalid-name",
                             format!(
-                                "enum value name `{}` is empty or contains whitespace",
+                                "enum value name `{}` must start with a letter and have no whitespace",
                                 v.name.value
                             ),
                         )
@@ -396,23 +472,8 @@ impl<'a> Validator<'a, '_> {
                     continue;
                 }
                 for f in &interface.fields {
+                    // Missing fields were inherited while building the model.
                     match fields.iter().find(|x| x.name == f.name) {
-                        None => self.push(
-                            Diagnostic::error(
-                                "spec/interface-field-missing",
-                                format!(
-                                    "model `{owner}` implements `{}` but has no field `{}`",
-                                    interface.name, f.name
-                                ),
-                            )
-                            .at(i.span)
-                            .label(f.span, "declared by the interface here")
-                            .hint(format!(
-                                "add {{\"name\": \"{}\", \"type\": \"{}\"}} to the model",
-                                f.name,
-                                f.type_.display_in(&service.namespace)
-                            )),
-                        ),
                         Some(mf) if mf.type_ != f.type_ => self.push(
                             Diagnostic::error(
                                 "spec/interface-field-type",
@@ -428,21 +489,42 @@ impl<'a> Validator<'a, '_> {
                             .label(f.span, "declared by the interface here")
                             .hint("use the interface's type"),
                         ),
-                        Some(_) => {}
+                        _ => {}
                     }
                 }
             }
         }
     }
 
-    /// Fields of a union member, when it is a model (local or imported).
+    /// Fields a union member writes next to the discriminator: a model's fields,
+    /// or, for a member that is itself a union, those of all its members (as
+    /// apibuilder checks). Union cycles are reported elsewhere; `seen` stops them.
     fn member_fields(&self, t: &TypeRef) -> Vec<&'a Field> {
-        match t {
-            TypeRef::Named(n) => match self.lookup(n) {
-                Some(TypeDef::Model(m)) => m.fields.iter().collect(),
-                _ => Vec::new(),
-            },
-            _ => Vec::new(),
+        let mut out = Vec::new();
+        let mut seen = Vec::new();
+        self.collect_member_fields(t, &mut seen, &mut out);
+        out
+    }
+
+    fn collect_member_fields(
+        &self,
+        t: &TypeRef,
+        seen: &mut Vec<crate::ir::NamedType>,
+        out: &mut Vec<&'a Field>,
+    ) {
+        let TypeRef::Named(n) = t else { return };
+        if seen.contains(n) {
+            return;
+        }
+        seen.push(n.clone());
+        match self.lookup(n) {
+            Some(TypeDef::Model(m)) => out.extend(&m.fields),
+            Some(TypeDef::Union(u)) => {
+                for member in &u.types {
+                    self.collect_member_fields(&member.type_, seen, out);
+                }
+            }
+            _ => {}
         }
     }
 
@@ -510,6 +592,33 @@ impl<'a> Validator<'a, '_> {
                         )
                         .at(rt.type_.span)
                         .hint("members are models, enums, unions or primitives; wrap a list in a model"),
+                    );
+                }
+                if let TypeRef::Named(n) = &t.type_
+                    && n.namespace != service.namespace
+                {
+                    self.push(
+                        Diagnostic::error(
+                            "spec/invalid-union-type",
+                            format!(
+                                "union `{}` cannot have the imported type `{}` as a member",
+                                u.name, rt.type_.value
+                            ),
+                        )
+                        .at(rt.type_.span)
+                        .hint("an imported type cannot be declared to belong to a union defined here; wrap it in a local model"),
+                    );
+                }
+                if let Some(dv) = &rt.discriminator_value
+                    && !is_valid_wire_value(&dv.value)
+                {
+                    self.push(
+                        Diagnostic::error(
+                            "spec/invalid-name",
+                            format!("discriminator value `{}` is not a valid wire value", dv.value),
+                        )
+                        .at(dv.span)
+                        .hint("discriminator values start with a letter and contain only letters, digits, `_`, `-` and `.`"),
                     );
                 }
                 let display = t.type_.display_in(&service.namespace);
@@ -625,10 +734,46 @@ impl<'a> Validator<'a, '_> {
 
     fn operations(&mut self) {
         let service = self.service;
+        // Routes are unique across resources: `/users/:id` == `/users/:key`.
+        let mut seen: HashMap<(Method, String), Span> = HashMap::new();
+        let mut types: HashMap<&TypeRef, Span> = HashMap::new();
+        let mut paths: HashMap<&str, Span> = HashMap::new();
         for (r, raw_r) in service.resources.iter().zip(&self.raw.resources) {
-            let mut seen: HashMap<(crate::ir::Method, String), Span> = HashMap::new();
+            let display = r.type_.display_in(&service.namespace);
+            if let Some(first) = types.insert(&r.type_, raw_r.type_.span) {
+                self.push(
+                    Diagnostic::error(
+                        "spec/duplicate-resource",
+                        format!("`{display}` has two resources"),
+                    )
+                    .at(raw_r.type_.span)
+                    .label(first, "first resource here")
+                    .hint("merge their operations into one resource"),
+                );
+            } else if let Some(path) = r.path.as_deref()
+                && let Some(first) = paths.insert(path, raw_r.type_.span)
+            {
+                self.push(
+                    Diagnostic::error(
+                        "spec/duplicate-resource",
+                        format!("resource `{display}` has the path `{path}` of another resource"),
+                    )
+                    .at(raw_r.type_.span)
+                    .label(first, "that resource")
+                    .hint("give one of them a `path` or a different `plural`"),
+                );
+            }
+            if r.operations.is_empty() && raw_r.declared_operations == 0 {
+                self.push(
+                    Diagnostic::error(
+                        "spec/resource-no-operations",
+                        format!("resource `{display}` has no operations"),
+                    )
+                    .at(raw_r.type_.span)
+                    .hint("declare at least one operation, or remove the resource"),
+                );
+            }
             for op in &r.operations {
-                // `/users/:id` and `/users/:key` are the same route.
                 let shape: String = op
                     .path
                     .split('/')
@@ -648,7 +793,7 @@ impl<'a> Validator<'a, '_> {
                 }
                 self.operation(op);
             }
-            for (op, raw_op) in r.operations.iter().zip(&raw_r.operations) {
+            for raw_op in &raw_r.operations {
                 for p in &raw_op.parameters {
                     self.check_name(&p.name, "parameter");
                 }
@@ -656,12 +801,106 @@ impl<'a> Validator<'a, '_> {
                 for resp in &raw_op.responses {
                     self.headers(&resp.headers);
                 }
-                let _ = op;
+            }
+        }
+    }
+
+    /// apibuilder's rules for bodies, query/header parameter types and responses.
+    fn operation_io(&mut self, op: &Operation) {
+        let service = self.service;
+        if let Some(body) = &op.body
+            && !matches!(op.method, Method::Post | Method::Put | Method::Patch)
+        {
+            self.push(
+                Diagnostic::error(
+                    "spec/body-not-allowed",
+                    format!(
+                        "`{} {}` has a body, but {} requests carry none",
+                        op.method, op.path, op.method
+                    ),
+                )
+                .at(body.span)
+                .hint("only POST, PUT and PATCH take a body; use parameters instead"),
+            );
+        }
+        for p in &op.parameters {
+            if !matches!(
+                p.location,
+                ParameterLocation::Query | ParameterLocation::Header
+            ) {
+                continue;
+            }
+            let ok = match &p.type_ {
+                TypeRef::List(inner) => valid_in_url(inner),
+                t => valid_in_url(t),
+            };
+            if !ok {
+                let location = if p.location == ParameterLocation::Query {
+                    "query"
+                } else {
+                    "header"
+                };
+                self.push(
+                    Diagnostic::error(
+                        "spec/invalid-parameter-type",
+                        format!(
+                            "{location} parameter `{}` has type `{}`, which cannot be written in a URL or header",
+                            p.name,
+                            p.type_.display_in(&service.namespace)
+                        ),
+                    )
+                    .at(p.span)
+                    .hint(format!("{location} parameters are enums or {} (or lists of them); send structures in a body", URL_PRIMITIVES.join(", "))),
+                );
+            }
+        }
+        // As apibuilder: every 2xx response has the same type.
+        let mut first_success: Option<(&TypeRef, Span)> = None;
+        for r in &op.responses {
+            if let ResponseCode::Status(code @ (204 | 304)) = r.code
+                && !r.type_.is_unit()
+            {
+                self.push(
+                    Diagnostic::error(
+                        "spec/no-content-type",
+                        format!(
+                            "response {code} has type `{}`, but a {code} has no body",
+                            r.type_.display_in(&service.namespace)
+                        ),
+                    )
+                    .at(r.span)
+                    .hint(format!(
+                        "declare {code} as `unit`, or use 200 for a response with a body"
+                    )),
+                );
+            }
+            if !r.code.is_success() {
+                continue;
+            }
+            match first_success {
+                None => first_success = Some((&r.type_, r.span)),
+                Some((first, first_span)) if *first != r.type_ => self.push(
+                    Diagnostic::error(
+                        "spec/mixed-success-types",
+                        format!(
+                            "`{} {}` answers `{}` and `{}` for different 2xx codes",
+                            op.method,
+                            op.path,
+                            first.display_in(&service.namespace),
+                            r.type_.display_in(&service.namespace)
+                        ),
+                    )
+                    .at(r.span)
+                    .label(first_span, "first 2xx response")
+                    .hint("clients decode every 2xx response alike; use one type"),
+                ),
+                Some(_) => {}
             }
         }
     }
 
     fn operation(&mut self, op: &Operation) {
+        self.operation_io(op);
         let service = self.service;
         let path_names: Vec<&str> = op.path_params().collect();
         let mut seen_segments: HashMap<&str, ()> = HashMap::new();

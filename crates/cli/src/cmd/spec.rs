@@ -37,21 +37,24 @@ pub fn run(cmd: SpecCommand) -> anyhow::Result<ExitCode> {
 fn show_cmd(args: &ShowArgs) -> anyhow::Result<ExitCode> {
     let spec = match blueprint_spec::load(&args.file) {
         Ok(spec) => spec,
-        Err(err) if err.is_io() => anyhow::bail!("{err}"),
+        // Unreadable file or blueprint.toml: exit 2, not "invalid spec".
+        Err(err) if err.is_io() || err.is_config() => anyhow::bail!("{err}"),
         Err(err) => {
             print_diagnostics(err.diagnostics.iter(), &err.sources, args.format)?;
             return Ok(ExitCode::from(1));
         }
     };
-    if !spec.warnings.is_empty() {
-        print_diagnostics(&spec.warnings, &spec.sources, args.format)?;
-    }
     let mut out = std::io::stdout().lock();
     if args.json {
+        // stdout carries the JSON document; warnings go to stderr.
+        for w in &spec.warnings {
+            eprintln!("{}", w.to_short(&spec.sources));
+        }
         let text = serde_json::to_string_pretty(&show::service_json(&spec))
             .context("serialising the service")?;
         writeln!(out, "{text}")?;
     } else {
+        print_diagnostics(&spec.warnings, &spec.sources, args.format)?;
         write!(out, "{}", summary(&spec))?;
     }
     Ok(ExitCode::SUCCESS)

@@ -15,28 +15,62 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
     let name = format_ident!("{}Client", naming::camel(&ctx.spec.service.name));
     let methods = operations(ctx).iter().map(method).collect::<Vec<_>>();
     let doc = format!(" A client of the `{}` service.", ctx.spec.service.name);
+    // Service-level headers with a default are sent with every request, as
+    // apibuilder's clients do.
+    let default_headers: Vec<TokenStream> = ctx
+        .spec
+        .service
+        .headers
+        .iter()
+        .filter_map(|h| {
+            let value = match h.default.as_ref()? {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let name = &h.name;
+            Some(quote!(let builder = builder.header(#name, #value)?;))
+        })
+        .collect();
+    let imports = (!methods.is_empty()).then(|| {
+        quote! {
+            use ::blueprint::http::Method;
+
+            use super::operations::*;
+        }
+    });
     let tokens = quote! {
         //! Client for the service.
+
+        use ::blueprint::client::{ClientError, HttpClient};
+        #imports
 
         #[doc = #doc]
         #[derive(Debug, Clone)]
         pub struct #name {
-            http: ::blueprint::client::HttpClient,
+            http: HttpClient,
         }
 
         impl #name {
             /// A client of the service at `base_url` (e.g. `http://localhost:8080`), with default settings.
-            pub fn new(base_url: impl Into<String>) -> Result<Self, ::blueprint::client::ClientError> {
-                Ok(Self::with_http(::blueprint::client::HttpClient::new(base_url)?))
+            pub fn new(base_url: impl Into<String>) -> Result<Self, ClientError> {
+                Ok(Self::with_http(Self::builder(base_url)?.build()?))
             }
 
-            /// A client over a configured [`HttpClient`](::blueprint::client::HttpClient)
+            /// An [`HttpClient`] builder with the spec's service-level headers that
+            /// have defaults already set; add headers, a timeout, then `with_http`.
+            pub fn builder(base_url: impl Into<String>) -> Result<::blueprint::client::ClientBuilder, ClientError> {
+                let builder = HttpClient::builder(base_url);
+                #(#default_headers)*
+                Ok(builder)
+            }
+
+            /// A client over a configured [`HttpClient`]
             /// (default headers, timeout: see `HttpClient::builder`).
-            pub fn with_http(http: ::blueprint::client::HttpClient) -> Self {
+            pub fn with_http(http: HttpClient) -> Self {
                 Self { http }
             }
 
-            pub fn http(&self) -> &::blueprint::client::HttpClient {
+            pub fn http(&self) -> &HttpClient {
                 &self.http
             }
 
@@ -52,23 +86,26 @@ fn method(op: &Op<'_>) -> TokenStream {
     let resp = op.response_type();
     let doc = op.doc();
 
-    // The path as a format string, parameters percent-encoded as segments.
+    // The path as a format string capturing one local per parameter, each
+    // percent-encoded as a path segment.
     let mut fmt = String::new();
-    let mut args = Vec::new();
+    let mut segments = Vec::new();
     for seg in op.op.path.split('/').filter(|s| !s.is_empty()) {
         fmt.push('/');
         match seg.strip_prefix(':') {
             Some(name) => {
-                fmt.push_str("{}");
                 let field = op
                     .params
                     .iter()
-                    .find(|p| p.p.location == ParameterLocation::Path && p.p.name == name)
-                    .map(|p| ident(&p.ident));
-                args.push(match field {
-                    Some(f) => quote!(::blueprint::client::segment(&request.#f)),
-                    None => quote!(""),
-                });
+                    .find(|p| p.p.location == ParameterLocation::Path && p.p.name == name);
+                let Some(field) = field else {
+                    continue;
+                };
+                let local = format!("{}_segment", field.ident.trim_start_matches('_'));
+                fmt.push_str(&format!("{{{local}}}"));
+                let local = format_ident!("{}", local);
+                let f = ident(&field.ident);
+                segments.push(quote!(let #local = ::blueprint::client::segment(&request.#f);));
             }
             None => fmt.push_str(&seg.replace('{', "{{").replace('}', "}}")),
         }
@@ -76,10 +113,10 @@ fn method(op: &Op<'_>) -> TokenStream {
     if fmt.is_empty() {
         fmt.push('/');
     }
-    let path = if args.is_empty() {
+    let path = if segments.is_empty() {
         quote!(#fmt)
     } else {
-        quote!(&format!(#fmt, #(#args),*))
+        quote!(&format!(#fmt))
     };
     let method = format_ident!("{}", op.op.method.as_str());
 
@@ -119,32 +156,36 @@ fn method(op: &Op<'_>) -> TokenStream {
         let v = format_ident!("{}", r.variant);
         let unit = r.r.type_.is_unit();
         match r.r.code {
-            ResponseCode::Status(code) => arms.push(if unit {
-                quote!(#code => Ok(super::operations::#resp::#v),)
-            } else {
-                quote!(#code => Ok(super::operations::#resp::#v(answer.json()?)),)
-            }),
+            ResponseCode::Status(code) => {
+                let code = proc_macro2::Literal::u16_unsuffixed(code);
+                arms.push(if unit {
+                    quote!(#code => Ok(#resp::#v),)
+                } else {
+                    quote!(#code => Ok(#resp::#v(answer.json()?)),)
+                });
+            }
             ResponseCode::Default => {
                 default_arm = Some(if unit {
-                    quote!(_ => Ok(super::operations::#resp::#v { status: answer.status }),)
+                    quote!(_ => Ok(#resp::#v { status: answer.status }),)
                 } else {
-                    quote!(_ => Ok(super::operations::#resp::#v { status: answer.status, body: answer.json()? }),)
+                    quote!(_ => Ok(#resp::#v { status: answer.status, body: answer.json()? }),)
                 });
             }
         }
     }
     let fallback = default_arm.unwrap_or_else(|| quote!(_ => Err(answer.unexpected()),));
     let request_arg = if op.params.is_empty() && op.body_ident.is_none() {
-        quote!(_request: &super::operations::#req)
+        quote!(_request: &#req)
     } else {
-        quote!(request: &super::operations::#req)
+        quote!(request: &#req)
     };
     quote! {
         #doc
-        pub async fn #m(&self, #request_arg) -> Result<super::operations::#resp, ::blueprint::client::ClientError> {
+        pub async fn #m(&self, #request_arg) -> Result<#resp, ClientError> {
+            #(#segments)*
             let answer = self
                 .http
-                .call(::blueprint::http::Method::#method, #path)
+                .call(Method::#method, #path)
                 #(#calls)*
                 #body
                 .send()

@@ -9,7 +9,6 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
 use super::models::{Presence, enum_variants, field_idents, presence, union_variants};
-use super::operations::operations;
 use super::server::trait_name;
 use super::{Ctx, Place, ident, naming};
 use crate::{CodegenError, GeneratedFile};
@@ -19,7 +18,8 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
     for service in ctx.services() {
         examples.extend(service_examples(ctx, service));
     }
-    let ops = operations(ctx);
+    let served = super::server::served(ctx);
+    let ops = &served.ops;
     let trait_ident = trait_name(ctx);
     let mock = format_ident!("Mock{}", naming::camel(&ctx.spec.service.name));
     let mut fields = Vec::new();
@@ -27,14 +27,13 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
     let mut setters = Vec::new();
     let mut impls = Vec::new();
     let mut debug_fields = Vec::new();
-    for op in &ops {
+    for op in ops {
         let m = ident(&op.method);
         let name = op.method.trim_start_matches("r#");
         let setter = format_ident!("on_{}", name);
         let req = op.request_type();
         let resp = op.response_type();
-        fields
-            .push(quote!(#m: Option<Handler<super::operations::#req, super::operations::#resp>>,));
+        fields.push(quote!(#m: Option<Handler<#req, #resp>>,));
         inits.push(quote!(#m: None,));
         debug_fields.push(quote!(.field(#name, &self.#m.is_some())));
         let doc = format!(
@@ -45,7 +44,7 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
             #[doc = #doc]
             pub fn #setter(
                 mut self,
-                handler: impl Fn(super::operations::#req) -> super::operations::#resp + Send + Sync + 'static,
+                handler: impl Fn(#req) -> #resp + Send + Sync + 'static,
             ) -> Self {
                 self.#m = Some(Box::new(handler));
                 self
@@ -53,7 +52,7 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
         });
         let canned = canned_response(ctx, op);
         impls.push(quote! {
-            async fn #m(&self, request: super::operations::#req) -> super::operations::#resp {
+            async fn #m(&self, request: #req, _context: ::blueprint::server::Context) -> #resp {
                 match &self.#m {
                     Some(handler) => handler(request),
                     None => #canned,
@@ -65,10 +64,23 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
         " An in-process `{}` for tests: example answers, or your own per operation.",
         trait_ident
     );
+    let imports = (!ops.is_empty()).then(|| {
+        quote!(
+            use super::operations::*;
+        )
+    });
+    let handler_alias = (!ops.is_empty()).then(|| {
+        quote! {
+            /// A test's answer to one operation.
+            type Handler<Req, Resp> = Box<dyn Fn(Req) -> Resp + Send + Sync>;
+        }
+    });
     let tokens = quote! {
         //! Mock implementation of the service, and example values of every type.
 
-        type Handler<Req, Resp> = Box<dyn Fn(Req) -> Resp + Send + Sync>;
+        #imports
+
+        #handler_alias
 
         #[doc = #struct_doc]
         pub struct #mock {
@@ -122,13 +134,13 @@ fn canned_response(ctx: &Ctx<'_>, op: &super::operations::Op<'_>) -> TokenStream
     let value = example_value(ctx, &r.r.type_);
     match (r.r.code, unit) {
         (ResponseCode::Default, true) => {
-            quote!(super::operations::#resp::#v { status: ::blueprint::http::StatusCode::OK })
+            quote!(#resp::#v { status: ::blueprint::http::StatusCode::OK })
         }
         (ResponseCode::Default, false) => {
-            quote!(super::operations::#resp::#v { status: ::blueprint::http::StatusCode::OK, body: #value })
+            quote!(#resp::#v { status: ::blueprint::http::StatusCode::OK, body: #value })
         }
-        (_, true) => quote!(super::operations::#resp::#v),
-        (_, false) => quote!(super::operations::#resp::#v(#value)),
+        (_, true) => quote!(#resp::#v),
+        (_, false) => quote!(#resp::#v(#value)),
     }
 }
 
@@ -222,38 +234,50 @@ fn struct_example(
 fn field_example(ctx: &Ctx<'_>, f: &Field) -> TokenStream {
     let min = f.minimum.as_ref().map(|b| b.value);
     let max = f.maximum.as_ref().map(|b| b.value);
+    let in_bounds = |v: f64| min.is_none_or(|m| v >= m) && max.is_none_or(|m| v <= m);
+    let example = f.example.as_deref();
     match &f.type_ {
         TypeRef::Primitive(Primitive::String) => {
-            let len = |s: &str| s.chars().count() as f64;
-            let fits = |s: &str| min.is_none_or(|m| len(s) >= m) && max.is_none_or(|m| len(s) <= m);
-            let text = match &f.example {
-                Some(e) if fits(e) => e.clone(),
+            let fits = |s: &str| in_bounds(s.chars().count() as f64);
+            let text = match example {
+                Some(e) if fits(e) => e.to_owned(),
                 _ if fits("example") => "example".to_owned(),
                 _ => {
-                    let n = min
-                        .unwrap_or(1.0)
-                        .max(max.map_or(1.0, |m| m.min(1.0)))
-                        .max(0.0);
+                    let n = min.unwrap_or(1.0).min(max.unwrap_or(f64::MAX)).max(0.0);
                     "x".repeat(n as usize)
                 }
             };
             quote!(#text.to_owned())
         }
-        TypeRef::Primitive(p @ (Primitive::Integer | Primitive::Long | Primitive::Double))
-            if min.is_some() || max.is_some() =>
-        {
-            let v = match (min, max) {
-                (Some(lo), _) => lo,
-                (None, Some(hi)) => hi.min(1.0),
-                (None, None) => 1.0,
+        TypeRef::Primitive(p @ (Primitive::Integer | Primitive::Long | Primitive::Double)) => {
+            let is_int = *p != Primitive::Double;
+            let usable = |v: f64| in_bounds(v) && (!is_int || v.fract() == 0.0);
+            let v = match example.and_then(|e| e.trim().parse::<f64>().ok()) {
+                Some(v) if usable(v) => v,
+                _ if usable(1.0) => 1.0,
+                _ => match (min, max) {
+                    (Some(lo), _) => lo.ceil(),
+                    (None, Some(hi)) => hi.floor(),
+                    (None, None) => 1.0,
+                },
             };
-            if *p == Primitive::Double {
-                let lit = Literal::f64_unsuffixed(v);
+            if is_int {
+                let lit = Literal::i64_unsuffixed(v as i64);
                 quote!(#lit)
             } else {
-                let lit = Literal::i64_unsuffixed(v.ceil() as i64);
+                let lit = Literal::f64_unsuffixed(v);
                 quote!(#lit)
             }
+        }
+        TypeRef::Primitive(
+            Primitive::Boolean
+            | Primitive::Uuid
+            | Primitive::DateIso8601
+            | Primitive::DateTimeIso8601
+            | Primitive::Decimal,
+        ) if example.is_some() => {
+            let text = example.unwrap_or_default();
+            quote!(::blueprint::mock::from_example(#text))
         }
         TypeRef::List(inner) if min.is_some_and(|m| m >= 1.0) => {
             let item = example_value(ctx, inner);

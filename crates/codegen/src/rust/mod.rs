@@ -247,12 +247,32 @@ impl<'a> Ctx<'a> {
             file: path.display().to_string(),
             message: e.to_string(),
         })?;
-        let body = prettyplease::unparse(&file);
         Ok(GeneratedFile {
             path,
-            contents: format!("{}\n{body}", self.header),
+            contents: format!("{}\n{}", self.header, print(file)),
         })
     }
+}
+
+/// Print a file with a blank line between items (prettyplease puts none); runs of
+/// `use` and `mod` declarations stay together.
+fn print(file: syn::File) -> String {
+    let mut shell = file.clone();
+    shell.items.clear();
+    let mut out = prettyplease::unparse(&shell);
+    shell.attrs.clear();
+    let mut previous_was_decl = false;
+    for item in file.items {
+        let is_decl = matches!(item, syn::Item::Use(_) | syn::Item::Mod(_));
+        let keep_together = is_decl && previous_was_decl;
+        if !out.is_empty() && !keep_together {
+            out.push('\n');
+        }
+        previous_was_decl = is_decl;
+        shell.items = vec![item];
+        out.push_str(&prettyplease::unparse(&shell));
+    }
+    out
 }
 
 pub(crate) fn primitive_type(p: Primitive) -> TokenStream {
@@ -310,6 +330,15 @@ pub(crate) fn bound(b: Option<&blueprint_spec::ir::Bound>) -> TokenStream {
         }
         _ => quote!(None),
     }
+}
+
+pub(crate) fn server_routes(spec: &Spec) -> Vec<(String, Vec<blueprint_spec::ir::Method>)> {
+    let ctx = Ctx::new(spec);
+    server::served(&ctx)
+        .routes
+        .into_iter()
+        .map(|(path, methods)| (path, methods.into_iter().map(|(m, _)| m).collect()))
+        .collect()
 }
 
 /// Generate the Rust files `opts` asks for.

@@ -49,6 +49,11 @@ fn service_types(ctx: &Ctx<'_>, service: &Service) -> TokenStream {
     let place = Place::Models(&service.namespace);
     let mut defaults = naming::Scope::new();
     let mut out = TokenStream::new();
+    if !service.models.is_empty() || !service.interfaces.is_empty() {
+        out.extend(quote!(
+            use ::blueprint::serde::{Deserialize, Serialize};
+        ));
+    }
     for e in &service.enums {
         out.extend(enum_type(ctx, service, e));
     }
@@ -131,12 +136,13 @@ fn struct_type(
         if ctx.needs_box(t, &f.type_) {
             ty = quote!(Box<#ty>);
         }
-        let rename = (field_ident != *wire).then(|| quote!(#[serde(rename = #wire)]));
+        let rename = (field_ident.trim_start_matches("r#") != wire.as_str())
+            .then(|| quote!(rename = #wire,));
         let fdoc = docs(f.description.as_deref(), f.deprecation.as_ref());
         let (attrs, full_ty, required) = match presence(f) {
             Presence::Required => (quote!(), ty.clone(), true),
             Presence::Optional => (
-                quote!(#[serde(default, skip_serializing_if = "Option::is_none")]),
+                quote!(default, skip_serializing_if = "Option::is_none"),
                 quote!(Option<#ty>),
                 false,
             ),
@@ -153,18 +159,33 @@ fn struct_type(
                 } else {
                     expr
                 };
+                // `null` means absent, as for optional fields: the default.
+                let de_name = fn_name.replacen("default_", "null_or_default_", 1);
+                let de_ident = format_ident!("{}", de_name);
                 default_fns.push(quote! {
                     fn #fn_ident() -> #ty {
                         #expr
                     }
+
+                    fn #de_ident<'de, D: ::blueprint::serde::Deserializer<'de>>(d: D) -> Result<#ty, D::Error> {
+                        ::blueprint::union::null_or(d, #fn_ident)
+                    }
                 });
-                (quote!(#[serde(default = #fn_name)]), ty.clone(), false)
+                (
+                    quote!(default = #fn_name, deserialize_with = #de_name),
+                    ty.clone(),
+                    false,
+                )
             }
+        };
+        let serde_attr = if rename.is_none() && attrs.is_empty() {
+            quote!()
+        } else {
+            quote!(#[serde(#rename #attrs)])
         };
         members.push(quote! {
             #fdoc
-            #rename
-            #attrs
+            #serde_attr
             pub #fid: #full_ty,
         });
         let check_ty = ctx.rust_type(&f.type_, place);
@@ -185,7 +206,7 @@ fn struct_type(
     };
     quote! {
         #doc
-        #[derive(Debug, Clone, PartialEq, ::blueprint::serde::Serialize, ::blueprint::serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
         #[serde(crate = "::blueprint::serde")]
         pub struct #name {
             #(#members)*
@@ -392,10 +413,7 @@ fn enum_type(ctx: &Ctx<'_>, service: &Service, e: &Enum) -> TokenStream {
         impl ::blueprint::FromParam for #name {
             fn from_param(text: &str) -> Result<Self, String> {
                 match Self::from(text) {
-                    Self::#undefined(other) => Err(format!(
-                        "invalid value {other:?}; must be one of: {}",
-                        Self::VALUES.join(", ")
-                    )),
+                    Self::#undefined(other) => Err(::blueprint::param::unknown_value(&other, Self::VALUES)),
                     known => Ok(known),
                 }
             }
@@ -440,16 +458,25 @@ pub(crate) fn union_variants<'a>(
     u: &'a Union,
 ) -> UnionVariants<'a> {
     let mut scope = naming::Scope::new();
+    let base_name = |m: &UnionType| match &m.type_ {
+        TypeRef::Named(n) => ctx
+            .type_name(n)
+            .map(|n| n.ident.clone())
+            .unwrap_or_else(|| naming::camel(&n.name)),
+        other => naming::camel(&other.display_in("")),
+    };
+    let bases: Vec<String> = u.types.iter().map(base_name).collect();
     let variants = u
         .types
         .iter()
-        .map(|m| {
-            let base = match &m.type_ {
-                TypeRef::Named(n) => ctx
-                    .type_name(n)
-                    .map(|n| n.ident.clone())
-                    .unwrap_or_else(|| naming::camel(&n.name)),
-                other => naming::camel(&other.display_in("")),
+        .enumerate()
+        .map(|(i, m)| {
+            // Two members with the same type name (a local `user` and an imported
+            // one): later ones are named by their wire value (`SharedUser`).
+            let base = if bases[..i].contains(&bases[i]) {
+                naming::variant_name(&m.wire_value(&service.namespace))
+            } else {
+                bases[i].clone()
             };
             let nested = match (&m.type_, &u.discriminator) {
                 (TypeRef::Named(n), Some(d)) if n.kind == TypeKind::Union => ctx
@@ -513,6 +540,7 @@ fn union_type(ctx: &Ctx<'_>, service: &Service, u: &Union) -> TokenStream {
     let wire_name = &u.name;
 
     let mut defs = Vec::new();
+    let mut froms = Vec::new();
     let mut ser_arms = Vec::new();
     let mut de_arms = Vec::new();
     let mut checks = Vec::new();
@@ -528,6 +556,18 @@ fn union_type(ctx: &Ctx<'_>, service: &Service, u: &Union) -> TokenStream {
             v.member.deprecation.as_ref(),
         );
         defs.push(quote!(#vdoc #id(#ty),));
+        let wrap = if ctx.needs_box(&t, &v.member.type_) {
+            quote!(Box::new(m))
+        } else {
+            quote!(m)
+        };
+        froms.push(quote! {
+            impl From<#check_ty> for #name {
+                fn from(m: #check_ty) -> Self {
+                    Self::#id(#wrap)
+                }
+            }
+        });
         let tag = v.tags.first().cloned().unwrap_or_default();
         let tags = &v.tags;
         match (&u.discriminator, v.form) {
@@ -598,6 +638,7 @@ fn union_type(ctx: &Ctx<'_>, service: &Service, u: &Union) -> TokenStream {
     quote! {
         #doc
         #[derive(Debug, Clone, PartialEq)]
+        #[allow(clippy::large_enum_variant)]
         pub enum #name {
             #(#defs)*
             #[doc = #undefined_doc]
@@ -628,5 +669,19 @@ fn union_type(ctx: &Ctx<'_>, service: &Service, u: &Union) -> TokenStream {
                 #validate
             }
         }
+
+        #(#froms)*
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decimal_parts;
+
+    #[test]
+    fn decimal_defaults_become_mantissa_and_scale() {
+        assert_eq!(decimal_parts("12.50"), Some((1250, 2)));
+        assert_eq!(decimal_parts("-3"), Some((-3, 0)));
+        assert_eq!(decimal_parts("1e3"), None);
     }
 }

@@ -20,7 +20,20 @@ const NOT_RAW: &[&str] = &["self", "Self", "super", "crate", "_"];
 
 /// Type names generated code uses unqualified; spec types must not shadow them.
 const PRELUDE_TYPES: &[&str] = &[
-    "Option", "Result", "String", "Vec", "Box", "Some", "None", "Ok", "Err", "Self",
+    "Option",
+    "Result",
+    "String",
+    "Vec",
+    "Box",
+    "Some",
+    "None",
+    "Ok",
+    "Err",
+    "Self",
+    "Serialize",
+    "Deserialize",
+    "Default",
+    "From",
 ];
 
 /// Replace everything but ASCII letters and digits by `_`, so heck sees word
@@ -39,6 +52,10 @@ pub fn camel(name: &str) -> String {
     }
     if s.starts_with(|c: char| c.is_ascii_digit()) {
         s.insert(0, 'N');
+    }
+    if s == "Self" {
+        // The one UpperCamelCase keyword; it cannot be a raw identifier.
+        s.push_str("Value");
     }
     s
 }
@@ -137,6 +154,8 @@ mod tests {
         assert_eq!(type_name("user_form", "Model"), "UserForm");
         assert_eq!(type_name("result", "Model"), "ResultModel");
         assert_eq!(type_name("3ds-challenge", "Model"), "N3dsChallenge");
+        assert_eq!(variant_name("Self"), "SelfValue");
+        assert_eq!(variant_name("not-ok"), "NotOk");
         assert_eq!(field_name("userId"), "user_id");
         assert_eq!(field_name("type"), "type");
         assert_eq!(ident("type").to_string(), "r#type");

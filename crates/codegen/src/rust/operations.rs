@@ -274,6 +274,7 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
 
             #[doc = #resp_doc]
             #[derive(Debug, Clone, PartialEq)]
+            #[allow(clippy::large_enum_variant)]
             pub enum #resp {
                 #(#variants)*
             }
@@ -290,4 +291,20 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
             #(#items)*
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_variants_are_reason_phrases() {
+        assert_eq!(status_variant(ResponseCode::Status(200)), "Ok");
+        assert_eq!(
+            status_variant(ResponseCode::Status(422)),
+            "UnprocessableEntity"
+        );
+        assert_eq!(status_variant(ResponseCode::Status(299)), "Status299");
+        assert_eq!(status_variant(ResponseCode::Default), "Default");
+    }
 }

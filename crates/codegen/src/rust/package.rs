@@ -59,7 +59,9 @@ pub(crate) fn root_module(
         quote! {
             #![doc = #doc]
 
-            #(pub mod #mods;)*
+            // Printed by prettyplease, not rustfmt: keep `cargo fmt` from rewriting them
+        // (which would make `dev gen --check` report them stale).
+        #(#[rustfmt::skip] pub mod #mods;)*
 
             /// Which spec this code was generated from; served on `GET /_internal_/version`.
             pub const SERVICE: ::blueprint::ServiceInfo = ::blueprint::ServiceInfo {

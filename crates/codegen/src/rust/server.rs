@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use blueprint_spec::ir::{Method, ParameterLocation, ResponseCode};
+use blueprint_spec::ir::{Method, ParameterLocation, Primitive, ResponseCode, TypeRef};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
@@ -44,8 +44,60 @@ fn route(path: &str) -> (String, String) {
     (route, shape)
 }
 
+/// Paths every service serves itself (the runtime's standard routes).
+const RUNTIME_PATHS: [&str; 2] = ["/_internal_/healthcheck", "/_internal_/version"];
+
+/// One axum route: its path, and each method with the index of its operation.
+pub(crate) type Route = (String, Vec<(Method, usize)>);
+
+/// The operations the server serves, grouped into axum routes.
+pub(crate) struct Served<'a> {
+    /// The operations with a handler (and a trait method), in declaration order.
+    pub ops: Vec<Op<'a>>,
+    /// axum routes in first-declared order: path and its (method, operation index).
+    pub routes: Vec<Route>,
+}
+
+/// The operations the generated server routes. Left out: `GET` of the runtime's
+/// standard paths (a spec may declare the healthcheck; the runtime answers it), and
+/// a second operation with the method and shape of an earlier one (unreachable:
+/// the first matches; axum would reject the duplicate).
+///
+/// Routes are grouped by shape, so `/users/:id` and `/users/:guid` share one axum
+/// route (axum rejects two parameter names in one position); handlers read path
+/// parameters by position.
+pub(crate) fn served<'a>(ctx: &Ctx<'a>) -> Served<'a> {
+    let mut ops = Vec::new();
+    // (route, shape)
+    let mut routes: Vec<(Route, String)> = Vec::new();
+    for op in operations(ctx) {
+        if op.op.method == Method::Get && RUNTIME_PATHS.contains(&op.op.path.as_str()) {
+            continue;
+        }
+        let (route_path, shape) = route(&op.op.path);
+        let index = match routes.iter().position(|(_, s)| *s == shape) {
+            Some(i) => i,
+            None => {
+                routes.push(((route_path, Vec::new()), shape));
+                routes.len() - 1
+            }
+        };
+        let methods = &mut routes[index].0.1;
+        if methods.iter().any(|(m, _)| *m == op.op.method) {
+            continue;
+        }
+        methods.push((op.op.method, ops.len()));
+        ops.push(op);
+    }
+    Served {
+        ops,
+        routes: routes.into_iter().map(|(route, _)| route).collect(),
+    }
+}
+
 pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, CodegenError> {
-    let ops = operations(ctx);
+    let served = served(ctx);
+    let ops = &served.ops;
     let trait_ident = trait_name(ctx);
     let methods = ops.iter().map(|op| {
         let m = ident(&op.method);
@@ -54,38 +106,19 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
         let doc = op.doc();
         quote! {
             #doc
-            fn #m(&self, request: super::operations::#req) -> impl ::std::future::Future<Output = super::operations::#resp> + Send;
+            fn #m(&self, request: #req, context: Context) -> impl Future<Output = #resp> + Send;
         }
     });
 
-    // Routes grouped by shape so that `/users/:id` and `/users/:guid` share one
-    // axum route (axum rejects two parameter names in one position); handlers read
-    // path parameters by position.
-    let mut routes: BTreeMap<String, (String, Vec<(Method, proc_macro2::Ident)>)> = BTreeMap::new();
-    let mut order: Vec<String> = Vec::new();
-    let mut handlers = Vec::new();
-    let mut responses = Vec::new();
-    for op in &ops {
-        let handler = format_ident!("handle_{}", op.method);
-        let (route_path, shape) = route(&op.op.path);
-        let entry = routes.entry(shape.clone()).or_insert_with(|| {
-            order.push(shape.clone());
-            (route_path, Vec::new())
-        });
-        // A second operation with the same method and shape is unreachable (the
-        // first one matches); axum would panic on the duplicate, so skip it.
-        if entry.1.iter().any(|(m, _)| *m == op.op.method) {
-            continue;
-        }
-        entry.1.push((op.op.method, handler.clone()));
-        handlers.push(handler_fn(ctx, op, &handler, &trait_ident));
-        responses.push(into_response(ctx, op));
-    }
-    let route_calls = order.iter().filter_map(|shape| {
-        let (path, methods) = routes.get(shape)?;
-        let mut calls = methods.iter().map(|(m, h)| {
+    let handlers: Vec<_> = ops
+        .iter()
+        .map(|op| handler_fn(ctx, op, &handler_ident(op), &trait_ident))
+        .collect();
+    let responses: Vec<_> = ops.iter().map(|op| into_response(ctx, op)).collect();
+    let route_calls = served.routes.iter().filter_map(|(path, methods)| {
+        let mut calls = methods.iter().map(|(m, i)| {
             let f = format_ident!("{}", m.as_str().to_ascii_lowercase());
-            (f, h)
+            (f, handler_ident(&ops[*i]))
         });
         let (f, h) = calls.next()?;
         let rest = calls.map(|(f, h)| quote!(.#f(#h::<S>)));
@@ -95,9 +128,44 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
         " The `{}` service: implement this trait, serve it with [`router`].",
         ctx.spec.service.name
     );
-    let service_doc2 = " Each method gets validated, typed input and returns one of the responses the spec declares.";
+    let service_doc2 = " Each method gets validated, typed input (and the request's [`Context`]: all headers, \
+        middleware extensions) and returns one of the responses the spec declares.";
+    let uses_location = ops.iter().flat_map(|op| &op.params).any(|p| {
+        matches!(
+            p.p.location,
+            ParameterLocation::Query | ParameterLocation::Header
+        )
+    });
+    let location = uses_location.then(|| {
+        quote!(
+            use ::blueprint::server::Location;
+        )
+    });
+    let imports = if ops.is_empty() {
+        quote! {
+            use std::sync::Arc;
+
+            use ::blueprint::axum::Router;
+            use ::blueprint::server::ServerConfig;
+        }
+    } else {
+        quote! {
+            use std::future::Future;
+            use std::sync::Arc;
+
+            use ::blueprint::axum::Router;
+            use ::blueprint::axum::extract::State;
+            use ::blueprint::axum::response::{IntoResponse, Response};
+            use ::blueprint::server::{Context, Inputs, ServerConfig};
+            #location
+
+            use super::operations::*;
+        }
+    };
     let tokens = quote! {
         //! Server for the service: the trait to implement and the axum router.
+
+        #imports
 
         #[doc = #service_doc]
         #[doc = ""]
@@ -106,17 +174,17 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
             #(#methods)*
         }
 
-        /// The axum router serving `service`, with the default [`ServerConfig`](::blueprint::server::ServerConfig) (1 MiB body limit).
-        pub fn router<S: #trait_ident>(service: S) -> ::blueprint::axum::Router {
-            router_with_config(service, &::blueprint::server::ServerConfig::default())
+        /// The axum router serving `service`, with the default [`ServerConfig`] (1 MiB body limit).
+        pub fn router<S: #trait_ident>(service: S) -> Router {
+            router_with_config(service, &ServerConfig::default())
         }
 
         /// The axum router serving `service`: the spec's operations, the healthcheck
         /// and version routes, JSON 404/405/413 answers.
-        pub fn router_with_config<S: #trait_ident>(service: S, config: &::blueprint::server::ServerConfig) -> ::blueprint::axum::Router {
-            let routes = ::blueprint::axum::Router::new()
+        pub fn router_with_config<S: #trait_ident>(service: S, config: &ServerConfig) -> Router {
+            let routes = Router::new()
                 #(#route_calls)*
-                .with_state(::std::sync::Arc::new(service));
+                .with_state(Arc::new(service));
             ::blueprint::server::service_router(routes, &super::SERVICE, config)
         }
 
@@ -125,6 +193,10 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
         #(#responses)*
     };
     ctx.file(path, tokens)
+}
+
+fn handler_ident(op: &Op<'_>) -> proc_macro2::Ident {
+    format_ident!("handle_{}", op.method)
 }
 
 fn handler_fn(
@@ -149,13 +221,26 @@ fn handler_fn(
         let item = ctx.rust_type(p.item, Place::Sibling);
         let (min, max) = (bound(p.p.minimum.as_ref()), bound(p.p.maximum.as_ref()));
         let required = p.p.required;
-        let default =
-            p.p.default
-                .as_ref()
-                .map(|d| super::models::default_expr(ctx, p.item, d, Place::Sibling));
+        let default = p.p.default.as_ref().map(|d| {
+            let expr = super::models::default_expr(ctx, p.item, d, Place::Sibling);
+            // Literals and enum variants are cheap; strings and decimals allocate or compute.
+            let cheap = !matches!(
+                p.item,
+                TypeRef::Primitive(
+                    Primitive::String | Primitive::Decimal | Primitive::Object | Primitive::Json
+                ) | TypeRef::List(_)
+                    | TypeRef::Map(_)
+            );
+            if cheap {
+                quote!(unwrap_or(#expr))
+            } else {
+                quote!(unwrap_or_else(|| #expr))
+            }
+        });
         let expr = match (p.p.location, p.shape) {
             (ParameterLocation::Path, _) => {
                 let index = path_index.get(name.as_str()).copied().unwrap_or(usize::MAX);
+                let index = proc_macro2::Literal::usize_unsuffixed(index);
                 quote!(inputs.path::<#item>(#index, #name, #min, #max))
             }
             (ParameterLocation::Form, shape) => match (shape, &default) {
@@ -164,15 +249,15 @@ fn handler_fn(
                 }
                 (ParamShape::Optional, _) => quote!(inputs.form::<#item>(#name, false)),
                 (ParamShape::Value, Some(d)) => {
-                    quote!(inputs.form::<#item>(#name, false).map(|v| v.unwrap_or_else(|| #d)))
+                    quote!(inputs.form::<#item>(#name, false).map(|v| v.#d))
                 }
                 (ParamShape::Value, None) => quote!(inputs.form::<#item>(#name, true).flatten()),
             },
             (loc, shape) => {
                 let loc = if loc == ParameterLocation::Header {
-                    quote!(::blueprint::server::Location::Header)
+                    quote!(Location::Header)
                 } else {
-                    quote!(::blueprint::server::Location::Query)
+                    quote!(Location::Query)
                 };
                 match (shape, &default) {
                     (ParamShape::List, _) => {
@@ -182,7 +267,7 @@ fn handler_fn(
                         quote!(inputs.optional::<#item>(#loc, #name, #min, #max))
                     }
                     (ParamShape::Value, Some(d)) => {
-                        quote!(inputs.optional::<#item>(#loc, #name, #min, #max).map(|v| v.unwrap_or_else(|| #d)))
+                        quote!(inputs.optional::<#item>(#loc, #name, #min, #max).map(|v| v.#d))
                     }
                     (ParamShape::Value, None) => {
                         quote!(inputs.required::<#item>(#loc, #name, #min, #max))
@@ -200,28 +285,25 @@ fn handler_fn(
         names.push(id);
     }
     let (inputs_arg, check) = match names.len() {
-        0 => (quote!(_inputs: ::blueprint::server::Inputs), quote!()),
+        0 => (quote!(inputs: Inputs), quote!()),
         1 => {
             let n = &names[0];
             (
-                quote!(mut inputs: ::blueprint::server::Inputs),
+                quote!(mut inputs: Inputs),
                 quote!(let Some(#n) = #n else { return inputs.reject(); };),
             )
         }
         _ => (
-            quote!(mut inputs: ::blueprint::server::Inputs),
+            quote!(mut inputs: Inputs),
             quote!(let (#(Some(#names)),*) = (#(#names),*) else { return inputs.reject(); };),
         ),
     };
     quote! {
-        async fn #handler<S: #trait_ident>(
-            ::blueprint::axum::extract::State(service): ::blueprint::axum::extract::State<::std::sync::Arc<S>>,
-            #inputs_arg,
-        ) -> ::blueprint::axum::response::Response {
+        async fn #handler<S: #trait_ident>(State(service): State<Arc<S>>, #inputs_arg) -> Response {
             #(#lets)*
             #check
-            let request = super::operations::#req { #(#names),* };
-            ::blueprint::axum::response::IntoResponse::into_response(service.#m(request).await)
+            let request = #req { #(#names),* };
+            service.#m(request, inputs.into_context()).await.into_response()
         }
     }
 }
@@ -234,6 +316,7 @@ fn into_response(ctx: &Ctx<'_>, op: &Op<'_>) -> TokenStream {
         let unit = r.r.type_.is_unit();
         match r.r.code {
             ResponseCode::Status(code) => {
+                let code = proc_macro2::Literal::u16_unsuffixed(code);
                 if unit {
                     quote!(Self::#v => ::blueprint::server::empty(::blueprint::server::status(#code)),)
                 } else {
@@ -250,12 +333,28 @@ fn into_response(ctx: &Ctx<'_>, op: &Op<'_>) -> TokenStream {
         }
     });
     quote! {
-        impl ::blueprint::axum::response::IntoResponse for super::operations::#resp {
-            fn into_response(self) -> ::blueprint::axum::response::Response {
+        impl IntoResponse for #resp {
+            fn into_response(self) -> Response {
                 match self {
                     #(#arms)*
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route;
+
+    #[test]
+    fn routes_use_axum_syntax_and_group_by_shape() {
+        assert_eq!(
+            route("/users/:id"),
+            ("/users/{id}".to_owned(), "/users/{}".to_owned())
+        );
+        assert_eq!(route("/users/:guid").1, route("/users/:id").1);
+        assert_eq!(route("/"), ("/".to_owned(), "/".to_owned()));
+        assert_eq!(route("/a/{b}").0, "/a/{{b}}");
     }
 }

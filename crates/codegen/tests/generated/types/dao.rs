@@ -2,6 +2,7 @@
 // Do not edit: change the spec and run `dev gen`.
 
 //! Data access for the tables of `types`: one module per table.
+
 use super::models;
 ///Table `samples`: rows of model `sample`.
 pub mod samples {

@@ -2,6 +2,7 @@
 // Do not edit: change the spec and run `dev gen`.
 
 //! Data access for the tables of `users`: one module per table.
+
 use super::models;
 ///Table `users`: rows of model `user`.
 pub mod users {

@@ -2,8 +2,12 @@
 // Do not edit: change the spec and run `dev gen`.
 
 //! Generated code for the `users` service (io.blueprint.users.v0, version 0.0.1-dev).
+
+#[rustfmt::skip]
 pub mod models;
+#[rustfmt::skip]
 pub mod dao;
+
 /// Which spec this code was generated from; served on `GET /_internal_/version`.
 pub const SERVICE: ::blueprint::ServiceInfo = ::blueprint::ServiceInfo {
     name: "users",

@@ -2,6 +2,9 @@
 // Do not edit: change the spec and run `dev gen`.
 
 //! Types of `io.blueprint.types.v0`.
+
+use ::blueprint::serde::{Deserialize, Serialize};
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Color {
     Red,
@@ -9,6 +12,7 @@ pub enum Color {
     /// A value this version of `color` does not know, kept as received.
     Undefined(String),
 }
+
 impl Color {
     /// Every known wire value, in declaration order.
     pub const VALUES: &'static [&'static str] = &["red", "GREEN"];
@@ -21,6 +25,7 @@ impl Color {
         }
     }
 }
+
 impl From<&str> for Color {
     fn from(value: &str) -> Self {
         match value {
@@ -30,11 +35,13 @@ impl From<&str> for Color {
         }
     }
 }
+
 impl ::std::fmt::Display for Color {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+
 impl ::blueprint::serde::Serialize for Color {
     fn serialize<S: ::blueprint::serde::Serializer>(
         &self,
@@ -43,6 +50,7 @@ impl ::blueprint::serde::Serialize for Color {
         s.serialize_str(self.as_str())
     }
 }
+
 impl<'de> ::blueprint::serde::Deserialize<'de> for Color {
     fn deserialize<D: ::blueprint::serde::Deserializer<'de>>(
         d: D,
@@ -51,43 +59,37 @@ impl<'de> ::blueprint::serde::Deserialize<'de> for Color {
         Ok(Self::from(value.as_str()))
     }
 }
+
 impl ::blueprint::Validate for Color {
     fn validate(value: &::blueprint::serde_json::Value, v: &mut ::blueprint::Validator) {
         v.one_of(value, Self::VALUES);
     }
 }
+
 impl ::blueprint::FromParam for Color {
     fn from_param(text: &str) -> Result<Self, String> {
         match Self::from(text) {
             Self::Undefined(other) => {
-                Err(
-                    format!(
-                        "invalid value {other:?}; must be one of: {}", Self::VALUES
-                        .join(", ")
-                    ),
-                )
+                Err(::blueprint::param::unknown_value(&other, Self::VALUES))
             }
             known => Ok(known),
         }
     }
 }
+
 impl ::blueprint::ToParam for Color {
     fn to_param(&self) -> String {
         self.as_str().to_owned()
     }
 }
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::blueprint::serde::Serialize,
-    ::blueprint::serde::Deserialize
-)]
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(crate = "::blueprint::serde")]
 pub struct Point {
     pub x: f64,
     pub y: f64,
 }
+
 impl ::blueprint::Validate for Point {
     fn validate(value: &::blueprint::serde_json::Value, v: &mut ::blueprint::Validator) {
         let Some(obj) = v.object(value) else { return };
@@ -95,23 +97,24 @@ impl ::blueprint::Validate for Point {
         v.field::<f64>(obj, "y", true);
     }
 }
+
 /// One field of every apibuilder type, with defaults and bounds.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::blueprint::serde::Serialize,
-    ::blueprint::serde::Deserialize
-)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(crate = "::blueprint::serde")]
 pub struct Sample {
     pub id: ::blueprint::uuid::Uuid,
     pub code: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
-    #[serde(default = "default_sample_active")]
+    #[serde(
+        default = "default_sample_active",
+        deserialize_with = "null_or_default_sample_active"
+    )]
     pub active: bool,
-    #[serde(default = "default_sample_count")]
+    #[serde(
+        default = "default_sample_count",
+        deserialize_with = "null_or_default_sample_count"
+    )]
     pub count: i32,
     pub total: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -119,9 +122,15 @@ pub struct Sample {
     pub price: ::blueprint::Decimal,
     pub day: ::blueprint::chrono::NaiveDate,
     pub at: ::blueprint::chrono::DateTime<::blueprint::chrono::Utc>,
-    #[serde(default = "default_sample_color")]
+    #[serde(
+        default = "default_sample_color",
+        deserialize_with = "null_or_default_sample_color"
+    )]
     pub color: Color,
-    #[serde(default = "default_sample_tags")]
+    #[serde(
+        default = "default_sample_tags",
+        deserialize_with = "null_or_default_sample_tags"
+    )]
     pub tags: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<::std::collections::BTreeMap<String, String>>,
@@ -136,6 +145,7 @@ pub struct Sample {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<String>,
 }
+
 impl ::blueprint::Validate for Sample {
     fn validate(value: &::blueprint::serde_json::Value, v: &mut ::blueprint::Validator) {
         let Some(obj) = v.object(value) else { return };
@@ -162,32 +172,56 @@ impl ::blueprint::Validate for Sample {
         v.field::<String>(obj, "order", false);
     }
 }
+
 fn default_sample_active() -> bool {
     true
 }
+
+fn null_or_default_sample_active<'de, D: ::blueprint::serde::Deserializer<'de>>(
+    d: D,
+) -> Result<bool, D::Error> {
+    ::blueprint::union::null_or(d, default_sample_active)
+}
+
 fn default_sample_count() -> i32 {
     1
 }
+
+fn null_or_default_sample_count<'de, D: ::blueprint::serde::Deserializer<'de>>(
+    d: D,
+) -> Result<i32, D::Error> {
+    ::blueprint::union::null_or(d, default_sample_count)
+}
+
 fn default_sample_color() -> Color {
     Color::Red
 }
+
+fn null_or_default_sample_color<'de, D: ::blueprint::serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Color, D::Error> {
+    ::blueprint::union::null_or(d, default_sample_color)
+}
+
 fn default_sample_tags() -> Vec<String> {
     Vec::new()
 }
+
+fn null_or_default_sample_tags<'de, D: ::blueprint::serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<String>, D::Error> {
+    ::blueprint::union::null_or(d, default_sample_tags)
+}
+
 /// A table without journal, with a composite key.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::blueprint::serde::Serialize,
-    ::blueprint::serde::Deserialize
-)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(crate = "::blueprint::serde")]
 pub struct Setting {
     pub scope: String,
     pub key: String,
     pub value: ::blueprint::serde_json::Value,
 }
+
 impl ::blueprint::Validate for Setting {
     fn validate(value: &::blueprint::serde_json::Value, v: &mut ::blueprint::Validator) {
         let Some(obj) = v.object(value) else { return };

@@ -2,6 +2,9 @@
 // Do not edit: change the spec and run `dev gen`.
 
 //! Types of `io.blueprint.users.v0`.
+
+use ::blueprint::serde::{Deserialize, Serialize};
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum UserStatus {
     Active,
@@ -10,6 +13,7 @@ pub enum UserStatus {
     /// A value this version of `user_status` does not know, kept as received.
     Undefined(String),
 }
+
 impl UserStatus {
     /// Every known wire value, in declaration order.
     pub const VALUES: &'static [&'static str] = &["active", "inactive", "suspended"];
@@ -23,6 +27,7 @@ impl UserStatus {
         }
     }
 }
+
 impl From<&str> for UserStatus {
     fn from(value: &str) -> Self {
         match value {
@@ -33,11 +38,13 @@ impl From<&str> for UserStatus {
         }
     }
 }
+
 impl ::std::fmt::Display for UserStatus {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
+
 impl ::blueprint::serde::Serialize for UserStatus {
     fn serialize<S: ::blueprint::serde::Serializer>(
         &self,
@@ -46,6 +53,7 @@ impl ::blueprint::serde::Serialize for UserStatus {
         s.serialize_str(self.as_str())
     }
 }
+
 impl<'de> ::blueprint::serde::Deserialize<'de> for UserStatus {
     fn deserialize<D: ::blueprint::serde::Deserializer<'de>>(
         d: D,
@@ -54,48 +62,45 @@ impl<'de> ::blueprint::serde::Deserialize<'de> for UserStatus {
         Ok(Self::from(value.as_str()))
     }
 }
+
 impl ::blueprint::Validate for UserStatus {
     fn validate(value: &::blueprint::serde_json::Value, v: &mut ::blueprint::Validator) {
         v.one_of(value, Self::VALUES);
     }
 }
+
 impl ::blueprint::FromParam for UserStatus {
     fn from_param(text: &str) -> Result<Self, String> {
         match Self::from(text) {
             Self::Undefined(other) => {
-                Err(
-                    format!(
-                        "invalid value {other:?}; must be one of: {}", Self::VALUES
-                        .join(", ")
-                    ),
-                )
+                Err(::blueprint::param::unknown_value(&other, Self::VALUES))
             }
             known => Ok(known),
         }
     }
 }
+
 impl ::blueprint::ToParam for UserStatus {
     fn to_param(&self) -> String {
         self.as_str().to_owned()
     }
 }
+
 /// The seed's user: the canonical journaled table.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    ::blueprint::serde::Serialize,
-    ::blueprint::serde::Deserialize
-)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(crate = "::blueprint::serde")]
 pub struct User {
     pub id: String,
     pub email: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default = "default_user_status")]
+    #[serde(
+        default = "default_user_status",
+        deserialize_with = "null_or_default_user_status"
+    )]
     pub status: UserStatus,
 }
+
 impl ::blueprint::Validate for User {
     fn validate(value: &::blueprint::serde_json::Value, v: &mut ::blueprint::Validator) {
         let Some(obj) = v.object(value) else { return };
@@ -105,6 +110,13 @@ impl ::blueprint::Validate for User {
         v.field::<UserStatus>(obj, "status", false);
     }
 }
+
 fn default_user_status() -> UserStatus {
     UserStatus::Active
+}
+
+fn null_or_default_user_status<'de, D: ::blueprint::serde::Deserializer<'de>>(
+    d: D,
+) -> Result<UserStatus, D::Error> {
+    ::blueprint::union::null_or(d, default_user_status)
 }
