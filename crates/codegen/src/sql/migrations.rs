@@ -54,23 +54,12 @@ pub enum MigrationError {
     #[error("cannot read {SNAPSHOT}: {0}")]
     Snapshot(String),
     #[error(
-        "destructive schema change{} refused:\n{}",
+        "destructive schema change{} refused:\n{}\nhint: rerun with --allow-destructive to generate {} (data will be lost), or make the change additive",
         if .0.len() > 1 { "s" } else { "" },
-        .0.iter().map(|c| format!("  - {c}")).collect::<Vec<_>>().join("\n")
+        .0.iter().map(|c| format!("  - {c}")).collect::<Vec<_>>().join("\n"),
+        if .0.len() > 1 { "them" } else { "it" }
     )]
     Destructive(Vec<String>),
-}
-
-impl MigrationError {
-    pub fn hint(&self) -> Option<&'static str> {
-        match self {
-            MigrationError::Destructive(_) => Some(
-                "rerun with --allow-destructive to generate them (data will be lost), \
-                 or make the change additive",
-            ),
-            MigrationError::Snapshot(_) => None,
-        }
-    }
 }
 
 /// A generated file, relative to the output folder.
