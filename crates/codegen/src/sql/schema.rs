@@ -5,7 +5,7 @@
 //! generator compares against, so it holds only what DDL depends on and is stable
 //! under serde.
 
-use blueprint_spec::ir::{Field, Model, Primitive, Spec, TypeDef, TypeRef};
+use blueprint_spec::ir::{Bound, Field, Model, Primitive, Spec, TypeDef, TypeRef};
 use blueprint_spec::{Diagnostic, Diagnostics};
 use serde::{Deserialize, Serialize};
 
@@ -303,19 +303,20 @@ fn column(spec: &Spec, field: &Field) -> Result<Column, Diagnostic> {
         non_empty: field.required && ty == ColumnType::String,
         nullable: !field.required,
         default: field.default.clone(),
-        minimum: field
-            .minimum
-            .as_ref()
-            .filter(|_| bounded)
-            .map(|b| b.text.clone()),
-        maximum: field
-            .maximum
-            .as_ref()
-            .filter(|_| bounded)
-            .map(|b| b.text.clone()),
+        minimum: field.minimum.as_ref().filter(|_| bounded).map(bound),
+        maximum: field.maximum.as_ref().filter(|_| bounded).map(bound),
         ty,
         field: true,
     })
+}
+
+/// A bound as an SQL number literal: as written when it is one, else its value.
+fn bound(b: &Bound) -> String {
+    if b.text.parse::<f64>().is_ok_and(f64::is_finite) {
+        b.text.clone()
+    } else {
+        b.value.to_string()
+    }
 }
 
 fn column_type(spec: &Spec, t: &TypeRef) -> Option<ColumnType> {
