@@ -11,10 +11,11 @@
 //! - `plain+journal`: the same INSERT into the journaled `users` (trigger cost);
 //! - `dao`: `dao::users::insert` into the journaled `users`.
 //!
-//! Each insert is its own transaction, one connection, sequential: the latency-bound
-//! case a request handler sees. PostgreSQL is the testkit's throwaway server (or
-//! `BLUEPRINT_TEST_PG_URL`), which runs with `fsync=off`: figures measure CPU and
-//! round trips, not the disk.
+//! Each insert is its own transaction, sequential: the latency-bound case a request
+//! handler sees. PostgreSQL runs twice on the testkit's throwaway servers (or both on
+//! `BLUEPRINT_TEST_PG_URL`): `postgres` with `fsync=off` (CPU and round trips only)
+//! and `pg-fsync` with the durable defaults (each commit waits for the WAL flush).
+//! SQLite is a WAL file with `synchronous=NORMAL`, as `Db::connect` opens it.
 
 #![allow(clippy::unwrap_used)] // a benchmark: failing loudly is right
 
@@ -23,6 +24,7 @@ use std::time::Instant;
 use blueprint::db::migrate::{self, Migrations};
 use blueprint::db::{Db, Dialect};
 use blueprint_codegen::sql::{self, migrations};
+use blueprint_testkit::TestPostgres;
 
 #[rustfmt::skip]
 #[path = "../tests/generated/users/mod.rs"]
@@ -184,12 +186,17 @@ fn main() {
         assert_eq!(sqlite.dialect(), Dialect::Sqlite);
         bench("sqlite", sqlite, rows).await;
 
-        match blueprint_testkit::TestPostgres::start() {
-            Ok(pg) => {
-                let db = Db::connect(&pg.database("bench").unwrap()).await.unwrap();
-                bench("postgres", db, rows).await;
+        for (name, server) in [
+            ("postgres", TestPostgres::start()),
+            ("pg-fsync", TestPostgres::start_durable()),
+        ] {
+            match server {
+                Ok(pg) => {
+                    let db = Db::connect(&pg.database("bench").unwrap()).await.unwrap();
+                    bench(name, db, rows).await;
+                }
+                Err(e) => println!("{name:<9} skipped: {e}"),
             }
-            Err(e) => println!("postgres   skipped: {e}"),
         }
     });
 }

@@ -30,14 +30,27 @@ struct LocalServer {
     bin: PathBuf,
     data: PathBuf,
     run_as: Option<String>,
+    durable: bool,
     // Removed after the server stopped (fields drop after `Drop::drop`).
     _dir: tempfile::TempDir,
 }
 
 impl TestPostgres {
-    /// Connect to `BLUEPRINT_TEST_PG_URL`, or start a server; an error says what is
-    /// missing (e.g. PostgreSQL not installed).
+    /// Connect to `BLUEPRINT_TEST_PG_URL`, or start a server that skips fsync (the
+    /// data is thrown away); an error says what is missing (e.g. PostgreSQL not
+    /// installed).
     pub fn start() -> Result<TestPostgres, String> {
+        Self::start_with(false)
+    }
+
+    /// Like [`TestPostgres::start`], but a started server keeps PostgreSQL's durable
+    /// defaults (fsync, synchronous commit): for benchmarks that should pay what
+    /// production pays per commit.
+    pub fn start_durable() -> Result<TestPostgres, String> {
+        Self::start_with(true)
+    }
+
+    fn start_with(durable: bool) -> Result<TestPostgres, String> {
         if let Ok(url) = std::env::var(URL_ENV) {
             return Ok(TestPostgres { url, local: None });
         }
@@ -69,6 +82,7 @@ impl TestPostgres {
             bin,
             data,
             run_as,
+            durable,
             _dir: dir,
         };
         server.initdb()?;
@@ -169,10 +183,13 @@ impl LocalServer {
 
     fn start(&self, port: u16) -> Result<(), String> {
         let socket_dir = self.data.parent().unwrap_or(Path::new("/tmp"));
-        let options = format!(
-            "-p {port} -c listen_addresses=127.0.0.1 -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+        let mut options = format!(
+            "-p {port} -c listen_addresses=127.0.0.1 -k {}",
             socket_dir.display()
         );
+        if !self.durable {
+            options.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
+        }
         let out = self
             .command("pg_ctl")
             .arg("-D")
