@@ -45,16 +45,16 @@ fn hash_value(value: &Value) -> i64 {
 fn canonical(value: &Value, out: &mut Sha256) {
     match value {
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
             out.update(b"{");
-            for (i, k) in keys.into_iter().enumerate() {
+            for (i, (k, v)) in entries.into_iter().enumerate() {
                 if i > 0 {
                     out.update(b",");
                 }
-                canonical(&Value::String(k.clone()), out);
+                scalar(k, out);
                 out.update(b":");
-                canonical(&map[k], out);
+                canonical(v, out);
             }
             out.update(b"}");
         }
@@ -68,8 +68,24 @@ fn canonical(value: &Value, out: &mut Sha256) {
             }
             out.update(b"]");
         }
-        scalar => out.update(scalar.to_string().as_bytes()),
+        other => scalar(other, out),
     }
+}
+
+/// A string or scalar in serde_json's compact form, written straight into the hash.
+fn scalar<T: Serialize + ?Sized>(value: &T, out: &mut Sha256) {
+    struct Feed<'a>(&'a mut Sha256);
+    impl std::io::Write for Feed<'_> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.update(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    // Invariant: strings and JSON scalars always serialise.
+    let _ = serde_json::to_writer(Feed(out), value);
 }
 
 #[cfg(test)]
