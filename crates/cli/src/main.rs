@@ -36,6 +36,9 @@ enum Command {
     Spec(cmd::spec::SpecCommand),
     /// Breaking changes between two versions of a spec (files, or a git revision).
     Diff(cmd::diff::DiffArgs),
+    /// The service's database: up, create, migrate, status, reset, shell.
+    #[command(subcommand)]
+    Db(cmd::db::DbCommand),
     /// Generate code from specs: Rust models, server, client, mock (and more).
     Gen(cmd::r#gen::GenArgs),
     /// Serve a spec as an HTTP mock: valid synthesised responses, requests validated.
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
         Command::Lint(args) => cmd::lint::run(args),
         Command::Spec(c) => cmd::spec::run(c),
         Command::Diff(a) => cmd::diff::run(a),
+        Command::Db(c) => cmd::db::run(c),
         Command::Gen(args) => cmd::r#gen::run(&args),
         Command::Mock(args) => cmd::mock::run(args),
         Command::Verify(args) => cmd::verify::run(args),

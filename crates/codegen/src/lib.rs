@@ -90,8 +90,10 @@ use std::path::PathBuf;
 
 use blueprint_spec::Spec;
 
+pub mod dao;
 pub mod openapi;
 pub mod rust;
+pub mod sql;
 
 pub use rust::{PackageOptions, RuntimeDependency};
 
@@ -188,6 +190,15 @@ pub struct GenOptions {
     pub package: Option<PackageOptions>,
 }
 
+/// What the migration generator compares with, read by the caller (codegen does
+/// no I/O): the snapshot `migrations/schema.json` of the previous generation.
+#[derive(Debug, Clone, Default)]
+pub struct SqlOptions {
+    pub previous: Option<sql::migrations::Snapshot>,
+    /// Generate dropped tables/columns and type changes instead of refusing them.
+    pub allow_destructive: bool,
+}
+
 impl GenOptions {
     /// The Rust generators as a module tree.
     pub fn rust() -> Self {
@@ -208,11 +219,15 @@ pub enum CodegenError {
         "unknown generator `{0}` (known: models, server, client, mock, openapi, sql-postgres, sql-sqlite, dao)"
     )]
     UnknownGenerator(String),
-    #[error("generator `{0}` is not available in this build")]
-    Unsupported(Generator),
     /// Generated Rust did not parse: a bug in a generator, reported with the file.
     #[error("internal error: generated {file} is not valid Rust: {message}")]
     InvalidRust { file: String, message: String },
+    /// The `db` attributes do not describe valid tables.
+    #[error("invalid tables:\n{}", .0.iter().map(|d| format!("  {d}")).collect::<Vec<_>>().join("\n"))]
+    Tables(blueprint_spec::Diagnostics),
+    /// A migration could not be generated (destructive change, bad snapshot).
+    #[error(transparent)]
+    Migration(#[from] sql::migrations::MigrationError),
     #[error("invalid crate name `{0}`: use letters, digits, `-` and `_`, starting with a letter")]
     InvalidCrateName(String),
 }
@@ -225,24 +240,69 @@ pub fn server_routes(spec: &Spec) -> Vec<(String, Vec<blueprint_spec::ir::Method
 }
 
 /// Run the generators `opts` names over `spec`. Files come back sorted by path.
+/// The SQL generators start from an empty schema here; see [`generate_with_sql`].
 pub fn generate(spec: &Spec, opts: &GenOptions) -> Result<Vec<GeneratedFile>, CodegenError> {
+    generate_with_sql(spec, opts, &SqlOptions::default())
+}
+
+/// [`generate`], with the previous schema snapshot the SQL generators compare with
+/// (the caller reads `<out>/migrations/schema.json`; codegen does no I/O).
+pub fn generate_with_sql(
+    spec: &Spec,
+    opts: &GenOptions,
+    sql: &SqlOptions,
+) -> Result<Vec<GeneratedFile>, CodegenError> {
     let mut files = Vec::new();
     if opts.generators.iter().any(Generator::is_rust) || opts.package.is_some() {
         files.extend(rust::generate(spec, opts)?);
     }
-    for g in &opts.generators {
-        match g {
-            Generator::Models | Generator::Server | Generator::Client | Generator::Mock => {}
-            Generator::OpenApi => files.push(GeneratedFile {
-                path: PathBuf::from(openapi::FILE_NAME),
-                contents: openapi::render(spec),
-            }),
-            // Other helpers plug their generators in here.
-            Generator::SqlPostgres | Generator::SqlSqlite | Generator::Dao => {
-                return Err(CodegenError::Unsupported(*g));
-            }
-        }
+    let dialects: Vec<sql::Dialect> = sql::Dialect::ALL
+        .into_iter()
+        .filter(|d| match d {
+            sql::Dialect::Postgres => opts.has(Generator::SqlPostgres),
+            sql::Dialect::Sqlite => opts.has(Generator::SqlSqlite),
+        })
+        .collect();
+    if !dialects.is_empty() {
+        files.extend(sql_migrations(spec, sql, &dialects)?);
+    }
+    if opts.has(Generator::OpenApi) {
+        files.push(GeneratedFile {
+            path: PathBuf::from(openapi::FILE_NAME),
+            contents: openapi::render(spec),
+        });
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
+}
+
+/// `migrations/<dialect>/NNNN_*.sql` for the selected dialects (when the schema
+/// changed since the snapshot) and the snapshot itself.
+fn sql_migrations(
+    spec: &Spec,
+    options: &SqlOptions,
+    dialects: &[sql::Dialect],
+) -> Result<Vec<GeneratedFile>, CodegenError> {
+    let schema = sql::schema(spec).map_err(CodegenError::Tables)?;
+    let files = sql::migrations::generate(
+        &schema,
+        options.previous.as_ref(),
+        sql::migrations::Options {
+            allow_destructive: options.allow_destructive,
+        },
+    )?;
+    Ok(files
+        .into_iter()
+        .filter(|f| {
+            f.path == sql::migrations::SNAPSHOT
+                || dialects.iter().any(|d| {
+                    f.path
+                        .starts_with(&format!("{}/{}/", sql::migrations::DIR, d.name()))
+                })
+        })
+        .map(|f| GeneratedFile {
+            path: f.path.into(),
+            contents: f.contents,
+        })
+        .collect())
 }

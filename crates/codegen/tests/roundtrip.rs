@@ -709,9 +709,7 @@ async fn a_panicking_handler_answers_500_without_details() {
     );
 }
 
-fn assert_valid_example<
-    T: blueprint::Example + blueprint::Validate + blueprint::serde::Serialize,
->(
+fn assert_valid_example<T: blueprint::Example + blueprint::Validate + serde::Serialize>(
     name: &str,
 ) {
     let json = serde_json::to_value(T::example()).unwrap();

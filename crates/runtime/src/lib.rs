@@ -12,7 +12,9 @@
 //!   version routes, JSON 404/405/413 answers;
 //! - [`client`] (feature `client`): reqwest glue: base URL, default headers,
 //!   timeout, response decoding;
-//! - [`mock`]: [`Example`] values for generated mocks.
+//! - [`mock`]: [`Example`] values for generated mocks;
+//! - `db` (feature `db`): the database layer generated DAOs run on (SQLite and
+//!   PostgreSQL, transactions, migrations runner, journal maintenance and replay).
 //!
 //! Generated code refers to serde, serde_json, chrono, uuid and rust_decimal through
 //! the re-exports below, so a generated package needs no dependency but this crate.
@@ -26,6 +28,8 @@ pub mod validate;
 
 #[cfg(feature = "client")]
 pub mod client;
+#[cfg(feature = "db")]
+pub mod db;
 #[cfg(feature = "server")]
 pub mod server;
 

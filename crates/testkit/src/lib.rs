@@ -6,6 +6,10 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod postgres;
+
+pub use postgres::TestPostgres;
+
 /// The environment variable naming the shared folder.
 pub const SHARED_ENV: &str = "BLUEPRINT_SHARED";
 

@@ -32,7 +32,10 @@ use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use blueprint_codegen::{GenOptions, GeneratedFile, Generator, PackageOptions, RuntimeDependency};
+use blueprint_codegen::sql::migrations::{self, Snapshot};
+use blueprint_codegen::{
+    GenOptions, GeneratedFile, Generator, PackageOptions, RuntimeDependency, SqlOptions,
+};
 use blueprint_spec::config::Config;
 
 use crate::report::{Format, print_diagnostics};
@@ -64,6 +67,10 @@ pub struct GenArgs {
     /// Write nothing; exit 1 if any generated file is stale, listing them.
     #[arg(long)]
     pub check: bool,
+    /// Let the SQL generators write destructive migrations (dropped tables or
+    /// columns, type changes) instead of refusing them.
+    #[arg(long)]
+    pub allow_destructive: bool,
     /// The blueprint.toml to read (default: found from the current folder upward).
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -162,7 +169,8 @@ pub fn run(args: &GenArgs) -> anyhow::Result<ExitCode> {
             generators: target.generators.clone(),
             package,
         };
-        let files = blueprint_codegen::generate(&spec, &opts)
+        let sql = sql_options(&target.out, args.allow_destructive)?;
+        let files = blueprint_codegen::generate_with_sql(&spec, &opts, &sql)
             .with_context(|| format!("generating from {}", target.spec.display()))?;
         if args.check {
             stale.extend(check(&target.out, &files)?);
@@ -364,6 +372,23 @@ fn leftovers(out: &Path, files: &[GeneratedFile]) -> anyhow::Result<Vec<PathBuf>
     }
     found.sort();
     Ok(found)
+}
+
+/// The SQL generators compare the schema with the snapshot the last generation
+/// wrote (`<out>/migrations/schema.json`), to emit only the new migration.
+fn sql_options(out: &Path, allow_destructive: bool) -> anyhow::Result<SqlOptions> {
+    let path = out.join(migrations::SNAPSHOT);
+    let previous = match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            Some(Snapshot::parse(&text).with_context(|| format!("reading {}", path.display()))?)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    Ok(SqlOptions {
+        previous,
+        allow_destructive,
+    })
 }
 
 fn check(out: &Path, files: &[GeneratedFile]) -> anyhow::Result<Vec<PathBuf>> {

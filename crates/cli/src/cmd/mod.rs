@@ -1,5 +1,6 @@
 //! One module per `dev` subcommand.
 
+pub mod db;
 pub mod diff;
 pub mod r#gen;
 pub mod lint;

@@ -348,10 +348,9 @@ pub(crate) fn generate(spec: &Spec, opts: &GenOptions) -> Result<Vec<GeneratedFi
     let server = want(Generator::Server) || want(Generator::Mock);
     let client = want(Generator::Client);
     let mock = want(Generator::Mock);
+    let dao = want(Generator::Dao);
     let operations = server || client;
-    // DAO code (the db helper's generator) works on the models, so it implies them.
-    let models =
-        operations || want(Generator::Models) || want(Generator::Dao) || opts.package.is_some();
+    let models = operations || dao || want(Generator::Models) || opts.package.is_some();
 
     let src = if opts.package.is_some() {
         Path::new("src")
@@ -379,6 +378,12 @@ pub(crate) fn generate(spec: &Spec, opts: &GenOptions) -> Result<Vec<GeneratedFi
     if mock {
         files.push(mock::generate(&ctx, &src.join("mock.rs"))?);
         modules.push("mock");
+    }
+    if dao {
+        if let Some(file) = crate::dao::generate(&ctx, &src.join("dao.rs"))? {
+            files.push(file);
+            modules.push("dao");
+        }
     }
     let root = if opts.package.is_some() {
         src.join("lib.rs")

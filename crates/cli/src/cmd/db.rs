@@ -1,0 +1,437 @@
+//! `dev db`: the service's database in development.
+//!
+//! Which database: `--url`, else `DATABASE_URL`, else `[db] url` in
+//! `blueprint.toml`, else the one `dev db up` started (recorded in
+//! `.dev/database_url`), else the SQLite file `.dev/<service>.sqlite`.
+//! Migrations are read from `--migrations` (default `[db] migrations`, else
+//! `migrations`), in the sub-folder of the database's dialect (`postgres/`, `sqlite/`),
+//! as `dev gen --generators sql-postgres,sql-sqlite` writes them.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result, bail};
+use blueprint::db::migrate::{self, Migrations, State};
+use blueprint::db::{Db, Dialect};
+use blueprint_spec::config::Config;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum DbCommand {
+    /// Start the development database: a SQLite file (default), or with `--postgres` a
+    /// local PostgreSQL cluster in `.dev/postgres` from the installed binaries.
+    Up {
+        #[arg(long)]
+        postgres: bool,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Stop the local PostgreSQL cluster `dev db up --postgres` started.
+    Down,
+    /// Create the database if it does not exist.
+    Create {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Apply pending migrations (refuses when an applied file was edited).
+    Migrate {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// List migrations: applied, pending, edited or missing.
+    Status {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Drop every table and apply the migrations again. Development only.
+    Reset {
+        /// Confirm: all data in the database is lost.
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Open `psql` or `sqlite3` on the database.
+    Shell {
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Target {
+    /// Database URL (`sqlite:path` or `postgres://...`).
+    #[arg(long, env = "DATABASE_URL")]
+    url: Option<String>,
+    /// Service name, for the default SQLite file and PostgreSQL database name.
+    #[arg(long)]
+    service: Option<String>,
+    /// Folder holding `postgres/` and `sqlite/` migration files.
+    #[arg(long)]
+    migrations: Option<PathBuf>,
+}
+
+/// `[db]` in `blueprint.toml`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DbSection {
+    url: Option<String>,
+    migrations: Option<PathBuf>,
+}
+
+const DEV_DIR: &str = ".dev";
+const URL_FILE: &str = ".dev/database_url";
+const PG_DIR: &str = ".dev/postgres";
+
+struct Resolved {
+    url: String,
+    migrations: PathBuf,
+    service: String,
+}
+
+fn resolve(target: &Target) -> Result<Resolved> {
+    let cwd = std::env::current_dir().context("cannot read the current folder")?;
+    let config = Config::discover(&cwd)?;
+    let section: DbSection = config.section("db")?;
+    let service = target.service.clone().unwrap_or_else(|| {
+        cwd.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "service".to_string())
+    });
+    let recorded = std::fs::read_to_string(URL_FILE)
+        .ok()
+        .map(|s| s.trim().to_string());
+    let url = target
+        .url
+        .clone()
+        .or(section.url)
+        .or(recorded)
+        .unwrap_or_else(|| format!("sqlite:{DEV_DIR}/{service}.sqlite"));
+    let migrations = target
+        .migrations
+        .clone()
+        .or_else(|| section.migrations.map(|m| config.root.join(m)))
+        .unwrap_or_else(|| PathBuf::from("migrations"));
+    Ok(Resolved {
+        url,
+        migrations,
+        service,
+    })
+}
+
+pub fn run(command: DbCommand) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(run_async(command))
+}
+
+async fn run_async(command: DbCommand) -> Result<ExitCode> {
+    match command {
+        DbCommand::Up { postgres, target } => up(postgres, &target).await,
+        DbCommand::Down => down(),
+        DbCommand::Create { target } => {
+            let r = resolve(&target)?;
+            create(&r.url).await?;
+            println!("database ready: {}", r.url);
+            Ok(ExitCode::SUCCESS)
+        }
+        DbCommand::Migrate { target } => {
+            let r = resolve(&target)?;
+            let db = connect(&r.url).await?;
+            let set = migrations(&r, db.dialect())?;
+            let applied = migrate::migrate(&db, &set).await?;
+            if applied.is_empty() {
+                println!("up to date ({} migrations)", set.iter().count());
+            }
+            for name in applied {
+                println!("applied {name}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        DbCommand::Status { target } => {
+            let r = resolve(&target)?;
+            let db = connect(&r.url).await?;
+            let set = migrations(&r, db.dialect())?;
+            let mut clean = true;
+            println!("{}", r.url);
+            for s in migrate::status(&db, &set).await? {
+                let state = match s.state {
+                    State::Applied => "applied",
+                    State::Pending => "pending",
+                    State::Modified => "EDITED after it was applied",
+                    State::Missing => "applied, file MISSING",
+                };
+                clean &= matches!(s.state, State::Applied);
+                println!(
+                    "  {:<40} {state}{}",
+                    s.name,
+                    s.applied_at.map(|a| format!(" ({a})")).unwrap_or_default()
+                );
+            }
+            Ok(if clean {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        DbCommand::Reset { yes, target } => {
+            let r = resolve(&target)?;
+            if !yes {
+                bail!(
+                    "`dev db reset` drops every table of {}; rerun with --yes",
+                    r.url
+                );
+            }
+            let db = connect(&r.url).await?;
+            migrate::reset(&db).await?;
+            let set = migrations(&r, db.dialect())?;
+            let applied = migrate::migrate(&db, &set).await?;
+            println!("reset {}; applied {} migrations", r.url, applied.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        DbCommand::Shell { target } => {
+            let r = resolve(&target)?;
+            shell(&r.url)
+        }
+    }
+}
+
+async fn connect(url: &str) -> Result<Db> {
+    if let Some(path) = url.strip_prefix("sqlite:") {
+        let path = path.trim_start_matches("//");
+        if let Some(parent) = Path::new(path)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+    }
+    Db::connect(url)
+        .await
+        .with_context(|| format!("cannot connect to {url}"))
+}
+
+fn migrations(r: &Resolved, dialect: Dialect) -> Result<Migrations> {
+    let dir = dialect_dir(r, dialect);
+    if !dir.is_dir() {
+        bail!(
+            "no migrations at {} (run `dev gen --generators sql-postgres,sql-sqlite`, or pass --migrations)",
+            dir.display()
+        );
+    }
+    Ok(Migrations::from_dir(&dir)?)
+}
+
+fn dialect_dir(r: &Resolved, dialect: Dialect) -> PathBuf {
+    r.migrations.join(match dialect {
+        Dialect::Postgres => "postgres",
+        Dialect::Sqlite => "sqlite",
+    })
+}
+
+/// SQLite: the file is created on connect. PostgreSQL: `CREATE DATABASE` through
+/// the server's `postgres` database.
+async fn create(url: &str) -> Result<()> {
+    if url.starts_with("sqlite:") {
+        connect(url).await?.close().await;
+        return Ok(());
+    }
+    let (server, name) = url
+        .rsplit_once('/')
+        .filter(|(_, n)| !n.is_empty())
+        .with_context(|| format!("{url} names no database"))?;
+    let name = name.split('?').next().unwrap_or(name);
+    let admin = connect(&format!("{server}/postgres")).await?;
+    let Db::Postgres(pool) = &admin else {
+        bail!("{url} is not a PostgreSQL URL");
+    };
+    let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(name)
+        .fetch_optional(pool)
+        .await?;
+    if exists.is_none() {
+        admin
+            .execute_script(&format!(
+                "CREATE DATABASE \"{}\"",
+                name.replace('"', "\"\"")
+            ))
+            .await?;
+    }
+    admin.close().await;
+    Ok(())
+}
+
+async fn up(postgres: bool, target: &Target) -> Result<ExitCode> {
+    std::fs::create_dir_all(DEV_DIR).with_context(|| format!("cannot create {DEV_DIR}"))?;
+    let mut r = resolve(target)?;
+    if postgres {
+        let port = local_postgres_start()?;
+        r.url = format!("postgres://postgres@127.0.0.1:{port}/{}", r.service);
+        std::fs::write(URL_FILE, format!("{}\n", r.url))
+            .with_context(|| format!("cannot write {URL_FILE}"))?;
+    }
+    create(&r.url).await?;
+    let db = connect(&r.url).await?;
+    if dialect_dir(&r, db.dialect()).is_dir() {
+        let set = migrations(&r, db.dialect())?;
+        let applied = migrate::migrate(&db, &set).await?;
+        println!("applied {} migrations", applied.len());
+    }
+    println!("DATABASE_URL={}", r.url);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The folder of the installed PostgreSQL binaries (newest Debian version first).
+fn pg_bin() -> Result<PathBuf> {
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let version = e.file_name().to_string_lossy().parse().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("pg_ctl").is_file().then_some((version, bin))
+        })
+        .collect();
+    versions.sort();
+    if let Some((_, bin)) = versions.pop() {
+        return Ok(bin);
+    }
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .find(|d| d.join("pg_ctl").is_file())
+        .context(
+            "PostgreSQL is not installed (no pg_ctl under /usr/lib/postgresql/*/bin or on PATH)",
+        )
+}
+
+/// `initdb` refuses to run as root; then the cluster belongs to `postgres`.
+fn pg_command(bin: &Path, program: &str) -> Command {
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let mut c = if is_root {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(bin.join(program));
+        c
+    } else {
+        Command::new(bin.join(program))
+    };
+    // The caller's folder may be closed to the `postgres` user.
+    c.current_dir("/");
+    c
+}
+
+fn checked(mut c: Command, what: &str) -> Result<()> {
+    let out = c.output().with_context(|| format!("cannot run {what}"))?;
+    if !out.status.success() {
+        bail!(
+            "{what} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
+/// Initialise (first time) and start `.dev/postgres` on its recorded port; the port.
+fn local_postgres_start() -> Result<u16> {
+    let bin = pg_bin()?;
+    let dir = std::fs::canonicalize(DEV_DIR)?.join("postgres");
+    let data = dir.join("data");
+    let port_file = dir.join("port");
+    if !data.join("PG_VERSION").is_file() {
+        std::fs::create_dir_all(&dir)?;
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        std::fs::write(&port_file, port.to_string())?;
+        let _ = Command::new("chown")
+            .args(["-R", "postgres"])
+            .arg(&dir)
+            .status();
+        let mut init = pg_command(&bin, "initdb");
+        init.arg("-D").arg(&data).args([
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-locale",
+        ]);
+        checked(init, "initdb").context(
+            "as root, the cluster runs as user `postgres`, which must be able to reach .dev/postgres",
+        )?;
+    }
+    let port: u16 = std::fs::read_to_string(&port_file)?
+        .trim()
+        .parse()
+        .context("corrupt .dev/postgres/port")?;
+    let mut status = pg_command(&bin, "pg_ctl");
+    status.arg("-D").arg(&data).arg("status");
+    if status.output().is_ok_and(|o| o.status.success()) {
+        return Ok(port);
+    }
+    let mut start = pg_command(&bin, "pg_ctl");
+    start
+        .arg("-D")
+        .arg(&data)
+        .arg("-o")
+        .arg(format!(
+            "-p {port} -c listen_addresses=127.0.0.1 -k {}",
+            dir.display()
+        ))
+        .arg("-l")
+        .arg(dir.join("server.log"))
+        .args(["-w", "start"]);
+    checked(start, "pg_ctl start")?;
+    println!("PostgreSQL started in {} on port {port}", dir.display());
+    Ok(port)
+}
+
+fn down() -> Result<ExitCode> {
+    let data = Path::new(PG_DIR).join("data");
+    if !data.is_dir() {
+        println!("no local PostgreSQL in {PG_DIR}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let bin = pg_bin()?;
+    let mut stop = pg_command(&bin, "pg_ctl");
+    stop.arg("-D")
+        .arg(std::fs::canonicalize(&data)?)
+        .args(["-m", "fast", "-w", "stop"]);
+    checked(stop, "pg_ctl stop")?;
+    let _ = std::fs::remove_file(URL_FILE);
+    println!("PostgreSQL stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Replace this process's work with the database's own shell.
+fn shell(url: &str) -> Result<ExitCode> {
+    let mut c = if let Some(path) = url.strip_prefix("sqlite:") {
+        let mut c = Command::new("sqlite3");
+        c.arg(
+            path.trim_start_matches("//")
+                .split('?')
+                .next()
+                .unwrap_or(path),
+        );
+        c
+    } else {
+        let mut c = Command::new("psql");
+        c.arg(url);
+        c
+    };
+    let status = c
+        .status()
+        .with_context(|| format!("cannot run {:?}", c.get_program()))?;
+    Ok(if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,317 @@
+//! The DAO: one Rust module per table, over the generated model types.
+//!
+//! For a table `users` of model `user` (key `id`, unique index on `email`):
+//! ```text
+//! dao::users::insert(conn, &user)            -> Result<(), DbError>
+//! dao::users::upsert(conn, &user)            -> Result<Write, DbError>  Changed | Unchanged
+//! dao::users::update(conn, &user)            -> Result<Write, DbError>  Changed | Unchanged | NotFound
+//! dao::users::delete_by_id(conn, id)         -> Result<bool, DbError>
+//! dao::users::find_by_id(conn, id)           -> Result<Option<User>, DbError>
+//! dao::users::find_by_email(conn, email)     -> Result<Option<User>, DbError>   (unique index)
+//! dao::users::list(conn, &Filter, &Page)     -> Result<Vec<User>, DbError>      (indexed fields)
+//! ```
+//! `conn` is anything that converts into `blueprint::db::Conn`: the `Db`, a `Tx`, or a
+//! caller's sqlx connection or transaction, so calls compose into transactions.
+//! Writes carry the row's `hash_code`; a write of unchanged content touches no row and
+//! so journals nothing. SQL text for both dialects is generated (see [`crate::sql`]);
+//! the runtime picks the one of the connection's dialect.
+
+use std::path::Path;
+
+use blueprint_spec::ir::{Primitive, TypeKind, TypeRef};
+use heck::ToSnakeCase;
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote};
+
+use crate::rust::naming;
+use crate::rust::{Ctx, Place};
+use crate::sql::schema::{CREATED_AT, UPDATED_AT};
+use crate::sql::{self, Table, postgres, sqlite};
+use crate::{CodegenError, GeneratedFile};
+
+/// `dao.rs` beside `models`, for every table of the service; `None` when the
+/// service has no tables.
+pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<Option<GeneratedFile>, CodegenError> {
+    let schema = sql::schema(ctx.spec).map_err(CodegenError::Tables)?;
+    if schema.tables.is_empty() {
+        return Ok(None);
+    }
+    let tables: Vec<TokenStream> = schema.tables.iter().map(|t| table_module(ctx, t)).collect();
+    let doc = format!(
+        " Data access for the tables of `{}`: one module per table.",
+        ctx.spec.service.name
+    );
+    ctx.file(
+        path,
+        quote! {
+            #![doc = #doc]
+
+            // Table modules name the models as `super::models::...`.
+            use super::models;
+
+            #(#tables)*
+        },
+    )
+    .map(Some)
+}
+
+fn ident(name: &str) -> Ident {
+    naming::ident(&naming::field_name(name))
+}
+
+fn statement(postgres: &str, sqlite: &str) -> TokenStream {
+    quote! {
+        Statement { postgres: #postgres, sqlite: #sqlite }
+    }
+}
+
+/// How a key is passed: `&str` for strings, `&T` otherwise.
+fn param_type(ctx: &Ctx<'_>, t: &TypeRef) -> TokenStream {
+    match t {
+        TypeRef::Primitive(Primitive::String) => quote!(&str),
+        other => {
+            let t = ctx.rust_type(other, Place::Sibling);
+            quote!(&#t)
+        }
+    }
+}
+
+fn table_module(ctx: &Ctx<'_>, table: &Table) -> TokenStream {
+    let spec = ctx.spec;
+    let module = naming::ident(&naming::snake(&table.name));
+    let model = ctx.named_path(
+        &spec.service.named(TypeKind::Model, &table.model),
+        Place::Sibling,
+    );
+    // Invariant: the schema was built from these models.
+    let fields = spec
+        .service
+        .model(&table.model)
+        .map(|m| m.fields.clone())
+        .unwrap_or_default();
+    let field_type = |name: &str| {
+        fields
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| f.type_.clone())
+            .unwrap_or(TypeRef::Primitive(Primitive::String))
+    };
+
+    // Statements are module constants, named after what they do.
+    let mut consts: Vec<TokenStream> = Vec::new();
+    let mut constant = |name: String, postgres: String, sqlite: String| -> Ident {
+        let name = format_ident!("{}", name.to_uppercase());
+        let value = statement(&postgres, &sqlite);
+        consts.push(quote! { const #name: Statement = #value; });
+        name
+    };
+    let insert = constant(
+        "insert".into(),
+        postgres::insert(table),
+        sqlite::insert(table),
+    );
+    let upsert = constant(
+        "upsert".into(),
+        postgres::upsert(table),
+        sqlite::upsert(table),
+    );
+    let update = constant(
+        "update".into(),
+        postgres::update(table),
+        sqlite::update(table),
+    );
+    let exists = constant(
+        "exists".into(),
+        postgres::exists(table),
+        sqlite::exists(table),
+    );
+    let list = constant("list".into(), postgres::list(table), sqlite::list(table));
+    let doc_table = &table.name;
+
+    // Lookups: the primary key, then each unique index.
+    let mut lookups = vec![(table.primary_key.clone(), true)];
+    for index in table.indexes.iter().filter(|i| i.unique) {
+        if !lookups.iter().any(|(cols, _)| *cols == index.columns) {
+            lookups.push((index.columns.clone(), false));
+        }
+    }
+    let mut key_fns = Vec::new();
+    for (columns, primary) in &lookups {
+        let suffix = columns
+            .iter()
+            .map(|c| c.to_snake_case())
+            .collect::<Vec<_>>()
+            .join("_and_");
+        let by = format_ident!("find_by_{suffix}");
+        let find = constant(
+            format!("find_by_{suffix}"),
+            postgres::find_by(table, columns),
+            sqlite::find_by(table, columns),
+        );
+        let params: Vec<Ident> = columns.iter().map(|c| ident(c)).collect();
+        let types: Vec<TokenStream> = columns
+            .iter()
+            .map(|c| param_type(ctx, &field_type(c)))
+            .collect();
+        let names = columns.iter();
+        let doc = format!(
+            "The row of `{doc_table}` with this {}, if any.",
+            columns.join(", ")
+        );
+        let delete_const = primary.then(|| {
+            constant(
+                format!("delete_by_{suffix}"),
+                postgres::delete(table),
+                sqlite::delete(table),
+            )
+        });
+        let delete = delete_const.map(|delete| {
+            let delete_fn = format_ident!("delete_by_{suffix}");
+            let names = columns.iter();
+            let ddoc = format!("Delete the row of `{doc_table}` with this key; whether there was one. Journals a DELETE with the old values.");
+            quote! {
+                #[doc = #ddoc]
+                pub async fn #delete_fn<'c>(conn: impl Into<Conn<'c>>, #(#params: #types),*) -> Result<bool, DbError> {
+                    let key = Doc::new() #(.field(#names, #params)?)* .finish();
+                    let conn = conn.into();
+                    let sql = #delete.get(conn.dialect());
+                    Ok(conn.execute(sql.into(), &key, &[]).await? > 0)
+                }
+            }
+        });
+        key_fns.push(quote! {
+            #[doc = #doc]
+            pub async fn #by<'c>(conn: impl Into<Conn<'c>>, #(#params: #types),*) -> Result<Option<#model>, DbError> {
+                let key = Doc::new() #(.field(#names, #params)?)* .finish();
+                let conn = conn.into();
+                let sql = #find.get(conn.dialect());
+                conn.fetch_optional(sql.into(), &key, &[]).await?.as_deref().map(decode).transpose()
+            }
+            #delete
+        });
+    }
+
+    // List filters: every indexed column (primary key included), in column order.
+    let filtered: Vec<&sql::Column> = table
+        .model_columns()
+        .filter(|c| {
+            table.is_primary_key(&c.name)
+                || table.indexes.iter().any(|i| i.columns.contains(&c.name))
+        })
+        .collect();
+    let filter_fields = filtered.iter().map(|c| {
+        let name = ident(&c.name);
+        let ty = ctx.rust_type(&field_type(&c.name), Place::Sibling);
+        let wire = &c.name;
+        quote! {
+            #[serde(rename = #wire, skip_serializing_if = "Option::is_none")]
+            pub #name: Option<#ty>,
+        }
+    });
+    let filter_clauses: Vec<TokenStream> = filtered
+        .iter()
+        .map(|c| {
+            let name = ident(&c.name);
+            let clause = constant(
+                format!("filter_{}", c.name.to_snake_case()),
+                postgres::filter(&c.name),
+                sqlite::filter(table, &c.name),
+            );
+            quote! {
+                if filter.#name.is_some() {
+                    clauses.push(#clause.get(dialect));
+                }
+            }
+        })
+        .collect();
+    let mut sortable: Vec<String> = filtered.iter().map(|c| c.name.clone()).collect();
+    for meta in [CREATED_AT, UPDATED_AT] {
+        if !sortable.iter().any(|s| s == meta) {
+            sortable.push(meta.to_string());
+        }
+    }
+    let default_sort = format!("-{CREATED_AT}");
+    let filter_doc = format!(
+        "Filters for [`list`]: the indexed fields of `{}`; `None` matches every row.",
+        table.name
+    );
+    let list_doc = format!(
+        "Rows of `{}` matching `filter`, one page (limit 25 by default, at most 100), sorted by `page.sort` over {} (default `{default_sort}`).",
+        table.name,
+        sortable
+            .iter()
+            .map(|s| format!("`{s}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let module_doc = format!("Table `{}`: rows of model `{}`.", table.name, table.model);
+
+    quote! {
+        #[doc = #module_doc]
+        pub mod #module {
+            use ::blueprint::db::{decode, Conn, DbError, Doc, Page, Row, Statement, Write};
+
+            #(#consts)*
+
+            const SORTABLE: &[&str] = &[#(#sortable),*];
+            const DEFAULT_SORT: &str = #default_sort;
+
+            /// Insert a new row; a duplicate key or unique value is [`DbError::Unique`].
+            pub async fn insert<'c>(conn: impl Into<Conn<'c>>, row: &#model) -> Result<(), DbError> {
+                let row = Row::new(row)?;
+                let conn = conn.into();
+                let sql = #insert.get(conn.dialect());
+                conn.execute(sql.into(), &row.json, &[row.hash_code]).await?;
+                Ok(())
+            }
+
+            /// Insert, or replace the row with the same key when its content differs.
+            pub async fn upsert<'c>(conn: impl Into<Conn<'c>>, row: &#model) -> Result<Write, DbError> {
+                let row = Row::new(row)?;
+                let conn = conn.into();
+                let sql = #upsert.get(conn.dialect());
+                let n = conn.execute(sql.into(), &row.json, &[row.hash_code]).await?;
+                Ok(if n > 0 { Write::Changed } else { Write::Unchanged })
+            }
+
+            /// Replace the row with the same key when its content differs.
+            pub async fn update<'c>(conn: impl Into<Conn<'c>>, row: &#model) -> Result<Write, DbError> {
+                let row = Row::new(row)?;
+                let mut conn = conn.into();
+                let dialect = conn.dialect();
+                let n = Conn::from(&mut conn)
+                    .execute(#update.get(dialect).into(), &row.json, &[row.hash_code])
+                    .await?;
+                if n > 0 {
+                    return Ok(Write::Changed);
+                }
+                let found = conn.exists(#exists.get(dialect).into(), &row.json).await?;
+                Ok(if found { Write::Unchanged } else { Write::NotFound })
+            }
+
+            #(#key_fns)*
+
+            #[doc = #filter_doc]
+            #[derive(Debug, Clone, Default, PartialEq, ::blueprint::serde::Serialize)]
+            #[serde(crate = "::blueprint::serde")]
+            pub struct Filter {
+                #(#filter_fields)*
+            }
+
+            #[doc = #list_doc]
+            pub async fn list<'c>(conn: impl Into<Conn<'c>>, filter: &Filter, page: &Page) -> Result<Vec<#model>, DbError> {
+                let conn = conn.into();
+                let dialect = conn.dialect();
+                let mut clauses: Vec<&str> = Vec::new();
+                #(#filter_clauses)*
+                let sql = ::blueprint::db::list_sql(dialect, #list.get(dialect), &clauses, page, SORTABLE, DEFAULT_SORT)?;
+                let doc = ::blueprint::db::to_doc(filter)?;
+                conn.fetch_all(sql.into(), &doc, &[page.effective_limit(), page.effective_offset()])
+                    .await?
+                    .iter()
+                    .map(|r| decode(r))
+                    .collect()
+            }
+        }
+    }
+}

@@ -1,0 +1,471 @@
+//! PostgreSQL: DDL and the DAO's statements.
+//!
+//! Journals and the publish queue are partitioned by day (declarative range
+//! partitioning) so retention is `DROP TABLE` of a partition, not a `DELETE`;
+//! `_blueprint_journal_maintain()` creates the coming days' partitions and drops
+//! expired ones (the runtime calls it at start and daily).
+
+use std::fmt::Write;
+
+use super::schema::{HASH_CODE, UPDATED_AT};
+use super::{Column, ColumnType, Index, Table, check_name, checks, ident, ident_list, literal};
+
+pub fn sql_type(ty: &ColumnType) -> &'static str {
+    match ty {
+        ColumnType::Boolean => "boolean",
+        ColumnType::Integer => "integer",
+        ColumnType::Long => "bigint",
+        ColumnType::Double => "double precision",
+        ColumnType::Decimal => "numeric",
+        ColumnType::String | ColumnType::Enum { .. } => "text",
+        ColumnType::Uuid => "uuid",
+        ColumnType::Date => "date",
+        ColumnType::DateTime => "timestamptz",
+        ColumnType::Json | ColumnType::JsonArray => "jsonb",
+    }
+}
+
+/// The column's SQL default: the spec's default, or the bookkeeping column's.
+pub fn default(column: &Column) -> Option<String> {
+    if !column.field {
+        return Some(match column.name.as_str() {
+            HASH_CODE => "0".to_string(),
+            _ => "now()".to_string(),
+        });
+    }
+    let value = column.default.as_ref()?;
+    Some(match (&column.ty, value) {
+        (ColumnType::Json | ColumnType::JsonArray, v) => {
+            format!("{}::jsonb", literal(&v.to_string()))
+        }
+        (_, serde_json::Value::String(s)) => literal(s),
+        (_, serde_json::Value::Bool(b)) => b.to_string(),
+        (_, serde_json::Value::Number(n)) => n.to_string(),
+        (_, v) => literal(&v.to_string()),
+    })
+}
+
+fn column_def(table: &Table, column: &Column) -> String {
+    let mut def = format!("{} {}", ident(&column.name), sql_type(&column.ty));
+    if !column.nullable {
+        def.push_str(" NOT NULL");
+    }
+    if let Some(d) = default(column) {
+        write!(def, " DEFAULT {d}").ok();
+    }
+    if let Some(check) = check(table, column) {
+        write!(def, " {check}").ok();
+    }
+    def
+}
+
+/// `CONSTRAINT "<table>_<column>_check" CHECK (...)`, when the column has rules.
+pub fn check(table: &Table, column: &Column) -> Option<String> {
+    let mut checks = checks(column, "char_length", "jsonb_array_length");
+    if column.ty == ColumnType::JsonArray {
+        checks.insert(
+            0,
+            format!("jsonb_typeof({}) = 'array'", ident(&column.name)),
+        );
+    }
+    (!checks.is_empty()).then(|| {
+        format!(
+            "CONSTRAINT {} CHECK ({})",
+            check_name(table, column),
+            checks.join(" AND ")
+        )
+    })
+}
+
+pub fn create_table(table: &Table) -> String {
+    let mut out = table_statement(table);
+    out.push_str(&table_extras(table));
+    if table.journal.is_some() {
+        out.push_str(&create_journal(table));
+    }
+    out.push('\n');
+    out
+}
+
+/// `CREATE TABLE` alone.
+pub fn table_statement(table: &Table) -> String {
+    let mut out = String::new();
+    writeln!(out, "CREATE TABLE {} (", ident(&table.name)).ok();
+    for column in &table.columns {
+        writeln!(out, "    {},", column_def(table, column)).ok();
+    }
+    writeln!(
+        out,
+        "    CONSTRAINT {} PRIMARY KEY ({})\n);",
+        ident(&format!("{}_pkey", table.name)),
+        ident_list(table.primary_key.iter().map(String::as_str))
+    )
+    .ok();
+    out
+}
+
+/// What a table has besides its columns: indexes and the primary-key guard.
+pub fn table_extras(table: &Table) -> String {
+    let mut out = String::new();
+    for index in &table.indexes {
+        out.push_str(&create_index(table, index));
+    }
+    out.push_str(&key_guard(table));
+    out
+}
+
+pub fn create_index(table: &Table, index: &Index) -> String {
+    format!(
+        "CREATE {}INDEX {} ON {} ({});\n",
+        if index.unique { "UNIQUE " } else { "" },
+        ident(&index.name),
+        ident(&table.name),
+        ident_list(index.columns.iter().map(String::as_str))
+    )
+}
+
+pub fn add_column(table: &Table, column: &Column) -> String {
+    format!(
+        "ALTER TABLE {} ADD COLUMN {};\n",
+        ident(&table.name),
+        column_def(table, column)
+    )
+}
+
+/// A primary key identifies the row in the journal and in events: changing it
+/// would make an update look like another row's. Rejected before the update.
+pub fn key_guard(table: &Table) -> String {
+    let changed: Vec<String> = table
+        .primary_key
+        .iter()
+        .map(|k| format!("OLD.{0} IS DISTINCT FROM NEW.{0}", ident(k)))
+        .collect();
+    format!(
+        "CREATE TRIGGER {} BEFORE UPDATE ON {} FOR EACH ROW WHEN ({}) \
+         EXECUTE FUNCTION \"_blueprint_reject_key_update\"();\n",
+        ident(&format!("{}_key_update", table.name)),
+        ident(&table.name),
+        changed.join(" OR ")
+    )
+}
+
+pub fn create_journal(table: &Table) -> String {
+    let journal = table.journal_table();
+    let seq = format!("{journal}_journal_id_seq");
+    let mut out = String::new();
+    writeln!(out, "CREATE SEQUENCE {};", ident(&seq)).ok();
+    writeln!(out, "CREATE TABLE {} (", ident(&journal)).ok();
+    writeln!(
+        out,
+        "    \"journal_id\" bigint NOT NULL DEFAULT nextval({}),",
+        literal(&ident(&seq))
+    )
+    .ok();
+    writeln!(
+        out,
+        "    \"journal_operation\" text NOT NULL CHECK (\"journal_operation\" IN ('INSERT', 'UPDATE', 'DELETE')),"
+    )
+    .ok();
+    writeln!(
+        out,
+        "    \"journal_timestamp\" timestamptz NOT NULL DEFAULT now(),"
+    )
+    .ok();
+    for column in &table.columns {
+        writeln!(out, "    {} {},", ident(&column.name), sql_type(&column.ty)).ok();
+    }
+    writeln!(
+        out,
+        "    PRIMARY KEY (\"journal_id\", \"journal_timestamp\")\n) PARTITION BY RANGE (\"journal_timestamp\");"
+    )
+    .ok();
+    writeln!(
+        out,
+        "ALTER SEQUENCE {} OWNED BY {}.\"journal_id\";",
+        ident(&seq),
+        ident(&journal)
+    )
+    .ok();
+    writeln!(
+        out,
+        "INSERT INTO \"_blueprint_journal_tables\" (\"table_name\", \"journal_table\", \"retention_days\") \
+         VALUES ({}, {}, {}) ON CONFLICT (\"table_name\") DO UPDATE SET \"retention_days\" = excluded.\"retention_days\";",
+        literal(&table.name),
+        literal(&journal),
+        table.journal.as_ref().map_or(7, |j| j.retention_days)
+    )
+    .ok();
+    out.push_str(&journal_trigger(table));
+    out
+}
+
+/// The row trigger copying each change into the journal and queueing it for the
+/// publisher, in the writer's transaction. An UPDATE that changes nothing is not
+/// journaled (the DAO does not even issue it; this covers other writers).
+pub fn journal_trigger(table: &Table) -> String {
+    let journal = table.journal_table();
+    let function = ident(&format!("{journal}_fn"));
+    let columns = ident_list(table.columns.iter().map(|c| c.name.as_str()));
+    let values: Vec<String> = table
+        .columns
+        .iter()
+        .map(|c| format!("r.{}", ident(&c.name)))
+        .collect();
+    let trigger = ident(&journal);
+    format!(
+        r#"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    r {table}%ROWTYPE;
+BEGIN
+    IF TG_OP = 'UPDATE' AND OLD IS NOT DISTINCT FROM NEW THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        r := OLD;
+    ELSE
+        r := NEW;
+    END IF;
+    -- One statement for both inserts: half the executor round trips of two.
+    WITH journaled AS (
+        INSERT INTO {journal_ident} ("journal_operation", {columns})
+        VALUES (TG_OP, {values})
+        RETURNING "journal_id"
+    )
+    INSERT INTO "_blueprint_journal_queue" ("table_name", "journal_id")
+    SELECT {table_literal}, "journal_id" FROM journaled;
+    PERFORM pg_notify('blueprint_journal', {table_literal});
+    RETURN NULL;
+END
+$$;
+DROP TRIGGER IF EXISTS {trigger} ON {table};
+CREATE TRIGGER {trigger} AFTER INSERT OR UPDATE OR DELETE ON {table}
+    FOR EACH ROW EXECUTE FUNCTION {function}();
+"#,
+        table = ident(&table.name),
+        journal_ident = ident(&journal),
+        values = values.join(", "),
+        table_literal = literal(&table.name),
+    )
+}
+
+/// Run once after journal tables are created, so today's partitions exist.
+pub const MAINTAIN_NOW: &str = "SELECT \"_blueprint_journal_maintain\"();\n";
+
+/// Objects every journaled database has; idempotent so any migration may include them.
+pub fn support() -> String {
+    r#"CREATE OR REPLACE FUNCTION "_blueprint_reject_key_update"() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the primary key of table "%" cannot be updated', TG_TABLE_NAME
+        USING ERRCODE = 'integrity_constraint_violation',
+              HINT = 'delete the row and insert a new one';
+END
+$$;
+CREATE TABLE IF NOT EXISTS "_blueprint_journal_tables" (
+    "table_name" text PRIMARY KEY,
+    "journal_table" text NOT NULL UNIQUE,
+    "retention_days" integer NOT NULL CHECK ("retention_days" > 0)
+);
+-- Journal records not yet published. Partitioned on queue time (not on the journal
+-- record's time) so that a replay of old records lands in a current partition.
+CREATE TABLE IF NOT EXISTS "_blueprint_journal_queue" (
+    "table_name" text NOT NULL,
+    "journal_id" bigint NOT NULL,
+    "queued_at" timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY ("table_name", "journal_id", "queued_at")
+) PARTITION BY RANGE ("queued_at");
+-- Creates the partitions from yesterday to `premake_days` ahead (UTC days) and drops
+-- those older than the retention; the queue keeps the longest retention.
+CREATE OR REPLACE FUNCTION "_blueprint_journal_maintain"(premake_days integer DEFAULT 3)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    t record;
+    d date;
+    p record;
+    today date := (now() AT TIME ZONE 'UTC')::date;
+BEGIN
+    FOR t IN
+        SELECT "journal_table" AS parent, "retention_days" AS days FROM "_blueprint_journal_tables"
+        UNION ALL
+        SELECT '_blueprint_journal_queue', coalesce(max("retention_days"), 7) FROM "_blueprint_journal_tables"
+    LOOP
+        FOR d IN SELECT generate_series(today - 1, today + premake_days, interval '1 day')::date LOOP
+            EXECUTE format(
+                'CREATE TABLE IF NOT EXISTS %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)',
+                t.parent || '_p' || to_char(d, 'YYYYMMDD'), t.parent,
+                d::timestamp AT TIME ZONE 'UTC', (d + 1)::timestamp AT TIME ZONE 'UTC');
+        END LOOP;
+        FOR p IN
+            SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+            WHERE i.inhparent = to_regclass(quote_ident(t.parent))
+              AND c.relname ~ '_p[0-9]{8}$'
+              AND to_date(right(c.relname, 8), 'YYYYMMDD') < today - t.days
+        LOOP
+            EXECUTE format('DROP TABLE %I', p.relname);
+        END LOOP;
+    END LOOP;
+END
+$$;
+"#
+    .to_string()
+}
+
+// ---------------------------------------------------------------------------
+// DAO statements. `$1` is the JSON document (row or key); the row's columns are
+// read from it with `jsonb_populate_record`, which applies PostgreSQL's own input
+// conversions (uuid, timestamptz, numeric, jsonb...) to the serde form.
+
+fn record(table: &Table) -> String {
+    format!(
+        "jsonb_populate_record(NULL::{}, $1::text::jsonb)",
+        ident(&table.name)
+    )
+}
+
+/// The row as the model's JSON: bookkeeping columns removed, decimals as strings
+/// (a JSON number would be read back through `f64` and lose digits).
+pub fn select_json(table: &Table, alias: &str) -> String {
+    let extra: Vec<String> = table
+        .columns
+        .iter()
+        .filter(|c| !c.field)
+        .map(|c| c.name.replace('"', ""))
+        .collect();
+    let decimals: Vec<String> = table
+        .model_columns()
+        .filter(|c| c.ty == ColumnType::Decimal)
+        .map(|c| format!("{}, {alias}.{}::text", literal(&c.name), ident(&c.name)))
+        .collect();
+    let exact = if decimals.is_empty() {
+        String::new()
+    } else {
+        format!(" || jsonb_build_object({})", decimals.join(", "))
+    };
+    format!(
+        "(to_jsonb({alias}) - '{{{}}}'::text[]{exact})::text",
+        extra.join(",")
+    )
+}
+
+fn key_match(table: &Table, left: &str, right: &str) -> String {
+    table
+        .primary_key
+        .iter()
+        .map(|k| format!("{left}.{0} = {right}.{0}", ident(k)))
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+fn model_columns(table: &Table) -> Vec<&Column> {
+    table.model_columns().collect()
+}
+
+fn has_own(table: &Table, name: &str) -> bool {
+    table.column(name).is_some_and(|c| c.field)
+}
+
+pub fn insert(table: &Table) -> String {
+    let cols = model_columns(table);
+    format!(
+        "INSERT INTO {} ({}, \"hash_code\") SELECT {}, $2 FROM {} r",
+        ident(&table.name),
+        ident_list(cols.iter().map(|c| c.name.as_str())),
+        cols.iter()
+            .map(|c| format!("r.{}", ident(&c.name)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        record(table)
+    )
+}
+
+fn set_list(table: &Table, source: &str) -> String {
+    let mut sets: Vec<String> = model_columns(table)
+        .iter()
+        .filter(|c| !table.is_primary_key(&c.name))
+        .map(|c| format!("{0} = {source}.{0}", ident(&c.name)))
+        .collect();
+    sets.push(format!("\"hash_code\" = {source}.\"hash_code\""));
+    if !has_own(table, UPDATED_AT) {
+        sets.push("\"updated_at\" = now()".to_string());
+    }
+    sets.join(", ")
+}
+
+/// Insert, or update when the content hash differs; an unchanged row is not touched.
+pub fn upsert(table: &Table) -> String {
+    format!(
+        "{} ON CONFLICT ({}) DO UPDATE SET {} WHERE {}.\"hash_code\" IS DISTINCT FROM excluded.\"hash_code\"",
+        insert(table),
+        ident_list(table.primary_key.iter().map(String::as_str)),
+        set_list(table, "excluded"),
+        ident(&table.name)
+    )
+}
+
+pub fn update(table: &Table) -> String {
+    let mut sets: Vec<String> = model_columns(table)
+        .iter()
+        .filter(|c| !table.is_primary_key(&c.name))
+        .map(|c| format!("{0} = r.{0}", ident(&c.name)))
+        .collect();
+    sets.push("\"hash_code\" = $2".to_string());
+    if !has_own(table, UPDATED_AT) {
+        sets.push("\"updated_at\" = now()".to_string());
+    }
+    format!(
+        "UPDATE {t} t SET {} FROM {} r WHERE {} AND t.\"hash_code\" IS DISTINCT FROM $2",
+        sets.join(", "),
+        record(table),
+        key_match(table, "t", "r"),
+        t = ident(&table.name),
+    )
+}
+
+pub fn delete(table: &Table) -> String {
+    format!(
+        "DELETE FROM {} t USING {} r WHERE {}",
+        ident(&table.name),
+        record(table),
+        key_match(table, "t", "r")
+    )
+}
+
+pub fn exists(table: &Table) -> String {
+    format!(
+        "SELECT 1 FROM {} t, {} r WHERE {}",
+        ident(&table.name),
+        record(table),
+        key_match(table, "t", "r")
+    )
+}
+
+/// Rows whose `columns` equal the key document's.
+pub fn find_by(table: &Table, columns: &[String]) -> String {
+    format!(
+        "SELECT {} FROM {} t, {} r WHERE {}",
+        select_json(table, "t"),
+        ident(&table.name),
+        record(table),
+        columns
+            .iter()
+            .map(|c| format!("t.{0} = r.{0}", ident(c)))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    )
+}
+
+/// `SELECT ... FROM t, r` to which the DAO appends `WHERE` filters (built from
+/// [`filter`]), `ORDER BY`, `LIMIT $2 OFFSET $3`.
+pub fn list(table: &Table) -> String {
+    format!(
+        "SELECT {} FROM {} t, {} r",
+        select_json(table, "t"),
+        ident(&table.name),
+        record(table)
+    )
+}
+
+pub fn filter(column: &str) -> String {
+    format!("t.{0} = r.{0}", ident(column))
+}
+
+pub const LIST_PAGE: &str = " LIMIT $2 OFFSET $3";

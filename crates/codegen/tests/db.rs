@@ -1,0 +1,710 @@
+//! The generated DAO and DDL against real databases: SQLite (a file per case) and
+//! PostgreSQL (one throwaway server, a database per case; or the server named by
+//! `BLUEPRINT_TEST_PG_URL`). Every case runs on both.
+
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+mod support;
+
+use std::future::Future;
+use std::path::Path;
+
+use blueprint::db::migrate::{self, Migration, Migrations, State};
+use blueprint::db::{Db, DbError, Dialect, Page, Write, journal};
+use blueprint_codegen::sql::{self, migrations};
+use blueprint_testkit::TestPostgres;
+use support::fixture_schema;
+
+/// The `users` fixture's generated models and DAO (kept current by `tests/sql.rs`).
+#[rustfmt::skip] // generated: prettyplease output, compared byte for byte
+#[path = "generated/users/mod.rs"]
+#[allow(dead_code, unused_qualifications)]
+mod api;
+
+/// The `types` fixture's: one field of every apibuilder type.
+#[rustfmt::skip]
+#[path = "generated/types/mod.rs"]
+#[allow(dead_code, unused_qualifications)]
+mod types_api;
+
+use api::dao::users;
+use api::models::{User, UserStatus};
+
+fn user(id: &str, email: &str) -> User {
+    User {
+        id: id.to_string(),
+        email: email.to_string(),
+        name: Some(format!("name of {id}")),
+        status: UserStatus::Active,
+    }
+}
+
+/// Write the generated migrations of `schema` into `dir` and apply them.
+async fn migrate_fixture(db: &Db, fixture: &str, dir: &Path) -> Vec<String> {
+    let schema = fixture_schema(fixture);
+    let files = migrations::generate(&schema, None, Default::default()).unwrap();
+    for f in &files {
+        let path = dir.join(&f.path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, &f.contents).unwrap();
+    }
+    let set = Migrations::from_dir(&Migrations::dir(dir, db.dialect())).unwrap();
+    migrate::migrate(db, &set).await.unwrap()
+}
+
+async fn count(db: &Db, sql: &str) -> i64 {
+    let sql = sqlx::AssertSqlSafe(sql.to_string());
+    match db {
+        Db::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+        Db::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+    }
+}
+
+async fn texts(db: &Db, sql: &str) -> Vec<String> {
+    let sql = sqlx::AssertSqlSafe(sql.to_string());
+    match db {
+        Db::Sqlite(p) => sqlx::query_scalar(sql).fetch_all(p).await.unwrap(),
+        Db::Postgres(p) => sqlx::query_scalar(sql).fetch_all(p).await.unwrap(),
+    }
+}
+
+async fn journal_ops(db: &Db) -> Vec<String> {
+    texts(
+        db,
+        "SELECT \"journal_operation\" || ':' || \"id\" || ':' || \"email\" FROM \"users_journal\" ORDER BY \"journal_id\"",
+    )
+    .await
+}
+
+// ---------------------------------------------------------------------------
+// Cases: each gets a fresh, migrated database.
+
+async fn crud_and_lookups(db: Db) {
+    let alice = user("u1", "alice@example.com");
+    users::insert(&db, &alice).await.unwrap();
+    assert_eq!(
+        users::find_by_id(&db, "u1").await.unwrap(),
+        Some(alice.clone())
+    );
+    assert_eq!(
+        users::find_by_email(&db, "alice@example.com")
+            .await
+            .unwrap(),
+        Some(alice.clone())
+    );
+    // Expected user not found.
+    assert_eq!(users::find_by_id(&db, "nobody").await.unwrap(), None);
+    assert_eq!(
+        users::find_by_email(&db, "nobody@example.com")
+            .await
+            .unwrap(),
+        None
+    );
+
+    let mut changed = alice.clone();
+    changed.name = None;
+    changed.status = UserStatus::Suspended;
+    assert_eq!(users::update(&db, &changed).await.unwrap(), Write::Changed);
+    assert_eq!(
+        users::find_by_id(&db, "u1").await.unwrap(),
+        Some(changed.clone())
+    );
+    assert_eq!(
+        users::update(&db, &changed).await.unwrap(),
+        Write::Unchanged
+    );
+    assert_eq!(
+        users::update(&db, &user("u9", "x@example.com"))
+            .await
+            .unwrap(),
+        Write::NotFound
+    );
+
+    assert!(users::delete_by_id(&db, "u1").await.unwrap());
+    assert!(!users::delete_by_id(&db, "u1").await.unwrap());
+    assert_eq!(users::find_by_id(&db, "u1").await.unwrap(), None);
+}
+
+async fn constraints(db: Db) {
+    users::insert(&db, &user("u1", "alice@example.com"))
+        .await
+        .unwrap();
+    // Duplicate email: the unique index.
+    let err = users::insert(&db, &user("u2", "alice@example.com"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DbError::Unique(_)), "{err:?}");
+    if db.dialect() == Dialect::Postgres {
+        assert_eq!(err.constraint(), Some("users_email_key"));
+    }
+    // Duplicate key.
+    let err = users::insert(&db, &user("u1", "other@example.com"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DbError::Unique(_)), "{err:?}");
+    // Empty (or blank) string in a required column: the check constraint.
+    for empty in ["", "   "] {
+        let err = users::insert(&db, &user("u3", empty)).await.unwrap_err();
+        assert!(matches!(err, DbError::Check(_)), "{err:?}");
+        assert_eq!(err.constraint(), Some("users_email_check"));
+    }
+    // Nothing of the failed writes was journaled.
+    assert_eq!(journal_ops(&db).await, ["INSERT:u1:alice@example.com"]);
+    // A primary key cannot be updated, whoever writes.
+    let err = db
+        .execute_script("UPDATE \"users\" SET \"id\" = 'u7' WHERE \"id\" = 'u1'")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DbError::KeyUpdate(_)), "{err:?}");
+    assert!(
+        err.to_string().contains("primary key of table \"users\""),
+        "{err}"
+    );
+}
+
+async fn journal_and_hash_code(db: Db) {
+    let alice = user("u1", "alice@example.com");
+    assert_eq!(users::upsert(&db, &alice).await.unwrap(), Write::Changed);
+    // Unchanged upsert: no row written, no journal row.
+    assert_eq!(users::upsert(&db, &alice).await.unwrap(), Write::Unchanged);
+    assert_eq!(journal_ops(&db).await, ["INSERT:u1:alice@example.com"]);
+
+    let mut renamed = alice.clone();
+    renamed.email = "alice@new.example.com".to_string();
+    assert_eq!(users::upsert(&db, &renamed).await.unwrap(), Write::Changed);
+    assert!(users::delete_by_id(&db, "u1").await.unwrap());
+    // A DELETE journal row keeps the old values.
+    assert_eq!(
+        journal_ops(&db).await,
+        [
+            "INSERT:u1:alice@example.com",
+            "UPDATE:u1:alice@new.example.com",
+            "DELETE:u1:alice@new.example.com"
+        ]
+    );
+    let hash = blueprint::db::hash_code(&renamed).unwrap();
+    let stored = count(
+        &db,
+        "SELECT \"hash_code\" FROM \"users_journal\" WHERE \"journal_operation\" = 'DELETE'",
+    )
+    .await;
+    assert_eq!(stored, hash);
+
+    // Every journal row was queued for the publisher, in order.
+    let queued = journal::queued(&db, 100).await.unwrap();
+    let ids: Vec<i64> = queued.iter().map(|q| q.journal_id).collect();
+    assert_eq!(ids.len(), 3);
+    assert!(queued.iter().all(|q| q.table == "users"));
+
+    // The publisher drains the queue; a replay re-queues the records.
+    db.execute_script("DELETE FROM \"_blueprint_journal_queue\"")
+        .await
+        .unwrap();
+    assert_eq!(journal::replay(&db, "users", ids[1]).await.unwrap(), 2);
+    let again: Vec<i64> = journal::queued(&db, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|q| q.journal_id)
+        .collect();
+    assert_eq!(again, ids[1..]);
+    let err = journal::replay(&db, "nope", 0).await.unwrap_err();
+    assert!(matches!(err, DbError::UnknownTable(_)), "{err:?}");
+}
+
+async fn transactions(db: Db) {
+    let mut tx = db.begin().await.unwrap();
+    users::insert(&mut tx, &user("u1", "a@example.com"))
+        .await
+        .unwrap();
+    users::insert(&mut tx, &user("u2", "b@example.com"))
+        .await
+        .unwrap();
+    assert!(users::find_by_id(&mut tx, "u2").await.unwrap().is_some());
+    tx.rollback().await.unwrap();
+    assert_eq!(users::find_by_id(&db, "u1").await.unwrap(), None);
+    assert!(journal_ops(&db).await.is_empty(), "journal rolled back too");
+
+    let mut tx = db.begin().await.unwrap();
+    users::insert(&mut tx, &user("u1", "a@example.com"))
+        .await
+        .unwrap();
+    // A failing statement in a transaction: the caller decides (here: roll back).
+    assert!(
+        users::insert(&mut tx, &user("u1", "b@example.com"))
+            .await
+            .is_err()
+    );
+    tx.rollback().await.unwrap();
+
+    let mut tx = db.begin().await.unwrap();
+    users::insert(&mut tx, &user("u1", "a@example.com"))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(users::find_by_id(&db, "u1").await.unwrap().is_some());
+    assert_eq!(journal_ops(&db).await, ["INSERT:u1:a@example.com"]);
+}
+
+async fn listing(db: Db) {
+    for i in 0..30 {
+        let mut u = user(&format!("u{i:02}"), &format!("user{i:02}@example.com"));
+        if i % 3 == 0 {
+            u.status = UserStatus::Inactive;
+        }
+        users::insert(&db, &u).await.unwrap();
+    }
+    let all = users::list(&db, &Default::default(), &Page::default().sorted("id"))
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 25, "Flow's default limit");
+    assert_eq!(all[0].id, "u00");
+    let page = users::list(&db, &Default::default(), &Page::new(1000, 28).sorted("-id"))
+        .await
+        .unwrap();
+    let ids: Vec<&str> = page.iter().map(|u| u.id.as_str()).collect();
+    assert_eq!(ids, ["u01", "u00"]);
+    let inactive = users::Filter {
+        status: Some(UserStatus::Inactive),
+        ..Default::default()
+    };
+    let found = users::list(&db, &inactive, &Page::new(100, 0).sorted("email"))
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 10);
+    assert!(found.iter().all(|u| u.status == UserStatus::Inactive));
+    let one = users::Filter {
+        email: Some("user07@example.com".to_string()),
+        status: Some(UserStatus::Active),
+        ..Default::default()
+    };
+    let found = users::list(&db, &one, &Page::default()).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id, "u07");
+    let err = users::list(&db, &Default::default(), &Page::default().sorted("name"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DbError::InvalidSort(_)), "{err:?}");
+}
+
+async fn migrations_runner(db: Db, dir: &Path) {
+    let set = Migrations::from_dir(&Migrations::dir(dir, db.dialect())).unwrap();
+    // Applied once; a second run applies nothing.
+    assert!(migrate::migrate(&db, &set).await.unwrap().is_empty());
+    let status = migrate::status(&db, &set).await.unwrap();
+    assert_eq!(status.len(), 1);
+    assert_eq!(status[0].state, State::Applied);
+
+    // A new migration is pending, then applied.
+    let mut list: Vec<Migration> = set.iter().cloned().collect();
+    list.push(Migration {
+        name: "0002_nickname.sql".to_string(),
+        sql: "ALTER TABLE \"users\" ADD COLUMN \"nickname\" text;".replace(
+            "text",
+            if db.dialect() == Dialect::Sqlite {
+                "TEXT"
+            } else {
+                "text"
+            },
+        ),
+    });
+    let set2 = Migrations::new(list.clone());
+    let status = migrate::status(&db, &set2).await.unwrap();
+    assert_eq!(status[1].state, State::Pending);
+    assert_eq!(
+        migrate::migrate(&db, &set2).await.unwrap(),
+        ["0002_nickname.sql"]
+    );
+
+    // Editing an applied file stops the runner.
+    list[1].sql.push_str("\n-- edited\n");
+    let edited = Migrations::new(list);
+    let err = migrate::migrate(&db, &edited).await.unwrap_err();
+    assert!(
+        err.to_string().contains("0002_nickname.sql was edited"),
+        "{err}"
+    );
+    assert_eq!(
+        migrate::status(&db, &edited).await.unwrap()[1].state,
+        State::Modified
+    );
+}
+
+async fn generated_alter_applies(db: Db, dir: &Path) {
+    // The planner's ALTERs for an added column and index apply on top of 0001.
+    let previous = migrations::Snapshot::parse(
+        &std::fs::read_to_string(dir.join(migrations::SNAPSHOT)).unwrap(),
+    )
+    .unwrap();
+    let mut schema = previous.schema.clone();
+    let users = schema
+        .tables
+        .iter_mut()
+        .find(|t| t.name == "users")
+        .unwrap();
+    let mut nickname = users.column("name").unwrap().clone();
+    nickname.name = "nickname".to_string();
+    users.columns.insert(4, nickname);
+    users.indexes.push(sql::Index {
+        name: "users_nickname_idx".into(),
+        columns: vec!["nickname".into()],
+        unique: false,
+    });
+    let files = migrations::generate(&schema, Some(&previous), Default::default()).unwrap();
+    for f in &files {
+        std::fs::write(dir.join(&f.path), &f.contents).unwrap();
+    }
+    let set = Migrations::from_dir(&Migrations::dir(dir, db.dialect())).unwrap();
+    assert_eq!(migrate::migrate(&db, &set).await.unwrap().len(), 1);
+    // The journal follows the new column.
+    db.execute_script(
+        "INSERT INTO \"users\" (\"id\", \"email\", \"nickname\") VALUES ('u1', 'a@example.com', 'al')",
+    )
+    .await
+    .unwrap();
+    let nick = texts(&db, "SELECT \"nickname\" FROM \"users_journal\"").await;
+    assert_eq!(nick, ["al"]);
+}
+
+async fn destructive_migration_applies(db: Db, dir: &Path) {
+    // Drop a column and widen an enum (SQLite rebuilds the table) with rows present.
+    users::insert(&db, &user("u1", "a@example.com"))
+        .await
+        .unwrap();
+    let previous = migrations::Snapshot::parse(
+        &std::fs::read_to_string(dir.join(migrations::SNAPSHOT)).unwrap(),
+    )
+    .unwrap();
+    let mut schema = previous.schema.clone();
+    let table = schema
+        .tables
+        .iter_mut()
+        .find(|t| t.name == "users")
+        .unwrap();
+    table.columns.retain(|c| c.name != "name");
+    let status = table
+        .columns
+        .iter_mut()
+        .find(|c| c.name == "status")
+        .unwrap();
+    status.ty = sql::ColumnType::Enum {
+        values: vec![
+            "active".into(),
+            "inactive".into(),
+            "suspended".into(),
+            "banned".into(),
+        ],
+    };
+    let allow = migrations::Options {
+        allow_destructive: true,
+    };
+    for f in migrations::generate(&schema, Some(&previous), allow).unwrap() {
+        std::fs::write(dir.join(&f.path), &f.contents).unwrap();
+    }
+    let set = Migrations::from_dir(&Migrations::dir(dir, db.dialect())).unwrap();
+    assert_eq!(migrate::migrate(&db, &set).await.unwrap().len(), 1);
+    // Rows kept, new value accepted, old checks, key guard and journal still on.
+    db.execute_script("UPDATE \"users\" SET \"status\" = 'banned' WHERE \"id\" = 'u1'")
+        .await
+        .unwrap();
+    let err = db
+        .execute_script("UPDATE \"users\" SET \"status\" = 'nope'")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DbError::Check(_)), "{err:?}");
+    let err = db
+        .execute_script("UPDATE \"users\" SET \"id\" = 'u2'")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DbError::KeyUpdate(_)), "{err:?}");
+    let ops = texts(
+        &db,
+        "SELECT \"journal_operation\" || ':' || \"status\" FROM \"users_journal\" ORDER BY \"journal_id\"",
+    )
+    .await;
+    assert_eq!(ops, ["INSERT:active", "UPDATE:banned"]);
+}
+
+async fn plain_insert_uses_defaults(db: Db) {
+    db.execute_script("INSERT INTO \"users\" (\"id\", \"email\") VALUES ('u1', 'a@example.com')")
+        .await
+        .unwrap();
+    let u = users::find_by_id(&db, "u1").await.unwrap().unwrap();
+    assert_eq!(u.status, UserStatus::Active, "spec default");
+    assert_eq!(u.name, None);
+    // hash_code 0 never matches a real hash: the DAO's next upsert rewrites the row.
+    let mut same = u.clone();
+    same.name = None;
+    assert_eq!(users::upsert(&db, &same).await.unwrap(), Write::Changed);
+    assert_eq!(users::upsert(&db, &same).await.unwrap(), Write::Unchanged);
+}
+
+async fn retention(db: Db) {
+    journal::maintain(&db).await.unwrap();
+    match db.dialect() {
+        Dialect::Postgres => {
+            // Yesterday .. today + 3, for the journal and the queue.
+            let parts = count(
+                &db,
+                "SELECT count(*) FROM pg_inherits WHERE inhparent = '\"users_journal\"'::regclass",
+            )
+            .await;
+            assert_eq!(parts, 5);
+            // An expired partition is dropped.
+            db.execute_script(
+                "CREATE TABLE \"users_journal_p20000101\" PARTITION OF \"users_journal\" \
+                 FOR VALUES FROM ('2000-01-01 00:00+00') TO ('2000-01-02 00:00+00')",
+            )
+            .await
+            .unwrap();
+            journal::maintain(&db).await.unwrap();
+            let old = count(
+                &db,
+                "SELECT count(*) FROM pg_class WHERE relname = 'users_journal_p20000101'",
+            )
+            .await;
+            assert_eq!(old, 0);
+        }
+        Dialect::Sqlite => {
+            let expired = "INSERT INTO \"users_journal\" (\"journal_operation\", \"journal_timestamp\", \"id\", \"email\") \
+                 VALUES ('INSERT', '2000-01-01T00:00:00.000Z', 'old', 'old@example.com')";
+            db.execute_script(expired).await.unwrap();
+            users::insert(&db, &user("u1", "a@example.com"))
+                .await
+                .unwrap();
+            journal::maintain(&db).await.unwrap();
+            assert_eq!(journal_ops(&db).await, ["INSERT:u1:a@example.com"]);
+            // Everything expired: the newest row stays, so the next id follows it.
+            db.execute_script(
+                "UPDATE \"users_journal\" SET \"journal_timestamp\" = '2000-01-01T00:00:00.000Z'",
+            )
+            .await
+            .unwrap();
+            journal::maintain(&db).await.unwrap();
+            users::insert(&db, &user("u2", "b@example.com"))
+                .await
+                .unwrap();
+            assert_eq!(
+                journal_ops(&db).await,
+                ["INSERT:u1:a@example.com", "INSERT:u2:b@example.com"]
+            );
+            let newest = count(&db, "SELECT max(\"journal_id\") FROM \"users_journal\"").await;
+            assert_eq!(newest, 3);
+        }
+    }
+}
+
+fn sample(id: &str, order: Option<&str>) -> types_api::models::Sample {
+    serde_json::from_value(serde_json::json!({
+        "id": id,
+        "code": "abc",
+        "active": false,
+        "count": 7,
+        "total": 9_007_199_254_740_993_i64,
+        "ratio": 0.25,
+        "price": "12345678901234567890.123456789",
+        "day": "2024-02-29",
+        "at": "2024-03-01T10:11:12.345Z",
+        "color": "GREEN",
+        "tags": ["a", "b"],
+        "labels": {"k": "v"},
+        "extra": [1, "two", {"three": 3}],
+        "attributes": {"nested": {"x": null}},
+        "origin": {"x": 1.5, "y": -2.0},
+        "order": order,
+    }))
+    .unwrap()
+}
+
+async fn all_types_round_trip(db: Db) {
+    // The `types` fixture: every column type, composite key, no journal; on a
+    // database emptied by `reset`.
+    use types_api::dao::samples;
+    migrate::reset(&db).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    migrate_fixture(&db, "types.json", dir.path()).await;
+
+    let id = "6f1b6a1e-3c1c-4c39-9a47-4c0b0e7b0f11";
+    let row = sample(id, Some("first"));
+    samples::insert(&db, &row).await.unwrap();
+    let uuid: blueprint::uuid::Uuid = id.parse().unwrap();
+    let back = samples::find_by_id(&db, &uuid).await.unwrap().unwrap();
+    // Every value survives the database unchanged (decimal digits, UTC instant,
+    // 64-bit integer, nested JSON), so the content hash is stable too.
+    assert_eq!(back, row);
+    assert_eq!(samples::upsert(&db, &back).await.unwrap(), Write::Unchanged);
+    assert_eq!(
+        samples::find_by_order(&db, "first").await.unwrap().as_ref(),
+        Some(&row)
+    );
+    // A second row, without the (nullable, unique) `order`.
+    let minimal = sample("00000000-0000-0000-0000-000000000001", None);
+    samples::insert(&db, &minimal).await.unwrap();
+    let filter = samples::Filter {
+        code: Some("abc".to_string()),
+        day: Some("2024-02-29".parse().unwrap()),
+        ..Default::default()
+    };
+    let found = samples::list(&db, &filter, &Page::default().sorted("id"))
+        .await
+        .unwrap();
+    assert_eq!(found, [minimal, row]);
+
+    // Checks: a code shorter than its minimum, a count above its maximum.
+    let mut short = sample("00000000-0000-0000-0000-000000000002", None);
+    short.code = "x".to_string();
+    let err = samples::insert(&db, &short).await.unwrap_err();
+    assert!(matches!(err, DbError::Check(_)), "{err:?}");
+    let mut big = sample("00000000-0000-0000-0000-000000000002", None);
+    big.count = 101;
+    let err = samples::insert(&db, &big).await.unwrap_err();
+    assert_eq!(err.constraint(), Some("samples_count_check"), "{err:?}");
+
+    db.execute_script(
+        "INSERT INTO \"settings\" (\"scope\", \"key\", \"value\") VALUES ('a', 'b', '{\"x\": 1}')",
+    )
+    .await
+    .unwrap();
+}
+
+/// Corpus specs that get a `db` attribute on every model with a scalar `id` (added
+/// to the loaded JSON here; the shared files are only read).
+const CORPUS: [&str; 3] = [
+    "flow-delta.json",
+    "core-quality.json",
+    "flow-lib-event-test.json",
+];
+
+fn corpus_schema(name: &str) -> Option<sql::Schema> {
+    let dir = blueprint_testkit::corpus_dir()?;
+    let path = dir.join(name);
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut tables = 0;
+    for model in json["models"].as_object_mut().unwrap().values_mut() {
+        let has_id = model["fields"].as_array().unwrap().iter().any(|f| {
+            f["name"] == "id"
+                && ["string", "uuid", "long", "integer"].contains(&f["type"].as_str().unwrap_or(""))
+        });
+        if has_id {
+            let attrs = model
+                .as_object_mut()
+                .unwrap()
+                .entry("attributes")
+                .or_insert(serde_json::json!([]));
+            attrs
+                .as_array_mut()
+                .unwrap()
+                .push(serde_json::json!({"name": "db", "value": {}}));
+            tables += 1;
+        }
+    }
+    let options = blueprint_spec::LoadOptions {
+        config: blueprint_spec::config::Config::discover(&dir).unwrap(),
+    };
+    let spec = blueprint_spec::load_str(&path.to_string_lossy(), &json.to_string(), &options)
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let schema = sql::schema(&spec).unwrap_or_else(|d| panic!("{name}: {d:?}"));
+    assert_eq!(schema.tables.len(), tables, "{name}");
+    assert!(tables > 0, "{name}");
+    Some(schema)
+}
+
+async fn corpus_ddl_applies(db: Db) {
+    for name in CORPUS {
+        let Some(schema) = corpus_schema(name) else {
+            return;
+        };
+        migrate::reset(&db).await.unwrap();
+        let ddl = sql::Dialect::ALL
+            .into_iter()
+            .find(|d| {
+                d.name()
+                    == if db.dialect() == Dialect::Postgres {
+                        "postgres"
+                    } else {
+                        "sqlite"
+                    }
+            })
+            .unwrap()
+            .create_all(&schema);
+        db.execute_script(&ddl)
+            .await
+            .unwrap_or_else(|e| panic!("{name} on {:?}: {e}", db.dialect()));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Drivers
+
+/// Run `case` on a fresh SQLite file with the users migrations applied.
+async fn on_sqlite<F, Fut>(case: F)
+where
+    F: FnOnce(Db, std::path::PathBuf) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("test.sqlite").display());
+    let db = Db::connect(&url).await.unwrap();
+    migrate_fixture(&db, "users.json", dir.path()).await;
+    case(db.clone(), dir.path().to_path_buf()).await;
+    db.close().await;
+}
+
+async fn on_postgres<F, Fut>(pg: &TestPostgres, case: F)
+where
+    F: FnOnce(Db, std::path::PathBuf) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let url = pg.database("dao").unwrap();
+    let db = Db::connect(&url).await.unwrap();
+    migrate_fixture(&db, "users.json", dir.path()).await;
+    case(db.clone(), dir.path().to_path_buf()).await;
+    db.close().await;
+}
+
+macro_rules! cases {
+    ($($name:ident $(($dir:ident))?),* $(,)?) => {
+        mod sqlite_cases {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::on_sqlite(|db, _dir| async move {
+                        super::$name(db $(, &cases!(@dir $dir _dir))?).await
+                    })
+                    .await;
+                }
+            )*
+        }
+
+        /// One server for every case (starting one costs seconds), a database each.
+        #[tokio::test]
+        async fn postgres_cases() {
+            let pg = TestPostgres::start().unwrap_or_else(|e| panic!("PostgreSQL: {e}"));
+            $(
+                eprintln!("postgres: {}", stringify!($name));
+                on_postgres(&pg, |db, _dir| async move {
+                    $name(db $(, &cases!(@dir $dir _dir))?).await
+                })
+                .await;
+            )*
+        }
+    };
+    (@dir $dir:ident $actual:ident) => { $actual };
+}
+
+cases!(
+    crud_and_lookups,
+    constraints,
+    journal_and_hash_code,
+    transactions,
+    listing,
+    migrations_runner(dir),
+    generated_alter_applies(dir),
+    destructive_migration_applies(dir),
+    plain_insert_uses_defaults,
+    retention,
+    all_types_round_trip,
+    corpus_ddl_applies,
+);

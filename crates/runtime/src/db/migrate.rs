@@ -1,0 +1,296 @@
+//! The migration runner: applies generated migration files in file-name order, each
+//! in its own transaction, and records them with a checksum in
+//! `_blueprint_migrations`. A file that was applied and then edited stops the run:
+//! migrations are history, a change is a new file.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::{Db, DbError, Dialect};
+
+pub const MARKER_TABLE: &str = "_blueprint_migrations";
+
+/// One migration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migration {
+    /// File name, e.g. `0001_initial.sql`; order of application.
+    pub name: String,
+    pub sql: String,
+}
+
+impl Migration {
+    /// Hex SHA-256 of the file's content.
+    pub fn checksum(&self) -> String {
+        Sha256::digest(self.sql.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    #[error("cannot read migrations from {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "migration {name} was edited after it was applied (checksum {applied} applied, {current} now); \
+         restore it and put the change in a new migration"
+    )]
+    Modified {
+        name: String,
+        applied: String,
+        current: String,
+    },
+    #[error("migration {0} is recorded as applied but its file is missing")]
+    Missing(String),
+    #[error("migration {name} failed: {source}")]
+    Failed {
+        name: String,
+        #[source]
+        source: Box<DbError>,
+    },
+}
+
+/// The migrations of one dialect, in application order.
+#[derive(Debug, Clone, Default)]
+pub struct Migrations(Vec<Migration>);
+
+impl Migrations {
+    pub fn new(mut migrations: Vec<Migration>) -> Migrations {
+        migrations.sort_by(|a, b| a.name.cmp(&b.name));
+        Migrations(migrations)
+    }
+
+    /// `*.sql` files of `dir`.
+    pub fn from_dir(dir: &Path) -> Result<Migrations, MigrateError> {
+        let io = |source| MigrateError::Io {
+            path: dir.to_path_buf(),
+            source,
+        };
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(io)? {
+            let path = entry.map_err(io)?.path();
+            if path.extension().is_some_and(|e| e == "sql") {
+                let sql = std::fs::read_to_string(&path).map_err(|source| MigrateError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                out.push(Migration { name, sql });
+            }
+        }
+        Ok(Migrations::new(out))
+    }
+
+    /// `<root>/migrations/<dialect>/`, the layout `dev gen` writes.
+    pub fn dir(root: &Path, dialect: Dialect) -> PathBuf {
+        root.join("migrations").join(match dialect {
+            Dialect::Postgres => "postgres",
+            Dialect::Sqlite => "sqlite",
+        })
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Migration> {
+        self.0.iter()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Applied,
+    Pending,
+    /// Applied, and the file changed since.
+    Modified,
+    /// Recorded as applied, no such file.
+    Missing,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub name: String,
+    pub state: State,
+    /// When applied (as the database prints it).
+    pub applied_at: Option<String>,
+}
+
+async fn ensure_marker(db: &Db) -> Result<(), DbError> {
+    db.execute_script(match db.dialect() {
+        Dialect::Postgres => {
+            "CREATE TABLE IF NOT EXISTS \"_blueprint_migrations\" (\
+             \"name\" text PRIMARY KEY, \"checksum\" text NOT NULL, \
+             \"applied_at\" timestamptz NOT NULL DEFAULT now())"
+        }
+        Dialect::Sqlite => {
+            "CREATE TABLE IF NOT EXISTS \"_blueprint_migrations\" (\
+             \"name\" TEXT PRIMARY KEY, \"checksum\" TEXT NOT NULL, \
+             \"applied_at\" TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))) STRICT"
+        }
+    })
+    .await
+}
+
+/// (name, checksum, applied_at) of applied migrations.
+async fn applied(db: &Db) -> Result<Vec<(String, String, String)>, DbError> {
+    let sql = match db.dialect() {
+        Dialect::Postgres => {
+            "SELECT \"name\", \"checksum\", \"applied_at\"::text FROM \"_blueprint_migrations\" ORDER BY \"name\""
+        }
+        Dialect::Sqlite => {
+            "SELECT \"name\", \"checksum\", \"applied_at\" FROM \"_blueprint_migrations\" ORDER BY \"name\""
+        }
+    };
+    Ok(db
+        .conn()
+        .fetch_rows(sql, &[])
+        .await?
+        .into_iter()
+        .filter_map(|r| match <[String; 3]>::try_from(r) {
+            Ok([a, b, c]) => Some((a, b, c)),
+            Err(_) => None,
+        })
+        .collect())
+}
+
+/// Where each migration stands.
+pub async fn status(db: &Db, migrations: &Migrations) -> Result<Vec<Status>, DbError> {
+    ensure_marker(db).await?;
+    let applied = applied(db).await?;
+    let mut out: Vec<Status> = migrations
+        .iter()
+        .map(|m| {
+            let record = applied.iter().find(|(n, _, _)| *n == m.name);
+            Status {
+                name: m.name.clone(),
+                state: match record {
+                    None => State::Pending,
+                    Some((_, sum, _)) if *sum == m.checksum() => State::Applied,
+                    Some(_) => State::Modified,
+                },
+                applied_at: record.map(|(_, _, at)| at.clone()),
+            }
+        })
+        .collect();
+    for (name, _, at) in &applied {
+        if !migrations.iter().any(|m| &m.name == name) {
+            out.push(Status {
+                name: name.clone(),
+                state: State::Missing,
+                applied_at: Some(at.clone()),
+            });
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// Apply pending migrations in order; the names applied. Refuses to start when an
+/// applied migration was edited or removed.
+pub async fn migrate(db: &Db, migrations: &Migrations) -> Result<Vec<String>, DbError> {
+    let status = status(db, migrations).await?;
+    for s in &status {
+        match s.state {
+            State::Modified => {
+                let applied = applied(db).await?;
+                let (_, sum, _) = applied
+                    .iter()
+                    .find(|(n, _, _)| *n == s.name)
+                    .cloned()
+                    .unwrap_or_default();
+                let current = migrations
+                    .iter()
+                    .find(|m| m.name == s.name)
+                    .map(Migration::checksum)
+                    .unwrap_or_default();
+                return Err(MigrateError::Modified {
+                    name: s.name.clone(),
+                    applied: sum,
+                    current,
+                }
+                .into());
+            }
+            State::Missing => return Err(MigrateError::Missing(s.name.clone()).into()),
+            State::Applied | State::Pending => {}
+        }
+    }
+    let mut done = Vec::new();
+    for m in migrations.iter() {
+        if status
+            .iter()
+            .any(|s| s.name == m.name && s.state == State::Applied)
+        {
+            continue;
+        }
+        apply(db, m).await.map_err(|e| MigrateError::Failed {
+            name: m.name.clone(),
+            source: Box::new(e),
+        })?;
+        done.push(m.name.clone());
+    }
+    Ok(done)
+}
+
+async fn apply(db: &Db, m: &Migration) -> Result<(), DbError> {
+    let mut tx = db.begin().await?;
+    if db.dialect() == Dialect::Postgres {
+        // Serialise concurrent runners (several replicas starting at once).
+        tx.conn()
+            .execute_script("SELECT pg_advisory_xact_lock(7286150373)")
+            .await?;
+    }
+    let already = tx
+        .conn()
+        .fetch_rows(
+            "SELECT \"name\" FROM \"_blueprint_migrations\" WHERE \"name\" = $1",
+            &[&m.name],
+        )
+        .await?;
+    if already.is_empty() {
+        tx.conn().execute_script(&m.sql).await?;
+        tx.conn()
+            .fetch_rows(
+                "INSERT INTO \"_blueprint_migrations\" (\"name\", \"checksum\") VALUES ($1, $2) RETURNING \"name\"",
+                &[&m.name, &m.checksum()],
+            )
+            .await?;
+    }
+    tx.commit().await
+}
+
+/// Drop everything Blueprint created: for `dev db reset` (development only).
+pub async fn reset(db: &Db) -> Result<(), DbError> {
+    match db {
+        Db::Postgres(_) => {
+            db.execute_script("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+                .await
+        }
+        Db::Sqlite(_) => {
+            let objects = db
+                .conn()
+                .fetch_rows(
+                    "SELECT type, name FROM sqlite_schema WHERE type IN ('table', 'view') \
+                     AND name NOT LIKE 'sqlite_%'",
+                    &[],
+                )
+                .await?;
+            let mut script = String::from("PRAGMA foreign_keys = OFF;\n");
+            for o in objects {
+                if let [kind, name] = o.as_slice() {
+                    script.push_str(&format!(
+                        "DROP {} IF EXISTS \"{}\";\n",
+                        kind.to_uppercase(),
+                        name.replace('"', "\"\"")
+                    ));
+                }
+            }
+            script.push_str("PRAGMA foreign_keys = ON;\n");
+            db.execute_script(&script).await
+        }
+    }
+}
