@@ -392,7 +392,7 @@ pub(crate) fn generate(spec: &Spec, opts: &GenOptions) -> Result<Vec<GeneratedFi
     };
     files.push(package::root_module(&ctx, &root, &modules)?);
     if let Some(pkg) = &opts.package {
-        files.push(package::manifest(&ctx, pkg, server, client)?);
+        files.push(package::manifest(&ctx, pkg, server, client, dao)?);
     }
     Ok(files)
 }

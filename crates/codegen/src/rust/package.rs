@@ -95,6 +95,7 @@ pub(crate) fn manifest(
     pkg: &PackageOptions,
     server: bool,
     client: bool,
+    dao: bool,
 ) -> Result<GeneratedFile, CodegenError> {
     let runtime = match &pkg.runtime {
         RuntimeDependency::Path(p) => format!(
@@ -109,6 +110,9 @@ pub(crate) fn manifest(
     }
     if client {
         features.push("\"client\"");
+    }
+    if dao {
+        features.push("\"db\"");
     }
     let description = format!("Generated from the {} spec.", ctx.spec.service.name);
     let header = ctx.header.replace("// ", "# ");
