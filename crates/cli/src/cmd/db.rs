@@ -7,13 +7,13 @@
 //! `migrations`), in the sub-folder of the database's dialect (`postgres/`, `sqlite/`),
 //! as `dev gen --generators sql-postgres,sql-sqlite` writes them.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
 use blueprint::db::migrate::{self, Migrations, State};
 use blueprint::db::{Db, Dialect};
+use blueprint_pgcluster::{Cluster, Durability, StopMode};
 use blueprint_spec::config::Config;
 
 #[derive(Debug, clap::Subcommand)]
@@ -284,127 +284,38 @@ async fn up(postgres: bool, target: &Target) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The folder of the installed PostgreSQL binaries (newest Debian version first).
-fn pg_bin() -> Result<PathBuf> {
-    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .filter_map(|e| {
-            let e = e.ok()?;
-            let version = e.file_name().to_string_lossy().parse().ok()?;
-            let bin = e.path().join("bin");
-            bin.join("pg_ctl").is_file().then_some((version, bin))
-        })
-        .collect();
-    versions.sort();
-    if let Some((_, bin)) = versions.pop() {
-        return Ok(bin);
-    }
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .find(|d| d.join("pg_ctl").is_file())
-        .context(
-            "PostgreSQL is not installed (no pg_ctl under /usr/lib/postgresql/*/bin or on PATH)",
-        )
-}
-
-/// `initdb` refuses to run as root; then the cluster belongs to `postgres`.
-fn pg_command(bin: &Path, program: &str) -> Command {
-    let is_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
-    let mut c = if is_root {
-        let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--"]).arg(bin.join(program));
-        c
-    } else {
-        Command::new(bin.join(program))
-    };
-    // The caller's folder may be closed to the `postgres` user.
-    c.current_dir("/");
-    c
-}
-
-fn checked(mut c: Command, what: &str) -> Result<()> {
-    let out = c.output().with_context(|| format!("cannot run {what}"))?;
-    if !out.status.success() {
-        bail!(
-            "{what} failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(())
-}
-
 /// Initialise (first time) and start `.dev/postgres` on its recorded port; the port.
 fn local_postgres_start() -> Result<u16> {
-    let bin = pg_bin()?;
-    let dir = std::fs::canonicalize(DEV_DIR)?.join("postgres");
-    let data = dir.join("data");
-    let port_file = dir.join("port");
-    if !data.join("PG_VERSION").is_file() {
-        std::fs::create_dir_all(&dir)?;
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        std::fs::write(&port_file, port.to_string())?;
-        let _ = Command::new("chown")
-            .args(["-R", "postgres"])
-            .arg(&dir)
-            .status();
-        let mut init = pg_command(&bin, "initdb");
-        init.arg("-D").arg(&data).args([
-            "-U",
-            "postgres",
-            "-A",
-            "trust",
-            "-E",
-            "UTF8",
-            "--no-locale",
-        ]);
-        checked(init, "initdb").context(
+    let cluster = Cluster::new(std::fs::canonicalize(DEV_DIR)?.join("postgres"))?;
+    let port_file = cluster.dir().join("port");
+    if !cluster.is_initialized() {
+        cluster.init(Durability::Durable).context(
             "as root, the cluster runs as user `postgres`, which must be able to reach .dev/postgres",
         )?;
+        let port = blueprint_pgcluster::free_port()?;
+        std::fs::write(&port_file, port.to_string())?;
     }
     let port: u16 = std::fs::read_to_string(&port_file)?
         .trim()
         .parse()
         .context("corrupt .dev/postgres/port")?;
-    let mut status = pg_command(&bin, "pg_ctl");
-    status.arg("-D").arg(&data).arg("status");
-    if status.output().is_ok_and(|o| o.status.success()) {
+    if cluster.is_running() {
         return Ok(port);
     }
-    let mut start = pg_command(&bin, "pg_ctl");
-    start
-        .arg("-D")
-        .arg(&data)
-        .arg("-o")
-        .arg(format!(
-            "-p {port} -c listen_addresses=127.0.0.1 -k {}",
-            dir.display()
-        ))
-        .arg("-l")
-        .arg(dir.join("server.log"))
-        .args(["-w", "start"]);
-    checked(start, "pg_ctl start")?;
-    println!("PostgreSQL started in {} on port {port}", dir.display());
+    cluster.start(port, Durability::Durable.settings())?;
+    println!(
+        "PostgreSQL started in {} on port {port}",
+        cluster.dir().display()
+    );
     Ok(port)
 }
 
 fn down() -> Result<ExitCode> {
-    let data = Path::new(PG_DIR).join("data");
-    if !data.is_dir() {
+    if !Path::new(PG_DIR).join("data").is_dir() {
         println!("no local PostgreSQL in {PG_DIR}");
         return Ok(ExitCode::SUCCESS);
     }
-    let bin = pg_bin()?;
-    let mut stop = pg_command(&bin, "pg_ctl");
-    stop.arg("-D")
-        .arg(std::fs::canonicalize(&data)?)
-        .args(["-m", "fast", "-w", "stop"]);
-    checked(stop, "pg_ctl stop")?;
+    Cluster::new(std::fs::canonicalize(PG_DIR)?)?.stop(StopMode::Fast)?;
     let _ = std::fs::remove_file(URL_FILE);
     println!("PostgreSQL stopped");
     Ok(ExitCode::SUCCESS)
