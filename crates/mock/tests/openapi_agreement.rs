@@ -12,13 +12,10 @@ use blueprint_mock::synth::Synth;
 use blueprint_mock::validate;
 use blueprint_spec::Spec;
 use blueprint_spec::ir::{TypeKind, TypeRef};
+use blueprint_testkit::python;
 use serde_json::{Map, json};
 
 const SEEDS: u64 = 4;
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
 
 #[test]
 fn synthesised_values_match_the_exported_schemas() {
@@ -65,30 +62,12 @@ fn synthesised_values_match_the_exported_schemas() {
     let input = json!({"documents": documents, "instances": instances});
     std::fs::write(&file, serde_json::to_vec(&input).expect("JSON")).expect("write the instances");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/openapi_agreement.py");
-    let available = Command::new("python3")
-        .args(["-c", "import openapi_schema_validator"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !available {
-        assert!(
-            !in_ci(),
-            "python3 with openapi-schema-validator is required under CI (pip install openapi-spec-validator)"
-        );
-        eprintln!(
-            "note: python3 -c 'import openapi_schema_validator' failed; skipping the schema agreement check"
-        );
+    if !python::module_available("openapi_schema_validator", "openapi-spec-validator") {
         return;
     }
-    let output = Command::new("python3")
-        .arg(&script)
-        .arg(&file)
-        .output()
-        .expect("run python3");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "mock and OpenAPI disagree:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+    let stdout = python::run(
+        Command::new("python3").arg(&script).arg(&file),
+        "mock and OpenAPI disagree",
     );
     let expected = format!("{} checked, 0 disagree", instances.len());
     assert!(stdout.contains(&expected), "unexpected output:\n{stdout}");

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 pub mod postgres;
+pub mod python;
 
 pub use postgres::TestPostgres;
 
@@ -22,7 +23,8 @@ pub fn workspace_root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
-fn in_ci() -> bool {
+/// Whether this runs under CI, where a skipped check is a failure.
+pub(crate) fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
