@@ -216,18 +216,25 @@ impl Cluster {
     }
 
     /// Start the server on `127.0.0.1:port` with extra `settings` (`-c name=value`),
-    /// and wait until it accepts connections. On failure the error carries the
-    /// server log.
+    /// and wait until it accepts connections. On failure the error carries what
+    /// the server logged during this attempt.
     pub fn start(&self, port: u16, settings: &[(&str, &str)]) -> Result<(), Error> {
+        // The log of a persistent cluster holds every earlier run too.
+        let logged_before = std::fs::metadata(self.log_file()).map_or(0, |m| m.len());
         let out = output(self.start_command(port, settings), "pg_ctl")?;
         if out.status.success() {
             return Ok(());
         }
+        let log = std::fs::read(self.log_file()).unwrap_or_default();
+        let attempt = usize::try_from(logged_before)
+            .ok()
+            .and_then(|start| log.get(start..))
+            .unwrap_or(&log);
         Err(Error::Start {
             port,
             status: out.status,
             output: text(&out),
-            log: std::fs::read_to_string(self.log_file()).unwrap_or_default(),
+            log: String::from_utf8_lossy(attempt).into_owned(),
         })
     }
 

@@ -16,12 +16,18 @@ pub fn tool_available(program: &str, probe_args: &[&str], package: &str) -> bool
     let probe = Command::new(program).args(probe_args).output();
     let why = match probe {
         Ok(out) if out.status.success() => return true,
-        Ok(out) => format!(
-            "`{program} {}` failed ({}): {}",
-            probe_args.join(" "),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        ),
+        Ok(out) => {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let mut why = format!(
+                "`{program} {}` failed ({})",
+                probe_args.join(" "),
+                out.status
+            );
+            if !stderr.trim().is_empty() {
+                why.push_str(&format!(": {}", stderr.trim()));
+            }
+            why
+        }
         Err(e) => format!("cannot run {program}: {e}"),
     };
     assert!(
