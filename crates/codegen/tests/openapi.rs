@@ -20,23 +20,9 @@ fn load(path: &Path) -> Spec {
 /// registry stand-ins do not reconstruct (`spec/unknown-type`, see the spec crate's
 /// corpus test); it is skipped with a note. Any other failure fails the test.
 fn corpus() -> Vec<(PathBuf, Spec)> {
-    let mut out = Vec::new();
-    for path in blueprint_testkit::corpus_specs() {
-        if path.ends_with(blueprint_testkit::LEGACY_SPEC) {
-            continue;
-        }
-        match blueprint_spec::load(&path) {
-            Ok(spec) => out.push((path, spec)),
-            Err(e) if e.diagnostics.iter().all(|d| d.code == "spec/unknown-type") => {
-                eprintln!(
-                    "note: skipping {} (a registry stand-in gap): {e}",
-                    path.display()
-                );
-            }
-            Err(e) => panic!("{} does not load: {e}", path.display()),
-        }
-    }
-    out
+    blueprint_testkit::load_corpus(blueprint_spec::load, |e| {
+        e.diagnostics.iter().all(|d| d.code == "spec/unknown-type")
+    })
 }
 
 #[test]

@@ -482,18 +482,8 @@ mod tests {
         let cluster = Cluster::with("/pg/bin", "/c", None);
         let durable = args(&cluster.initdb_command(Durability::Durable));
         assert_eq!(
-            durable,
-            [
-                "-D",
-                "/c/data",
-                "-U",
-                "postgres",
-                "-A",
-                "trust",
-                "-E",
-                "UTF8",
-                "--no-locale"
-            ]
+            durable.join(" "),
+            "-D /c/data -U postgres -A trust -E UTF8 --no-locale"
         );
         let throwaway = args(&cluster.initdb_command(Durability::Throwaway));
         assert_eq!(throwaway.last().map(String::as_str), Some("--no-sync"));

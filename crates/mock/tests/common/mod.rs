@@ -29,23 +29,9 @@ pub fn try_load(path: &Path) -> Result<Spec, String> {
 /// registry stand-ins do not reconstruct (`spec/unknown-type`, see the spec crate's
 /// corpus test); it is skipped with a note. Any other failure fails the test.
 pub fn corpus() -> Vec<(PathBuf, Spec)> {
-    let mut out = Vec::new();
-    for path in blueprint_testkit::corpus_specs() {
-        if path.ends_with(blueprint_testkit::LEGACY_SPEC) {
-            continue;
-        }
-        match blueprint_spec::load(&path) {
-            Ok(spec) => out.push((path, spec)),
-            Err(e) if e.diagnostics.iter().all(|d| d.code == "spec/unknown-type") => {
-                eprintln!(
-                    "note: skipping {} (a registry stand-in gap): {e}",
-                    path.display()
-                );
-            }
-            Err(e) => panic!("{} does not load: {e}", path.display()),
-        }
-    }
-    out
+    blueprint_testkit::load_corpus(blueprint_spec::load, |e| {
+        e.diagnostics.iter().all(|d| d.code == "spec/unknown-type")
+    })
 }
 
 pub fn fixture(name: &str) -> Spec {
