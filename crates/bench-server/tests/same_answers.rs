@@ -2,6 +2,8 @@
 //! every benchmarked request (and the usual failures) with the same status and
 //! the same JSON: start both binaries and compare.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 
 use blueprint_bench_server::driver::{Endpoint, Implementation, ServerProcess, endpoints, fetch};
