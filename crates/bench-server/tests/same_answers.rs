@@ -24,6 +24,7 @@ fn generated_and_handwritten_answer_alike() {
     let generated = ServerProcess::start(binary, Implementation::Generated).unwrap();
     let handwritten = ServerProcess::start(binary, Implementation::Handwritten).unwrap();
 
+    let too_many_ids = format!("/users?{}", vec!["id=usr-1"; 101].join("&"));
     let mut cases: Vec<(Endpoint, bool)> = endpoints().into_iter().map(|e| (e, true)).collect();
     cases.extend([
         (endpoint("GET", "/users/nobody", None, 404), true),
@@ -38,6 +39,7 @@ fn generated_and_handwritten_answer_alike() {
             true,
         ),
         (endpoint("GET", "/users?limit=101", None, 422), true),
+        (endpoint("GET", &too_many_ids, None, 422), true),
         (endpoint("GET", "/users?offset=-1", None, 422), true),
         (endpoint("GET", "/users?status=gone", None, 422), true),
         (endpoint("POST", "/users", None, 422), true),
