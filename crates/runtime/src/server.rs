@@ -22,11 +22,12 @@ use axum::routing::get;
 use bytes::Bytes;
 use futures_util::FutureExt;
 use futures_util::future::{CatchUnwind, Map};
+use http_body::Body as _;
 use http_body_util::{BodyExt, LengthLimitError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map as JsonMap, Value};
-use tower::{Layer, Service};
+use tower::{Layer, Service, ServiceBuilder};
 
 use crate::ServiceInfo;
 use crate::error::{ErrorBody, Violation};
@@ -91,7 +92,8 @@ pub struct Inputs {
     method: Method,
     uri: Uri,
     extensions: Extensions,
-    path: Vec<String>,
+    /// None when the route has no parameters (or they are not UTF-8).
+    path: Option<RawPathParams>,
     headers: HeaderMap,
     body: Result<Bytes, Response>,
     form: Option<JsonMap<String, Value>>,
@@ -106,14 +108,23 @@ impl<S: Send + Sync> FromRequest<S> for Inputs {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         // Apply the body limit (`DefaultBodyLimit`, read from the extensions) now,
         // so the extensions can be moved to the Context rather than cloned.
-        let (mut parts, body) = req.with_limited_body().into_parts();
-        let path = match RawPathParams::from_request_parts(&mut parts, state).await {
-            Ok(params) => params.iter().map(|(_, v)| v.to_owned()).collect(),
-            Err(_) => Vec::new(),
+        // An empty body (most GETs) needs neither the limit nor buffering.
+        let empty = req.body().size_hint().exact() == Some(0);
+        let (mut parts, body) = if empty {
+            req.into_parts()
+        } else {
+            req.with_limited_body().into_parts()
         };
-        let body = match body.collect().await {
-            Ok(collected) => Ok(collected.to_bytes()),
-            Err(e) => Err(body_error(&e)),
+        let path = RawPathParams::from_request_parts(&mut parts, state)
+            .await
+            .ok();
+        let body = if empty {
+            Ok(Bytes::new())
+        } else {
+            match body.collect().await {
+                Ok(collected) => Ok(collected.to_bytes()),
+                Err(e) => Err(body_error(&e)),
+            }
         };
         Ok(Inputs {
             path,
@@ -232,8 +243,9 @@ impl Inputs {
         max: Option<f64>,
     ) -> Option<T> {
         let path = || format!("path.{name}");
-        match self.path.get(index) {
-            Some(text) => check(&mut self.violations, path, text, min, max),
+        let text = self.path.as_ref().and_then(|p| p.iter().nth(index));
+        match text {
+            Some((_, text)) => check(&mut self.violations, path, text, min, max),
             None => {
                 self.violation(path(), "is required");
                 None
@@ -438,7 +450,15 @@ pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
     // empty costs several reallocations per response.
     let mut bytes = Vec::with_capacity(128);
     match serde_json::to_writer(&mut bytes, body) {
-        Ok(()) => (status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
+        Ok(()) => (
+            status,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            bytes,
+        )
+            .into_response(),
         Err(e) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             ErrorBody::new(
@@ -473,8 +493,13 @@ pub fn service_router(routes: Router, info: &'static ServiceInfo, config: &Serve
         .route("/_internal_/version", get(move || version(info)))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(config.body_limit))
-        .layer(CatchPanicLayer)
+        // One layer: each `Router::layer` wraps every route once more, a boxed
+        // service cloned per request.
+        .layer(
+            ServiceBuilder::new()
+                .layer(CatchPanicLayer)
+                .layer(DefaultBodyLimit::max(config.body_limit)),
+        )
 }
 
 /// A panicking handler answers 500 with a generic body (nothing of the panic
