@@ -9,7 +9,7 @@
 //! ```
 //!
 //! Options (flags, or the environment variables in brackets): `--rounds N`
-//! [`BENCH_ROUNDS`, 5], `--duration SECONDS` per run [`BENCH_DURATION`, 5],
+//! [`BENCH_ROUNDS`, 8], `--duration SECONDS` per run [`BENCH_DURATION`, 3],
 //! `--connections N` [`BENCH_CONNECTIONS`, 32], `--threads N` (wrk's)
 //! [`BENCH_THREADS`, 1], `--warmup SECONDS` per server and endpoint
 //! [`BENCH_WARMUP`, 1]. The defaults take about 3.5 minutes.
@@ -17,9 +17,12 @@
 //! Each round runs every endpoint against both servers back to back, the order
 //! flipping every round (G H, H G, ...), so drift in the machine's load hits both
 //! alike. Per endpoint it prints the median requests/s of the rounds, the median
-//! p50 and p99 latencies, and generated/hand-written; the last line is the
-//! geometric mean of the ratios. Before loading, it checks both servers answer
-//! each request with the expected status and the same body.
+//! p50 and p99 latencies, and the ratio generated/hand-written: the median of
+//! the rounds' ratios (each from two back-to-back runs, so it is steadier than
+//! the ratio of the medians when other work shares the machine), with their
+//! range. The last line is the geometric mean of the ratios. Before loading, it
+//! checks both servers answer each request with the expected status and the
+//! same body. The load average before and after tells how busy the machine was.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -51,8 +54,8 @@ impl Options {
             }
         };
         let mut options = Options {
-            rounds: env("BENCH_ROUNDS", 5)?,
-            duration: env("BENCH_DURATION", 5)?,
+            rounds: env("BENCH_ROUNDS", 8)?,
+            duration: env("BENCH_DURATION", 3)?,
             connections: env("BENCH_CONNECTIONS", 32)?,
             threads: env("BENCH_THREADS", 1)?,
             warmup: env("BENCH_WARMUP", 1)?,
@@ -156,9 +159,12 @@ fn run() -> anyhow::Result<()> {
         options.connections,
         total.div_ceil(60)
     );
-    for load in &loads {
-        for server in &servers {
-            wrk(&options, server, load, options.warmup)?;
+    let load_before = load_average();
+    if options.warmup > 0 {
+        for load in &loads {
+            for server in &servers {
+                wrk(&options, server, load, options.warmup)?;
+            }
         }
     }
 
@@ -183,7 +189,19 @@ fn run() -> anyhow::Result<()> {
         }
     }
     print!("{}", summary(&options, &loads, &results));
+    println!(
+        "load average (1 min) before / after: {load_before} / {}",
+        load_average()
+    );
     Ok(())
+}
+
+/// The 1-minute load average (Linux), or `?`.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".to_owned())
 }
 
 fn check_wrk() -> anyhow::Result<()> {
@@ -278,30 +296,42 @@ fn summary(options: &Options, loads: &[Load], results: &[[Vec<WrkReport>; 2]]) -
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "\nmedians of {} rounds x {} s, wrk -t{} -c{}, generated vs hand-written axum:\n",
+        "\nmedians of {} rounds x {} s, wrk -t{} -c{}, generated vs hand-written axum (ratio: median of the rounds' ratios):\n",
         options.rounds, options.duration, options.threads, options.connections
     );
     let _ = writeln!(
         out,
-        "{:<32} {:>12} {:>12} {:>7}   {:>15} {:>15}",
-        "endpoint", "generated", "hand-written", "ratio", "p50 ms (g / h)", "p99 ms (g / h)"
+        "{:<32} {:>10} {:>12} {:>6} {:>13}   {:>15} {:>15}",
+        "endpoint",
+        "generated",
+        "hand-written",
+        "ratio",
+        "(range)",
+        "p50 ms (g / h)",
+        "p99 ms (g / h)"
     );
     let mut log_sum = 0.0;
     for (load, [generated, handwritten]) in loads.iter().zip(results) {
         let stat = |reports: &[WrkReport], f: fn(&WrkReport) -> f64| {
             median(&reports.iter().map(f).collect::<Vec<_>>())
         };
-        let g = stat(generated, |r| r.requests_per_sec);
-        let h = stat(handwritten, |r| r.requests_per_sec);
-        let ratio = g / h;
+        let ratios: Vec<f64> = generated
+            .iter()
+            .zip(handwritten)
+            .map(|(g, h)| g.requests_per_sec / h.requests_per_sec)
+            .collect();
+        let ratio = median(&ratios);
+        let low = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+        let high = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         log_sum += ratio.ln();
         let _ = writeln!(
             out,
-            "{:<32} {:>12.0} {:>12.0} {:>7.3}   {:>6.2} / {:<6.2} {:>6.2} / {:<6.2}",
+            "{:<32} {:>10.0} {:>12.0} {:>6.3} {:>13}   {:>6.2} / {:<6.2} {:>6.2} / {:<6.2}",
             load.endpoint.label,
-            g,
-            h,
+            stat(generated, |r| r.requests_per_sec),
+            stat(handwritten, |r| r.requests_per_sec),
             ratio,
+            format!("({low:.2}-{high:.2})"),
             stat(generated, |r| r.p50_ms),
             stat(handwritten, |r| r.p50_ms),
             stat(generated, |r| r.p99_ms),
