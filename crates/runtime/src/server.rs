@@ -95,11 +95,13 @@ pub struct Inputs {
     /// None when the route has no parameters (or they are not UTF-8).
     path: Option<RawPathParams>,
     headers: HeaderMap,
-    body: Result<Bytes, Response>,
-    form: Option<JsonMap<String, Value>>,
+    // Failures are boxed: they are rare, and a smaller `Inputs` is cheaper to
+    // move through the handler's future.
+    body: Result<Bytes, Box<Response>>,
+    form: Option<Box<JsonMap<String, Value>>>,
     violations: Vec<Violation>,
     /// A response that ends the request before validation (413, 400).
-    fatal: Option<Response>,
+    fatal: Option<Box<Response>>,
 }
 
 impl<S: Send + Sync> FromRequest<S> for Inputs {
@@ -123,7 +125,7 @@ impl<S: Send + Sync> FromRequest<S> for Inputs {
         } else {
             match body.collect().await {
                 Ok(collected) => Ok(collected.to_bytes()),
-                Err(e) => Err(body_error(&e)),
+                Err(e) => Err(Box::new(body_error(&e))),
             }
         };
         Ok(Inputs {
@@ -341,13 +343,13 @@ impl Inputs {
             Ok(value) => Some(value),
             Err(e) => {
                 self.fatal.get_or_insert_with(|| {
-                    error(
+                    Box::new(error(
                         StatusCode::BAD_REQUEST,
                         ErrorBody::new(
                             "invalid_json",
                             format!("request body is not valid JSON: {e}"),
                         ),
-                    )
+                    ))
                 });
                 None
             }
@@ -373,7 +375,7 @@ impl Inputs {
                 _ => self.body_json(),
             }?;
             match value {
-                Value::Object(map) => self.form = Some(map),
+                Value::Object(map) => self.form = Some(Box::new(map)),
                 _ => {
                     self.violation(
                         "body".to_owned(),
@@ -407,7 +409,7 @@ impl Inputs {
     /// The answer when some input was missing or invalid.
     pub fn reject(self) -> Response {
         if let Some(response) = self.fatal {
-            return response;
+            return *response;
         }
         let n = self.violations.len();
         let mut body = ErrorBody::new(
