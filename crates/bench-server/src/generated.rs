@@ -1,5 +1,5 @@
 //! The Blueprint-generated server: the generated router (input extraction,
-//! validation, 422 answers) around [`Users`], which does the in-memory work.
+//! validation, 422 answers) around `Users`, which does the in-memory work.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
