@@ -32,8 +32,11 @@ pub struct Validator {
 impl Validator {
     /// A validator whose paths start with `root` (e.g. `body`).
     pub fn new(root: &str) -> Self {
+        // Room for nested paths (`body.items[2].id`) without reallocating.
+        let mut path = String::with_capacity(root.len() + 64);
+        path.push_str(root);
         Validator {
-            path: root.to_owned(),
+            path,
             violations: Vec::new(),
         }
     }

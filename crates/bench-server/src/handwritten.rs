@@ -1,0 +1,316 @@
+//! The same service written by hand: plain axum and serde, no Blueprint.
+//!
+//! It does the work the generated router does, so the benchmark compares the
+//! cost of the generated glue, not of skipped checks:
+//! - the same routes, status codes and JSON in and out (the seed data, `User`
+//!   serialized with the same field names and omissions);
+//! - the body is read under a 1 MiB limit; malformed JSON is a 400, an empty
+//!   body or one serde rejects is a 422, and `email` longer than 320 characters
+//!   is a 422 listing the violation, in Blueprint's error body shape;
+//! - the query of `GET /users` is parsed and checked (`id` at most 100 values,
+//!   `status` a known value, `limit` in 1..=100, `offset` >= 0), every violation
+//!   listed;
+//! - unknown paths get a JSON 404.
+//!
+//! What it does not do, and the generated router does: catch handler panics, and
+//! hand the handler a request context (headers, extensions).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::get;
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use crate::data;
+
+/// Largest `email`, in characters (the spec's `maximum`).
+const EMAIL_MAX: usize = 320;
+/// Bounds of `limit` (the spec's `minimum`/`maximum`) and its default.
+const LIMIT_MIN: i64 = 1;
+const LIMIT_MAX: i64 = 100;
+const LIMIT_DEFAULT: i64 = 25;
+/// Most `id` values in one query.
+const IDS_MAX: usize = 100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Status {
+    Pending,
+    Active,
+    Inactive,
+}
+
+impl Status {
+    fn parse(text: &str) -> Option<Self> {
+        match text {
+            "pending" => Some(Status::Pending),
+            "active" => Some(Status::Active),
+            "inactive" => Some(Status::Inactive),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Name {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    first: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct User {
+    id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+    name: Name,
+    status: Status,
+}
+
+#[derive(Debug, Deserialize)]
+struct UserForm {
+    #[serde(default)]
+    email: Option<String>,
+    name: Name,
+    #[serde(default)]
+    status: Option<Status>,
+}
+
+#[derive(Debug, Serialize)]
+struct ErrorBody {
+    code: &'static str,
+    message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    violations: Vec<Violation>,
+}
+
+#[derive(Debug, Serialize)]
+struct Violation {
+    path: String,
+    message: String,
+}
+
+#[derive(Debug)]
+struct Users {
+    all: Vec<User>,
+    by_id: HashMap<String, usize>,
+    created: AtomicU64,
+}
+
+type Shared = State<Arc<Users>>;
+
+/// The hand-written router, serving the seed data.
+pub fn app() -> Router {
+    let all: Vec<User> = data::seed()
+        .into_iter()
+        .map(|u| User {
+            id: u.id,
+            email: u.email,
+            name: Name {
+                first: u.first,
+                last: u.last,
+            },
+            // Seed statuses are known values.
+            status: Status::parse(u.status).unwrap_or(Status::Active),
+        })
+        .collect();
+    let by_id = all
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (u.id.clone(), i))
+        .collect();
+    let users = Users {
+        all,
+        by_id,
+        created: AtomicU64::new(0),
+    };
+    Router::new()
+        .route("/users", get(list_users).post(create_user))
+        .route(
+            "/users/{id}",
+            get(get_user).put(update_user).delete(delete_user),
+        )
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(1024 * 1024))
+        .with_state(Arc::new(users))
+}
+
+impl Users {
+    fn get(&self, id: &str) -> Option<&User> {
+        self.by_id.get(id).map(|&i| &self.all[i])
+    }
+}
+
+async fn list_users(State(users): Shared, RawQuery(query): RawQuery) -> Response {
+    let mut ids = Vec::new();
+    let (mut email, mut status, mut limit, mut offset, mut sort) = (None, None, None, None, None);
+    let mut violations = Vec::new();
+    let mut invalid = |path: &str, message: String| {
+        violations.push(Violation {
+            path: path.to_owned(),
+            message,
+        });
+    };
+    for (key, value) in form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()) {
+        // The first value of a single-valued parameter wins.
+        match &*key {
+            "id" | "id[]" => ids.push(value.into_owned()),
+            "email" if email.is_none() => email = Some(value.into_owned()),
+            "status" if status.is_none() => match Status::parse(&value) {
+                Some(s) => status = Some(s),
+                None => invalid(
+                    "query.status",
+                    format!("invalid value {value:?}; must be one of: pending, active, inactive"),
+                ),
+            },
+            "limit" if limit.is_none() => match value.trim().parse::<i64>() {
+                Ok(n) if n < LIMIT_MIN => invalid("query.limit", "must be at least 1".into()),
+                Ok(n) if n > LIMIT_MAX => invalid("query.limit", "must be at most 100".into()),
+                Ok(n) => limit = Some(n),
+                Err(_) => invalid("query.limit", format!("{value:?} is not a 64-bit integer")),
+            },
+            "offset" if offset.is_none() => match value.trim().parse::<i64>() {
+                Ok(n) if n < 0 => invalid("query.offset", "must be at least 0".into()),
+                Ok(n) => offset = Some(n),
+                Err(_) => invalid("query.offset", format!("{value:?} is not a 64-bit integer")),
+            },
+            "sort" if sort.is_none() => sort = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    if ids.len() > IDS_MAX {
+        invalid("query.id", "must have at most 100 values".into());
+    }
+    if !violations.is_empty() {
+        return validation_failed(violations);
+    }
+    // Accepted like the spec's, and ignored by both servers (seed order is the order).
+    let _sort = sort.unwrap_or_else(|| "-created_at".to_owned());
+    let offset = usize::try_from(offset.unwrap_or(0)).unwrap_or(usize::MAX);
+    let limit = usize::try_from(limit.unwrap_or(LIMIT_DEFAULT)).unwrap_or(0);
+    let found: Vec<User> = users
+        .all
+        .iter()
+        .filter(|u| ids.is_empty() || ids.contains(&u.id))
+        .filter(|u| {
+            email
+                .as_deref()
+                .is_none_or(|e| u.email.as_deref() == Some(e))
+        })
+        .filter(|u| status.is_none_or(|s| u.status == s))
+        .skip(offset)
+        .take(limit)
+        .cloned()
+        .collect();
+    Json(found).into_response()
+}
+
+async fn get_user(State(users): Shared, Path(id): Path<String>) -> Response {
+    match users.get(&id) {
+        Some(user) => Json(user.clone()).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn create_user(State(users): Shared, body: Bytes) -> Response {
+    let form = match parse_form(&body) {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    let user = User {
+        id: data::new_id(users.created.fetch_add(1, Ordering::Relaxed)),
+        email: form.email,
+        name: form.name,
+        status: form.status.unwrap_or(Status::Active),
+    };
+    (StatusCode::CREATED, Json(user)).into_response()
+}
+
+async fn update_user(State(users): Shared, Path(id): Path<String>, body: Bytes) -> Response {
+    let form = match parse_form(&body) {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    let Some(user) = users.get(&id) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let user = User {
+        id: user.id.clone(),
+        email: form.email,
+        name: form.name,
+        status: form.status.unwrap_or(user.status),
+    };
+    Json(user).into_response()
+}
+
+async fn delete_user(State(users): Shared, Path(id): Path<String>) -> Response {
+    match users.get(&id) {
+        Some(_) => StatusCode::NO_CONTENT.into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// Decode and check a `user_form` body, or the error answer.
+#[allow(clippy::result_large_err)] // a Response, built once per bad request
+fn parse_form(body: &[u8]) -> Result<UserForm, Response> {
+    if body.is_empty() {
+        return Err(validation_failed(vec![Violation {
+            path: "body".into(),
+            message: "is required".into(),
+        }]));
+    }
+    let form: UserForm = match serde_json::from_slice(body) {
+        Ok(form) => form,
+        Err(e) if e.is_data() => {
+            return Err(validation_failed(vec![Violation {
+                path: "body".into(),
+                message: e.to_string(),
+            }]));
+        }
+        Err(e) => {
+            let body = ErrorBody {
+                code: "invalid_json",
+                message: format!("request body is not valid JSON: {e}"),
+                violations: Vec::new(),
+            };
+            return Err((StatusCode::BAD_REQUEST, Json(body)).into_response());
+        }
+    };
+    if form
+        .email
+        .as_ref()
+        .is_some_and(|e| e.chars().count() > EMAIL_MAX)
+    {
+        return Err(validation_failed(vec![Violation {
+            path: "body.email".into(),
+            message: format!("must have length at most {EMAIL_MAX}"),
+        }]));
+    }
+    Ok(form)
+}
+
+fn validation_failed(violations: Vec<Violation>) -> Response {
+    let n = violations.len();
+    let body = ErrorBody {
+        code: "validation_failed",
+        message: format!("{n} invalid input{}", if n == 1 { "" } else { "s" }),
+        violations,
+    };
+    (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
+}
+
+async fn not_found() -> Response {
+    let body = ErrorBody {
+        code: "not_found",
+        message: "no route matches this path".into(),
+        violations: Vec::new(),
+    };
+    (StatusCode::NOT_FOUND, Json(body)).into_response()
+}
