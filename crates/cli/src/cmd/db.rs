@@ -2,7 +2,8 @@
 //!
 //! Which database: `--url`, else `DATABASE_URL`, else `[db] url` in
 //! `blueprint.toml`, else the one `dev db up` started (recorded in
-//! `.dev/database_url`), else the SQLite file `.dev/<service>.sqlite`.
+//! `.dev/database_url`), else the SQLite file `.dev/<service>.sqlite`, where the
+//! service is `--service`, else `[db] service`, else the current folder's name.
 //! Migrations are read from `--migrations` (default `[db] migrations`, else
 //! `migrations`), in the sub-folder of the database's dialect (`postgres/`, `sqlite/`),
 //! as `dev gen --generators sql-postgres,sql-sqlite` writes them.
@@ -63,7 +64,8 @@ pub struct Target {
     /// Database URL (`sqlite:path` or `postgres://...`).
     #[arg(long, env = "DATABASE_URL")]
     url: Option<String>,
-    /// Service name, for the default SQLite file and PostgreSQL database name.
+    /// Service name, for the default SQLite file and PostgreSQL database name
+    /// (default: `[db] service`, else the current folder's name).
     #[arg(long)]
     service: Option<String>,
     /// Folder holding `postgres/` and `sqlite/` migration files.
@@ -77,6 +79,8 @@ pub struct Target {
 struct DbSection {
     url: Option<String>,
     migrations: Option<PathBuf>,
+    /// Names the default SQLite file and the PostgreSQL database.
+    service: Option<String>,
 }
 
 const DEV_DIR: &str = ".dev";
@@ -93,11 +97,15 @@ fn resolve(target: &Target) -> Result<Resolved> {
     let cwd = std::env::current_dir().context("cannot read the current folder")?;
     let config = Config::discover(&cwd)?;
     let section: DbSection = config.section("db")?;
-    let service = target.service.clone().unwrap_or_else(|| {
-        cwd.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "service".to_string())
-    });
+    let service = target
+        .service
+        .clone()
+        .or(section.service)
+        .unwrap_or_else(|| {
+            cwd.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "service".to_string())
+        });
     let recorded = std::fs::read_to_string(URL_FILE)
         .ok()
         .map(|s| s.trim().to_string());
