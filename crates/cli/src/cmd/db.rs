@@ -22,6 +22,8 @@ pub enum DbCommand {
     /// Start the development database: a SQLite file (default), or with `--postgres` a
     /// local PostgreSQL cluster in `.dev/postgres` from the installed binaries.
     Up {
+        /// Start a local PostgreSQL cluster in `.dev/postgres` (from the installed
+        /// binaries, on a free loopback port) instead of using a SQLite file.
         #[arg(long)]
         postgres: bool,
         #[command(flatten)]
