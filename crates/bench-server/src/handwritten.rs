@@ -10,7 +10,10 @@
 //! - the query of `GET /users` is parsed and checked (`id` at most 100 values,
 //!   `status` a known value, `limit` in 1..=100, `offset` >= 0), every violation
 //!   listed;
-//! - unknown paths get a JSON 404.
+//! - unknown paths get a JSON 404;
+//! - every request gets the same wrapping a production axum service has: a request
+//!   id (kept from `x-request-id` or made from a counter, echoed on the response), a
+//!   tracing span, and a 30 s deadline (tower-http's layers).
 //!
 //! What it does not do, and the generated router does: catch handler panics, and
 //! hand the handler a request context (headers, extensions).
@@ -18,14 +21,21 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
+use tower::ServiceBuilder;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
 
 use crate::data;
 
@@ -138,8 +148,32 @@ pub fn app() -> Router {
             get(get_user).put(update_user).delete(delete_user),
         )
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(1024 * 1024))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(CounterIds::default()))
+                .layer(TraceLayer::new_for_http())
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Duration::from_secs(30),
+                ))
+                .layer(DefaultBodyLimit::max(1024 * 1024)),
+        )
         .with_state(Arc::new(users))
+}
+
+/// Request ids from a counter: what a hand-written service would do to avoid a
+/// random UUID per request.
+#[derive(Debug, Clone, Default)]
+struct CounterIds(Arc<AtomicU64>);
+
+impl MakeRequestId for CounterIds {
+    fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
+        let n = self.0.fetch_add(1, Ordering::Relaxed);
+        HeaderValue::try_from(format!("hand-{n:x}"))
+            .ok()
+            .map(RequestId::new)
+    }
 }
 
 impl Users {

@@ -602,7 +602,14 @@ async fn malformed_json_is_400_unknown_routes_404_wrong_methods_405() {
 
 #[tokio::test]
 async fn bodies_over_the_limit_get_413() {
-    let base = serve(router_with_config(Api, &ServerConfig { body_limit: 1024 })).await;
+    let base = serve(router_with_config(
+        Api,
+        &ServerConfig {
+            body_limit: 1024,
+            ..ServerConfig::default()
+        },
+    ))
+    .await;
     let http = HttpClient::new(base).unwrap();
     let big = format!(
         "{{\"kind\": \"string\", \"value\": \"{}\"}}",

@@ -31,6 +31,8 @@ pub mod client;
 #[cfg(feature = "db")]
 pub mod db;
 #[cfg(feature = "server")]
+mod layers;
+#[cfg(feature = "server")]
 pub mod server;
 
 pub use decimal::Decimal;

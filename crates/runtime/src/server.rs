@@ -10,6 +10,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
 
 use std::borrow::Cow;
 
@@ -29,8 +30,13 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map as JsonMap, Value};
 use tower::{Layer, Service, ServiceBuilder};
 
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
 use crate::ServiceInfo;
 use crate::error::{ErrorBody, Violation};
+use crate::layers::{DeadlineLayer, request_span};
+pub use crate::layers::{RequestIds, serve, shutdown_signal};
 use crate::param::FromParam;
 use crate::validate::{Validate, Validator};
 
@@ -39,17 +45,24 @@ pub use axum::Router;
 /// The default request body limit: 1 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
+/// The default deadline for answering a request: 30 s.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Settings of a generated router.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// Largest accepted request body, in bytes; larger bodies get a 413.
     pub body_limit: usize,
+    /// A request still unanswered after this long gets a 503 `timeout` and its
+    /// handler is cancelled; `None` lets handlers run as long as they like.
+    pub timeout: Option<Duration>,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             body_limit: DEFAULT_BODY_LIMIT,
+            timeout: Some(DEFAULT_TIMEOUT),
         }
     }
 }
@@ -63,6 +76,15 @@ pub struct Context {
     pub uri: Uri,
     pub headers: HeaderMap,
     pub extensions: Extensions,
+}
+
+impl Context {
+    /// This request's id: the caller's `x-request-id`, or the one the router made.
+    pub fn request_id(&self) -> Option<&str> {
+        self.extensions
+            .get::<tower_http::request_id::RequestId>()
+            .and_then(|id| id.header_value().to_str().ok())
+    }
 }
 
 /// Where a parameter is read from.
@@ -488,20 +510,25 @@ pub fn error(status: StatusCode, body: ErrorBody) -> Response {
 
 /// Add what every Blueprint service serves to a generated router (with its state
 /// applied): `GET /_internal_/healthcheck`, `GET /_internal_/version`, JSON
-/// 404/405 answers, and the body limit.
+/// 404/405 answers; and around every request, outermost first: a request id
+/// (kept from `x-request-id` or made, echoed on the response), a tracing span,
+/// panic → 500, the deadline (503), and the body limit (413).
 pub fn service_router(routes: Router, info: &'static ServiceInfo, config: &ServerConfig) -> Router {
-    routes
+    let routes = routes
         .route("/_internal_/healthcheck", get(healthcheck))
         .route("/_internal_/version", get(move || version(info)))
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        // One layer: each `Router::layer` wraps every route once more, a boxed
-        // service cloned per request.
-        .layer(
-            ServiceBuilder::new()
-                .layer(CatchPanicLayer)
-                .layer(DefaultBodyLimit::max(config.body_limit)),
-        )
+        .method_not_allowed_fallback(method_not_allowed);
+    // One layer: each `Router::layer` wraps every route once more, a boxed
+    // service cloned per request.
+    let stack = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::x_request_id(RequestIds::default()))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span as fn(&Request) -> _))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(CatchPanicLayer)
+        .option_layer(config.timeout.map(DeadlineLayer))
+        .layer(DefaultBodyLimit::max(config.body_limit));
+    routes.layer(stack)
 }
 
 /// A panicking handler answers 500 with a generic body (nothing of the panic
