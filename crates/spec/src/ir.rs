@@ -227,6 +227,78 @@ pub struct Attribute {
     pub span: Span,
 }
 
+/// What every documentable element of a spec carries — its description,
+/// deprecation, example and raw attributes — so tools that treat these alike (the
+/// diff reports their changes, lint checks and reads them) need not name each kind.
+/// `Debug` so `&dyn Documented` can sit in derived-`Debug` structs.
+pub trait Documented: fmt::Debug {
+    fn description(&self) -> Option<&str>;
+    fn deprecation(&self) -> Option<&Deprecation>;
+    fn attributes(&self) -> &[Attribute];
+    /// Where the element is written.
+    fn span(&self) -> Span;
+    /// Only fields and parameters have an example.
+    fn example(&self) -> Option<&str> {
+        None
+    }
+}
+
+/// `Documented` for elements whose fields have the usual names; `with example`
+/// when the element has an example too.
+macro_rules! impl_documented {
+    ($($ty:ident $(with $example:ident)?),* $(,)?) => {$(
+        impl Documented for $ty {
+            fn description(&self) -> Option<&str> {
+                self.description.as_deref()
+            }
+            fn deprecation(&self) -> Option<&Deprecation> {
+                self.deprecation.as_ref()
+            }
+            fn attributes(&self) -> &[Attribute] {
+                &self.attributes
+            }
+            fn span(&self) -> Span {
+                self.span
+            }
+            $(fn example(&self) -> Option<&str> {
+                self.$example.as_deref()
+            })?
+        }
+    )*};
+}
+
+impl_documented!(
+    Header,
+    Enum,
+    EnumValue,
+    Interface,
+    Model,
+    Field with example,
+    Union,
+    UnionType,
+    Resource,
+    Operation,
+    Body,
+    Parameter with example,
+    Response,
+);
+
+/// A service cannot be deprecated.
+impl Documented for Service {
+    fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+    fn deprecation(&self) -> Option<&Deprecation> {
+        None
+    }
+    fn attributes(&self) -> &[Attribute] {
+        &self.attributes
+    }
+    fn span(&self) -> Span {
+        self.span
+    }
+}
+
 /// A declared annotation (`"annotations": {"personal_data": {...}}`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Annotation {

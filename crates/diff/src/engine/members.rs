@@ -3,7 +3,7 @@
 
 use blueprint_spec::Span;
 use blueprint_spec::ir::{
-    Attribute, Bound, Deprecation, Field, Header, Parameter, ParameterLocation, Primitive, TypeRef,
+    Bound, Documented, Field, Header, Parameter, ParameterLocation, Primitive, TypeRef,
 };
 
 use super::{Differ, Loc, Owner, join_path};
@@ -241,21 +241,7 @@ impl Differ<'_> {
             _ => {}
         }
         self.bounds(scope, path, &what, o, n, loc);
-        let mowner = Owner {
-            path: path.to_string(),
-            label: what.clone(),
-            usage: owner.usage.clone(),
-        };
-        self.docs(
-            &mowner,
-            o.description,
-            n.description,
-            o.example,
-            n.example,
-            loc,
-        );
-        self.deprecation(&mowner, o.deprecation, n.deprecation, loc);
-        self.attributes(&mowner, o.attributes, n.attributes, loc);
+        self.metadata(&owner.child(path, what), o.meta, n.meta, loc);
     }
 
     pub(super) fn bounds(
@@ -384,10 +370,8 @@ pub(super) struct Member<'a> {
     default: Option<&'a serde_json::Value>,
     minimum: Option<&'a Bound>,
     maximum: Option<&'a Bound>,
-    example: Option<&'a str>,
-    description: Option<&'a str>,
-    deprecation: Option<&'a Deprecation>,
-    attributes: &'a [Attribute],
+    /// Description, example, deprecation and attributes.
+    meta: &'a dyn Documented,
     location: Option<ParameterLocation>,
     span: Span,
     type_span: Span,
@@ -402,10 +386,7 @@ impl<'a> Member<'a> {
             default: f.default.as_ref(),
             minimum: f.minimum.as_ref(),
             maximum: f.maximum.as_ref(),
-            example: f.example.as_deref(),
-            description: f.description.as_deref(),
-            deprecation: f.deprecation.as_ref(),
-            attributes: &f.attributes,
+            meta: f,
             location: None,
             span: f.span,
             type_span: if f.type_span.is_empty() {
@@ -424,10 +405,7 @@ impl<'a> Member<'a> {
             default: p.default.as_ref(),
             minimum: p.minimum.as_ref(),
             maximum: p.maximum.as_ref(),
-            example: p.example.as_deref(),
-            description: p.description.as_deref(),
-            deprecation: p.deprecation.as_ref(),
-            attributes: &p.attributes,
+            meta: p,
             location: Some(p.location),
             span: p.span,
             type_span: p.span,
@@ -442,10 +420,7 @@ impl<'a> Member<'a> {
             default: h.default.as_ref(),
             minimum: None,
             maximum: None,
-            example: None,
-            description: h.description.as_deref(),
-            deprecation: h.deprecation.as_ref(),
-            attributes: &h.attributes,
+            meta: h,
             location: None,
             span: h.span,
             type_span: h.span,

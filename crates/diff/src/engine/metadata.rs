@@ -1,32 +1,38 @@
 //! What never breaks a client: plurals, descriptions, examples, deprecations and
 //! plain attributes. Reported so reviews see them.
 
-use blueprint_spec::ir::{Attribute, Deprecation};
+use blueprint_spec::ir::{Attribute, Deprecation, Documented};
 
 use super::{Differ, Loc, Owner, join_path};
 use crate::ChangeKind::NonBreaking;
 use crate::category::Category;
 
 impl Differ<'_> {
-    #[allow(clippy::too_many_arguments)] // the shared parts of every type definition
-    pub(super) fn common(
+    /// Compare what every element carries: description, example, deprecation and
+    /// plain attributes.
+    pub(super) fn metadata<T: Documented + ?Sized>(
         &mut self,
         owner: &Owner,
-        old_plural: &str,
-        new_plural: &str,
-        old_desc: Option<&str>,
-        new_desc: Option<&str>,
-        old_dep: Option<&Deprecation>,
-        new_dep: Option<&Deprecation>,
-        old_attrs: &[Attribute],
-        new_attrs: &[Attribute],
+        old: &T,
+        new: &T,
         loc: Loc,
     ) {
-        if old_plural != new_plural {
-            let message = format!(
-                "{} plural changed from `{old_plural}` to `{new_plural}`",
-                owner.label
-            );
+        self.text(
+            owner,
+            "description",
+            old.description(),
+            new.description(),
+            loc,
+        );
+        self.text(owner, "example", old.example(), new.example(), loc);
+        self.deprecation(owner, old.deprecation(), new.deprecation(), loc);
+        self.attributes(owner, old.attributes(), new.attributes(), loc);
+    }
+
+    /// The plural a type or resource is generated under.
+    pub(super) fn plural(&mut self, owner: &Owner, old: &str, new: &str, loc: Loc) {
+        if old != new {
+            let message = format!("{} plural changed from `{old}` to `{new}`", owner.label);
             let path = format!("{}.plural", owner.path);
             self.push(
                 NonBreaking,
@@ -37,46 +43,24 @@ impl Differ<'_> {
                 loc,
             );
         }
-        self.docs(owner, old_desc, new_desc, None, None, loc);
-        self.deprecation(owner, old_dep, new_dep, loc);
-        self.attributes(owner, old_attrs, new_attrs, loc);
     }
 
-    pub(super) fn docs(
-        &mut self,
-        owner: &Owner,
-        old_desc: Option<&str>,
-        new_desc: Option<&str>,
-        old_example: Option<&str>,
-        new_example: Option<&str>,
-        loc: Loc,
-    ) {
-        let sub = |s: &str| join_path(&owner.path, s);
-        if old_desc != new_desc {
-            let message = format!("{} description changed", owner.label);
+    /// Free text (`description`, `example`): reported, never breaking.
+    fn text(&mut self, owner: &Owner, what: &str, old: Option<&str>, new: Option<&str>, loc: Loc) {
+        if old != new {
+            let message = format!("{} {what} changed", owner.label);
             self.push(
                 NonBreaking,
                 owner.scope(),
                 Category::DescriptionChanged,
-                sub("description"),
-                message,
-                loc,
-            );
-        }
-        if old_example != new_example {
-            let message = format!("{} example changed", owner.label);
-            self.push(
-                NonBreaking,
-                owner.scope(),
-                Category::DescriptionChanged,
-                sub("example"),
+                join_path(&owner.path, what),
                 message,
                 loc,
             );
         }
     }
 
-    pub(super) fn deprecation(
+    fn deprecation(
         &mut self,
         owner: &Owner,
         old: Option<&Deprecation>,
@@ -102,13 +86,7 @@ impl Differ<'_> {
         );
     }
 
-    pub(super) fn attributes(
-        &mut self,
-        owner: &Owner,
-        old: &[Attribute],
-        new: &[Attribute],
-        loc: Loc,
-    ) {
+    fn attributes(&mut self, owner: &Owner, old: &[Attribute], new: &[Attribute], loc: Loc) {
         // Attributes with typed meaning are compared by their meaning elsewhere.
         let (old, new) = (plain_attributes(old), plain_attributes(new));
         for a in &old {

@@ -92,6 +92,16 @@ struct Owner {
 }
 
 impl Owner {
+    /// A part of this owner (an enum value, a field, a body): read and written
+    /// wherever the owner is.
+    fn child(&self, path: impl Into<String>, label: impl Into<String>) -> Owner {
+        Owner {
+            path: path.into(),
+            label: label.into(),
+            usage: self.usage.clone(),
+        }
+    }
+
     fn scope(&self) -> Scope {
         if self.usage.is_event() {
             Scope::Event

@@ -68,18 +68,8 @@ impl Differ<'_> {
 
     pub(super) fn resource(&mut self, owner: &Owner, old: &Resource, new: &Resource) {
         let loc = Loc::both(old.span, new.span);
-        self.common(
-            owner,
-            &old.plural,
-            &new.plural,
-            old.description.as_deref(),
-            new.description.as_deref(),
-            old.deprecation.as_ref(),
-            new.deprecation.as_ref(),
-            &old.attributes,
-            &new.attributes,
-            loc,
-        );
+        self.plural(owner, &old.plural, &new.plural, loc);
+        self.metadata(owner, old, new, loc);
         for o in &old.operations {
             let path = format!("{}.operations.{} {}", owner.path, o.method, o.path);
             match new
@@ -136,21 +126,7 @@ impl Differ<'_> {
                 ..Usage::default()
             },
         };
-        self.docs(
-            &owner,
-            old.description.as_deref(),
-            new.description.as_deref(),
-            None,
-            None,
-            loc,
-        );
-        self.deprecation(
-            &owner,
-            old.deprecation.as_ref(),
-            new.deprecation.as_ref(),
-            loc,
-        );
-        self.attributes(&owner, &old.attributes, &new.attributes, loc);
+        self.metadata(&owner, old, new, loc);
         self.auth(&owner, old.auth.as_ref(), new.auth.as_ref(), loc);
 
         let body_path = format!("{path}.body");
@@ -196,27 +172,8 @@ impl Differ<'_> {
                         Loc::both(a.span, b.span),
                     );
                 }
-                let bowner = Owner {
-                    path: body_path,
-                    label: format!("{label} body"),
-                    usage: owner.usage.clone(),
-                };
-                let bloc = Loc::both(a.span, b.span);
-                self.docs(
-                    &bowner,
-                    a.description.as_deref(),
-                    b.description.as_deref(),
-                    None,
-                    None,
-                    bloc,
-                );
-                self.deprecation(
-                    &bowner,
-                    a.deprecation.as_ref(),
-                    b.deprecation.as_ref(),
-                    bloc,
-                );
-                self.attributes(&bowner, &a.attributes, &b.attributes, bloc);
+                let body = owner.child(body_path, format!("{label} body"));
+                self.metadata(&body, a, b, Loc::both(a.span, b.span));
             }
             (None, None) => {}
         }
@@ -295,21 +252,7 @@ impl Differ<'_> {
                             ..Usage::default()
                         },
                     };
-                    self.docs(
-                        &rowner,
-                        o.description.as_deref(),
-                        n.description.as_deref(),
-                        None,
-                        None,
-                        rloc,
-                    );
-                    self.deprecation(
-                        &rowner,
-                        o.deprecation.as_ref(),
-                        n.deprecation.as_ref(),
-                        rloc,
-                    );
-                    self.attributes(&rowner, &o.attributes, &n.attributes, rloc);
+                    self.metadata(&rowner, o, n, rloc);
                     self.response_headers(&rowner, &o.headers, &n.headers);
                 }
             }

@@ -62,15 +62,7 @@ impl Differ<'_> {
             label: "service".into(),
             usage: Usage::default(),
         };
-        self.docs(
-            &owner,
-            old.description.as_deref(),
-            new.description.as_deref(),
-            None,
-            None,
-            loc,
-        );
-        self.attributes(&owner, &old.attributes, &new.attributes, loc);
+        self.metadata(&owner, old, new, loc);
 
         let headers = Owner {
             path: String::new(),

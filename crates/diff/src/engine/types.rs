@@ -95,18 +95,8 @@ impl Differ<'_> {
 
     pub(super) fn model(&mut self, owner: &Owner, old: &Model, new: &Model) {
         let loc = Loc::both(old.span, new.span);
-        self.common(
-            owner,
-            &old.plural,
-            &new.plural,
-            old.description.as_deref(),
-            new.description.as_deref(),
-            old.deprecation.as_ref(),
-            new.deprecation.as_ref(),
-            &old.attributes,
-            &new.attributes,
-            loc,
-        );
+        self.plural(owner, &old.plural, &new.plural, loc);
+        self.metadata(owner, old, new, loc);
         self.implements(owner, &old.interfaces, &new.interfaces, loc);
         let old_f: Vec<Member> = old.fields.iter().map(Member::field).collect();
         let new_f: Vec<Member> = new.fields.iter().map(Member::field).collect();
@@ -115,18 +105,8 @@ impl Differ<'_> {
 
     pub(super) fn interface(&mut self, owner: &Owner, old: &Interface, new: &Interface) {
         let loc = Loc::both(old.span, new.span);
-        self.common(
-            owner,
-            &old.plural,
-            &new.plural,
-            old.description.as_deref(),
-            new.description.as_deref(),
-            old.deprecation.as_ref(),
-            new.deprecation.as_ref(),
-            &old.attributes,
-            &new.attributes,
-            loc,
-        );
+        self.plural(owner, &old.plural, &new.plural, loc);
+        self.metadata(owner, old, new, loc);
         let old_f: Vec<Member> = old.fields.iter().map(Member::field).collect();
         let new_f: Vec<Member> = new.fields.iter().map(Member::field).collect();
         self.members(MemberKind::Field, owner, &old_f, &new_f, loc);
@@ -134,18 +114,8 @@ impl Differ<'_> {
 
     pub(super) fn enum_(&mut self, owner: &Owner, old: &Enum, new: &Enum) {
         let loc = Loc::both(old.span, new.span);
-        self.common(
-            owner,
-            &old.plural,
-            &new.plural,
-            old.description.as_deref(),
-            new.description.as_deref(),
-            old.deprecation.as_ref(),
-            new.deprecation.as_ref(),
-            &old.attributes,
-            &new.attributes,
-            loc,
-        );
+        self.plural(owner, &old.plural, &new.plural, loc);
+        self.metadata(owner, old, new, loc);
         let scope = owner.scope();
         // A value renamed in the spec but written the same on the wire is not a
         // wire change; pair those up first so they are not "removed" + "added".
@@ -183,26 +153,8 @@ impl Differ<'_> {
                             vloc,
                         );
                     }
-                    let vowner = Owner {
-                        path: path.clone(),
-                        label: format!("{} value `{}`", owner.label, o.name),
-                        usage: owner.usage.clone(),
-                    };
-                    self.docs(
-                        &vowner,
-                        o.description.as_deref(),
-                        n.description.as_deref(),
-                        None,
-                        None,
-                        vloc,
-                    );
-                    self.deprecation(
-                        &vowner,
-                        o.deprecation.as_ref(),
-                        n.deprecation.as_ref(),
-                        vloc,
-                    );
-                    self.attributes(&vowner, &o.attributes, &n.attributes, vloc);
+                    let value = owner.child(&path, format!("{} value `{}`", owner.label, o.name));
+                    self.metadata(&value, o, n, vloc);
                 }
                 None => match renamed.iter().find(|(from, _)| *from == o.name) {
                     Some((_, to)) => {
@@ -318,18 +270,8 @@ impl Differ<'_> {
             _ => {}
         }
         self.implements(owner, &old.interfaces, &new.interfaces, loc);
-        self.common(
-            owner,
-            &old.plural,
-            &new.plural,
-            old.description.as_deref(),
-            new.description.as_deref(),
-            old.deprecation.as_ref(),
-            new.deprecation.as_ref(),
-            &old.attributes,
-            &new.attributes,
-            loc,
-        );
+        self.plural(owner, &old.plural, &new.plural, loc);
+        self.metadata(owner, old, new, loc);
 
         let old_default = old.default_type().map(|t| self.old_type(&t.type_));
         let new_default = new.default_type().map(|t| self.new_type(&t.type_));
@@ -404,26 +346,8 @@ impl Differ<'_> {
                             tloc,
                         );
                     }
-                    let towner = Owner {
-                        path: path.clone(),
-                        label: format!("{} member `{name}`", owner.label),
-                        usage: owner.usage.clone(),
-                    };
-                    self.docs(
-                        &towner,
-                        o.description.as_deref(),
-                        n.description.as_deref(),
-                        None,
-                        None,
-                        tloc,
-                    );
-                    self.deprecation(
-                        &towner,
-                        o.deprecation.as_ref(),
-                        n.deprecation.as_ref(),
-                        tloc,
-                    );
-                    self.attributes(&towner, &o.attributes, &n.attributes, tloc);
+                    let member = owner.child(&path, format!("{} member `{name}`", owner.label));
+                    self.metadata(&member, o, n, tloc);
                 }
                 None => {
                     let message = if is_stream {
