@@ -3,7 +3,7 @@
 
 use blueprint_spec::ir::{Attribute, Deprecation, Documented};
 
-use super::{Differ, Loc, Owner, join_path};
+use super::{Differ, Edit, Loc, Owner, edits, join_path};
 use crate::ChangeKind::NonBreaking;
 use crate::category::Category;
 
@@ -89,53 +89,27 @@ impl Differ<'_> {
     fn attributes(&mut self, owner: &Owner, old: &[Attribute], new: &[Attribute], loc: Loc) {
         // Attributes with typed meaning are compared by their meaning elsewhere.
         let (old, new) = (plain_attributes(old), plain_attributes(new));
-        for a in &old {
-            let path = join_path(&owner.path, &format!("attributes.{}", a.name));
-            match new.iter().find(|b| b.name == a.name) {
-                None => {
-                    let message = format!("{} attribute `{}` removed", owner.label, a.name);
-                    let aloc = Loc {
+        let differ = |a: &&Attribute, b: &&Attribute| {
+            a.value != b.value || a.description != b.description || a.deprecation != b.deprecation
+        };
+        for edit in edits(&old, &new, |a| &a.name, differ) {
+            let (attribute, how, loc) = match edit {
+                // Points at the owner in the new version, which no longer has it.
+                Edit::Removed(a) => (
+                    a,
+                    "removed",
+                    Loc {
                         old: Some(a.span),
-                        new: loc.new,
-                    };
-                    self.push(
-                        NonBreaking,
-                        owner.scope(),
-                        Category::AttributeChanged,
-                        path,
-                        message,
-                        aloc,
-                    );
-                }
-                Some(b)
-                    if a.value != b.value
-                        || a.description != b.description
-                        || a.deprecation != b.deprecation =>
-                {
-                    let message = format!("{} attribute `{}` changed", owner.label, a.name);
-                    self.push(
-                        NonBreaking,
-                        owner.scope(),
-                        Category::AttributeChanged,
-                        path,
-                        message,
-                        Loc::both(a.span, b.span),
-                    );
-                }
-                Some(_) => {}
-            }
-        }
-        for b in new.iter().filter(|b| !old.iter().any(|a| a.name == b.name)) {
-            let path = join_path(&owner.path, &format!("attributes.{}", b.name));
-            let message = format!("{} attribute `{}` added", owner.label, b.name);
-            self.push(
-                NonBreaking,
-                owner.scope(),
-                Category::AttributeChanged,
-                path,
-                message,
-                Loc::new(b.span),
-            );
+                        ..loc
+                    },
+                ),
+                Edit::Changed(a, b) => (a, "changed", Loc::both(a.span, b.span)),
+                Edit::Added(b) => (b, "added", Loc::new(b.span)),
+            };
+            let path = join_path(&owner.path, &format!("attributes.{}", attribute.name));
+            let message = format!("{} attribute `{}` {how}", owner.label, attribute.name);
+            let category = Category::AttributeChanged;
+            self.push(NonBreaking, owner.scope(), category, path, message, loc);
         }
     }
 }

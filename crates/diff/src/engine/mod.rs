@@ -163,6 +163,36 @@ impl Differ<'_> {
     }
 }
 
+/// How one element of a list keyed by name differs between two versions.
+#[derive(Debug)]
+enum Edit<'a, T> {
+    Removed(&'a T),
+    Changed(&'a T, &'a T),
+    Added(&'a T),
+}
+
+/// The edits between two lists whose elements pair up by `key`: removals and
+/// changes (by `differ`) in old order, then additions in new order.
+fn edits<'a, T>(
+    old: &'a [T],
+    new: &'a [T],
+    key: impl Fn(&T) -> &str,
+    differ: impl Fn(&T, &T) -> bool,
+) -> Vec<Edit<'a, T>> {
+    let mut out = Vec::new();
+    for a in old {
+        match new.iter().find(|b| key(b) == key(a)) {
+            None => out.push(Edit::Removed(a)),
+            Some(b) if differ(a, b) => out.push(Edit::Changed(a, b)),
+            Some(_) => {}
+        }
+    }
+    for b in new.iter().filter(|b| !old.iter().any(|a| key(a) == key(b))) {
+        out.push(Edit::Added(b));
+    }
+    out
+}
+
 fn event_note(owner: &Owner, what: &str) -> String {
     if owner.usage.is_event() {
         format!("; {what} ({})", owner.streams())

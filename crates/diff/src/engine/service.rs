@@ -1,10 +1,10 @@
 //! The service itself: namespace, metadata, headers, imports, consumed streams,
 //! annotations.
 
-use blueprint_spec::ir::Service;
+use blueprint_spec::ir::{Import, Service};
 
 use super::members::{Member, MemberKind};
-use super::{Differ, Loc, Owner};
+use super::{Differ, Edit, Loc, Owner, edits};
 use crate::ChangeKind::{Breaking, NonBreaking};
 use crate::category::{Category, Scope};
 use crate::usage::Usage;
@@ -76,45 +76,37 @@ impl Differ<'_> {
         let new_h: Vec<Member> = new.headers.iter().map(Member::header).collect();
         self.members(MemberKind::Header, &headers, &old_h, &new_h, Loc::default());
 
-        for i in &old.imports {
-            match new.imports.iter().find(|n| n.uri == i.uri) {
-                None => self.push(
-                    NonBreaking,
-                    Scope::Api,
-                    Category::ImportChanged,
-                    format!("imports.{}", i.uri),
-                    format!("import `{}` removed", i.uri),
-                    Loc {
+        let moved = |a: &Import, b: &Import| a.version != b.version || a.namespace != b.namespace;
+        for edit in edits(&old.imports, &new.imports, |i| &i.uri, moved) {
+            let (uri, message, loc) = match edit {
+                Edit::Removed(i) => {
+                    let loc = Loc {
                         old: Some(i.span),
                         new: Some(new.span),
-                    },
-                ),
-                Some(n) if n.version != i.version || n.namespace != i.namespace => self.push(
-                    NonBreaking,
-                    Scope::Api,
-                    Category::ImportChanged,
-                    format!("imports.{}", i.uri),
-                    format!(
+                    };
+                    (&i.uri, format!("import `{}` removed", i.uri), loc)
+                }
+                Edit::Changed(i, n) => {
+                    let message = format!(
                         "import `{}` changed from {} {} to {} {}",
                         i.uri, i.namespace, i.version, n.namespace, n.version
-                    ),
-                    Loc::both(i.span, n.span),
+                    );
+                    (&i.uri, message, Loc::both(i.span, n.span))
+                }
+                Edit::Added(n) => (
+                    &n.uri,
+                    format!("import `{}` added", n.uri),
+                    Loc::new(n.span),
                 ),
-                Some(_) => {}
-            }
-        }
-        for n in new
-            .imports
-            .iter()
-            .filter(|n| !old.imports.iter().any(|i| i.uri == n.uri))
-        {
+            };
+            let cat = Category::ImportChanged;
             self.push(
                 NonBreaking,
                 Scope::Api,
-                Category::ImportChanged,
-                format!("imports.{}", n.uri),
-                format!("import `{}` added", n.uri),
-                Loc::new(n.span),
+                cat,
+                format!("imports.{uri}"),
+                message,
+                loc,
             );
         }
 
@@ -156,39 +148,26 @@ impl Differ<'_> {
             );
         }
 
-        for a in &old.annotations {
-            match new.annotations.iter().find(|n| n.name == a.name) {
-                None => self.push(
-                    NonBreaking,
-                    Scope::Api,
-                    Category::AnnotationChanged,
-                    format!("annotations.{}", a.name),
-                    format!("annotation `{}` removed", a.name),
-                    Loc::old(a.span),
-                ),
-                Some(n) if n != a => self.push(
-                    NonBreaking,
-                    Scope::Api,
-                    Category::AnnotationChanged,
-                    format!("annotations.{}", a.name),
-                    format!("annotation `{}` changed", a.name),
-                    Loc::both(a.span, n.span),
-                ),
-                Some(_) => {}
-            }
-        }
-        for n in new
-            .annotations
-            .iter()
-            .filter(|n| !old.annotations.iter().any(|a| a.name == n.name))
-        {
+        for edit in edits(
+            &old.annotations,
+            &new.annotations,
+            |a| &a.name,
+            |a, b| a != b,
+        ) {
+            let (name, how, loc) = match edit {
+                Edit::Removed(a) => (&a.name, "removed", Loc::old(a.span)),
+                Edit::Changed(a, n) => (&a.name, "changed", Loc::both(a.span, n.span)),
+                Edit::Added(n) => (&n.name, "added", Loc::new(n.span)),
+            };
+            let cat = Category::AnnotationChanged;
+            let message = format!("annotation `{name}` {how}");
             self.push(
                 NonBreaking,
                 Scope::Api,
-                Category::AnnotationChanged,
-                format!("annotations.{}", n.name),
-                format!("annotation `{}` added", n.name),
-                Loc::new(n.span),
+                cat,
+                format!("annotations.{name}"),
+                message,
+                loc,
             );
         }
     }

@@ -224,50 +224,30 @@ impl Differ<'_> {
     pub(super) fn union(&mut self, owner: &Owner, old: &Union, new: &Union) {
         let loc = Loc::both(old.span, new.span);
         let scope = owner.scope();
-        match (&old.discriminator, &new.discriminator) {
-            (None, Some(d)) => {
-                let message = format!(
+        let discriminator = match (&old.discriminator, &new.discriminator) {
+            (None, Some(d)) => Some((
+                Category::DiscriminatorAdded,
+                format!(
                     "{} now has discriminator `{d}`: members are written flattened instead of wrapped",
                     owner.label
-                );
-                let path = format!("{}.discriminator", owner.path);
-                self.push(
-                    Breaking,
-                    scope,
-                    Category::DiscriminatorAdded,
-                    path,
-                    message,
-                    loc,
-                );
-            }
-            (Some(d), None) => {
-                let message = format!(
+                ),
+            )),
+            (Some(d), None) => Some((
+                Category::DiscriminatorRemoved,
+                format!(
                     "{} lost discriminator `{d}`: members are written wrapped instead of flattened",
                     owner.label
-                );
-                let path = format!("{}.discriminator", owner.path);
-                self.push(
-                    Breaking,
-                    scope,
-                    Category::DiscriminatorRemoved,
-                    path,
-                    message,
-                    loc,
-                );
-            }
-            (Some(a), Some(b)) if a != b => {
-                let message = format!("{} discriminator renamed from `{a}` to `{b}`", owner.label);
-                let path = format!("{}.discriminator", owner.path);
-                self.push(
-                    Breaking,
-                    scope,
-                    Category::DiscriminatorChanged,
-                    path,
-                    message,
-                    loc,
-                );
-            }
-            _ => {}
+                ),
+            )),
+            (Some(a), Some(b)) if a != b => Some((
+                Category::DiscriminatorChanged,
+                format!("{} discriminator renamed from `{a}` to `{b}`", owner.label),
+            )),
+            _ => None,
+        };
+        if let Some((category, message)) = discriminator {
+            let path = format!("{}.discriminator", owner.path);
+            self.push(Breaking, scope, category, path, message, loc);
         }
         self.implements(owner, &old.interfaces, &new.interfaces, loc);
         self.plural(owner, &old.plural, &new.plural, loc);
@@ -276,44 +256,29 @@ impl Differ<'_> {
         let old_default = old.default_type().map(|t| self.old_type(&t.type_));
         let new_default = new.default_type().map(|t| self.new_type(&t.type_));
         let path = format!("{}.default", owner.path);
-        match (&old_default, &new_default) {
-            (None, Some(b)) => {
-                let message = format!("{} default type set to `{b}`", owner.label);
-                self.push(
-                    NonBreaking,
-                    scope,
-                    Category::UnionDefaultAdded,
-                    path,
-                    message,
-                    loc,
-                );
-            }
-            (Some(a), None) => {
-                let message = format!(
+        let default = match (&old_default, &new_default) {
+            (None, Some(b)) => Some((
+                NonBreaking,
+                Category::UnionDefaultAdded,
+                format!("{} default type set to `{b}`", owner.label),
+            )),
+            (Some(a), None) => Some((
+                Breaking,
+                Category::UnionDefaultChanged,
+                format!(
                     "{} default type `{a}` removed: payloads without a discriminator no longer decode",
                     owner.label
-                );
-                self.push(
-                    Breaking,
-                    scope,
-                    Category::UnionDefaultChanged,
-                    path,
-                    message,
-                    loc,
-                );
-            }
-            (Some(a), Some(b)) if a != b => {
-                let message = format!("{} default type changed from `{a}` to `{b}`", owner.label);
-                self.push(
-                    Breaking,
-                    scope,
-                    Category::UnionDefaultChanged,
-                    path,
-                    message,
-                    loc,
-                );
-            }
-            _ => {}
+                ),
+            )),
+            (Some(a), Some(b)) if a != b => Some((
+                Breaking,
+                Category::UnionDefaultChanged,
+                format!("{} default type changed from `{a}` to `{b}`", owner.label),
+            )),
+            _ => None,
+        };
+        if let Some((kind, category, message)) = default {
+            self.push(kind, scope, category, path, message, loc);
         }
 
         if let (Some(a), Some(b)) = (&old.stream, &new.stream) {
