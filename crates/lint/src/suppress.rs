@@ -8,54 +8,54 @@
 //! apply to the whole spec.
 
 use blueprint_spec::Span;
-use blueprint_spec::ir::{Attribute, Service, linter_ignores};
+use blueprint_spec::ir::{Documented, Service, linter_ignores};
 
 use crate::rule::Rule;
 
-/// Every element of a service that can carry attributes, with its span.
-pub(crate) fn for_each_element<'a>(service: &'a Service, mut f: impl FnMut(Span, &'a [Attribute])) {
-    f(service.span, &service.attributes);
+/// Every element of a service that can carry attributes.
+pub(crate) fn for_each_element<'a>(service: &'a Service, mut f: impl FnMut(&'a dyn Documented)) {
+    f(service);
     for h in &service.headers {
-        f(h.span, &h.attributes);
+        f(h);
     }
     for e in &service.enums {
-        f(e.span, &e.attributes);
+        f(e);
         for v in &e.values {
-            f(v.span, &v.attributes);
+            f(v);
         }
     }
     for i in &service.interfaces {
-        f(i.span, &i.attributes);
+        f(i);
         for field in &i.fields {
-            f(field.span, &field.attributes);
+            f(field);
         }
     }
     for m in &service.models {
-        f(m.span, &m.attributes);
+        f(m);
         for field in &m.fields {
-            f(field.span, &field.attributes);
+            f(field);
         }
     }
     for u in &service.unions {
-        f(u.span, &u.attributes);
+        f(u);
         for t in &u.types {
-            f(t.span, &t.attributes);
+            f(t);
         }
     }
     for r in &service.resources {
-        f(r.span, &r.attributes);
+        f(r);
         for op in &r.operations {
-            f(op.span, &op.attributes);
+            f(op);
             if let Some(body) = &op.body {
-                f(body.span, &body.attributes);
+                f(body);
             }
             for p in &op.parameters {
-                f(p.span, &p.attributes);
+                f(p);
             }
             for resp in &op.responses {
-                f(resp.span, &resp.attributes);
+                f(resp);
                 for h in &resp.headers {
-                    f(h.span, &h.attributes);
+                    f(h);
                 }
             }
         }
@@ -77,13 +77,13 @@ impl<'a> Suppressions<'a> {
             global: linter_ignores(&service.attributes),
             regions: Vec::new(),
         };
-        for_each_element(service, |span, attributes| {
-            if span == service.span {
+        for_each_element(service, |element| {
+            if element.span() == service.span {
                 return;
             }
-            let names = linter_ignores(attributes);
+            let names = linter_ignores(element.attributes());
             if !names.is_empty() {
-                s.regions.push((span, names));
+                s.regions.push((element.span(), names));
             }
         });
         s

@@ -1,39 +1,35 @@
 //! Strict documentation and typing.
 
-use blueprint_spec::ir::{Primitive, TypeRef};
+use blueprint_spec::ir::{Documented, Primitive, TypeRef};
 
 use crate::rule::{Context, Finding};
 
 pub(super) fn description_missing(cx: &Context<'_>, out: &mut Vec<Finding>) {
     let s = cx.service;
-    let mut missing = |what: String, description: &Option<String>, span| {
-        if description.as_deref().is_none_or(|d| d.trim().is_empty()) {
+    let mut missing = |what: String, element: &dyn Documented| {
+        if element.description().is_none_or(|d| d.trim().is_empty()) {
             out.push(
-                Finding::new(span, format!("{what} has no description"))
+                Finding::new(element.span(), format!("{what} has no description"))
                     .hint("the spec is the documentation: say what it is for and when to use it"),
             );
         }
     };
-    missing(format!("service `{}`", s.name), &s.description, s.span);
+    missing(format!("service `{}`", s.name), s);
     for m in &s.models {
-        missing(format!("model `{}`", m.name), &m.description, m.span);
+        missing(format!("model `{}`", m.name), m);
     }
     for e in &s.enums {
-        missing(format!("enum `{}`", e.name), &e.description, e.span);
+        missing(format!("enum `{}`", e.name), e);
     }
     for u in &s.unions {
-        missing(format!("union `{}`", u.name), &u.description, u.span);
+        missing(format!("union `{}`", u.name), u);
     }
     for i in &s.interfaces {
-        missing(format!("interface `{}`", i.name), &i.description, i.span);
+        missing(format!("interface `{}`", i.name), i);
     }
     for r in &s.resources {
         for op in &r.operations {
-            missing(
-                format!("operation {} {}", op.method, op.path),
-                &op.description,
-                op.span,
-            );
+            missing(format!("operation {} {}", op.method, op.path), op);
         }
     }
 }

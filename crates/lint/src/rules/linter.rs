@@ -26,8 +26,8 @@ const FLOW_ONLY: &[&str] = &[
 pub(super) fn linter_ignore_known(cx: &Context<'_>, out: &mut Vec<Finding>) {
     // The loader has checked the shape (`{"ignore": [string, ...]}`); only the
     // names are ours to check.
-    for_each_element(cx.service, |_, attributes| {
-        for a in attributes.iter().filter(|a| a.name == "linter") {
+    for_each_element(cx.service, |element| {
+        for a in element.attributes().iter().filter(|a| a.name == "linter") {
             for name in linter_ignores(std::slice::from_ref(a)) {
                 let known = rules::all().iter().any(|r| r.is_named(name))
                     || FLOW_ONLY.contains(&name.replace('-', "_").as_str());
