@@ -37,10 +37,7 @@ impl Differ<'_> {
                         owner.streams()
                     ));
                 }
-                let loc = Loc {
-                    old: Some(o.span),
-                    new: parent.new,
-                };
+                let loc = Loc::removed(o.span, parent.new);
                 self.push(k, scope, cat, path, message, loc);
                 continue;
             };

@@ -94,15 +94,7 @@ impl Differ<'_> {
         };
         for edit in edits(&old, &new, |a| &a.name, differ) {
             let (attribute, how, loc) = match edit {
-                // Points at the owner in the new version, which no longer has it.
-                Edit::Removed(a) => (
-                    a,
-                    "removed",
-                    Loc {
-                        old: Some(a.span),
-                        ..loc
-                    },
-                ),
+                Edit::Removed(a) => (a, "removed", Loc::removed(a.span, loc.new)),
                 Edit::Changed(a, b) => (a, "changed", Loc::both(a.span, b.span)),
                 Edit::Added(b) => (b, "added", Loc::new(b.span)),
             };

@@ -74,6 +74,14 @@ impl Loc {
             new: None,
         }
     }
+    /// A removed element: where it was, and where its parent, which no longer has
+    /// it, is in the new version.
+    fn removed(old: Span, parent: Option<Span>) -> Loc {
+        Loc {
+            old: Some(old),
+            new: parent,
+        }
+    }
     fn new(new: Span) -> Loc {
         Loc {
             old: None,

@@ -80,10 +80,7 @@ impl Differ<'_> {
                 Some(n) => self.operation(&path, o, n),
                 None => {
                     let message = format!("operation `{} {}` removed", o.method, o.path);
-                    let oloc = Loc {
-                        old: Some(o.span),
-                        new: Some(new.span),
-                    };
+                    let oloc = Loc::removed(o.span, Some(new.span));
                     self.push(
                         Breaking,
                         Scope::Api,
@@ -220,10 +217,7 @@ impl Differ<'_> {
                         Category::ResponseRemoved,
                         rpath,
                         message,
-                        Loc {
-                            old: Some(o.span),
-                            new: Some(new.span),
-                        },
+                        Loc::removed(o.span, Some(new.span)),
                     );
                 }
                 Some(n) => {

@@ -76,30 +76,25 @@ impl Differ<'_> {
         let new_h: Vec<Member> = new.headers.iter().map(Member::header).collect();
         self.members(MemberKind::Header, &headers, &old_h, &new_h, Loc::default());
 
-        let moved = |a: &Import, b: &Import| a.version != b.version || a.namespace != b.namespace;
-        for edit in edits(&old.imports, &new.imports, |i| &i.uri, moved) {
-            let (uri, message, loc) = match edit {
-                Edit::Removed(i) => {
-                    let loc = Loc {
-                        old: Some(i.span),
-                        new: Some(new.span),
-                    };
-                    (&i.uri, format!("import `{}` removed", i.uri), loc)
-                }
-                Edit::Changed(i, n) => {
-                    let message = format!(
-                        "import `{}` changed from {} {} to {} {}",
-                        i.uri, i.namespace, i.version, n.namespace, n.version
-                    );
-                    (&i.uri, message, Loc::both(i.span, n.span))
-                }
-                Edit::Added(n) => (
-                    &n.uri,
-                    format!("import `{}` added", n.uri),
-                    Loc::new(n.span),
+        let changed = |a: &Import, b: &Import| a.version != b.version || a.namespace != b.namespace;
+        for edit in edits(&old.imports, &new.imports, |i| &i.uri, changed) {
+            let (uri, how, loc) = match edit {
+                Edit::Removed(i) => (
+                    &i.uri,
+                    "removed".to_string(),
+                    Loc::removed(i.span, Some(new.span)),
                 ),
+                Edit::Changed(i, n) => {
+                    let how = format!(
+                        "changed from {} {} to {} {}",
+                        i.namespace, i.version, n.namespace, n.version
+                    );
+                    (&i.uri, how, Loc::both(i.span, n.span))
+                }
+                Edit::Added(n) => (&n.uri, "added".to_string(), Loc::new(n.span)),
             };
             let cat = Category::ImportChanged;
+            let message = format!("import `{uri}` {how}");
             self.push(
                 NonBreaking,
                 Scope::Api,

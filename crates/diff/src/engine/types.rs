@@ -185,10 +185,7 @@ impl Differ<'_> {
                             o.name,
                             event_note(owner, "stored events that carry it no longer decode")
                         );
-                        let vloc = Loc {
-                            old: Some(o.span),
-                            new: Some(new.span),
-                        };
+                        let vloc = Loc::removed(o.span, Some(new.span));
                         self.push(
                             Breaking,
                             scope,
@@ -323,10 +320,7 @@ impl Differ<'_> {
                     } else {
                         format!("{} member `{name}` removed", owner.label)
                     };
-                    let tloc = Loc {
-                        old: Some(o.span),
-                        new: Some(new.span),
-                    };
+                    let tloc = Loc::removed(o.span, Some(new.span));
                     self.push(
                         Breaking,
                         scope,
