@@ -1,7 +1,7 @@
 //! The service itself: namespace, metadata, headers, imports, consumed streams,
 //! annotations.
 
-use blueprint_spec::ir::{Import, Service};
+use blueprint_spec::ir::{Annotation, Import, Service};
 
 use super::members::{Member, MemberKind};
 use super::{Differ, Edit, Loc, Owner, edits};
@@ -93,16 +93,9 @@ impl Differ<'_> {
                 }
                 Edit::Added(n) => (&n.uri, "added".to_string(), Loc::new(n.span)),
             };
-            let cat = Category::ImportChanged;
+            let (cat, path) = (Category::ImportChanged, format!("imports.{uri}"));
             let message = format!("import `{uri}` {how}");
-            self.push(
-                NonBreaking,
-                Scope::Api,
-                cat,
-                format!("imports.{uri}"),
-                message,
-                loc,
-            );
+            self.push(NonBreaking, Scope::Api, cat, path, message, loc);
         }
 
         let consumed = |s: &Service| -> Vec<String> {
@@ -147,23 +140,16 @@ impl Differ<'_> {
             &old.annotations,
             &new.annotations,
             |a| &a.name,
-            |a, b| a != b,
+            Annotation::ne,
         ) {
             let (name, how, loc) = match edit {
                 Edit::Removed(a) => (&a.name, "removed", Loc::old(a.span)),
                 Edit::Changed(a, n) => (&a.name, "changed", Loc::both(a.span, n.span)),
                 Edit::Added(n) => (&n.name, "added", Loc::new(n.span)),
             };
-            let cat = Category::AnnotationChanged;
+            let (cat, path) = (Category::AnnotationChanged, format!("annotations.{name}"));
             let message = format!("annotation `{name}` {how}");
-            self.push(
-                NonBreaking,
-                Scope::Api,
-                cat,
-                format!("annotations.{name}"),
-                message,
-                loc,
-            );
+            self.push(NonBreaking, Scope::Api, cat, path, message, loc);
         }
     }
 }
