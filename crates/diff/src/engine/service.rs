@@ -136,12 +136,11 @@ impl Differ<'_> {
             );
         }
 
-        for edit in edits(
-            &old.annotations,
-            &new.annotations,
-            |a| &a.name,
-            Annotation::ne,
-        ) {
+        // By content: an annotation that only moved in the file is unchanged.
+        let changed = |a: &Annotation, b: &Annotation| {
+            a.description != b.description || a.deprecation != b.deprecation
+        };
+        for edit in edits(&old.annotations, &new.annotations, |a| &a.name, changed) {
             let (name, how, loc) = match edit {
                 Edit::Removed(a) => (&a.name, "removed", Loc::old(a.span)),
                 Edit::Changed(a, n) => (&a.name, "changed", Loc::both(a.span, n.span)),
