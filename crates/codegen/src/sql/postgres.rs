@@ -1,13 +1,14 @@
 //! PostgreSQL: DDL and the DAO's statements.
 //!
-//! Journals and the publish queue are partitioned by day (declarative range
+//! Journals (and with them the publish queue, a partial index over each journal)
+//! are partitioned by day (declarative range
 //! partitioning) so retention is `DROP TABLE` of a partition, not a `DELETE`;
 //! `_blueprint_journal_maintain()` creates the coming days' partitions and drops
 //! expired ones (the runtime calls it at start and daily).
 
 use std::fmt::Write;
 
-use super::schema::{HASH_CODE, UPDATED_AT};
+use super::schema::{HASH_CODE, JOURNAL_QUEUED_AT, UPDATED_AT};
 use super::{Column, ColumnType, Index, Table, check_name, checks, ident, ident_list, literal};
 
 pub fn sql_type(ty: &ColumnType) -> &'static str {
@@ -171,6 +172,13 @@ pub fn create_journal(table: &Table) -> String {
         "    \"journal_timestamp\" timestamptz NOT NULL DEFAULT now(),"
     )
     .ok();
+    // The publish queue is this column: set while the record waits for the
+    // publisher, NULL once published; a replay sets it again.
+    writeln!(
+        out,
+        "    \"{JOURNAL_QUEUED_AT}\" timestamptz DEFAULT now(),"
+    )
+    .ok();
     for column in &table.columns {
         writeln!(out, "    {} {},", ident(&column.name), sql_type(&column.ty)).ok();
     }
@@ -186,6 +194,7 @@ pub fn create_journal(table: &Table) -> String {
         ident(&journal)
     )
     .ok();
+    out.push_str(&queue_index(&journal));
     writeln!(
         out,
         "INSERT INTO \"_blueprint_journal_tables\" (\"table_name\", \"journal_table\", \"retention_days\") \
@@ -199,40 +208,48 @@ pub fn create_journal(table: &Table) -> String {
     out
 }
 
-/// The row trigger copying each change into the journal and queueing it for the
-/// publisher, in the writer's transaction. An UPDATE that changes nothing is not
+/// The queue: a partial index holding only the records waiting for the publisher,
+/// in queue order. It is declared on the partitioned journal, so each day's
+/// partition has its own and retention drops it with the partition.
+fn queue_index(journal: &str) -> String {
+    format!(
+        "CREATE INDEX {} ON {} (\"{JOURNAL_QUEUED_AT}\", \"journal_id\") WHERE \"{JOURNAL_QUEUED_AT}\" IS NOT NULL;\n",
+        ident(&format!("{journal}_queue")),
+        ident(journal),
+    )
+}
+
+/// The row trigger copying each change into the journal (which queues it for the
+/// publisher), in the writer's transaction. An UPDATE that changes nothing is not
 /// journaled (the DAO does not even issue it; this covers other writers).
+///
+/// Each branch is one `INSERT ... VALUES` reading `NEW`/`OLD` directly: copying the
+/// row into a variable first costs a tuple copy per write.
 pub fn journal_trigger(table: &Table) -> String {
     let journal = table.journal_table();
     let function = ident(&format!("{journal}_fn"));
     let columns = ident_list(table.columns.iter().map(|c| c.name.as_str()));
-    let values: Vec<String> = table
-        .columns
-        .iter()
-        .map(|c| format!("r.{}", ident(&c.name)))
-        .collect();
+    let values = |row: &str| -> String {
+        table
+            .columns
+            .iter()
+            .map(|c| format!("{row}.{}", ident(&c.name)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let trigger = ident(&journal);
     format!(
         r#"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    r {table}%ROWTYPE;
 BEGIN
-    IF TG_OP = 'UPDATE' AND OLD IS NOT DISTINCT FROM NEW THEN
+    IF TG_OP = 'DELETE' THEN
+        INSERT INTO {journal_ident} ("journal_operation", {columns})
+        VALUES ('DELETE', {old});
+    ELSIF TG_OP = 'INSERT' OR OLD IS DISTINCT FROM NEW THEN
+        INSERT INTO {journal_ident} ("journal_operation", {columns})
+        VALUES (TG_OP, {new});
+    ELSE
         RETURN NULL;
     END IF;
-    IF TG_OP = 'DELETE' THEN
-        r := OLD;
-    ELSE
-        r := NEW;
-    END IF;
-    -- One statement for both inserts: half the executor round trips of two.
-    WITH journaled AS (
-        INSERT INTO {journal_ident} ("journal_operation", {columns})
-        VALUES (TG_OP, {values})
-        RETURNING "journal_id"
-    )
-    INSERT INTO "_blueprint_journal_queue" ("table_name", "journal_id")
-    SELECT {table_literal}, "journal_id" FROM journaled;
     PERFORM pg_notify('blueprint_journal', {table_literal});
     RETURN NULL;
 END
@@ -243,7 +260,8 @@ CREATE TRIGGER {trigger} AFTER INSERT OR UPDATE OR DELETE ON {table}
 "#,
         table = ident(&table.name),
         journal_ident = ident(&journal),
-        values = values.join(", "),
+        old = values("OLD"),
+        new = values("NEW"),
         table_literal = literal(&table.name),
     )
 }
@@ -265,16 +283,8 @@ CREATE TABLE IF NOT EXISTS "_blueprint_journal_tables" (
     "journal_table" text NOT NULL UNIQUE,
     "retention_days" integer NOT NULL CHECK ("retention_days" > 0)
 );
--- Journal records not yet published. Partitioned on queue time (not on the journal
--- record's time) so that a replay of old records lands in a current partition.
-CREATE TABLE IF NOT EXISTS "_blueprint_journal_queue" (
-    "table_name" text NOT NULL,
-    "journal_id" bigint NOT NULL,
-    "queued_at" timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY ("table_name", "journal_id", "queued_at")
-) PARTITION BY RANGE ("queued_at");
 -- Creates the partitions from yesterday to `premake_days` ahead (UTC days) and drops
--- those older than the retention; the queue keeps the longest retention.
+-- those older than the retention (with them, their queue entries).
 CREATE OR REPLACE FUNCTION "_blueprint_journal_maintain"(premake_days integer DEFAULT 3)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
@@ -285,8 +295,6 @@ DECLARE
 BEGIN
     FOR t IN
         SELECT "journal_table" AS parent, "retention_days" AS days FROM "_blueprint_journal_tables"
-        UNION ALL
-        SELECT '_blueprint_journal_queue', coalesce(max("retention_days"), 7) FROM "_blueprint_journal_tables"
     LOOP
         FOR d IN SELECT generate_series(today - 1, today + premake_days, interval '1 day')::date LOOP
             EXECUTE format(
