@@ -59,7 +59,7 @@ CREATE TRIGGER "users_key_update" BEFORE UPDATE ON "users" FOR EACH ROW WHEN (OL
 CREATE SEQUENCE "users_journal_journal_id_seq";
 CREATE TABLE "users_journal" (
     "journal_id" bigint NOT NULL DEFAULT nextval('"users_journal_journal_id_seq"'),
-    "journal_operation" text NOT NULL CHECK ("journal_operation" IN ('INSERT', 'UPDATE', 'DELETE')),
+    "journal_operation" text NOT NULL,
     "journal_timestamp" timestamptz NOT NULL DEFAULT now(),
     "journal_queued_at" timestamptz DEFAULT now(),
     "id" text,
