@@ -223,7 +223,10 @@ fn queue_index(journal: &str) -> String {
 /// journaled (the DAO does not even issue it; this covers other writers).
 ///
 /// Each branch is one `INSERT ... VALUES` reading `NEW`/`OLD` directly: copying the
-/// row into a variable first costs a tuple copy per write.
+/// row into a variable first costs a tuple copy per write. There is no `NOTIFY`:
+/// it cost every write, and at commit it takes a database-wide lock that
+/// serialises all notifying writers; the publisher polls the queue index instead
+/// (a probe of an empty index when idle).
 pub fn journal_trigger(table: &Table) -> String {
     let journal = table.journal_table();
     let function = ident(&format!("{journal}_fn"));
@@ -246,10 +249,7 @@ BEGIN
     ELSIF TG_OP = 'INSERT' OR OLD IS DISTINCT FROM NEW THEN
         INSERT INTO {journal_ident} ("journal_operation", {columns})
         VALUES (TG_OP, {new});
-    ELSE
-        RETURN NULL;
     END IF;
-    PERFORM pg_notify('blueprint_journal', {table_literal});
     RETURN NULL;
 END
 $$;
@@ -261,7 +261,6 @@ CREATE TRIGGER {trigger} AFTER INSERT OR UPDATE OR DELETE ON {table}
         journal_ident = ident(&journal),
         old = values("OLD"),
         new = values("NEW"),
-        table_literal = literal(&table.name),
     )
 }
 

@@ -82,10 +82,7 @@ BEGIN
     ELSIF TG_OP = 'INSERT' OR OLD IS DISTINCT FROM NEW THEN
         INSERT INTO "users_journal" ("journal_operation", "id", "email", "name", "status", "hash_code", "created_at", "updated_at")
         VALUES (TG_OP, NEW."id", NEW."email", NEW."name", NEW."status", NEW."hash_code", NEW."created_at", NEW."updated_at");
-    ELSE
-        RETURN NULL;
     END IF;
-    PERFORM pg_notify('blueprint_journal', 'users');
     RETURN NULL;
 END
 $$;
