@@ -168,6 +168,11 @@ async fn journal_and_hash_code(db: Db) {
     // Unchanged upsert: no row written, no journal row.
     assert_eq!(users::upsert(&db, &alice).await.unwrap(), Write::Unchanged);
     assert_eq!(journal_ops(&db).await, ["INSERT:u1:alice@example.com"]);
+    // Nor is another writer's UPDATE that changes nothing.
+    db.execute_script("UPDATE \"users\" SET \"email\" = \"email\"")
+        .await
+        .unwrap();
+    assert_eq!(journal_ops(&db).await, ["INSERT:u1:alice@example.com"]);
 
     let mut renamed = alice.clone();
     renamed.email = "alice@new.example.com".to_string();

@@ -74,20 +74,35 @@ CREATE TABLE "users_journal" (
 ALTER SEQUENCE "users_journal_journal_id_seq" OWNED BY "users_journal"."journal_id";
 CREATE INDEX "users_journal_queue" ON "users_journal" ("journal_queued_at", "journal_id") WHERE "journal_queued_at" IS NOT NULL;
 INSERT INTO "_blueprint_journal_tables" ("table_name", "journal_table", "retention_days") VALUES ('users', 'users_journal', 7) ON CONFLICT ("table_name") DO UPDATE SET "retention_days" = excluded."retention_days";
-CREATE OR REPLACE FUNCTION "users_journal_fn"() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION "users_journal_insert_fn"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'DELETE' THEN
-        INSERT INTO "users_journal" ("journal_operation", "id", "email", "name", "status", "hash_code", "created_at", "updated_at")
-        VALUES ('DELETE', OLD."id", OLD."email", OLD."name", OLD."status", OLD."hash_code", OLD."created_at", OLD."updated_at");
-    ELSIF TG_OP = 'INSERT' OR OLD IS DISTINCT FROM NEW THEN
-        INSERT INTO "users_journal" ("journal_operation", "id", "email", "name", "status", "hash_code", "created_at", "updated_at")
-        VALUES (TG_OP, NEW."id", NEW."email", NEW."name", NEW."status", NEW."hash_code", NEW."created_at", NEW."updated_at");
-    END IF;
+    INSERT INTO "users_journal" ("journal_operation", "id", "email", "name", "status", "hash_code", "created_at", "updated_at")
+    VALUES ('INSERT', NEW."id", NEW."email", NEW."name", NEW."status", NEW."hash_code", NEW."created_at", NEW."updated_at");
     RETURN NULL;
 END
 $$;
-DROP TRIGGER IF EXISTS "users_journal" ON "users";
-CREATE TRIGGER "users_journal" AFTER INSERT OR UPDATE OR DELETE ON "users"
-    FOR EACH ROW EXECUTE FUNCTION "users_journal_fn"();
+DROP TRIGGER IF EXISTS "users_journal_insert" ON "users";
+CREATE TRIGGER "users_journal_insert" AFTER INSERT ON "users" FOR EACH ROW
+    EXECUTE FUNCTION "users_journal_insert_fn"();
+CREATE OR REPLACE FUNCTION "users_journal_update_fn"() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO "users_journal" ("journal_operation", "id", "email", "name", "status", "hash_code", "created_at", "updated_at")
+    VALUES ('UPDATE', NEW."id", NEW."email", NEW."name", NEW."status", NEW."hash_code", NEW."created_at", NEW."updated_at");
+    RETURN NULL;
+END
+$$;
+DROP TRIGGER IF EXISTS "users_journal_update" ON "users";
+CREATE TRIGGER "users_journal_update" AFTER UPDATE ON "users" FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*)
+    EXECUTE FUNCTION "users_journal_update_fn"();
+CREATE OR REPLACE FUNCTION "users_journal_delete_fn"() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO "users_journal" ("journal_operation", "id", "email", "name", "status", "hash_code", "created_at", "updated_at")
+    VALUES ('DELETE', OLD."id", OLD."email", OLD."name", OLD."status", OLD."hash_code", OLD."created_at", OLD."updated_at");
+    RETURN NULL;
+END
+$$;
+DROP TRIGGER IF EXISTS "users_journal_delete" ON "users";
+CREATE TRIGGER "users_journal_delete" AFTER DELETE ON "users" FOR EACH ROW
+    EXECUTE FUNCTION "users_journal_delete_fn"();
 
 SELECT "_blueprint_journal_maintain"();
