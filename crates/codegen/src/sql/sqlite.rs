@@ -13,7 +13,8 @@
 //! The journal is one table per journaled table (no partitioning in SQLite);
 //! retention is a `DELETE` of the oldest ids the runtime runs (ids grow with time,
 //! so no index on the timestamp is needed: every row written costs one b-tree
-//! insert in the journal and one in the queue).
+//! insert in the journal and one in its queue index, the partial index over the
+//! records not yet published).
 
 use std::fmt::Write;
 
