@@ -3,7 +3,7 @@
 //! SQLite and PostgreSQL, in one run:
 //!
 //! ```text
-//! cargo bench -p blueprint-codegen --bench dao_insert [-- <rows per round>]
+//! cargo bench -p blueprint-codegen --bench dao_insert [-- <rows per round, default 500>]
 //! ```
 //!
 //! Baselines on the same table definition:
@@ -124,7 +124,26 @@ async fn run(db: &Db, mode: Mode, rows: usize, tag: &str) -> f64 {
     rows as f64 / start.elapsed().as_secs_f64()
 }
 
-const ROUNDS: usize = 9;
+const ROUNDS: usize = 21;
+
+/// Best, median and range of a series.
+struct Stats {
+    best: f64,
+    median: f64,
+    min: f64,
+}
+
+impl Stats {
+    fn of(values: &[f64]) -> Stats {
+        let mut v = values.to_vec();
+        v.sort_by(f64::total_cmp);
+        Stats {
+            best: v[v.len() - 1],
+            median: v[v.len() / 2],
+            min: v[0],
+        }
+    }
+}
 
 async fn bench(name: &str, db: Db, rows: usize) {
     let dir = tempfile::tempdir().unwrap();
@@ -132,8 +151,10 @@ async fn bench(name: &str, db: Db, rows: usize) {
     // Warm up statement caches and the table's first pages.
     run(&db, Mode::Plain, 200, "warm-p").await;
     run(&db, Mode::Dao, 200, "warm-d").await;
-    // Short interleaved rounds; per mode the best (least disturbed by other work on
-    // the machine) and the median are reported.
+    // Short interleaved rounds, so that every mode sees the same disturbances from
+    // other work on the machine. Reported per mode: best (least disturbed), median
+    // and range; and the DAO's ratio to plain per round (the two ran back to back,
+    // so the pair shares its conditions), as median and range.
     let mut rates: [Vec<f64>; 3] = Default::default();
     for round in 0..ROUNDS {
         for (k, mode) in [Mode::Plain, Mode::PlainJournaled, Mode::Dao]
@@ -143,28 +164,31 @@ async fn bench(name: &str, db: Db, rows: usize) {
             rates[k].push(run(&db, mode, rows, &format!("r{round}m{k}")).await);
         }
     }
-    let best = |k: usize| rates[k].iter().copied().fold(0.0, f64::max);
-    let median = |k: usize| {
-        let mut v = rates[k].clone();
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
+    let [plain, journaled, dao] = [0, 1, 2].map(|k| Stats::of(&rates[k]));
+    for (label, s) in [
+        ("plain", &plain),
+        ("plain+journal", &journaled),
+        ("dao", &dao),
+    ] {
+        println!(
+            "{name:<9} {label:<14} best {:>6.0}/s  median {:>6.0}/s  range {:>6.0}..{:<6.0}",
+            s.best, s.median, s.min, s.best
+        );
+    }
+    let paired = |k: usize| {
+        let ratios: Vec<f64> = rates[k].iter().zip(&rates[0]).map(|(x, p)| x / p).collect();
+        Stats::of(&ratios)
     };
+    let (pj, pd) = (paired(1), paired(2));
     println!(
-        "{name:<9} best:   plain {:>6.0}/s  plain+journal {:>6.0}/s  dao {:>6.0}/s  dao/plain {:.2}  dao/plain+journal {:.2}",
-        best(0),
-        best(1),
-        best(2),
-        best(2) / best(0),
-        best(2) / best(1)
-    );
-    println!(
-        "{:<9} median: plain {:>6.0}/s  plain+journal {:>6.0}/s  dao {:>6.0}/s  dao/plain {:.2}  dao/plain+journal {:.2}",
-        "",
-        median(0),
-        median(1),
-        median(2),
-        median(2) / median(0),
-        median(2) / median(1)
+        "{name:<9} dao/plain: of bests {:.2}, of medians {:.2}, per round median {:.2} range {:.2}..{:.2}  \
+         (plain+journal/plain per round median {:.2})",
+        dao.best / plain.best,
+        dao.median / plain.median,
+        pd.median,
+        pd.min,
+        pd.best,
+        pj.median,
     );
     db.close().await;
 }
@@ -173,7 +197,7 @@ fn main() {
     let rows: usize = std::env::args()
         .skip(1)
         .find_map(|a| a.parse().ok())
-        .unwrap_or(1000);
+        .unwrap_or(500);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

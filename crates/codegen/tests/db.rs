@@ -168,6 +168,11 @@ async fn journal_and_hash_code(db: Db) {
     // Unchanged upsert: no row written, no journal row.
     assert_eq!(users::upsert(&db, &alice).await.unwrap(), Write::Unchanged);
     assert_eq!(journal_ops(&db).await, ["INSERT:u1:alice@example.com"]);
+    // Nor is another writer's UPDATE that changes nothing.
+    db.execute_script("UPDATE \"users\" SET \"email\" = \"email\"")
+        .await
+        .unwrap();
+    assert_eq!(journal_ops(&db).await, ["INSERT:u1:alice@example.com"]);
 
     let mut renamed = alice.clone();
     renamed.email = "alice@new.example.com".to_string();
@@ -197,9 +202,9 @@ async fn journal_and_hash_code(db: Db) {
     assert!(queued.iter().all(|q| q.table == "users"));
 
     // The publisher drains the queue; a replay re-queues the records.
-    db.execute_script("DELETE FROM \"_blueprint_journal_queue\"")
-        .await
-        .unwrap();
+    assert_eq!(journal::published(&db, &queued).await.unwrap(), 3);
+    assert_eq!(journal::published(&db, &queued).await.unwrap(), 0);
+    assert!(journal::queued(&db, 100).await.unwrap().is_empty());
     assert_eq!(journal::replay(&db, "users", ids[1]).await.unwrap(), 2);
     let again: Vec<i64> = journal::queued(&db, 100)
         .await
@@ -443,21 +448,32 @@ async fn retention(db: Db) {
     journal::maintain(&db).await.unwrap();
     match db.dialect() {
         Dialect::Postgres => {
-            // Yesterday .. today + 3, for the journal and the queue.
+            // Yesterday .. today + 3, each with its part of the queue (partial index).
             let parts = count(
                 &db,
                 "SELECT count(*) FROM pg_inherits WHERE inhparent = '\"users_journal\"'::regclass",
             )
             .await;
             assert_eq!(parts, 5);
-            // An expired partition is dropped.
+            let queues = count(
+                &db,
+                "SELECT count(*) FROM pg_inherits h JOIN pg_index i ON i.indrelid = h.inhrelid \
+                 WHERE h.inhparent = '\"users_journal\"'::regclass AND i.indpred IS NOT NULL",
+            )
+            .await;
+            assert_eq!(queues, 5);
+            // An expired partition is dropped, and its queued records with it.
             db.execute_script(
                 "CREATE TABLE \"users_journal_p20000101\" PARTITION OF \"users_journal\" \
-                 FOR VALUES FROM ('2000-01-01 00:00+00') TO ('2000-01-02 00:00+00')",
+                 FOR VALUES FROM ('2000-01-01 00:00+00') TO ('2000-01-02 00:00+00'); \
+                 INSERT INTO \"users_journal\" (\"journal_operation\", \"journal_timestamp\", \"id\") \
+                 VALUES ('INSERT', '2000-01-01 12:00+00', 'old')",
             )
             .await
             .unwrap();
+            assert_eq!(journal::queued(&db, 10).await.unwrap().len(), 1);
             journal::maintain(&db).await.unwrap();
+            assert!(journal::queued(&db, 10).await.unwrap().is_empty());
             let old = count(
                 &db,
                 "SELECT count(*) FROM pg_class WHERE relname = 'users_journal_p20000101'",

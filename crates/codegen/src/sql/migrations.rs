@@ -313,12 +313,7 @@ fn drop_table(dialect: Dialect, t: &Table) -> String {
         )
         .ok();
         if dialect == Dialect::Postgres {
-            writeln!(
-                out,
-                "DROP FUNCTION IF EXISTS {}();",
-                ident(&format!("{}_fn", t.journal_table()))
-            )
-            .ok();
+            out.push_str(&postgres::drop_journal_functions(t));
         }
     }
     out
@@ -346,21 +341,18 @@ fn journal_changes(dialect: Dialect, old: &Table, new: &Table) -> String {
         (Some(_), None) => {
             // Stop journaling; the journal table and its history stay.
             match dialect {
-                Dialect::Postgres => writeln!(
-                    out,
-                    "DROP TRIGGER IF EXISTS {} ON {};",
-                    ident(&new.journal_table()),
-                    ident(&new.name)
-                ),
-                Dialect::Sqlite => ["insert", "update", "delete"].iter().try_for_each(|op| {
-                    writeln!(
-                        out,
-                        "DROP TRIGGER IF EXISTS {};",
-                        ident(&format!("{}_journal_{op}", new.name))
-                    )
-                }),
+                Dialect::Postgres => out.push_str(&postgres::drop_journal_triggers(new)),
+                Dialect::Sqlite => ["insert", "update", "delete"]
+                    .iter()
+                    .try_for_each(|op| {
+                        writeln!(
+                            out,
+                            "DROP TRIGGER IF EXISTS {};",
+                            ident(&format!("{}_journal_{op}", new.name))
+                        )
+                    })
+                    .unwrap_or_default(),
             }
-            .ok();
         }
         (Some(a), Some(b)) => {
             for c in &new.columns {

@@ -39,7 +39,7 @@ impl Dialect {
     }
 
     /// DDL creating every table of `schema` in an empty database, after the support
-    /// objects (journal queue and registry, key guard, maintenance).
+    /// objects (journal registry, key guard, maintenance).
     pub fn create_all(&self, schema: &Schema) -> String {
         let mut out = String::new();
         if schema.tables.is_empty() {
@@ -55,7 +55,7 @@ impl Dialect {
         out
     }
 
-    /// Objects shared by every table (key guard) and journal (queue, registry,
+    /// Objects shared by every table (key guard) and journal (registry,
     /// maintenance); idempotent.
     pub fn support(&self) -> String {
         match self {

@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 pub const HASH_CODE: &str = "hash_code";
 pub const CREATED_AT: &str = "created_at";
 pub const UPDATED_AT: &str = "updated_at";
+/// The journal's queue column: when the record was queued for the publisher, NULL
+/// once published. The queue is a partial index over the non-NULL ones.
+pub const JOURNAL_QUEUED_AT: &str = "journal_queued_at";
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Schema {

@@ -13,11 +13,12 @@
 //! The journal is one table per journaled table (no partitioning in SQLite);
 //! retention is a `DELETE` of the oldest ids the runtime runs (ids grow with time,
 //! so no index on the timestamp is needed: every row written costs one b-tree
-//! insert in the journal and one in the queue).
+//! insert in the journal and one in its queue index, the partial index over the
+//! records not yet published).
 
 use std::fmt::Write;
 
-use super::schema::{HASH_CODE, UPDATED_AT};
+use super::schema::{HASH_CODE, JOURNAL_QUEUED_AT, UPDATED_AT};
 use super::{Column, ColumnType, Index, Table, check_name, checks, ident, ident_list, literal};
 
 /// The UTC timestamp format every date-time column holds.
@@ -183,10 +184,20 @@ pub fn create_journal(table: &Table) -> String {
         .iter()
         .map(|c| format!("    {} {}", ident(&c.name), sql_type(&c.ty)))
         .collect();
+    // The publish queue is this column: set while the record waits for the
+    // publisher, NULL once published; a replay sets it again.
     writeln!(
         out,
-        "    \"journal_timestamp\" TEXT NOT NULL DEFAULT ({NOW}),\n{}\n) STRICT;",
+        "    \"journal_timestamp\" TEXT NOT NULL DEFAULT ({NOW}),\n    \"{JOURNAL_QUEUED_AT}\" TEXT DEFAULT ({NOW}),\n{}\n) STRICT;",
         columns.join(",\n")
+    )
+    .ok();
+    // The queue: a partial index holding only the records waiting for the publisher.
+    writeln!(
+        out,
+        "CREATE INDEX {} ON {} (\"{JOURNAL_QUEUED_AT}\", \"journal_id\") WHERE \"{JOURNAL_QUEUED_AT}\" IS NOT NULL;",
+        ident(&format!("{journal}_queue")),
+        ident(&journal)
     )
     .ok();
     writeln!(
@@ -202,9 +213,8 @@ pub fn create_journal(table: &Table) -> String {
     out
 }
 
-/// AFTER row triggers copying each change into the journal and queueing it, in the
-/// writer's transaction. `last_insert_rowid()` inside a trigger is the journal row
-/// just inserted. An UPDATE that changes no column is not journaled.
+/// AFTER row triggers copying each change into the journal (which queues it), in
+/// the writer's transaction. An UPDATE that changes no column is not journaled.
 pub fn journal_triggers(table: &Table) -> String {
     let journal = ident(&table.journal_table());
     let name = ident(&table.name);
@@ -242,11 +252,9 @@ pub fn journal_triggers(table: &Table) -> String {
             "DROP TRIGGER IF EXISTS {trigger};\n\
              CREATE TRIGGER {trigger} AFTER {op} ON {name} FOR EACH ROW{when}\n\
              BEGIN\n    \
-             INSERT INTO {journal} (\"journal_operation\", {columns}) VALUES ('{op}', {});\n    \
-             INSERT INTO \"_blueprint_journal_queue\" (\"table_name\", \"journal_id\") VALUES ({}, last_insert_rowid());\n\
+             INSERT INTO {journal} (\"journal_operation\", {columns}) VALUES ('{op}', {});\n\
              END;\n",
             values(row),
-            literal(&table.name)
         )
         .ok();
     }
@@ -254,20 +262,13 @@ pub fn journal_triggers(table: &Table) -> String {
 }
 
 pub fn support() -> String {
-    format!(
-        r#"CREATE TABLE IF NOT EXISTS "_blueprint_journal_tables" (
+    r#"CREATE TABLE IF NOT EXISTS "_blueprint_journal_tables" (
     "table_name" TEXT PRIMARY KEY,
     "journal_table" TEXT NOT NULL UNIQUE,
     "retention_days" INTEGER NOT NULL CHECK ("retention_days" > 0)
 ) STRICT;
-CREATE TABLE IF NOT EXISTS "_blueprint_journal_queue" (
-    "table_name" TEXT NOT NULL,
-    "journal_id" INTEGER NOT NULL,
-    "queued_at" TEXT NOT NULL DEFAULT ({NOW}),
-    PRIMARY KEY ("table_name", "journal_id")
-) STRICT, WITHOUT ROWID;
 "#
-    )
+    .to_string()
 }
 
 // ---------------------------------------------------------------------------

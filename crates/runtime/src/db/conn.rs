@@ -342,7 +342,7 @@ impl Conn<'_> {
     /// (migrations, journal): each row as its columns rendered as text.
     pub(crate) async fn fetch_rows(
         self,
-        sql: &'static str,
+        sql: impl Into<Sql>,
         binds: &[&str],
     ) -> Result<Vec<Vec<String>>, DbError> {
         fn text<R: sqlx::Row>(r: &R, i: usize) -> Result<String, sqlx::Error>
@@ -368,6 +368,7 @@ impl Conn<'_> {
                 .collect()
         }
         let owned: Vec<String> = binds.iter().map(|s| s.to_string()).collect();
+        let sql = AssertSqlSafe(sql.into());
         Ok(match self.0 {
             Inner::SqlitePool(p) => rows(bind_all(sqlx::query(sql), &owned).fetch_all(p).await?)?,
             Inner::Sqlite(c) => rows(bind_all(sqlx::query(sql), &owned).fetch_all(c).await?)?,

@@ -1,7 +1,11 @@
 //! The journal (producer side): every change of a journaled table is copied, in
-//! the writer's transaction, into `<table>_journal` and its id queued in
-//! `_blueprint_journal_queue` for the event publisher. These are the runtime's
-//! calls on it: maintenance (partitions/retention), replay, reading the queue.
+//! the writer's transaction, into `<table>_journal`, queued for the event
+//! publisher. The queue is not a table: a record is queued while its
+//! `journal_queued_at` is set, and each journal has a partial index over exactly
+//! those records (so queueing costs an index entry, not a second row, and on
+//! PostgreSQL the queue is partitioned by day with the journal). These are the
+//! runtime's calls on it: maintenance (partitions/retention), replay, reading the
+//! queue, taking published records off it.
 
 use std::time::Duration;
 
@@ -67,13 +71,20 @@ async fn tables(conn: Conn<'_>) -> Result<Vec<(String, String, u32)>, DbError> {
         .collect())
 }
 
+/// The journal column holding the queue time (NULL once published).
+const QUEUED_AT: &str = "journal_queued_at";
+
+/// SQLite's `now()`, in the journal's text form.
+const SQLITE_NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+
 fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// Re-queue every journal record of `table` with an id of at least `from_id`, so
-/// the publisher sends them again (consumers dedupe by event id). Returns how many
-/// were queued. An unknown table is an error, not an empty replay.
+/// the publisher sends them again (consumers dedupe by event id); a record still
+/// queued moves to the queue's end. Returns how many were queued. An unknown table
+/// is an error, not an empty replay.
 pub async fn replay<'c>(
     conn: impl Into<Conn<'c>>,
     table: &str,
@@ -86,19 +97,12 @@ pub async fn replay<'c>(
         .find(|(t, _, _)| t == table)
         .map(|(_, j, _)| j)
         .ok_or_else(|| DbError::UnknownTable(table.to_string()))?;
-    let conflict = match conn.dialect() {
-        Dialect::Postgres => "",
-        // SQLite's queue has one entry per record: re-queueing a queued one is a no-op.
-        Dialect::Sqlite => " ON CONFLICT DO NOTHING",
-    };
-    let placeholder = match conn.dialect() {
-        Dialect::Postgres => "$1::text::bigint",
-        Dialect::Sqlite => "CAST(?1 AS INTEGER)",
+    let (now, from) = match conn.dialect() {
+        Dialect::Postgres => ("now()", "$1::text::bigint"),
+        Dialect::Sqlite => (SQLITE_NOW, "CAST(?1 AS INTEGER)"),
     };
     let sql = format!(
-        "INSERT INTO \"_blueprint_journal_queue\" (\"table_name\", \"journal_id\") \
-         SELECT '{}', \"journal_id\" FROM {} WHERE \"journal_id\" >= {placeholder} ORDER BY \"journal_id\"{conflict}",
-        table.replace('\'', "''"),
+        "UPDATE {} SET \"{QUEUED_AT}\" = {now} WHERE \"journal_id\" >= {from}",
         quote(&journal)
     );
     conn.execute(sql.into(), &from_id.to_string(), &[]).await
@@ -111,19 +115,35 @@ pub struct Queued {
     pub journal_id: i64,
 }
 
-/// The oldest `limit` queued records (what the publisher reads next).
+/// The oldest `limit` queued records of all journals (what the publisher reads
+/// next), in queue order: queue time, then journal id.
 pub async fn queued<'c>(conn: impl Into<Conn<'c>>, limit: u32) -> Result<Vec<Queued>, DbError> {
-    let conn = conn.into();
-    let sql = match conn.dialect() {
-        Dialect::Postgres => {
-            "SELECT \"table_name\", \"journal_id\" FROM \"_blueprint_journal_queue\" \
-             ORDER BY \"queued_at\", \"journal_id\" LIMIT $1::text::bigint"
-        }
-        Dialect::Sqlite => {
-            "SELECT \"table_name\", \"journal_id\" FROM \"_blueprint_journal_queue\" \
-             ORDER BY \"queued_at\", \"journal_id\" LIMIT CAST(?1 AS INTEGER)"
-        }
+    let mut conn = conn.into();
+    let journals = tables(Conn::from(&mut conn)).await?;
+    if journals.is_empty() {
+        return Ok(Vec::new());
+    }
+    // One branch per journal, each read through its queue index in order.
+    let branches: Vec<String> = journals
+        .iter()
+        .map(|(table, journal, _)| {
+            format!(
+                "SELECT '{}' AS \"table_name\", \"journal_id\", \"{QUEUED_AT}\" AS \"queued_at\" \
+                 FROM {} WHERE \"{QUEUED_AT}\" IS NOT NULL",
+                table.replace('\'', "''"),
+                quote(journal)
+            )
+        })
+        .collect();
+    let limit_param = match conn.dialect() {
+        Dialect::Postgres => "$1::text::bigint",
+        Dialect::Sqlite => "CAST(?1 AS INTEGER)",
     };
+    let sql = format!(
+        "SELECT \"table_name\", \"journal_id\" FROM ({}) q \
+         ORDER BY \"queued_at\", \"journal_id\" LIMIT {limit_param}",
+        branches.join(" UNION ALL ")
+    );
     let rows = conn.fetch_rows(sql, &[&limit.to_string()]).await?;
     Ok(rows
         .into_iter()
@@ -135,4 +155,37 @@ pub async fn queued<'c>(conn: impl Into<Conn<'c>>, limit: u32) -> Result<Vec<Que
             Err(_) => None,
         })
         .collect())
+}
+
+/// Take published records off the queue (the publisher calls this in the
+/// transaction that records the send). Returns how many were still queued; unknown
+/// tables and ids are ignored (retention may have dropped them).
+pub async fn published<'c>(conn: impl Into<Conn<'c>>, records: &[Queued]) -> Result<u64, DbError> {
+    let mut conn = conn.into();
+    let mut done = 0;
+    for (table, journal, _) in tables(Conn::from(&mut conn)).await? {
+        let ids: Vec<i64> = records
+            .iter()
+            .filter(|r| r.table == table)
+            .map(|r| r.journal_id)
+            .collect();
+        if ids.is_empty() {
+            continue;
+        }
+        // The ids travel as one bound JSON array.
+        let in_ids = match conn.dialect() {
+            Dialect::Postgres => "SELECT jsonb_array_elements_text($1::text::jsonb)::bigint",
+            Dialect::Sqlite => "SELECT \"value\" FROM json_each(?1)",
+        };
+        let sql = format!(
+            "UPDATE {} SET \"{QUEUED_AT}\" = NULL WHERE \"{QUEUED_AT}\" IS NOT NULL AND \"journal_id\" IN ({in_ids})",
+            quote(&journal)
+        );
+        let doc = format!(
+            "[{}]",
+            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+        );
+        done += Conn::from(&mut conn).execute(sql.into(), &doc, &[]).await?;
+    }
+    Ok(done)
 }

@@ -13,16 +13,8 @@ CREATE TABLE IF NOT EXISTS "_blueprint_journal_tables" (
     "journal_table" text NOT NULL UNIQUE,
     "retention_days" integer NOT NULL CHECK ("retention_days" > 0)
 );
--- Journal records not yet published. Partitioned on queue time (not on the journal
--- record's time) so that a replay of old records lands in a current partition.
-CREATE TABLE IF NOT EXISTS "_blueprint_journal_queue" (
-    "table_name" text NOT NULL,
-    "journal_id" bigint NOT NULL,
-    "queued_at" timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY ("table_name", "journal_id", "queued_at")
-) PARTITION BY RANGE ("queued_at");
 -- Creates the partitions from yesterday to `premake_days` ahead (UTC days) and drops
--- those older than the retention; the queue keeps the longest retention.
+-- those older than the retention (with them, their queue entries).
 CREATE OR REPLACE FUNCTION "_blueprint_journal_maintain"(premake_days integer DEFAULT 3)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
@@ -33,8 +25,6 @@ DECLARE
 BEGIN
     FOR t IN
         SELECT "journal_table" AS parent, "retention_days" AS days FROM "_blueprint_journal_tables"
-        UNION ALL
-        SELECT '_blueprint_journal_queue', coalesce(max("retention_days"), 7) FROM "_blueprint_journal_tables"
     LOOP
         FOR d IN SELECT generate_series(today - 1, today + premake_days, interval '1 day')::date LOOP
             EXECUTE format(
@@ -69,8 +59,9 @@ CREATE TRIGGER "users_key_update" BEFORE UPDATE ON "users" FOR EACH ROW WHEN (OL
 CREATE SEQUENCE "users_journal_journal_id_seq";
 CREATE TABLE "users_journal" (
     "journal_id" bigint NOT NULL DEFAULT nextval('"users_journal_journal_id_seq"'),
-    "journal_operation" text NOT NULL CHECK ("journal_operation" IN ('INSERT', 'UPDATE', 'DELETE')),
+    "journal_operation" text NOT NULL,
     "journal_timestamp" timestamptz NOT NULL DEFAULT now(),
+    "journal_queued_at" timestamptz DEFAULT now(),
     "id" text,
     "email" text,
     "name" jsonb,
@@ -81,33 +72,37 @@ CREATE TABLE "users_journal" (
     PRIMARY KEY ("journal_id", "journal_timestamp")
 ) PARTITION BY RANGE ("journal_timestamp");
 ALTER SEQUENCE "users_journal_journal_id_seq" OWNED BY "users_journal"."journal_id";
+CREATE INDEX "users_journal_queue" ON "users_journal" ("journal_queued_at", "journal_id") WHERE "journal_queued_at" IS NOT NULL;
 INSERT INTO "_blueprint_journal_tables" ("table_name", "journal_table", "retention_days") VALUES ('users', 'users_journal', 7) ON CONFLICT ("table_name") DO UPDATE SET "retention_days" = excluded."retention_days";
-CREATE OR REPLACE FUNCTION "users_journal_fn"() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    r "users"%ROWTYPE;
+CREATE OR REPLACE FUNCTION "users_journal_insert_fn"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'UPDATE' AND OLD IS NOT DISTINCT FROM NEW THEN
-        RETURN NULL;
-    END IF;
-    IF TG_OP = 'DELETE' THEN
-        r := OLD;
-    ELSE
-        r := NEW;
-    END IF;
-    -- One statement for both inserts: half the executor round trips of two.
-    WITH journaled AS (
-        INSERT INTO "users_journal" ("journal_operation", "id", "email", "name", "status", "hash_code", "created_at", "updated_at")
-        VALUES (TG_OP, r."id", r."email", r."name", r."status", r."hash_code", r."created_at", r."updated_at")
-        RETURNING "journal_id"
-    )
-    INSERT INTO "_blueprint_journal_queue" ("table_name", "journal_id")
-    SELECT 'users', "journal_id" FROM journaled;
-    PERFORM pg_notify('blueprint_journal', 'users');
+    INSERT INTO "users_journal" ("journal_operation", "id", "email", "name", "status", "hash_code", "created_at", "updated_at")
+    VALUES ('INSERT', NEW."id", NEW."email", NEW."name", NEW."status", NEW."hash_code", NEW."created_at", NEW."updated_at");
     RETURN NULL;
 END
 $$;
-DROP TRIGGER IF EXISTS "users_journal" ON "users";
-CREATE TRIGGER "users_journal" AFTER INSERT OR UPDATE OR DELETE ON "users"
-    FOR EACH ROW EXECUTE FUNCTION "users_journal_fn"();
+DROP TRIGGER IF EXISTS "users_journal_insert" ON "users";
+CREATE TRIGGER "users_journal_insert" AFTER INSERT ON "users" FOR EACH ROW
+    EXECUTE FUNCTION "users_journal_insert_fn"();
+CREATE OR REPLACE FUNCTION "users_journal_update_fn"() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO "users_journal" ("journal_operation", "id", "email", "name", "status", "hash_code", "created_at", "updated_at")
+    VALUES ('UPDATE', NEW."id", NEW."email", NEW."name", NEW."status", NEW."hash_code", NEW."created_at", NEW."updated_at");
+    RETURN NULL;
+END
+$$;
+DROP TRIGGER IF EXISTS "users_journal_update" ON "users";
+CREATE TRIGGER "users_journal_update" AFTER UPDATE ON "users" FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*)
+    EXECUTE FUNCTION "users_journal_update_fn"();
+CREATE OR REPLACE FUNCTION "users_journal_delete_fn"() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO "users_journal" ("journal_operation", "id", "email", "name", "status", "hash_code", "created_at", "updated_at")
+    VALUES ('DELETE', OLD."id", OLD."email", OLD."name", OLD."status", OLD."hash_code", OLD."created_at", OLD."updated_at");
+    RETURN NULL;
+END
+$$;
+DROP TRIGGER IF EXISTS "users_journal_delete" ON "users";
+CREATE TRIGGER "users_journal_delete" AFTER DELETE ON "users" FOR EACH ROW
+    EXECUTE FUNCTION "users_journal_delete_fn"();
 
 SELECT "_blueprint_journal_maintain"();

@@ -6,12 +6,6 @@ CREATE TABLE IF NOT EXISTS "_blueprint_journal_tables" (
     "journal_table" TEXT NOT NULL UNIQUE,
     "retention_days" INTEGER NOT NULL CHECK ("retention_days" > 0)
 ) STRICT;
-CREATE TABLE IF NOT EXISTS "_blueprint_journal_queue" (
-    "table_name" TEXT NOT NULL,
-    "journal_id" INTEGER NOT NULL,
-    "queued_at" TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-    PRIMARY KEY ("table_name", "journal_id")
-) STRICT, WITHOUT ROWID;
 CREATE TABLE "users" (
     "id" TEXT NOT NULL CONSTRAINT "users_id_check" CHECK (trim("id") <> ''),
     "email" TEXT CONSTRAINT "users_email_check" CHECK (length("email") <= 320),
@@ -30,6 +24,7 @@ CREATE TABLE "users_journal" (
     "journal_id" INTEGER PRIMARY KEY,
     "journal_operation" TEXT NOT NULL CHECK ("journal_operation" IN ('INSERT', 'UPDATE', 'DELETE')),
     "journal_timestamp" TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    "journal_queued_at" TEXT DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
     "id" TEXT,
     "email" TEXT,
     "name" TEXT,
@@ -38,23 +33,21 @@ CREATE TABLE "users_journal" (
     "created_at" TEXT,
     "updated_at" TEXT
 ) STRICT;
+CREATE INDEX "users_journal_queue" ON "users_journal" ("journal_queued_at", "journal_id") WHERE "journal_queued_at" IS NOT NULL;
 INSERT INTO "_blueprint_journal_tables" ("table_name", "journal_table", "retention_days") VALUES ('users', 'users_journal', 7) ON CONFLICT ("table_name") DO UPDATE SET "retention_days" = excluded."retention_days";
 DROP TRIGGER IF EXISTS "users_journal_insert";
 CREATE TRIGGER "users_journal_insert" AFTER INSERT ON "users" FOR EACH ROW
 BEGIN
     INSERT INTO "users_journal" ("journal_operation", "id", "email", "name", "status", "hash_code", "created_at", "updated_at") VALUES ('INSERT', NEW."id", NEW."email", NEW."name", NEW."status", NEW."hash_code", NEW."created_at", NEW."updated_at");
-    INSERT INTO "_blueprint_journal_queue" ("table_name", "journal_id") VALUES ('users', last_insert_rowid());
 END;
 DROP TRIGGER IF EXISTS "users_journal_update";
 CREATE TRIGGER "users_journal_update" AFTER UPDATE ON "users" FOR EACH ROW WHEN NOT (OLD."id" IS NEW."id" AND OLD."email" IS NEW."email" AND OLD."name" IS NEW."name" AND OLD."status" IS NEW."status" AND OLD."hash_code" IS NEW."hash_code" AND OLD."created_at" IS NEW."created_at" AND OLD."updated_at" IS NEW."updated_at")
 BEGIN
     INSERT INTO "users_journal" ("journal_operation", "id", "email", "name", "status", "hash_code", "created_at", "updated_at") VALUES ('UPDATE', NEW."id", NEW."email", NEW."name", NEW."status", NEW."hash_code", NEW."created_at", NEW."updated_at");
-    INSERT INTO "_blueprint_journal_queue" ("table_name", "journal_id") VALUES ('users', last_insert_rowid());
 END;
 DROP TRIGGER IF EXISTS "users_journal_delete";
 CREATE TRIGGER "users_journal_delete" AFTER DELETE ON "users" FOR EACH ROW
 BEGIN
     INSERT INTO "users_journal" ("journal_operation", "id", "email", "name", "status", "hash_code", "created_at", "updated_at") VALUES ('DELETE', OLD."id", OLD."email", OLD."name", OLD."status", OLD."hash_code", OLD."created_at", OLD."updated_at");
-    INSERT INTO "_blueprint_journal_queue" ("table_name", "journal_id") VALUES ('users', last_insert_rowid());
 END;
 
