@@ -67,6 +67,14 @@ impl ::blueprint::Validate for UserStatus {
     fn validate(value: &::blueprint::serde_json::Value, v: &mut ::blueprint::Validator) {
         v.one_of(value, Self::VALUES);
     }
+    fn check(&self, v: &mut ::blueprint::Validator) {
+        if let Self::Undefined(value) = self {
+            v.unknown_value(value, Self::VALUES);
+        }
+    }
+    fn measure(&self) -> ::blueprint::validate::Measure {
+        ::blueprint::validate::Measure::text(self.as_str())
+    }
 }
 
 impl ::blueprint::FromParam for UserStatus {
@@ -108,6 +116,12 @@ impl ::blueprint::Validate for User {
         v.field::<String>(obj, "email", true);
         v.field::<String>(obj, "name", false);
         v.field::<UserStatus>(obj, "status", false);
+    }
+    fn check(&self, v: &mut ::blueprint::Validator) {
+        v.check_field("id", &self.id, true, None, None);
+        v.check_field("email", &self.email, true, None, None);
+        v.check_field("name", &self.name, false, None, None);
+        v.check_default_field("status", &self.status, None, None);
     }
 }
 
