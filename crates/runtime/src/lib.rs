@@ -26,6 +26,7 @@ pub mod error;
 pub mod mock;
 pub mod param;
 pub mod strict;
+pub mod text;
 pub mod union;
 pub mod validate;
 
@@ -40,6 +41,7 @@ pub use decimal::Decimal;
 pub use error::{ErrorBody, Violation};
 pub use mock::Example;
 pub use param::{FromParam, ToParam};
+pub use text::Text;
 pub use validate::{Validate, Validator};
 
 // Re-exports for generated code.

@@ -15,6 +15,7 @@
 //! parsers as the types' `Deserialize` impls. What decoding plus `check` accepts,
 //! `validate` accepts, with the same violations in the same order.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -113,7 +114,7 @@ pub fn decode_checked<T: Validate + DeserializeOwned>(
     } else if v.violations.is_empty() {
         Some(Ok(value))
     } else {
-        Some(Err(v.violations))
+        Some(Err(v.into_violations()))
     }
 }
 
@@ -129,11 +130,25 @@ pub struct Validator {
     deferred: bool,
 }
 
+thread_local! {
+    /// The path buffer of the thread's last validator: most requests are valid,
+    /// and then validation allocates nothing.
+    static SPARE_PATH: Cell<String> = const { Cell::new(String::new()) };
+}
+
+impl Drop for Validator {
+    fn drop(&mut self) {
+        SPARE_PATH.set(std::mem::take(&mut self.path));
+    }
+}
+
 impl Validator {
     /// A validator whose paths start with `root` (e.g. `body`).
     pub fn new(root: &str) -> Self {
+        let mut path = SPARE_PATH.take();
+        path.clear();
         // Room for nested paths (`body.items[2].id`) without reallocating.
-        let mut path = String::with_capacity(root.len() + 64);
+        path.reserve(root.len() + 64);
         path.push_str(root);
         Validator {
             path,
@@ -164,8 +179,8 @@ impl Validator {
         self.deferred
     }
 
-    pub fn into_violations(self) -> Vec<Violation> {
-        self.violations
+    pub fn into_violations(mut self) -> Vec<Violation> {
+        std::mem::take(&mut self.violations)
     }
 
     /// Run `f` with `segment` appended to the path (`.name` or `[3]`).

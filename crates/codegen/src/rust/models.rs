@@ -416,7 +416,7 @@ fn enum_type(ctx: &Ctx<'_>, service: &Service, e: &Enum) -> TokenStream {
 
         impl<'de> ::blueprint::serde::Deserialize<'de> for #name {
             fn deserialize<D: ::blueprint::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let value = <String as ::blueprint::serde::Deserialize>::deserialize(d)?;
+                let value = <::blueprint::Text<'de> as ::blueprint::serde::Deserialize>::deserialize(d)?;
                 Ok(Self::from(value.as_str()))
             }
         }

@@ -58,7 +58,9 @@ impl<'de> ::blueprint::serde::Deserialize<'de> for UserStatus {
     fn deserialize<D: ::blueprint::serde::Deserializer<'de>>(
         d: D,
     ) -> Result<Self, D::Error> {
-        let value = <String as ::blueprint::serde::Deserialize>::deserialize(d)?;
+        let value = <::blueprint::Text<
+            'de,
+        > as ::blueprint::serde::Deserialize>::deserialize(d)?;
         Ok(Self::from(value.as_str()))
     }
 }
