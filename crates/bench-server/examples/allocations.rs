@@ -7,9 +7,7 @@
 //! the figures count the router, extractors, handler and response only.
 
 use blueprint::axum::Router;
-use blueprint::axum::body::Body;
-use blueprint::http::Request;
-use blueprint_bench_server::driver::{Endpoint, endpoints};
+use blueprint_bench_server::driver::{Endpoint, endpoints, in_process_request};
 use blueprint_bench_server::{generated, handwritten};
 use tower::ServiceExt;
 
@@ -18,32 +16,16 @@ static ALLOCATOR: dhat::Alloc = dhat::Alloc;
 
 const REQUESTS: u64 = 1_000;
 
-fn request(endpoint: &Endpoint) -> Request<Body> {
-    let builder = Request::builder()
-        .method(endpoint.method)
-        .uri(&endpoint.target)
-        .header("host", "127.0.0.1");
-    let result = match &endpoint.body {
-        Some(body) => builder
-            .header("content-type", "application/json")
-            .header("content-length", body.len())
-            .body(Body::from(body.clone())),
-        None => builder.body(Body::empty()),
-    };
-    // The endpoints are constants of this crate, valid requests.
-    result.expect("valid request")
-}
-
 /// Allocations (blocks, bytes) per request of `endpoint` through `app`.
 async fn per_request(app: &Router, endpoint: &Endpoint) -> (f64, f64) {
     // Warm up: first calls allocate lazily initialized state.
     for _ in 0..10 {
-        let _ = app.clone().oneshot(request(endpoint)).await;
+        let _ = app.clone().oneshot(in_process_request(endpoint)).await;
     }
     let mut blocks = 0;
     let mut bytes = 0;
     for _ in 0..REQUESTS {
-        let req = request(endpoint);
+        let req = in_process_request(endpoint);
         let app = app.clone();
         let before = dhat::HeapStats::get();
         let response = app.oneshot(req).await;

@@ -81,6 +81,24 @@ pub fn endpoints() -> Vec<Endpoint> {
     ]
 }
 
+/// `endpoint` as a request for a router called in process (the examples: no
+/// socket, no hyper).
+pub fn in_process_request(endpoint: &Endpoint) -> blueprint::http::Request<axum::body::Body> {
+    let builder = blueprint::http::Request::builder()
+        .method(endpoint.method)
+        .uri(&endpoint.target)
+        .header("host", "127.0.0.1");
+    let result = match &endpoint.body {
+        Some(body) => builder
+            .header("content-type", "application/json")
+            .header("content-length", body.len())
+            .body(axum::body::Body::from(body.clone())),
+        None => builder.body(axum::body::Body::empty()),
+    };
+    // The endpoints are constants of this crate, valid requests.
+    result.expect("valid request")
+}
+
 /// A running `bench-server`; killed and reaped when dropped, so no server
 /// outlives the driver, whatever fails.
 #[derive(Debug)]

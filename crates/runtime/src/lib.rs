@@ -4,7 +4,9 @@
 //! - [`union`]: apibuilder's JSON encodings of unions (discriminator, one-key
 //!   wrapper, `value`-wrapped primitives, unknown members kept raw);
 //! - [`validate`]: the [`Validate`] trait and the [`Validator`] that collects
-//!   *every* violation of a JSON document with its path;
+//!   *every* violation of a JSON document with its path, and the typed fast
+//!   pass that reaches the same answer without building a JSON tree;
+//! - [`strict`]: serde decoding that accepts exactly the JSON validation accepts;
 //! - [`param`]: text encodings of path, query and header parameters;
 //! - [`Decimal`]: apibuilder's `decimal`, exact, written as a JSON number;
 //! - [`error`]: the JSON error body every generated server answers with;
@@ -23,6 +25,8 @@ pub mod decimal;
 pub mod error;
 pub mod mock;
 pub mod param;
+pub mod strict;
+pub mod text;
 pub mod union;
 pub mod validate;
 
@@ -39,6 +43,7 @@ pub use decimal::Decimal;
 pub use error::{ErrorBody, Violation};
 pub use mock::Example;
 pub use param::{FromParam, ToParam};
+pub use text::Text;
 pub use validate::{Validate, Validator};
 
 // Re-exports for generated code.

@@ -38,7 +38,7 @@ use crate::error::{ErrorBody, Violation};
 use crate::layers::{DeadlineLayer, request_span};
 pub use crate::layers::{RequestIds, serve, shutdown_signal};
 use crate::param::FromParam;
-use crate::validate::{Validate, Validator};
+use crate::validate::Validate;
 
 pub use axum::Router;
 
@@ -251,6 +251,15 @@ impl<'a> Iterator for Texts<'a> {
 }
 
 impl Inputs {
+    /// Record violations found in one input (reusing their list when it is the first).
+    fn record(&mut self, violations: Vec<Violation>) {
+        if self.violations.is_empty() {
+            self.violations = violations;
+        } else {
+            self.violations.extend(violations);
+        }
+    }
+
     fn violation(&mut self, path: String, message: impl Into<String>) {
         self.violations.push(Violation {
             path,
@@ -378,8 +387,24 @@ impl Inputs {
         }
     }
 
-    /// The JSON body as a `T`: validated first (every violation recorded), then decoded.
+    /// The JSON body as a `T`, or every violation recorded.
+    ///
+    /// Decoded straight from the bytes and checked when that works (the common
+    /// case: no JSON tree is built); else validated as JSON, which finds every
+    /// violation (see [`crate::validate`]: both give the same answer).
     pub fn body<T: Validate + DeserializeOwned>(&mut self) -> Option<T> {
+        if let Ok(bytes) = &self.body {
+            if !bytes.is_empty() {
+                match crate::validate::decode_checked::<T>(bytes, "body") {
+                    Some(Ok(value)) => return Some(value),
+                    Some(Err(violations)) => {
+                        self.record(violations);
+                        return None;
+                    }
+                    None => {}
+                }
+            }
+        }
         let value = self.body_json()?;
         decode(value, "body", &mut self.violations)
     }
@@ -448,24 +473,9 @@ fn decode<T: Validate + DeserializeOwned>(
     root: &str,
     out: &mut Vec<Violation>,
 ) -> Option<T> {
-    let mut v = Validator::new(root);
-    T::validate(&value, &mut v);
-    if !v.is_valid() {
-        out.extend(v.into_violations());
-        return None;
-    }
-    match serde_json::from_value(value) {
-        Ok(t) => Some(t),
-        Err(e) => {
-            // Validation and serde disagree only on constraints validation does not
-            // model; report serde's message rather than failing silently.
-            out.push(Violation {
-                path: root.to_owned(),
-                message: e.to_string(),
-            });
-            None
-        }
-    }
+    crate::validate::decode_walked(value, root)
+        .map_err(|violations| out.extend(violations))
+        .ok()
 }
 
 /// A JSON response.

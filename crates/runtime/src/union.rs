@@ -9,11 +9,14 @@
 //! `<value>` is the member's `discriminator_value`, else its type name. Generated
 //! `Serialize`/`Deserialize` impls call these helpers; an unknown value decodes to
 //! the union's `Undefined` variant holding the raw object, which re-encodes unchanged.
+//! Members are decoded [`Strict`]ly, as the outer document is on a server's fast path.
 
 use serde::de::{DeserializeOwned, Error as _};
 use serde::ser::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
+
+use crate::strict::Strict;
 
 /// A raw JSON object: what unknown union members decode into.
 pub type RawObject = Map<String, Value>;
@@ -161,7 +164,7 @@ pub fn tagged_member<T: DeserializeOwned, E: serde::de::Error>(
     discriminator: &str,
 ) -> Result<T, E> {
     object.remove(discriminator);
-    serde_json::from_value(Value::Object(object)).map_err(E::custom)
+    T::deserialize(Strict(Value::Object(object))).map_err(E::custom)
 }
 
 /// Decode a primitive member of a discriminated union (its `value` key).
@@ -169,12 +172,12 @@ pub fn tagged_value<T: DeserializeOwned, E: serde::de::Error>(object: &RawObject
     let value = object
         .get(VALUE_KEY)
         .ok_or_else(|| E::custom("missing field `value`"))?;
-    T::deserialize(value).map_err(E::custom)
+    T::deserialize(Strict(value)).map_err(E::custom)
 }
 
 /// Decode an object member of a wrapped union.
 pub fn wrapped_member<T: DeserializeOwned, E: serde::de::Error>(wrapped: &Wrapped) -> Result<T, E> {
-    T::deserialize(wrapped.inner()).map_err(E::custom)
+    T::deserialize(Strict(wrapped.inner())).map_err(E::custom)
 }
 
 /// Decode a primitive member of a wrapped union (`{"value": ...}` inside the wrapper).
@@ -183,13 +186,13 @@ pub fn wrapped_value<T: DeserializeOwned, E: serde::de::Error>(wrapped: &Wrapped
         .inner()
         .get(VALUE_KEY)
         .ok_or_else(|| E::custom(format!("{}: missing field `value`", wrapped.tag)))?;
-    T::deserialize(value).map_err(E::custom)
+    T::deserialize(Strict(value)).map_err(E::custom)
 }
 
 /// Decode a member that is itself a union with the same discriminator: the whole
 /// object, discriminator included, is the member's own encoding.
 pub fn nested_member<T: DeserializeOwned, E: serde::de::Error>(object: RawObject) -> Result<T, E> {
-    serde_json::from_value(Value::Object(object)).map_err(E::custom)
+    T::deserialize(Strict(Value::Object(object))).map_err(E::custom)
 }
 
 /// Decode a field with a spec default: `null` (like absence) gives the default.

@@ -1,22 +1,121 @@
 //! Validation of JSON input against the spec, collecting every violation.
 //!
-//! A generated server parses a body to a [`serde_json::Value`] first (malformed
-//! JSON is a 400), runs `T::validate` over it, and only then decodes `T` with
-//! serde. serde stops at the first error; this pass reports all of them, each with
-//! its path (`body.items[2].id`), as one 422.
+//! Two passes give the same answer. The fast one decodes a body straight into
+//! its model ([`crate::strict`], which accepts only JSON the walk accepts) and
+//! runs [`Validate::check`] over the typed value: decoding has already enforced
+//! shapes, types and formats, so the check reports only what the types let
+//! through (bounds, unknown enum values and union members, `null` for a required
+//! `json` field). When decoding fails, or the check cannot tell
+//! ([`Validator::defer`]), the walk decides: the body is parsed to a
+//! [`serde_json::Value`] (malformed JSON is a 400), `T::validate` reports every
+//! violation, each with its path (`body.items[2].id`), as one 422, and only a
+//! valid document is decoded.
 //!
 //! What `validate` accepts, serde decodes: the primitive checks below use the same
-//! parsers as the types' `Deserialize` impls.
+//! parsers as the types' `Deserialize` impls. What decoding plus `check` accepts,
+//! `validate` accepts, with the same violations in the same order.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::error::Violation;
 
 /// A type whose JSON form can be checked, reporting every problem.
 pub trait Validate {
+    /// Check the JSON form of a `Self`, before decoding: every violation.
     fn validate(value: &Value, v: &mut Validator);
+
+    /// Check a decoded value for what its type lets through but [`validate`]
+    /// refuses, with the same paths and messages; [`Validator::defer`] when the
+    /// decoded value cannot tell (the walk then decides).
+    ///
+    /// [`validate`]: Self::validate
+    fn check(&self, v: &mut Validator);
+
+    /// What `minimum`/`maximum` bound.
+    fn measure(&self) -> Measure {
+        Measure::None
+    }
+
+    /// Whether the value is JSON `null`, which a required field must not be.
+    fn is_null(&self) -> bool {
+        false
+    }
+}
+
+/// The quantity `minimum`/`maximum` bound, as [`Validator::bounds`] measures JSON.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Measure {
+    /// Not bounded (objects, booleans, absent values).
+    None,
+    /// A number.
+    Number(f64),
+    /// A string's length in characters.
+    Length(f64),
+    /// An array's item count.
+    Count(f64),
+    /// Decoding lost what the walk measures (the text of a uuid or a date, a
+    /// decimal's JSON form): only the walk can tell.
+    Unknown,
+}
+
+impl Measure {
+    /// The length of `text`.
+    pub fn text(text: &str) -> Measure {
+        Measure::Length(text.chars().count() as f64)
+    }
+
+    fn of_json(value: &Value) -> Measure {
+        match value {
+            Value::Number(n) => n.as_f64().map_or(Measure::None, Measure::Number),
+            Value::String(s) => Measure::text(s),
+            Value::Array(a) => Measure::Count(a.len() as f64),
+            _ => Measure::None,
+        }
+    }
+}
+
+/// The walk (see the module docs): `value` validated, every violation reported
+/// under `root`, and decoded when valid.
+pub fn decode_walked<T: Validate + DeserializeOwned>(
+    value: Value,
+    root: &str,
+) -> Result<T, Vec<Violation>> {
+    let mut v = Validator::new(root);
+    T::validate(&value, &mut v);
+    if !v.is_valid() {
+        return Err(v.into_violations());
+    }
+    serde_json::from_value(value).map_err(|e| {
+        // Validation and serde disagree only on constraints validation does not
+        // model; report serde's message rather than failing silently.
+        vec![Violation {
+            path: root.to_owned(),
+            message: e.to_string(),
+        }]
+    })
+}
+
+/// The fast pass (see the module docs): `T` decoded from JSON text and checked,
+/// its violations reported under `root`. None when the walk must decide.
+pub fn decode_checked<T: Validate + DeserializeOwned>(
+    bytes: &[u8],
+    root: &str,
+) -> Option<Result<T, Vec<Violation>>> {
+    let value = crate::strict::from_slice::<T>(bytes).ok()?;
+    let mut v = Validator::new(root);
+    value.check(&mut v);
+    if v.deferred {
+        None
+    } else if v.violations.is_empty() {
+        Some(Ok(value))
+    } else {
+        Some(Err(v.into_violations()))
+    }
 }
 
 /// A check for one union member: how to validate the member's JSON.
@@ -27,17 +126,34 @@ pub type MemberCheck = fn(&Value, &mut Validator);
 pub struct Validator {
     path: String,
     violations: Vec<Violation>,
+    /// Set by a [`Validate::check`] that cannot tell.
+    deferred: bool,
+}
+
+thread_local! {
+    /// The path buffer of the thread's last validator: most requests are valid,
+    /// and then validation allocates nothing.
+    static SPARE_PATH: Cell<String> = const { Cell::new(String::new()) };
+}
+
+impl Drop for Validator {
+    fn drop(&mut self) {
+        SPARE_PATH.set(std::mem::take(&mut self.path));
+    }
 }
 
 impl Validator {
     /// A validator whose paths start with `root` (e.g. `body`).
     pub fn new(root: &str) -> Self {
+        let mut path = SPARE_PATH.take();
+        path.clear();
         // Room for nested paths (`body.items[2].id`) without reallocating.
-        let mut path = String::with_capacity(root.len() + 64);
+        path.reserve(root.len() + 64);
         path.push_str(root);
         Validator {
             path,
             violations: Vec::new(),
+            deferred: false,
         }
     }
 
@@ -53,8 +169,18 @@ impl Validator {
         self.violations.is_empty()
     }
 
-    pub fn into_violations(self) -> Vec<Violation> {
-        self.violations
+    /// Give the decision to the walk: the decoded value lost what it would need.
+    pub fn defer(&mut self) {
+        self.deferred = true;
+    }
+
+    /// Whether a check deferred (see [`defer`](Self::defer)).
+    pub fn is_deferred(&self) -> bool {
+        self.deferred
+    }
+
+    pub fn into_violations(mut self) -> Vec<Violation> {
+        std::mem::take(&mut self.violations)
     }
 
     /// Run `f` with `segment` appended to the path (`.name` or `[3]`).
@@ -64,6 +190,16 @@ impl Validator {
             self.path.push('.');
         }
         self.path.push_str(segment);
+        let r = f(self);
+        self.path.truncate(len);
+        r
+    }
+
+    /// Run `f` with `[index]` appended to the path.
+    pub fn at_index<R>(&mut self, index: usize, f: impl FnOnce(&mut Self) -> R) -> R {
+        let len = self.path.len();
+        // Writing to a String cannot fail.
+        let _ = write!(self.path, "[{index}]");
         let r = f(self);
         self.path.truncate(len);
         r
@@ -117,13 +253,18 @@ impl Validator {
         if min.is_none() && max.is_none() {
             return;
         }
-        let (measure, what) = match value {
-            Value::Number(n) => (n.as_f64(), "be"),
-            Value::String(s) => (Some(s.chars().count() as f64), "have length"),
-            Value::Array(a) => (Some(a.len() as f64), "have item count"),
-            _ => (None, ""),
+        self.measured(Measure::of_json(value), min, max);
+    }
+
+    /// Check `minimum`/`maximum` of a measure.
+    fn measured(&mut self, measure: Measure, min: Option<f64>, max: Option<f64>) {
+        let (m, what) = match measure {
+            Measure::None => return,
+            Measure::Unknown => return self.defer(),
+            Measure::Number(m) => (m, "be"),
+            Measure::Length(m) => (m, "have length"),
+            Measure::Count(m) => (m, "have item count"),
         };
-        let Some(m) = measure else { return };
         if let Some(min) = min.filter(|min| m < *min) {
             self.report(format!("must {what} at least {min}"));
         }
@@ -136,11 +277,83 @@ impl Validator {
     pub fn one_of(&mut self, value: &Value, values: &[&str]) {
         match value {
             Value::String(s) if values.contains(&s.as_str()) => {}
-            Value::String(s) => self.report(format!(
-                "invalid value {s:?}; must be one of: {}",
-                values.join(", ")
-            )),
+            Value::String(s) => self.unknown_value(s, values),
             other => self.report(format!("must be a string, not {}", kind(other))),
+        }
+    }
+
+    /// `value` is not one of an enum's `values`.
+    pub fn unknown_value(&mut self, value: &str, values: &[&str]) {
+        self.report(format!(
+            "invalid value {value:?}; must be one of: {}",
+            values.join(", ")
+        ));
+    }
+
+    /// Check decoded field `name` (see [`Validate::check`]), as
+    /// [`bounded_field`](Self::bounded_field) checks its JSON.
+    pub fn check_field<T: Validate>(
+        &mut self,
+        name: &str,
+        value: &T,
+        required: bool,
+        min: Option<f64>,
+        max: Option<f64>,
+    ) {
+        self.at(name, |v| {
+            if value.is_null() {
+                if required {
+                    v.report("is required");
+                }
+                return;
+            }
+            let before = v.violations.len();
+            value.check(v);
+            if v.violations.len() == before && (min.is_some() || max.is_some()) {
+                v.measured(value.measure(), min, max);
+            }
+        });
+    }
+
+    /// [`check_field`](Self::check_field) for a field with a spec default: the
+    /// decoded value may be the default rather than what was sent, which the
+    /// walk does not check; a violation defers to the walk.
+    pub fn check_default_field<T: Validate>(
+        &mut self,
+        name: &str,
+        value: &T,
+        min: Option<f64>,
+        max: Option<f64>,
+    ) {
+        let before = self.violations.len();
+        self.check_field(name, value, false, min, max);
+        if self.violations.len() > before {
+            self.violations.truncate(before);
+            self.defer();
+        }
+    }
+
+    /// A discriminated union member nobody knows, kept raw: its discriminator.
+    pub fn unknown_tagged_member(
+        &mut self,
+        raw: &Map<String, Value>,
+        discriminator: &str,
+        tags: &[&str],
+    ) {
+        match raw.get(discriminator) {
+            Some(Value::String(tag)) => {
+                let msg = unknown_member(tag, tags);
+                self.at(discriminator, |v| v.report(msg));
+            }
+            _ => self.defer(),
+        }
+    }
+
+    /// A wrapped union member nobody knows, kept raw: its one key.
+    pub fn unknown_wrapped_member(&mut self, raw: &Map<String, Value>, tags: &[&str]) {
+        match (raw.len(), raw.keys().next()) {
+            (1, Some(tag)) => self.report(unknown_member(tag, tags)),
+            _ => self.defer(),
         }
     }
 
@@ -175,7 +388,7 @@ impl Validator {
         match members.iter().find(|(t, _)| *t == tag) {
             Some((_, check)) => check(value, self),
             None => {
-                let msg = unknown_member(tag, members);
+                let msg = unknown_member(tag, &tags(members));
                 self.at(discriminator, |v| v.report(msg));
             }
         }
@@ -190,13 +403,13 @@ impl Validator {
         let (Some((tag, inner)), None) = (entries.next(), entries.next()) else {
             self.report(format!(
                 "must be an object with exactly one key (one of: {})",
-                tags(members)
+                tags(members).join(", ")
             ));
             return;
         };
         match members.iter().find(|(t, _)| *t == tag) {
             Some((_, check)) => self.at(tag, |v| check(inner, v)),
-            None => self.report(unknown_member(tag, members)),
+            None => self.report(unknown_member(tag, &tags(members))),
         }
     }
 
@@ -208,16 +421,12 @@ impl Validator {
     }
 }
 
-fn tags(members: &[(&str, MemberCheck)]) -> String {
-    members
-        .iter()
-        .map(|(t, _)| *t)
-        .collect::<Vec<_>>()
-        .join(", ")
+fn tags<'a>(members: &[(&'a str, MemberCheck)]) -> Vec<&'a str> {
+    members.iter().map(|(t, _)| *t).collect()
 }
 
-fn unknown_member(tag: &str, members: &[(&str, MemberCheck)]) -> String {
-    format!("unknown type {tag:?}; must be one of: {}", tags(members))
+fn unknown_member(tag: &str, tags: &[&str]) -> String {
+    format!("unknown type {tag:?}; must be one of: {}", tags.join(", "))
 }
 
 /// `a string`, `an object`...: for messages.
@@ -246,6 +455,12 @@ impl Validate for String {
     fn validate(value: &Value, v: &mut Validator) {
         string(value, v);
     }
+
+    fn check(&self, _: &mut Validator) {}
+
+    fn measure(&self) -> Measure {
+        Measure::text(self)
+    }
 }
 
 impl Validate for bool {
@@ -254,6 +469,8 @@ impl Validate for bool {
             v.report(format!("must be a boolean, not {}", kind(value)));
         }
     }
+
+    fn check(&self, _: &mut Validator) {}
 }
 
 impl Validate for i32 {
@@ -264,6 +481,12 @@ impl Validate for i32 {
             None => v.report(format!("must be an integer, not {}", describe(value))),
         }
     }
+
+    fn check(&self, _: &mut Validator) {}
+
+    fn measure(&self) -> Measure {
+        Measure::Number(f64::from(*self))
+    }
 }
 
 impl Validate for i64 {
@@ -272,6 +495,13 @@ impl Validate for i64 {
             v.report(format!("must be a 64-bit integer, not {}", describe(value)));
         }
     }
+
+    fn check(&self, _: &mut Validator) {}
+
+    fn measure(&self) -> Measure {
+        #[allow(clippy::cast_precision_loss)] // as the walk measures JSON numbers
+        Measure::Number(*self as f64)
+    }
 }
 
 impl Validate for f64 {
@@ -279,6 +509,12 @@ impl Validate for f64 {
         if !value.is_number() {
             v.report(format!("must be a number, not {}", kind(value)));
         }
+    }
+
+    fn check(&self, _: &mut Validator) {}
+
+    fn measure(&self) -> Measure {
+        Measure::Number(*self)
     }
 }
 
@@ -290,6 +526,13 @@ impl Validate for crate::Decimal {
             other => v.report(format!("must be a decimal number, not {}", describe(other))),
         }
     }
+
+    fn check(&self, _: &mut Validator) {}
+
+    /// The walk measures the text as sent, which decoding does not keep.
+    fn measure(&self) -> Measure {
+        Measure::Unknown
+    }
 }
 
 impl Validate for uuid::Uuid {
@@ -300,6 +543,13 @@ impl Validate for uuid::Uuid {
             }
         }
     }
+
+    fn check(&self, _: &mut Validator) {}
+
+    /// The walk measures the text as sent, which decoding does not keep.
+    fn measure(&self) -> Measure {
+        Measure::Unknown
+    }
 }
 
 impl Validate for chrono::NaiveDate {
@@ -309,6 +559,13 @@ impl Validate for chrono::NaiveDate {
                 v.report(format!("{s:?} is not an ISO 8601 date (YYYY-MM-DD)"));
             }
         }
+    }
+
+    fn check(&self, _: &mut Validator) {}
+
+    /// The walk measures the text as sent, which decoding does not keep.
+    fn measure(&self) -> Measure {
+        Measure::Unknown
     }
 }
 
@@ -322,25 +579,62 @@ impl Validate for chrono::DateTime<chrono::Utc> {
             }
         }
     }
+
+    fn check(&self, _: &mut Validator) {}
+
+    /// The walk measures the text as sent, which decoding does not keep.
+    fn measure(&self) -> Measure {
+        Measure::Unknown
+    }
 }
 
 impl Validate for Value {
     fn validate(_: &Value, _: &mut Validator) {}
+
+    fn check(&self, _: &mut Validator) {}
+
+    fn measure(&self) -> Measure {
+        Measure::of_json(self)
+    }
+
+    fn is_null(&self) -> bool {
+        Value::is_null(self)
+    }
 }
 
 impl Validate for Map<String, Value> {
     fn validate(value: &Value, v: &mut Validator) {
         v.object(value);
     }
+
+    fn check(&self, _: &mut Validator) {}
 }
 
 impl Validate for () {
     fn validate(_: &Value, _: &mut Validator) {}
+
+    fn check(&self, _: &mut Validator) {}
+
+    fn is_null(&self) -> bool {
+        true
+    }
 }
 
 impl<T: Validate> Validate for Box<T> {
     fn validate(value: &Value, v: &mut Validator) {
         T::validate(value, v);
+    }
+
+    fn check(&self, v: &mut Validator) {
+        T::check(self, v);
+    }
+
+    fn measure(&self) -> Measure {
+        T::measure(self)
+    }
+
+    fn is_null(&self) -> bool {
+        T::is_null(self)
     }
 }
 
@@ -350,6 +644,20 @@ impl<T: Validate> Validate for Option<T> {
             T::validate(value, v);
         }
     }
+
+    fn check(&self, v: &mut Validator) {
+        if let Some(value) = self {
+            value.check(v);
+        }
+    }
+
+    fn measure(&self) -> Measure {
+        self.as_ref().map_or(Measure::None, T::measure)
+    }
+
+    fn is_null(&self) -> bool {
+        self.as_ref().is_none_or(T::is_null)
+    }
 }
 
 impl<T: Validate> Validate for Vec<T> {
@@ -357,11 +665,21 @@ impl<T: Validate> Validate for Vec<T> {
         match value {
             Value::Array(items) => {
                 for (i, item) in items.iter().enumerate() {
-                    v.at(&format!("[{i}]"), |v| T::validate(item, v));
+                    v.at_index(i, |v| T::validate(item, v));
                 }
             }
             other => v.report(format!("must be an array, not {}", kind(other))),
         }
+    }
+
+    fn check(&self, v: &mut Validator) {
+        for (i, item) in self.iter().enumerate() {
+            v.at_index(i, |v| item.check(v));
+        }
+    }
+
+    fn measure(&self) -> Measure {
+        Measure::Count(self.len() as f64)
     }
 }
 
@@ -371,6 +689,22 @@ impl<T: Validate> Validate for BTreeMap<String, T> {
             for (k, item) in obj {
                 v.at(k, |v| T::validate(item, v));
             }
+        }
+    }
+
+    fn check(&self, v: &mut Validator) {
+        // The walk reports entries in the order they were sent, this map holds
+        // them sorted: with two invalid entries, only the walk knows the order.
+        let before = v.violations.len();
+        let mut invalid = 0;
+        for (k, item) in self {
+            let n = v.violations.len();
+            v.at(k, |v| item.check(v));
+            invalid += usize::from(v.violations.len() > n);
+        }
+        if invalid > 1 {
+            v.violations.truncate(before);
+            v.defer();
         }
     }
 }
@@ -411,6 +745,87 @@ mod tests {
                 "body.age: must be an integer, not a string",
                 "body.id: is required",
             ]
+        );
+    }
+
+    /// An enum as generated: unknown values decode, and `check` refuses them.
+    #[derive(Debug, PartialEq)]
+    struct Level(String);
+
+    impl<'de> serde::Deserialize<'de> for Level {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            String::deserialize(d).map(Level)
+        }
+    }
+
+    impl Validate for Level {
+        fn validate(value: &Value, v: &mut Validator) {
+            v.one_of(value, &["low", "high"]);
+        }
+        fn check(&self, v: &mut Validator) {
+            if !["low", "high"].contains(&self.0.as_str()) {
+                v.unknown_value(&self.0, &["low", "high"]);
+            }
+        }
+    }
+
+    type Levels = BTreeMap<String, Level>;
+
+    fn walked(text: &str) -> Result<Levels, Vec<Violation>> {
+        decode_walked(serde_json::from_str(text).unwrap(), "body")
+    }
+
+    #[test]
+    fn map_entries_are_reported_in_the_order_sent() {
+        // One invalid entry: the fast pass knows where it is.
+        let one = r#"{"b": "low", "a": "bad"}"#;
+        let fast = decode_checked::<Levels>(one.as_bytes(), "body").unwrap();
+        assert_eq!(fast, walked(one));
+        // Two: only the walk knows which came first (the map sorted them).
+        let two = r#"{"b": "worse", "a": "bad"}"#;
+        assert!(decode_checked::<Levels>(two.as_bytes(), "body").is_none());
+        let paths: Vec<_> = walked(two)
+            .unwrap_err()
+            .into_iter()
+            .map(|v| v.path)
+            .collect();
+        assert_eq!(paths, ["body.b", "body.a"]);
+    }
+
+    #[test]
+    fn lists_are_indexed_and_counted_alike() {
+        for text in [r#"["low", "bad", "worse"]"#, r#"["high"]"#] {
+            let fast = decode_checked::<Vec<Level>>(text.as_bytes(), "body").unwrap();
+            let slow = decode_walked::<Vec<Level>>(serde_json::from_str(text).unwrap(), "body");
+            assert_eq!(fast, slow);
+        }
+        let mut v = Validator::new("body");
+        v.check_field("tags", &vec![1, 2, 3], true, None, Some(2.0));
+        v.check_field("name", &String::from("é"), true, Some(2.0), None);
+        let messages: Vec<_> = v.into_violations().into_iter().map(|x| x.message).collect();
+        assert_eq!(
+            messages,
+            [
+                "must have item count at most 2",
+                "must have length at least 2"
+            ]
+        );
+    }
+
+    #[test]
+    fn required_json_must_not_be_null_and_lost_text_defers() {
+        let mut v = Validator::new("body");
+        v.check_field("any", &Value::Null, true, None, None);
+        v.check_field("maybe", &None::<String>, false, None, None);
+        assert!(!v.is_deferred());
+        assert_eq!(v.violations.len(), 1);
+        v.check_field("id", &uuid::Uuid::nil(), true, Some(40.0), None);
+        assert!(v.is_deferred(), "a uuid's text length is not kept");
+        let mut v = Validator::new("body");
+        v.check_default_field("count", &0_i32, Some(1.0), None);
+        assert!(
+            v.is_valid() && v.is_deferred(),
+            "the default may not have been sent"
         );
     }
 }

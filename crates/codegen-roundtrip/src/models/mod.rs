@@ -59,7 +59,9 @@ impl<'de> ::blueprint::serde::Deserialize<'de> for Color {
     fn deserialize<D: ::blueprint::serde::Deserializer<'de>>(
         d: D,
     ) -> Result<Self, D::Error> {
-        let value = <String as ::blueprint::serde::Deserialize>::deserialize(d)?;
+        let value = <::blueprint::Text<
+            'de,
+        > as ::blueprint::serde::Deserialize>::deserialize(d)?;
         Ok(Self::from(value.as_str()))
     }
 }
@@ -67,6 +69,14 @@ impl<'de> ::blueprint::serde::Deserialize<'de> for Color {
 impl ::blueprint::Validate for Color {
     fn validate(value: &::blueprint::serde_json::Value, v: &mut ::blueprint::Validator) {
         v.one_of(value, Self::VALUES);
+    }
+    fn check(&self, v: &mut ::blueprint::Validator) {
+        if let Self::UndefinedValue(value) = self {
+            v.unknown_value(value, Self::VALUES);
+        }
+    }
+    fn measure(&self) -> ::blueprint::validate::Measure {
+        ::blueprint::validate::Measure::text(self.as_str())
     }
 }
 
@@ -173,6 +183,32 @@ impl ::blueprint::Validate for Sample {
         v.field::<String>(obj, "x-request-id", false);
         v.field::<String>(obj, "userId", false);
     }
+    fn check(&self, v: &mut ::blueprint::Validator) {
+        v.check_field("boolean", &self.boolean, true, None, None);
+        v.check_field("date", &self.date, true, None, None);
+        v.check_field("date_time", &self.date_time, true, None, None);
+        v.check_field("decimal", &self.decimal, true, None, None);
+        v.check_field("double", &self.double, true, None, None);
+        v.check_field("integer", &self.integer, true, Some(-1000f64), Some(1000f64));
+        v.check_field("long", &self.long, true, None, None);
+        v.check_field("object", &self.object, true, None, None);
+        v.check_field("json", &self.json, true, None, None);
+        v.check_field("string", &self.string, true, Some(1f64), Some(20f64));
+        v.check_field("uuid", &self.uuid, true, None, None);
+        v.check_field("strings", &self.strings, true, None, None);
+        v.check_field("longs", &self.longs, true, None, None);
+        v.check_field("color", &self.color, true, None, None);
+        v.check_field("maybe", &self.maybe, false, None, None);
+        v.check_field("maybe_date", &self.maybe_date, false, None, None);
+        v.check_default_field("count", &self.count, None, None);
+        v.check_default_field("mood", &self.mood, None, None);
+        v.check_default_field("greeting", &self.greeting, None, None);
+        v.check_default_field("ratio", &self.ratio, None, None);
+        v.check_default_field("flags", &self.flags, None, None);
+        v.check_field("type", &self.r#type, false, None, None);
+        v.check_field("x-request-id", &self.x_request_id, false, None, None);
+        v.check_field("userId", &self.user_id, false, None, None);
+    }
 }
 
 fn default_sample_count() -> i64 {
@@ -236,6 +272,9 @@ impl ::blueprint::Validate for Circle {
         let Some(obj) = v.object(value) else { return };
         v.bounded_field::<f64>(obj, "radius", true, Some(0f64), None);
     }
+    fn check(&self, v: &mut ::blueprint::Validator) {
+        v.check_field("radius", &self.radius, true, Some(0f64), None);
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -249,6 +288,9 @@ impl ::blueprint::Validate for Square {
         let Some(obj) = v.object(value) else { return };
         v.field::<f64>(obj, "side", true);
     }
+    fn check(&self, v: &mut ::blueprint::Validator) {
+        v.check_field("side", &self.side, true, None, None);
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -261,6 +303,9 @@ impl ::blueprint::Validate for Guest {
     fn validate(value: &::blueprint::serde_json::Value, v: &mut ::blueprint::Validator) {
         let Some(obj) = v.object(value) else { return };
         v.field::<String>(obj, "session", true);
+    }
+    fn check(&self, v: &mut ::blueprint::Validator) {
+        v.check_field("session", &self.session, true, None, None);
     }
 }
 
@@ -277,6 +322,10 @@ impl ::blueprint::Validate for Member {
         let Some(obj) = v.object(value) else { return };
         v.field::<::blueprint::uuid::Uuid>(obj, "id", true);
         v.field::<String>(obj, "email", false);
+    }
+    fn check(&self, v: &mut ::blueprint::Validator) {
+        v.check_field("id", &self.id, true, None, None);
+        v.check_field("email", &self.email, false, None, None);
     }
 }
 
@@ -304,6 +353,12 @@ impl ::blueprint::Validate for Node {
         v.field::<Node>(obj, "parent", false);
         v.field::<Shape>(obj, "shape", false);
     }
+    fn check(&self, v: &mut ::blueprint::Validator) {
+        v.check_field("name", &self.name, true, None, None);
+        v.check_default_field("children", &self.children, None, None);
+        v.check_field("parent", &self.parent, false, None, None);
+        v.check_field("shape", &self.shape, false, None, None);
+    }
 }
 
 fn default_node_children() -> Vec<Node> {
@@ -328,6 +383,10 @@ impl ::blueprint::Validate for Problem {
         let Some(obj) = v.object(value) else { return };
         v.field::<String>(obj, "code", true);
         v.field::<String>(obj, "message", true);
+    }
+    fn check(&self, v: &mut ::blueprint::Validator) {
+        v.check_field("code", &self.code, true, None, None);
+        v.check_field("message", &self.message, true, None, None);
     }
 }
 
@@ -397,6 +456,21 @@ impl ::blueprint::Validate for Shape {
                 ("color", |value, v| v.value_member::<Color>(value)),
             ],
         );
+    }
+    fn check(&self, v: &mut ::blueprint::Validator) {
+        match self {
+            Self::Circle(m) => m.check(v),
+            Self::Square(m) => m.check(v),
+            Self::String(m) => v.check_field("value", m, true, None, None),
+            Self::Color(m) => v.check_field("value", m, true, None, None),
+            Self::Undefined(raw) => {
+                v.unknown_tagged_member(
+                    raw,
+                    "kind",
+                    &["circle", "SQUARE", "string", "color"],
+                )
+            }
+        }
     }
 }
 
@@ -476,6 +550,21 @@ impl ::blueprint::Validate for Party {
                 ("long", |value, v| v.value_member::<i64>(value)),
             ],
         );
+    }
+    fn check(&self, v: &mut ::blueprint::Validator) {
+        match self {
+            Self::Guest(m) => v.at("guest", |v| m.check(v)),
+            Self::Member(m) => v.at("member", |v| m.check(v)),
+            Self::Uuid(m) => {
+                v.at("uuid", |v| v.check_field("value", m, true, None, None))
+            }
+            Self::Long(m) => {
+                v.at("long", |v| v.check_field("value", m, true, None, None))
+            }
+            Self::Undefined(raw) => {
+                v.unknown_wrapped_member(raw, &["guest", "member", "uuid", "long"])
+            }
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Models: one module per namespace with the service's enums, interfaces (as
 //! structs: their shape), models and unions, each with serde impls for
-//! apibuilder's JSON and a `Validate` impl.
+//! apibuilder's JSON and a `Validate` impl: `validate` walks the JSON, `check`
+//! checks a decoded value for the same violations (the server's fast path).
 
 use std::path::Path;
 
@@ -129,6 +130,7 @@ fn struct_type(
     let mut members = Vec::new();
     let mut default_fns = Vec::new();
     let mut checks = Vec::new();
+    let mut typed_checks = Vec::new();
     for (f, field_ident) in fields.iter().zip(field_idents(fields)) {
         let fid = ident(&field_ident);
         let wire = &f.name;
@@ -139,6 +141,7 @@ fn struct_type(
         let rename = (field_ident.trim_start_matches("r#") != wire.as_str())
             .then(|| quote!(rename = #wire,));
         let fdoc = docs(f.description.as_deref(), f.deprecation.as_ref());
+        let defaulted = matches!(presence(f), Presence::Default(_));
         let (attrs, full_ty, required) = match presence(f) {
             Presence::Required => (quote!(), ty.clone(), true),
             Presence::Optional => (
@@ -195,7 +198,17 @@ fn struct_type(
         } else {
             quote!(v.bounded_field::<#check_ty>(obj, #wire, #required, #min, #max);)
         });
+        typed_checks.push(if defaulted {
+            quote!(v.check_default_field(#wire, &self.#fid, #min, #max);)
+        } else {
+            quote!(v.check_field(#wire, &self.#fid, #required, #min, #max);)
+        });
     }
+    let check_param = if typed_checks.is_empty() {
+        quote!(_)
+    } else {
+        quote!(v)
+    };
     let validate_body = if checks.is_empty() {
         quote!(v.object(value);)
     } else {
@@ -215,6 +228,10 @@ fn struct_type(
         impl ::blueprint::Validate for #name {
             fn validate(value: &::blueprint::serde_json::Value, v: &mut ::blueprint::Validator) {
                 #validate_body
+            }
+
+            fn check(&self, #check_param: &mut ::blueprint::Validator) {
+                #(#typed_checks)*
             }
         }
 
@@ -399,7 +416,7 @@ fn enum_type(ctx: &Ctx<'_>, service: &Service, e: &Enum) -> TokenStream {
 
         impl<'de> ::blueprint::serde::Deserialize<'de> for #name {
             fn deserialize<D: ::blueprint::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let value = <String as ::blueprint::serde::Deserialize>::deserialize(d)?;
+                let value = <::blueprint::Text<'de> as ::blueprint::serde::Deserialize>::deserialize(d)?;
                 Ok(Self::from(value.as_str()))
             }
         }
@@ -407,6 +424,16 @@ fn enum_type(ctx: &Ctx<'_>, service: &Service, e: &Enum) -> TokenStream {
         impl ::blueprint::Validate for #name {
             fn validate(value: &::blueprint::serde_json::Value, v: &mut ::blueprint::Validator) {
                 v.one_of(value, Self::VALUES);
+            }
+
+            fn check(&self, v: &mut ::blueprint::Validator) {
+                if let Self::#undefined(value) = self {
+                    v.unknown_value(value, Self::VALUES);
+                }
+            }
+
+            fn measure(&self) -> ::blueprint::validate::Measure {
+                ::blueprint::validate::Measure::text(self.as_str())
             }
         }
 
@@ -544,8 +571,11 @@ fn union_type(ctx: &Ctx<'_>, service: &Service, u: &Union) -> TokenStream {
     let mut ser_arms = Vec::new();
     let mut de_arms = Vec::new();
     let mut checks = Vec::new();
+    let mut typed_arms = Vec::new();
+    let mut all_tags = Vec::new();
     for v in &uv.variants {
         let id = format_ident!("{}", v.ident);
+        all_tags.extend(v.tags.iter().cloned());
         let mut ty = ctx.rust_type(&v.member.type_, place);
         let check_ty = ty.clone();
         if ctx.needs_box(&t, &v.member.type_) {
@@ -579,6 +609,7 @@ fn union_type(ctx: &Ctx<'_>, service: &Service, u: &Union) -> TokenStream {
                     quote!(#tag => ::blueprint::union::tagged_member(t.object, #d).map(Self::#id),),
                 );
                 checks.push(quote!((#tag, <#check_ty as ::blueprint::Validate>::validate),));
+                typed_arms.push(quote!(Self::#id(m) => m.check(v),));
             }
             (Some(d), MemberForm::Value) => {
                 ser_arms.push(quote!(Self::#id(m) => ::blueprint::union::serialize_tagged_value(s, #d, #tag, m),));
@@ -586,6 +617,8 @@ fn union_type(ctx: &Ctx<'_>, service: &Service, u: &Union) -> TokenStream {
                     quote!(#tag => ::blueprint::union::tagged_value(&t.object).map(Self::#id),),
                 );
                 checks.push(quote!((#tag, |value, v| v.value_member::<#check_ty>(value)),));
+                typed_arms
+                    .push(quote!(Self::#id(m) => v.check_field("value", m, true, None, None),));
             }
             (Some(_), MemberForm::Nested) => {
                 ser_arms
@@ -594,6 +627,7 @@ fn union_type(ctx: &Ctx<'_>, service: &Service, u: &Union) -> TokenStream {
                 for tag in tags {
                     checks.push(quote!((#tag, <#check_ty as ::blueprint::Validate>::validate),));
                 }
+                typed_arms.push(quote!(Self::#id(m) => m.check(v),));
             }
             (None, MemberForm::Object | MemberForm::Nested) => {
                 ser_arms.push(
@@ -602,15 +636,17 @@ fn union_type(ctx: &Ctx<'_>, service: &Service, u: &Union) -> TokenStream {
                 de_arms
                     .push(quote!(#tag => ::blueprint::union::wrapped_member(&t).map(Self::#id),));
                 checks.push(quote!((#tag, <#check_ty as ::blueprint::Validate>::validate),));
+                typed_arms.push(quote!(Self::#id(m) => v.at(#tag, |v| m.check(v)),));
             }
             (None, MemberForm::Value) => {
                 ser_arms.push(quote!(Self::#id(m) => ::blueprint::union::serialize_wrapped_value(s, #tag, m),));
                 de_arms.push(quote!(#tag => ::blueprint::union::wrapped_value(&t).map(Self::#id),));
                 checks.push(quote!((#tag, |value, v| v.value_member::<#check_ty>(value)),));
+                typed_arms.push(quote!(Self::#id(m) => v.at(#tag, |v| v.check_field("value", m, true, None, None)),));
             }
         }
     }
-    let (read, validate) = match &u.discriminator {
+    let (read, validate, unknown) = match &u.discriminator {
         Some(d) => {
             let default = match u
                 .default_type()
@@ -625,11 +661,13 @@ fn union_type(ctx: &Ctx<'_>, service: &Service, u: &Union) -> TokenStream {
             (
                 quote!(let t = ::blueprint::union::read_tagged(d, #wire_name, #d, #default)?;),
                 quote!(v.tagged_union(value, #d, #default, &[#(#checks)*]);),
+                quote!(v.unknown_tagged_member(raw, #d, &[#(#all_tags),*])),
             )
         }
         None => (
             quote!(let t = ::blueprint::union::read_wrapped(d, #wire_name)?;),
             quote!(v.wrapped_union(value, &[#(#checks)*]);),
+            quote!(v.unknown_wrapped_member(raw, &[#(#all_tags),*])),
         ),
     };
     let undefined_doc = format!(
@@ -667,6 +705,13 @@ fn union_type(ctx: &Ctx<'_>, service: &Service, u: &Union) -> TokenStream {
         impl ::blueprint::Validate for #name {
             fn validate(value: &::blueprint::serde_json::Value, v: &mut ::blueprint::Validator) {
                 #validate
+            }
+
+            fn check(&self, v: &mut ::blueprint::Validator) {
+                match self {
+                    #(#typed_arms)*
+                    Self::#undefined(raw) => #unknown,
+                }
             }
         }
 

@@ -60,7 +60,9 @@ impl<'de> ::blueprint::serde::Deserialize<'de> for UserStatus {
     fn deserialize<D: ::blueprint::serde::Deserializer<'de>>(
         d: D,
     ) -> Result<Self, D::Error> {
-        let value = <String as ::blueprint::serde::Deserialize>::deserialize(d)?;
+        let value = <::blueprint::Text<
+            'de,
+        > as ::blueprint::serde::Deserialize>::deserialize(d)?;
         Ok(Self::from(value.as_str()))
     }
 }
@@ -68,6 +70,14 @@ impl<'de> ::blueprint::serde::Deserialize<'de> for UserStatus {
 impl ::blueprint::Validate for UserStatus {
     fn validate(value: &::blueprint::serde_json::Value, v: &mut ::blueprint::Validator) {
         v.one_of(value, Self::VALUES);
+    }
+    fn check(&self, v: &mut ::blueprint::Validator) {
+        if let Self::Undefined(value) = self {
+            v.unknown_value(value, Self::VALUES);
+        }
+    }
+    fn measure(&self) -> ::blueprint::validate::Measure {
+        ::blueprint::validate::Measure::text(self.as_str())
     }
 }
 
@@ -104,6 +114,10 @@ impl ::blueprint::Validate for Name {
         v.field::<String>(obj, "first", false);
         v.field::<String>(obj, "last", false);
     }
+    fn check(&self, v: &mut ::blueprint::Validator) {
+        v.check_field("first", &self.first, false, None, None);
+        v.check_field("last", &self.last, false, None, None);
+    }
 }
 
 /// Represents a single user in the system.
@@ -128,6 +142,12 @@ impl ::blueprint::Validate for User {
         v.bounded_field::<String>(obj, "email", false, None, Some(320f64));
         v.field::<Name>(obj, "name", true);
         v.field::<UserStatus>(obj, "status", false);
+    }
+    fn check(&self, v: &mut ::blueprint::Validator) {
+        v.check_field("id", &self.id, true, None, None);
+        v.check_field("email", &self.email, false, None, Some(320f64));
+        v.check_field("name", &self.name, true, None, None);
+        v.check_default_field("status", &self.status, None, None);
     }
 }
 
@@ -159,6 +179,11 @@ impl ::blueprint::Validate for UserForm {
         v.field::<Name>(obj, "name", true);
         v.field::<UserStatus>(obj, "status", false);
     }
+    fn check(&self, v: &mut ::blueprint::Validator) {
+        v.check_field("email", &self.email, false, None, Some(320f64));
+        v.check_field("name", &self.name, true, None, None);
+        v.check_field("status", &self.status, false, None, None);
+    }
 }
 
 /// A user was created or changed.
@@ -178,6 +203,11 @@ impl ::blueprint::Validate for UserUpserted {
                 ::blueprint::chrono::DateTime<::blueprint::chrono::Utc>,
             >(obj, "timestamp", true);
         v.field::<User>(obj, "user", true);
+    }
+    fn check(&self, v: &mut ::blueprint::Validator) {
+        v.check_field("event_id", &self.event_id, true, None, None);
+        v.check_field("timestamp", &self.timestamp, true, None, None);
+        v.check_field("user", &self.user, true, None, None);
     }
 }
 
@@ -199,6 +229,11 @@ impl ::blueprint::Validate for UserDeleted {
             >(obj, "timestamp", true);
         v.field::<String>(obj, "id", true);
     }
+    fn check(&self, v: &mut ::blueprint::Validator) {
+        v.check_field("event_id", &self.event_id, true, None, None);
+        v.check_field("timestamp", &self.timestamp, true, None, None);
+        v.check_field("id", &self.id, true, None, None);
+    }
 }
 
 /// Blueprint's standard answer to invalid input: every violation, each with its path.
@@ -218,6 +253,11 @@ impl ::blueprint::Validate for ValidationError {
         v.field::<String>(obj, "message", true);
         v.field::<Vec<Violation>>(obj, "violations", false);
     }
+    fn check(&self, v: &mut ::blueprint::Validator) {
+        v.check_field("code", &self.code, true, None, None);
+        v.check_field("message", &self.message, true, None, None);
+        v.check_field("violations", &self.violations, false, None, None);
+    }
 }
 
 /// One invalid input.
@@ -233,6 +273,10 @@ impl ::blueprint::Validate for Violation {
         let Some(obj) = v.object(value) else { return };
         v.field::<String>(obj, "path", true);
         v.field::<String>(obj, "message", true);
+    }
+    fn check(&self, v: &mut ::blueprint::Validator) {
+        v.check_field("path", &self.path, true, None, None);
+        v.check_field("message", &self.message, true, None, None);
     }
 }
 
@@ -303,6 +347,19 @@ impl ::blueprint::Validate for UserEvent {
                 ("user_deleted", <UserDeleted as ::blueprint::Validate>::validate),
             ],
         );
+    }
+    fn check(&self, v: &mut ::blueprint::Validator) {
+        match self {
+            Self::UserUpserted(m) => m.check(v),
+            Self::UserDeleted(m) => m.check(v),
+            Self::Undefined(raw) => {
+                v.unknown_tagged_member(
+                    raw,
+                    "discriminator",
+                    &["user_upserted", "user_deleted"],
+                )
+            }
+        }
     }
 }
 

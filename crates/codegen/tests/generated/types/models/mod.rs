@@ -55,7 +55,9 @@ impl<'de> ::blueprint::serde::Deserialize<'de> for Color {
     fn deserialize<D: ::blueprint::serde::Deserializer<'de>>(
         d: D,
     ) -> Result<Self, D::Error> {
-        let value = <String as ::blueprint::serde::Deserialize>::deserialize(d)?;
+        let value = <::blueprint::Text<
+            'de,
+        > as ::blueprint::serde::Deserialize>::deserialize(d)?;
         Ok(Self::from(value.as_str()))
     }
 }
@@ -63,6 +65,14 @@ impl<'de> ::blueprint::serde::Deserialize<'de> for Color {
 impl ::blueprint::Validate for Color {
     fn validate(value: &::blueprint::serde_json::Value, v: &mut ::blueprint::Validator) {
         v.one_of(value, Self::VALUES);
+    }
+    fn check(&self, v: &mut ::blueprint::Validator) {
+        if let Self::Undefined(value) = self {
+            v.unknown_value(value, Self::VALUES);
+        }
+    }
+    fn measure(&self) -> ::blueprint::validate::Measure {
+        ::blueprint::validate::Measure::text(self.as_str())
     }
 }
 
@@ -95,6 +105,10 @@ impl ::blueprint::Validate for Point {
         let Some(obj) = v.object(value) else { return };
         v.field::<f64>(obj, "x", true);
         v.field::<f64>(obj, "y", true);
+    }
+    fn check(&self, v: &mut ::blueprint::Validator) {
+        v.check_field("x", &self.x, true, None, None);
+        v.check_field("y", &self.y, true, None, None);
     }
 }
 
@@ -171,6 +185,25 @@ impl ::blueprint::Validate for Sample {
         v.field::<Point>(obj, "origin", false);
         v.field::<String>(obj, "order", false);
     }
+    fn check(&self, v: &mut ::blueprint::Validator) {
+        v.check_field("id", &self.id, true, None, None);
+        v.check_field("code", &self.code, true, Some(2f64), Some(8f64));
+        v.check_field("note", &self.note, false, None, None);
+        v.check_default_field("active", &self.active, None, None);
+        v.check_default_field("count", &self.count, Some(0f64), Some(100f64));
+        v.check_field("total", &self.total, true, None, None);
+        v.check_field("ratio", &self.ratio, false, None, None);
+        v.check_field("price", &self.price, true, Some(0f64), None);
+        v.check_field("day", &self.day, true, None, None);
+        v.check_field("at", &self.at, true, None, None);
+        v.check_default_field("color", &self.color, None, None);
+        v.check_default_field("tags", &self.tags, None, Some(5f64));
+        v.check_field("labels", &self.labels, false, None, None);
+        v.check_field("extra", &self.extra, false, None, None);
+        v.check_field("attributes", &self.attributes, false, None, None);
+        v.check_field("origin", &self.origin, false, None, None);
+        v.check_field("order", &self.order, false, None, None);
+    }
 }
 
 fn default_sample_active() -> bool {
@@ -228,5 +261,10 @@ impl ::blueprint::Validate for Setting {
         v.field::<String>(obj, "scope", true);
         v.field::<String>(obj, "key", true);
         v.field::<::blueprint::serde_json::Value>(obj, "value", true);
+    }
+    fn check(&self, v: &mut ::blueprint::Validator) {
+        v.check_field("scope", &self.scope, true, None, None);
+        v.check_field("key", &self.key, true, None, None);
+        v.check_field("value", &self.value, true, None, None);
     }
 }

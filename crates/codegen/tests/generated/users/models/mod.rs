@@ -58,7 +58,9 @@ impl<'de> ::blueprint::serde::Deserialize<'de> for UserStatus {
     fn deserialize<D: ::blueprint::serde::Deserializer<'de>>(
         d: D,
     ) -> Result<Self, D::Error> {
-        let value = <String as ::blueprint::serde::Deserialize>::deserialize(d)?;
+        let value = <::blueprint::Text<
+            'de,
+        > as ::blueprint::serde::Deserialize>::deserialize(d)?;
         Ok(Self::from(value.as_str()))
     }
 }
@@ -66,6 +68,14 @@ impl<'de> ::blueprint::serde::Deserialize<'de> for UserStatus {
 impl ::blueprint::Validate for UserStatus {
     fn validate(value: &::blueprint::serde_json::Value, v: &mut ::blueprint::Validator) {
         v.one_of(value, Self::VALUES);
+    }
+    fn check(&self, v: &mut ::blueprint::Validator) {
+        if let Self::Undefined(value) = self {
+            v.unknown_value(value, Self::VALUES);
+        }
+    }
+    fn measure(&self) -> ::blueprint::validate::Measure {
+        ::blueprint::validate::Measure::text(self.as_str())
     }
 }
 
@@ -108,6 +118,12 @@ impl ::blueprint::Validate for User {
         v.field::<String>(obj, "email", true);
         v.field::<String>(obj, "name", false);
         v.field::<UserStatus>(obj, "status", false);
+    }
+    fn check(&self, v: &mut ::blueprint::Validator) {
+        v.check_field("id", &self.id, true, None, None);
+        v.check_field("email", &self.email, true, None, None);
+        v.check_field("name", &self.name, false, None, None);
+        v.check_default_field("status", &self.status, None, None);
     }
 }
 
