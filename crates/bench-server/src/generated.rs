@@ -7,14 +7,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use blueprint::axum::Router;
 use blueprint::server::Context;
 
-use crate::api::models::{Name, User, UserStatus};
-use crate::api::operations::{
+use crate::data;
+use users_api::models::{Name, User, UserStatus};
+use users_api::operations::{
     DeleteUsersByIdRequest, DeleteUsersByIdResponse, GetUsersByIdRequest, GetUsersByIdResponse,
     GetUsersRequest, GetUsersResponse, PostUsersRequest, PostUsersResponse, PutUsersByIdRequest,
     PutUsersByIdResponse,
 };
-use crate::api::server::{UsersService, router};
-use crate::data;
+use users_api::server::{UsersService, router};
 
 /// The generated `users` router, serving the seed data.
 pub fn app() -> Router {

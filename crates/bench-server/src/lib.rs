@@ -27,12 +27,10 @@
 //! `PUT` build and return the user without storing it, so memory and the work of
 //! a request stay the same however long the load runs.
 //!
-//! `src/api` is generated (`models` and `server` only):
-//! `dev gen --spec services/users/spec/users.json --out crates/bench-server/src/api --generators models,server`.
+//! The generated side is the users service's own committed API package
+//! (`users-api`, generated from `services/users/spec/users.json`), so what is
+//! measured is exactly what the service ships.
 
-// Generated for the whole spec; the benchmark uses part of it.
-#[allow(dead_code)]
-mod api;
 pub mod data;
 pub mod driver;
 pub mod generated;
