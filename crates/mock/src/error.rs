@@ -1,7 +1,7 @@
 //! The JSON error body of every mock answer that is not a success.
 //!
-//! The same shape as the generated servers' (`blueprint::error::ErrorBody` in
-//! crates/runtime), so a client cannot tell the mock from the real service:
+//! The generated servers' own type (`blueprint::error::ErrorBody`), so a client
+//! cannot tell the mock from the real service:
 //! `{"code": "validation_failed", "message": "2 invalid inputs", "violations":
 //! [{"path": "body.email", "message": "is required"}, ...]}`. `code` is stable
 //! (`invalid_json`, `validation_failed`, `not_found`, `method_not_allowed`,
@@ -11,36 +11,15 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::validate::Violation;
+pub use blueprint::error::ErrorBody;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ErrorBody {
-    pub code: String,
-    pub message: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub violations: Vec<Violation>,
+/// Answering with an [`ErrorBody`]: the runtime's type, this crate's HTTP glue.
+pub trait ErrorResponse {
+    fn into_response_with(self, status: StatusCode) -> Response;
 }
 
-impl ErrorBody {
-    pub fn new(code: &str, message: impl Into<String>) -> Self {
-        ErrorBody {
-            code: code.to_string(),
-            message: message.into(),
-            violations: Vec::new(),
-        }
-    }
-
-    /// A `validation_failed` listing every violation.
-    pub fn validation(violations: Vec<Violation>) -> Self {
-        let n = violations.len();
-        ErrorBody {
-            code: "validation_failed".to_string(),
-            message: format!("{n} invalid input{}", if n == 1 { "" } else { "s" }),
-            violations,
-        }
-    }
-
-    pub fn into_response_with(self, status: StatusCode) -> Response {
+impl ErrorResponse for ErrorBody {
+    fn into_response_with(self, status: StatusCode) -> Response {
         json_response(status, &self)
     }
 }

@@ -12,7 +12,7 @@ use blueprint_spec::ir::{Method, Operation, Parameter, ParameterLocation, Respon
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::{Map, Value};
 
-use crate::error::{ErrorBody, json_response};
+use crate::error::{ErrorBody, ErrorResponse, json_response};
 use crate::routes::{Match, RouteTable};
 use crate::synth::Synth;
 use crate::validate::{self, Violation};

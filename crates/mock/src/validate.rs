@@ -2,37 +2,16 @@
 //! first), each with the path of the offending value (`body.user.email`,
 //! `body.items[2]`). The rules are those of generated servers: see the crate docs.
 
-use std::fmt;
-
+use blueprint::validate::kind;
 use blueprint_spec::Spec;
 use blueprint_spec::ir::{Bound, Field, NamedType, Primitive, TypeDef, TypeRef, Union};
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::{formats, wire};
 
-/// One reason a value does not decode as its declared type.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Violation {
-    /// Where: `body.user.email`, `query.limit`, `path.id`, `header.x-request-id`.
-    pub path: String,
-    pub message: String,
-}
-
-impl Violation {
-    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Violation {
-            path: path.into(),
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for Violation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path, self.message)
-    }
-}
+/// One reason a value does not decode as its declared type: the runtime's, so the
+/// mock and generated servers report violations in one shape.
+pub use blueprint::error::Violation;
 
 /// Every way `value` fails to decode as `t`; empty when it decodes.
 pub fn check(spec: &Spec, t: &TypeRef, value: &Value, path: &str) -> Vec<Violation> {
@@ -478,18 +457,6 @@ fn fmt_number(n: f64) -> String {
         format!("{}", n as i64)
     } else {
         n.to_string()
-    }
-}
-
-/// The JSON kind of a value, for messages.
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

@@ -1,5 +1,7 @@
 //! The JSON error body every generated server answers with.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 /// `{"code": "...", "message": "...", "violations": [...]}`.
@@ -23,6 +25,16 @@ impl ErrorBody {
             violations: Vec::new(),
         }
     }
+
+    /// The 422 body listing every violation: `validation_failed`, "N invalid inputs".
+    pub fn validation(violations: Vec<Violation>) -> Self {
+        let n = violations.len();
+        ErrorBody {
+            code: "validation_failed".to_owned(),
+            message: format!("{n} invalid input{}", if n == 1 { "" } else { "s" }),
+            violations,
+        }
+    }
 }
 
 /// One invalid input: where (`body.items[2].id`, `query.limit`, `header.x-id`,
@@ -31,4 +43,19 @@ impl ErrorBody {
 pub struct Violation {
     pub path: String,
     pub message: String,
+}
+
+impl Violation {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Violation {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
 }

@@ -458,13 +458,10 @@ impl Inputs {
         if let Some(response) = self.fatal {
             return *response;
         }
-        let n = self.violations.len();
-        let mut body = ErrorBody::new(
-            "validation_failed",
-            format!("{n} invalid input{}", if n == 1 { "" } else { "s" }),
-        );
-        body.violations = self.violations;
-        error(StatusCode::UNPROCESSABLE_ENTITY, body)
+        error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorBody::validation(self.violations),
+        )
     }
 }
 
