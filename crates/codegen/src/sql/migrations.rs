@@ -387,7 +387,7 @@ fn alter_postgres(old: &Table, new: &Table) -> String {
     for c in &new.columns {
         let col = ident(&c.name);
         let Some(b) = old.column(&c.name) else {
-            out.push_str(&postgres::add_column(new, c));
+            out.push_str(&Dialect::Postgres.add_column(new, c));
             continue;
         };
         if b == c {
@@ -445,7 +445,7 @@ fn alter_postgres(old: &Table, new: &Table) -> String {
             ident(&format!("{}_key_update", new.name))
         )
         .ok();
-        out.push_str(&postgres::key_guard(new));
+        out.push_str(&Dialect::Postgres.key_guard(new));
     }
     out.push_str(&index_changes(Dialect::Postgres, old, new));
     out.push_str(&journal_changes(Dialect::Postgres, old, new));
@@ -464,7 +464,7 @@ fn alter_sqlite(old: &Table, new: &Table) -> String {
     if only_additions {
         for c in &new.columns {
             if old.column(&c.name).is_none() {
-                out.push_str(&sqlite::add_column(new, c));
+                out.push_str(&Dialect::Sqlite.add_column(new, c));
             }
         }
         out.push_str(&index_changes(Dialect::Sqlite, old, new));
@@ -475,7 +475,7 @@ fn alter_sqlite(old: &Table, new: &Table) -> String {
     let staging = format!("_blueprint_new_{}", new.name);
     let mut staged = new.clone();
     staged.name = staging.clone();
-    out.push_str(&sqlite::table_statement(&staged));
+    out.push_str(&Dialect::Sqlite.table_statement(&staged));
     let common = super::ident_list(
         new.columns
             .iter()
@@ -491,7 +491,7 @@ fn alter_sqlite(old: &Table, new: &Table) -> String {
     writeln!(out, "DROP TABLE {name};").ok();
     writeln!(out, "ALTER TABLE {} RENAME TO {name};", ident(&staging)).ok();
     // Dropping the table dropped its indexes and triggers: create them all again.
-    out.push_str(&sqlite::table_extras(new));
+    out.push_str(&Dialect::Sqlite.table_extras(new));
     match (&old.journal, &new.journal) {
         (Some(_), Some(_)) => {
             for c in &new.columns {

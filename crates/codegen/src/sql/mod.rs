@@ -13,6 +13,8 @@
 //! SQLite). So the DAO needs no per-type codec, and what is stored is exactly what
 //! the model's serde form says.
 
+use std::fmt::Write as _;
+
 pub mod migrations;
 pub mod postgres;
 pub mod schema;
@@ -66,24 +68,78 @@ impl Dialect {
 
     /// A table with its indexes, key guard, and journal when it has one.
     pub fn create_table(&self, table: &Table) -> String {
+        let mut out = self.table_statement(table);
+        out.push_str(&self.table_extras(table));
+        if table.journal.is_some() {
+            out.push_str(&self.create_journal(table));
+        }
+        out.push('\n');
+        out
+    }
+
+    /// `CREATE TABLE` alone (SQLite tables are `STRICT`: a column holds only its
+    /// declared storage class).
+    pub fn table_statement(&self, table: &Table) -> String {
+        let mut out = String::new();
+        writeln!(out, "CREATE TABLE {} (", ident(&table.name)).ok();
+        for column in &table.columns {
+            writeln!(out, "    {},", self.column_def(table, column)).ok();
+        }
+        let options = match self {
+            Dialect::Postgres => "",
+            Dialect::Sqlite => " STRICT",
+        };
+        writeln!(
+            out,
+            "    CONSTRAINT {} PRIMARY KEY ({})\n){options};",
+            ident(&format!("{}_pkey", table.name)),
+            ident_list(table.primary_key.iter().map(String::as_str))
+        )
+        .ok();
+        out
+    }
+
+    /// What a table has besides its columns: indexes and the primary-key guard.
+    pub fn table_extras(&self, table: &Table) -> String {
+        let mut out = String::new();
+        for index in &table.indexes {
+            out.push_str(&self.create_index(table, index));
+        }
+        out.push_str(&self.key_guard(table));
+        out
+    }
+
+    /// The trigger refusing an update of the primary key.
+    pub fn key_guard(&self, table: &Table) -> String {
         match self {
-            Dialect::Postgres => postgres::create_table(table),
-            Dialect::Sqlite => sqlite::create_table(table),
+            Dialect::Postgres => postgres::key_guard(table),
+            Dialect::Sqlite => sqlite::key_guard(table),
+        }
+    }
+
+    fn column_def(&self, table: &Table, column: &Column) -> String {
+        match self {
+            Dialect::Postgres => postgres::column_def(table, column),
+            Dialect::Sqlite => sqlite::column_def(table, column),
         }
     }
 
     pub fn add_column(&self, table: &Table, column: &Column) -> String {
-        match self {
-            Dialect::Postgres => postgres::add_column(table, column),
-            Dialect::Sqlite => sqlite::add_column(table, column),
-        }
+        format!(
+            "ALTER TABLE {} ADD COLUMN {};\n",
+            ident(&table.name),
+            self.column_def(table, column)
+        )
     }
 
     pub fn create_index(&self, table: &Table, index: &Index) -> String {
-        match self {
-            Dialect::Postgres => postgres::create_index(table, index),
-            Dialect::Sqlite => sqlite::create_index(table, index),
-        }
+        format!(
+            "CREATE {}INDEX {} ON {} ({});\n",
+            if index.unique { "UNIQUE " } else { "" },
+            ident(&index.name),
+            ident(&table.name),
+            ident_list(index.columns.iter().map(String::as_str))
+        )
     }
 
     pub fn drop_index(&self, index: &Index) -> String {

@@ -9,7 +9,7 @@
 use std::fmt::Write;
 
 use super::schema::{HASH_CODE, JOURNAL_QUEUED_AT, UPDATED_AT};
-use super::{Column, ColumnType, Index, Table, check_name, checks, ident, ident_list, literal};
+use super::{Column, ColumnType, Table, check_name, checks, ident, ident_list, literal};
 
 pub fn sql_type(ty: &ColumnType) -> &'static str {
     match ty {
@@ -46,7 +46,7 @@ pub fn default(column: &Column) -> Option<String> {
     })
 }
 
-fn column_def(table: &Table, column: &Column) -> String {
+pub(super) fn column_def(table: &Table, column: &Column) -> String {
     let mut def = format!("{} {}", ident(&column.name), sql_type(&column.ty));
     if !column.nullable {
         def.push_str(" NOT NULL");
@@ -76,61 +76,6 @@ pub fn check(table: &Table, column: &Column) -> Option<String> {
             checks.join(" AND ")
         )
     })
-}
-
-pub fn create_table(table: &Table) -> String {
-    let mut out = table_statement(table);
-    out.push_str(&table_extras(table));
-    if table.journal.is_some() {
-        out.push_str(&create_journal(table));
-    }
-    out.push('\n');
-    out
-}
-
-/// `CREATE TABLE` alone.
-pub fn table_statement(table: &Table) -> String {
-    let mut out = String::new();
-    writeln!(out, "CREATE TABLE {} (", ident(&table.name)).ok();
-    for column in &table.columns {
-        writeln!(out, "    {},", column_def(table, column)).ok();
-    }
-    writeln!(
-        out,
-        "    CONSTRAINT {} PRIMARY KEY ({})\n);",
-        ident(&format!("{}_pkey", table.name)),
-        ident_list(table.primary_key.iter().map(String::as_str))
-    )
-    .ok();
-    out
-}
-
-/// What a table has besides its columns: indexes and the primary-key guard.
-pub fn table_extras(table: &Table) -> String {
-    let mut out = String::new();
-    for index in &table.indexes {
-        out.push_str(&create_index(table, index));
-    }
-    out.push_str(&key_guard(table));
-    out
-}
-
-pub fn create_index(table: &Table, index: &Index) -> String {
-    format!(
-        "CREATE {}INDEX {} ON {} ({});\n",
-        if index.unique { "UNIQUE " } else { "" },
-        ident(&index.name),
-        ident(&table.name),
-        ident_list(index.columns.iter().map(String::as_str))
-    )
-}
-
-pub fn add_column(table: &Table, column: &Column) -> String {
-    format!(
-        "ALTER TABLE {} ADD COLUMN {};\n",
-        ident(&table.name),
-        column_def(table, column)
-    )
 }
 
 /// A primary key identifies the row in the journal and in events: changing it
