@@ -7,6 +7,8 @@
 //! (arrays of named elements) that imported specs may come in. The resolved form is
 //! machine-written, so unknown keys in it are ignored rather than reported.
 
+use std::collections::HashMap;
+
 use crate::diag::Diagnostic;
 use crate::ir::{Bound, Contact, Deprecation, Info, License};
 use crate::json::{Member, Object, Spanned, Value};
@@ -577,8 +579,8 @@ impl<'d> Reader<'d> {
                     return Vec::new();
                 };
                 map.obj
-                    .members
-                    .iter()
+                    .unique_members()
+                    .into_iter()
                     .map(|e| {
                         (
                             Str {
@@ -1136,30 +1138,23 @@ impl<'d> Reader<'d> {
 }
 
 /// Report every duplicate key in a document, attribute values and defaults
-/// included: JSON parsers disagree on which duplicate wins, so none may be there.
-/// Messages name the object by its JSON path (`models.user.fields[0]`).
+/// included. Readers take the last value of a key (as Play JSON, which apibuilder
+/// parsed specs with, and which apibuilder's own `api.json` relied on): a key
+/// repeated with the same value is a warning; with another value it is an error,
+/// since JSON parsers disagree on which one wins. Messages name the object by its
+/// JSON path (`models.user.fields[0]`).
 pub fn duplicate_keys(root: &Spanned, diags: &mut Vec<Diagnostic>) {
     // Iterative: documents nest up to the parser's depth limit.
     let mut stack: Vec<(&Spanned, String)> = vec![(root, String::new())];
     while let Some((v, path)) = stack.pop() {
         match &v.value {
             Value::Object(obj) => {
-                for (i, m) in obj.members.iter().enumerate() {
-                    if let Some(first) = obj.members[..i].iter().find(|f| f.key == m.key) {
-                        let place = if path.is_empty() {
-                            "the top-level object".to_string()
-                        } else {
-                            format!("`{path}`")
-                        };
-                        diags.push(
-                            Diagnostic::error(
-                                "spec/duplicate-key",
-                                format!("duplicate key `{}` in {place}", m.key),
-                            )
-                            .at(m.key_span)
-                            .label(first.key_span, "first defined here")
-                            .hint("JSON parsers disagree on which duplicate wins; keep one"),
-                        );
+                let mut first: HashMap<&str, &Member> = HashMap::new();
+                for m in &obj.members {
+                    if let Some(f) = first.get(m.key.as_str()) {
+                        diags.push(duplicate_key(&path, f, m));
+                    } else {
+                        first.insert(&m.key, m);
                     }
                     let child = if path.is_empty() {
                         m.key.clone()
@@ -1177,6 +1172,32 @@ pub fn duplicate_keys(root: &Spanned, diags: &mut Vec<Diagnostic>) {
             _ => {}
         }
     }
+}
+
+fn duplicate_key(path: &str, first: &Member, again: &Member) -> Diagnostic {
+    let place = if path.is_empty() {
+        "the top-level object".to_string()
+    } else {
+        format!("`{path}`")
+    };
+    let d = if again.value.same_value(&first.value) {
+        Diagnostic::warning(
+            "spec/duplicate-key",
+            format!("key `{}` is repeated with the same value in {place}", again.key),
+        )
+        .hint("the last one is used; remove the repetition (apibuilder's current parser rejects every duplicate key)")
+    } else {
+        Diagnostic::error(
+            "spec/duplicate-key",
+            format!(
+                "duplicate key `{}` in {place} with a different value",
+                again.key
+            ),
+        )
+        .hint("JSON parsers disagree on which duplicate wins; keep one")
+    };
+    d.at(again.key_span)
+        .label(first.key_span, "first defined here")
 }
 
 /// Whether a parsed file is apibuilder's resolved `service.json` rather than the
