@@ -404,7 +404,8 @@ pub struct Model {
     pub description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deprecation: Option<Deprecation>,
-    /// Fields in declaration order, template and interface fields merged in.
+    /// Fields in declaration order, template fields merged in (a model declares
+    /// its interfaces' fields itself).
     pub fields: Vec<Field>,
     pub attributes: Vec<Attribute>,
     /// Names of the interfaces this model implements (local or fully qualified).

@@ -1,8 +1,8 @@
 //! Raw spec -> IR service, the way apibuilder builds its `service.json`:
 //! names resolved, plurals and resource paths defaulted, operation paths joined,
 //! parameter locations and path-parameter types inferred, `204: unit` added where
-//! no response is declared, interface fields inherited, defaults typed (templates
-//! were applied to the raw spec before, by `templates`).
+//! no response is declared, defaults and examples typed (templates were applied to
+//! the raw spec before, by `templates`).
 //!
 //! Problems found while doing so (unknown types, invalid defaults, bad response
 //! codes...) are reported here, where the spans are at hand; rules that look at the
@@ -440,25 +440,9 @@ impl Builder<'_, '_> {
 
     fn model(&mut self, m: &RawModel, service: &Service) -> Model {
         attrs::check_common(&m.attributes, Place::Model, self.diags);
-        let mut fields: Vec<Field> = Vec::new();
-        for f in &m.fields {
-            let field = self.field(f, service);
-            fields.push(field);
-        }
-        // Interface fields the model does not declare are inherited (apibuilder's
-        // InterfaceInheritance); declared ones must agree in type (see `validate`).
-        for i in &m.interfaces {
-            let Ok(t) = self.scope.resolve_name(i.value.trim()) else {
-                continue;
-            };
-            if let Some(TypeDef::Interface(interface)) = self.scope.lookup(service, &t) {
-                for f in &interface.fields {
-                    if !fields.iter().any(|own| own.name == f.name) {
-                        fields.push(f.clone());
-                    }
-                }
-            }
-        }
+        // A model declares every field of its interfaces itself (apibuilder's
+        // ModelBuilder inherits none); `validate` checks that they agree.
+        let fields = m.fields.iter().map(|f| self.field(f, service)).collect();
         Model {
             name: m.name.value.clone(),
             plural: plural_of(&m.name, m.plural.as_ref()),
