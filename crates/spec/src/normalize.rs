@@ -15,7 +15,8 @@ use crate::diag::Diagnostic;
 use crate::ir::{
     Annotation, Attribute, Body, Enum, EnumValue, Field, Header, Import, Interface, Method, Model,
     NamedType, Operation, Parameter, ParameterLocation, Primitive, Resource, Response,
-    ResponseCode, Service, ServiceExtensions, TypeDef, TypeKind, TypeRef, Union, UnionType,
+    ResponseCode, Service, ServiceExtensions, TypeDef, TypeKind, TypeRef, TypedValue, Union,
+    UnionType,
 };
 use crate::json::Spanned;
 use crate::plural::pluralize;
@@ -25,6 +26,7 @@ use crate::raw::{
 };
 use crate::source::Span;
 use crate::types::{self, TypeExpr};
+use crate::values::{self, Purpose};
 
 /// Who a service is, decided by the loader (namespace rules live there).
 #[derive(Debug, Clone)]
@@ -410,7 +412,7 @@ impl Builder<'_, '_> {
             required: f.default.is_some() || f.required.unwrap_or(true),
             minimum: f.minimum.as_ref().map(|b| b.bound.clone()),
             maximum: f.maximum.as_ref().map(|b| b.bound.clone()),
-            example: f.example.clone(),
+            example: self.example_value(f.example.as_ref(), &type_, service),
             annotations: f.annotations.iter().map(|a| a.value.clone()).collect(),
             attributes: attributes(&f.attributes),
             span: f.span,
@@ -597,7 +599,7 @@ impl Builder<'_, '_> {
                 default,
                 minimum: p.minimum.as_ref().map(|b| b.bound.clone()),
                 maximum: p.maximum.as_ref().map(|b| b.bound.clone()),
-                example: p.example.clone(),
+                example: self.example_value(p.example.as_ref(), &type_, service),
                 attributes: attributes(&p.attributes),
                 span: p.span,
                 type_,
@@ -753,20 +755,9 @@ impl Builder<'_, '_> {
         min: Option<&RawBound>,
         max: Option<&RawBound>,
         service: &Service,
-    ) -> Option<serde_json::Value> {
+    ) -> Option<TypedValue> {
         let raw = raw?;
-        let lookup = |n: &NamedType| -> Option<Vec<String>> {
-            match self.scope.lookup(service, n)? {
-                TypeDef::Enum(e) => Some(
-                    e.values
-                        .iter()
-                        .flat_map(|v| [v.name.clone(), v.wire().to_string()])
-                        .collect(),
-                ),
-                _ => None,
-            }
-        };
-        let value = match crate::defaults::typed_default(raw, t, &lookup) {
+        let value = match self.typed(raw, t, Purpose::Default, service) {
             Ok(v) => v,
             Err(message) => {
                 self.error(
@@ -814,6 +805,57 @@ impl Builder<'_, '_> {
             }
         }
         Some(value)
+    }
+
+    /// Type an example. apibuilder does not check examples, and real specs have
+    /// prose in them, so one that is not a value of its type is a warning and is
+    /// left out of the IR: downstream, every example is a valid value.
+    fn example_value(
+        &mut self,
+        raw: Option<&Spanned>,
+        t: &TypeRef,
+        service: &Service,
+    ) -> Option<TypedValue> {
+        let raw = raw?;
+        match self.typed(raw, t, Purpose::Example, service) {
+            Ok(v) => Some(v),
+            Err(message) => {
+                self.error(
+                    Diagnostic::warning(
+                        "spec/invalid-example",
+                        format!(
+                            "invalid example for type `{}`: {message}; the example is ignored",
+                            t.display_in(&service.namespace)
+                        ),
+                    )
+                    .at(raw.span)
+                    .hint("an example must be a value of the declared type; Blueprint's mocks and OpenAPI export use it"),
+                );
+                None
+            }
+        }
+    }
+
+    /// A default or example as a value of `t` (see `values`).
+    fn typed(
+        &self,
+        raw: &Spanned,
+        t: &TypeRef,
+        purpose: Purpose,
+        service: &Service,
+    ) -> Result<TypedValue, String> {
+        let enum_values = |n: &NamedType| -> Option<Vec<String>> {
+            match self.scope.lookup(service, n)? {
+                TypeDef::Enum(e) => Some(
+                    e.values
+                        .iter()
+                        .flat_map(|v| [v.name.clone(), v.wire().to_string()])
+                        .collect(),
+                ),
+                _ => None,
+            }
+        };
+        values::typed(raw, t, purpose, &enum_values)
     }
 }
 

@@ -135,7 +135,7 @@ pub struct RawField {
     pub type_: Str,
     pub required: Option<bool>,
     pub default: Option<Spanned>,
-    pub example: Option<String>,
+    pub example: Option<Spanned>,
     pub minimum: Option<RawBound>,
     pub maximum: Option<RawBound>,
     pub description: Option<String>,
@@ -216,7 +216,7 @@ pub struct RawParameter {
     pub default: Option<Spanned>,
     pub minimum: Option<RawBound>,
     pub maximum: Option<RawBound>,
-    pub example: Option<String>,
+    pub example: Option<Spanned>,
     pub description: Option<String>,
     pub deprecation: Option<Deprecation>,
     pub attributes: Vec<RawAttribute>,
@@ -524,17 +524,6 @@ impl<'d> Reader<'d> {
         }
     }
 
-    /// `example`: a string; other scalars are kept as their JSON text.
-    pub fn example(&mut self, o: &Obj<'_>) -> Option<String> {
-        let m = o.get("example")?;
-        match &m.value.value {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.clone()),
-            Value::Bool(b) => Some(b.to_string()),
-            _ => Some(m.value.to_serde().to_string()),
-        }
-    }
-
     pub fn array<'v>(&mut self, o: &Obj<'v>, key: &str) -> &'v [Spanned] {
         let Some(m) = o.get(key) else { return &[] };
         match &m.value.value {
@@ -782,7 +771,7 @@ impl<'d> Reader<'d> {
         let field = RawField {
             required: self.boolean(&f, "required").map(|b| b.0),
             default: f.get("default").map(|m| m.value.clone()),
-            example: self.example(&f),
+            example: f.get("example").map(|m| m.value.clone()),
             minimum: self.bound(&f, "minimum"),
             maximum: self.bound(&f, "maximum"),
             description: self.text(&f, "description"),
@@ -996,7 +985,7 @@ impl<'d> Reader<'d> {
             default: p.get("default").map(|m| m.value.clone()),
             minimum: self.bound(&p, "minimum"),
             maximum: self.bound(&p, "maximum"),
-            example: self.example(&p),
+            example: p.get("example").map(|m| m.value.clone()),
             description: self.text(&p, "description"),
             deprecation: self.deprecation(&p),
             attributes: self.attributes(&p),
