@@ -43,6 +43,8 @@ pub(crate) struct Scope<'a> {
     pub namespace: String,
     pub local: HashMap<String, (TypeKind, Span)>,
     pub imports: &'a [&'a Service],
+    /// Resource templates, whose names are types only inside the resources using them.
+    resource_templates: Vec<String>,
 }
 
 impl<'a> Scope<'a> {
@@ -75,6 +77,11 @@ impl<'a> Scope<'a> {
             namespace: namespace.to_string(),
             local,
             imports,
+            resource_templates: raw
+                .template_resources
+                .iter()
+                .map(|t| t.type_.value.trim().to_string())
+                .collect(),
         }
     }
 
@@ -158,8 +165,17 @@ impl<'a> Scope<'a> {
     }
 
     fn unknown(&self, name: &str) -> Diagnostic {
-        let candidates = self.candidates();
         let d = Diagnostic::error("spec/unknown-type", format!("unknown type `{name}`"));
+        if self
+            .resource_templates
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(name.trim()))
+        {
+            return d.hint(format!(
+                "`{name}` is a resource template: it stands for the resource's type only in the resources that use it (`\"templates\": [{{\"name\": \"{name}\"}}]`)"
+            ));
+        }
+        let candidates = self.candidates();
         match crate::suggest::closest(name, candidates.iter().map(String::as_str)) {
             Some(s) => d.hint(format!("did you mean `{s}`?")),
             None => d.hint(
@@ -204,6 +220,12 @@ impl Builder<'_, '_> {
     /// Resolve a type as written; unknown types are reported and become `json`
     /// (the spec is rejected anyway, this only lets checking continue).
     pub fn type_ref(&mut self, t: &Str) -> TypeRef {
+        self.try_type_ref(t)
+            .unwrap_or(TypeRef::Primitive(Primitive::Json))
+    }
+
+    /// Resolve a type as written; `None` when it does not resolve (reported).
+    fn try_type_ref(&mut self, t: &Str) -> Option<TypeRef> {
         match types::parse(&t.value) {
             Ok(expr) => self.resolve(&expr, t.span),
             Err(message) => {
@@ -212,24 +234,24 @@ impl Builder<'_, '_> {
                         .at(t.span)
                         .hint("types are primitives (string, integer, uuid, ...), `[T]`, `map[T]`, or type names"),
                 );
-                TypeRef::Primitive(Primitive::Json)
+                None
             }
         }
     }
 
-    fn resolve(&mut self, expr: &TypeExpr, span: Span) -> TypeRef {
-        match expr {
+    fn resolve(&mut self, expr: &TypeExpr, span: Span) -> Option<TypeRef> {
+        Some(match expr {
             TypeExpr::Primitive(p) => TypeRef::Primitive(*p),
-            TypeExpr::List(t) => TypeRef::List(Box::new(self.resolve(t, span))),
-            TypeExpr::Map(t) => TypeRef::Map(Box::new(self.resolve(t, span))),
+            TypeExpr::List(t) => TypeRef::List(Box::new(self.resolve(t, span)?)),
+            TypeExpr::Map(t) => TypeRef::Map(Box::new(self.resolve(t, span)?)),
             TypeExpr::Named(n) => match self.scope.resolve_name(n) {
                 Ok(named) => TypeRef::Named(named),
                 Err(d) => {
                     self.error(d.at(span));
-                    TypeRef::Primitive(Primitive::Json)
+                    return None;
                 }
             },
-        }
+        })
     }
 
     pub fn build(&mut self, raw: &RawService, id: Identity, imports: Vec<Import>) -> Service {
@@ -460,9 +482,9 @@ impl Builder<'_, '_> {
 
     fn resource(&mut self, r: &RawResource, service: &Service) -> Resource {
         attrs::check_common(&r.attributes, Place::Other("a resource"), self.diags);
-        let type_ = self.type_ref(&r.type_);
-        let plural = match &type_ {
-            TypeRef::Named(n) => match self.scope.lookup(service, n) {
+        let resolved = self.try_type_ref(&r.type_);
+        let plural = match &resolved {
+            Some(TypeRef::Named(n)) => match self.scope.lookup(service, n) {
                 Some(TypeDef::Model(m)) => m.plural.clone(),
                 Some(TypeDef::Enum(e)) => e.plural.clone(),
                 Some(TypeDef::Union(u)) => u.plural.clone(),
@@ -471,7 +493,9 @@ impl Builder<'_, '_> {
                 // only if they failed; fall back to the rule.
                 None => pluralize(&n.name),
             },
-            other => {
+            // Unknown: reported once, as such, not again as a type of the wrong kind.
+            None => pluralize(&r.type_.value),
+            Some(other) => {
                 self.error(
                     Diagnostic::error(
                         "spec/invalid-resource-type",
@@ -486,6 +510,7 @@ impl Builder<'_, '_> {
                 pluralize(&r.type_.value)
             }
         };
+        let type_ = resolved.unwrap_or(TypeRef::Primitive(Primitive::Json));
         let path = match &r.path {
             Some(p) if p.value.trim().is_empty() => None,
             Some(p) => Some(absolute(p.value.trim())),

@@ -114,8 +114,8 @@ pub struct RawModel {
     pub description: Option<String>,
     pub deprecation: Option<Deprecation>,
     pub fields: Vec<RawField>,
-    /// Entries of the `fields` array, including unreadable ones (which were
-    /// reported), so "no fields" is not reported on top of them.
+    /// Entries of the `fields` array, including unreadable ones, plus unknown
+    /// templates (all reported), so "no fields" is not reported on top of them.
     pub declared_fields: usize,
     pub attributes: Vec<RawAttribute>,
     pub interfaces: Vec<Str>,
@@ -178,7 +178,8 @@ pub struct RawResource {
     pub description: Option<String>,
     pub deprecation: Option<Deprecation>,
     pub operations: Vec<RawOperation>,
-    /// Entries of the `operations` array, including unreadable ones.
+    /// Entries of the `operations` array, including unreadable ones, plus
+    /// unknown templates (all reported).
     pub declared_operations: usize,
     pub attributes: Vec<RawAttribute>,
     pub templates: Vec<Str>,
