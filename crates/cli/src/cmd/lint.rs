@@ -10,7 +10,7 @@ use blueprint_lint::{LintConfig, lint, rules};
 use blueprint_spec::config::Config;
 use blueprint_spec::{Diagnostic, LoadOptions, Severity, SourceMap, load_with};
 
-use crate::report::{Format, print_diagnostics};
+use crate::report::{Format, print_diagnostics, write_json_document};
 
 /// Code the loader gives a spec file it cannot read.
 const IO_ERROR_CODE: &str = "spec/io";
@@ -20,7 +20,7 @@ pub struct LintArgs {
     /// Spec files to lint [default: the workspace's specs, `[workspace] specs` in
     /// blueprint.toml, `services/*/spec/*.json` when unset].
     pub files: Vec<PathBuf>,
-    /// Output format.
+    /// Format of the findings (printed on stderr) and of `--list-rules` (stdout).
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
     /// Exit 1 when there is a finding of this severity or worse.
@@ -162,6 +162,7 @@ fn workspace_files(explicit: Option<&Config>) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// Findings go to stderr, as every diagnostic does.
 fn print(outcomes: &[Outcome], format: Format) -> anyhow::Result<()> {
     if format == Format::Json {
         // One document for the whole run, whatever the number of specs.
@@ -169,9 +170,7 @@ fn print(outcomes: &[Outcome], format: Format) -> anyhow::Result<()> {
             .iter()
             .flat_map(|o| o.diagnostics.iter().map(|d| d.to_json(&o.sources)))
             .collect();
-        let doc = serde_json::json!({ "diagnostics": list });
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        write_json_document(&mut std::io::stderr().lock(), list)?;
         return Ok(());
     }
     for o in outcomes {
