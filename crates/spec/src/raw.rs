@@ -428,7 +428,7 @@ impl<'d> Reader<'d> {
         if self.form == Form::Resolved {
             return;
         }
-        for m in &o.obj.members {
+        for m in o.obj.unique_members() {
             if allowed.contains(&m.key.as_str()) {
                 continue;
             }
