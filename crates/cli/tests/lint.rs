@@ -94,6 +94,23 @@ fn findings_exit_1_unless_only_errors_are_denied() {
 }
 
 #[test]
+fn the_loaders_warnings_are_shown_but_do_not_fail() {
+    // A key repeated with the same value: the spec loads, with a warning.
+    let spec = CLEAN.replace(
+        r#"{"name": "id", "type": "string"}"#,
+        r#"{"name": "id", "type": "string", "required": true, "required": true}"#,
+    );
+    let ws = Workspace::new("load-warning", "", &spec);
+    let out = ws.dev(&["--format", "short"]);
+    assert_eq!(out.status.code(), Some(0), "{}", findings(&out));
+    assert!(
+        findings(&out).contains("warning[spec/duplicate-key]"),
+        "{}",
+        findings(&out)
+    );
+}
+
+#[test]
 fn config_selects_rules_and_rejects_unknown_ones() {
     let ws = Workspace::new(
         "config",

@@ -23,7 +23,8 @@ pub struct LintArgs {
     /// Format of the findings (printed on stderr) and of `--list-rules` (stdout).
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
-    /// Exit 1 when there is a finding of this severity or worse.
+    /// Exit 1 when there is a finding of this severity or worse (the spec loader's
+    /// warnings are shown but never fail the run).
     #[arg(long, value_enum, default_value_t = Deny::Warnings)]
     pub deny: Deny,
     /// Use this blueprint.toml instead of the one found above each spec.
@@ -55,7 +56,18 @@ impl Deny {
 /// What one spec produced: its diagnostics and the sources they point into.
 struct Outcome {
     sources: SourceMap,
+    /// The loader's warnings of a valid spec first, then the lint findings (or
+    /// the load errors of an invalid spec).
     diagnostics: Vec<Diagnostic>,
+    /// How many of `diagnostics` are the loader's warnings: shown, counted, but
+    /// never failing the run (the spec is valid; `--deny` is about findings).
+    load_warnings: usize,
+}
+
+impl Outcome {
+    fn findings(&self) -> &[Diagnostic] {
+        &self.diagnostics[self.load_warnings..]
+    }
 }
 
 pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
@@ -97,6 +109,7 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
                 Outcome {
                     sources: spec.sources,
                     diagnostics,
+                    load_warnings: spec.warnings.len(),
                 }
             }
             Err(e) => {
@@ -104,6 +117,7 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
                 Outcome {
                     sources: e.sources,
                     diagnostics: e.diagnostics.into_iter().collect(),
+                    load_warnings: 0,
                 }
             }
         };
@@ -130,7 +144,7 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
     }
     let failed = outcomes
         .iter()
-        .flat_map(|o| &o.diagnostics)
+        .flat_map(Outcome::findings)
         .any(|d| args.deny.fails(d.severity));
     Ok(match (unreadable, failed) {
         (true, _) => ExitCode::from(2),
