@@ -35,8 +35,9 @@
 //! - Types (models, enums, unions, interfaces): `UpperCamelCase` of the spec name
 //!   (`user_form` → `UserForm`). Names that would shadow items the generated code
 //!   uses unqualified (`Option`, `Result`, `String`, `Vec`, `Box`, `Some`, `None`,
-//!   `Ok`, `Err`, `Default`, `From`, `Serialize`, `Deserialize`) get their kind
-//!   appended (`result` enum → `ResultEnum`, `option` model → `OptionModel`).
+//!   `Ok`, `Err`, `Default`, `From`, `Serialize`, `Deserialize`, and the generic
+//!   parameters `D` and `S`) get their kind appended (`result` enum → `ResultEnum`,
+//!   `option` model → `OptionModel`).
 //! - Fields, parameters, methods: `snake_case` (`userId` → `user_id`, `x-dash` →
 //!   `x_dash`); Rust keywords become raw identifiers (`type` → `r#type`), except
 //!   `self`, `super`, `crate`, which get a trailing `_`. The wire name is kept with
@@ -46,7 +47,10 @@
 //!   identifiers separate words; non-ASCII letters are dropped.
 //! - Names that collide after conversion get `2`, `3`... (`_2` for snake_case)
 //!   appended, in declaration order; two union members with the same type name are
-//!   told apart by their wire value.
+//!   told apart by their wire value. So do names that collide with what generated
+//!   code binds itself (see [`rust::naming`]'s hygiene): a parameter `inputs` is the
+//!   field `inputs` but the handler's local `inputs_2`; a service `http` gets the
+//!   client `HttpClient2` (the runtime's `HttpClient` is imported beside it).
 //! - Enums: the catch-all for unknown values is `Undefined(String)`
 //!   (`UndefinedValue(String)` if the enum has a value `undefined`).
 //! - Unions: variants are named after the member type (`RegisteredUser`, `Uuid`,

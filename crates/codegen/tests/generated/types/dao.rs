@@ -4,7 +4,7 @@
 //! Data access for the tables of `types`: one module per table.
 
 use super::models;
-///Table `samples`: rows of model `sample`.
+/// Table `samples`: rows of model `sample`.
 pub mod samples {
     use ::blueprint::db::{decode, Conn, DbError, Doc, Page, Row, Statement, Write};
     const INSERT: Statement = Statement {
@@ -103,45 +103,45 @@ pub mod samples {
         let found = conn.exists(EXISTS.get(dialect).into(), &row.json).await?;
         Ok(if found { Write::Unchanged } else { Write::NotFound })
     }
-    ///The row of `samples` with this id, if any.
+    /// The row of `samples` with this id, if any.
     pub async fn find_by_id<'c>(
         conn: impl Into<Conn<'c>>,
         id: &::blueprint::uuid::Uuid,
     ) -> Result<Option<super::models::Sample>, DbError> {
-        let key = Doc::new().field("id", id)?.finish();
+        let lookup = Doc::new().field("id", id)?.finish();
         let conn = conn.into();
         let sql = FIND_BY_ID.get(conn.dialect());
-        conn.fetch_optional(sql.into(), &key, &[])
+        conn.fetch_optional(sql.into(), &lookup, &[])
             .await?
             .as_deref()
             .map(decode)
             .transpose()
     }
-    ///Delete the row of `samples` with this key; whether there was one. Journals a DELETE with the old values.
+    /// Delete the row of `samples` with this key; whether there was one. Journals a DELETE with the old values.
     pub async fn delete_by_id<'c>(
         conn: impl Into<Conn<'c>>,
         id: &::blueprint::uuid::Uuid,
     ) -> Result<bool, DbError> {
-        let key = Doc::new().field("id", id)?.finish();
+        let lookup = Doc::new().field("id", id)?.finish();
         let conn = conn.into();
         let sql = DELETE_BY_ID.get(conn.dialect());
-        Ok(conn.execute(sql.into(), &key, &[]).await? > 0)
+        Ok(conn.execute(sql.into(), &lookup, &[]).await? > 0)
     }
-    ///The row of `samples` with this order, if any.
+    /// The row of `samples` with this order, if any.
     pub async fn find_by_order<'c>(
         conn: impl Into<Conn<'c>>,
         order: &str,
     ) -> Result<Option<super::models::Sample>, DbError> {
-        let key = Doc::new().field("order", order)?.finish();
+        let lookup = Doc::new().field("order", order)?.finish();
         let conn = conn.into();
         let sql = FIND_BY_ORDER.get(conn.dialect());
-        conn.fetch_optional(sql.into(), &key, &[])
+        conn.fetch_optional(sql.into(), &lookup, &[])
             .await?
             .as_deref()
             .map(decode)
             .transpose()
     }
-    ///Filters for [`list`]: the indexed fields of `samples`; `None` matches every row.
+    /// Filters for [`list`]: the indexed fields of `samples`; `None` matches every row.
     #[derive(Debug, Clone, Default, PartialEq, ::blueprint::serde::Serialize)]
     #[serde(crate = "::blueprint::serde")]
     pub struct Filter {
@@ -154,7 +154,7 @@ pub mod samples {
         #[serde(rename = "order", skip_serializing_if = "Option::is_none")]
         pub order: Option<String>,
     }
-    ///Rows of `samples` matching `filter`, one page (limit 25 by default, at most 100), sorted by `page.sort` over `id`, `code`, `day`, `order`, `created_at`, `updated_at` (default `-created_at`).
+    /// Rows of `samples` matching `filter`, one page (limit 25 by default, at most 100), sorted by `page.sort` over `id`, `code`, `day`, `order`, `created_at`, `updated_at` (default `-created_at`).
     pub async fn list<'c>(
         conn: impl Into<Conn<'c>>,
         filter: &Filter,
@@ -195,7 +195,7 @@ pub mod samples {
             .collect()
     }
 }
-///Table `settings`: rows of model `setting`.
+/// Table `settings`: rows of model `setting`.
 pub mod settings {
     use ::blueprint::db::{decode, Conn, DbError, Doc, Page, Row, Statement, Write};
     const INSERT: Statement = Statement {
@@ -275,33 +275,33 @@ pub mod settings {
         let found = conn.exists(EXISTS.get(dialect).into(), &row.json).await?;
         Ok(if found { Write::Unchanged } else { Write::NotFound })
     }
-    ///The row of `settings` with this scope, key, if any.
+    /// The row of `settings` with this scope, key, if any.
     pub async fn find_by_scope_and_key<'c>(
         conn: impl Into<Conn<'c>>,
         scope: &str,
         key: &str,
     ) -> Result<Option<super::models::Setting>, DbError> {
-        let key = Doc::new().field("scope", scope)?.field("key", key)?.finish();
+        let lookup = Doc::new().field("scope", scope)?.field("key", key)?.finish();
         let conn = conn.into();
         let sql = FIND_BY_SCOPE_AND_KEY.get(conn.dialect());
-        conn.fetch_optional(sql.into(), &key, &[])
+        conn.fetch_optional(sql.into(), &lookup, &[])
             .await?
             .as_deref()
             .map(decode)
             .transpose()
     }
-    ///Delete the row of `settings` with this key; whether there was one. Journals a DELETE with the old values.
+    /// Delete the row of `settings` with this key; whether there was one. Journals a DELETE with the old values.
     pub async fn delete_by_scope_and_key<'c>(
         conn: impl Into<Conn<'c>>,
         scope: &str,
         key: &str,
     ) -> Result<bool, DbError> {
-        let key = Doc::new().field("scope", scope)?.field("key", key)?.finish();
+        let lookup = Doc::new().field("scope", scope)?.field("key", key)?.finish();
         let conn = conn.into();
         let sql = DELETE_BY_SCOPE_AND_KEY.get(conn.dialect());
-        Ok(conn.execute(sql.into(), &key, &[]).await? > 0)
+        Ok(conn.execute(sql.into(), &lookup, &[]).await? > 0)
     }
-    ///Filters for [`list`]: the indexed fields of `settings`; `None` matches every row.
+    /// Filters for [`list`]: the indexed fields of `settings`; `None` matches every row.
     #[derive(Debug, Clone, Default, PartialEq, ::blueprint::serde::Serialize)]
     #[serde(crate = "::blueprint::serde")]
     pub struct Filter {
@@ -310,7 +310,7 @@ pub mod settings {
         #[serde(rename = "key", skip_serializing_if = "Option::is_none")]
         pub key: Option<String>,
     }
-    ///Rows of `settings` matching `filter`, one page (limit 25 by default, at most 100), sorted by `page.sort` over `scope`, `key`, `created_at`, `updated_at` (default `-created_at`).
+    /// Rows of `settings` matching `filter`, one page (limit 25 by default, at most 100), sorted by `page.sort` over `scope`, `key`, `created_at`, `updated_at` (default `-created_at`).
     pub async fn list<'c>(
         conn: impl Into<Conn<'c>>,
         filter: &Filter,
