@@ -51,7 +51,7 @@ fn every_corpus_spec_generates_a_package_that_compiles_without_warnings() {
     for (spec_path, spec) in &specs {
         let name = package_name(spec_path);
         let opts = GenOptions {
-            generators: [Generator::RUST.as_slice(), &[Generator::Dao]].concat(),
+            generators: Generator::defaults(spec),
             package: Some(
                 PackageOptions::new(&name, RuntimeDependency::Path(runtime.clone()))
                     .expect("valid name"),
@@ -60,7 +60,9 @@ fn every_corpus_spec_generates_a_package_that_compiles_without_warnings() {
         let files = blueprint_codegen::generate(spec, &opts)
             .unwrap_or_else(|e| panic!("{}: {e}", spec_path.display()));
         let dir = scratch.join(&name);
-        let _ = std::fs::remove_dir_all(dir.join("src"));
+        for generated in ["src", "migrations"] {
+            let _ = std::fs::remove_dir_all(dir.join(generated));
+        }
         for f in files {
             let path = dir.join(&f.path);
             std::fs::create_dir_all(path.parent().expect("file in a folder")).expect("mkdir");

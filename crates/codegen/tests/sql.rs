@@ -223,7 +223,7 @@ fn sql_generators_write_migrations_of_the_selected_dialects() {
     // Generating again from the written snapshot: nothing new to migrate.
     let sql = SqlOptions {
         previous: Some(Snapshot::parse(&files[0].contents).unwrap()),
-        allow_destructive: false,
+        ..SqlOptions::default()
     };
     let again = blueprint_codegen::generate_with_sql(&spec, &options, &sql).unwrap();
     assert_eq!(again.len(), 1);
