@@ -37,6 +37,21 @@ impl Workspace {
         self.root().join(path)
     }
 
+    /// The workspace's specs (`[workspace] specs`), for commands that default to all.
+    pub fn specs(&self) -> Result<Vec<PathBuf>> {
+        let files = self.config.workspace_specs()?;
+        if files.is_empty() {
+            anyhow::bail!(
+                "no specs: `[workspace] specs` in {} matches no file; pass spec files as arguments",
+                self.config.path.as_deref().map_or_else(
+                    || "blueprint.toml (none found)".into(),
+                    |p| p.display().to_string()
+                )
+            );
+        }
+        Ok(files)
+    }
+
     /// A database URL from the configuration: a relative SQLite file is relative
     /// to the root, like every path there.
     pub fn database_url(&self, url: &str) -> String {
