@@ -113,6 +113,7 @@ fn embedded_migrations(root: &Path, migrations: &[PathBuf]) -> TokenStream {
     quote! {
         /// The database migrations (`migrations/<dialect>/`), compiled in: apply them with
         /// `blueprint::db::migrate::migrate(&db, &migrations(db.dialect()))`.
+        #[rustfmt::skip] // printed by prettyplease, like the modules
         pub fn migrations(dialect: ::blueprint::db::Dialect) -> ::blueprint::db::migrate::Migrations {
             ::blueprint::db::migrate::Migrations::embedded(match dialect {
                 #(#arms)*
