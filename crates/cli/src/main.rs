@@ -12,6 +12,7 @@ use clap::Parser;
 
 mod cmd;
 mod report;
+mod workspace;
 
 #[derive(Debug, Parser)]
 #[command(
