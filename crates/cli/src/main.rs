@@ -8,8 +8,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod changes;
 mod cmd;
+mod git;
 mod report;
+mod workspace;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -45,6 +48,10 @@ enum Command {
     Mock(cmd::mock::MockArgs),
     /// Call a running service and check every answer against its spec.
     Verify(cmd::verify::VerifyArgs),
+    /// The services, the streams they own and consume, who calls whom.
+    Graph(cmd::graph::GraphArgs),
+    /// What changed since a revision and the deploy phases for it.
+    Plan(cmd::plan::PlanArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +64,8 @@ fn main() -> ExitCode {
         Command::Gen(args) => cmd::r#gen::run(&args),
         Command::Mock(args) => cmd::mock::run(args),
         Command::Verify(args) => cmd::verify::run(args),
+        Command::Graph(args) => cmd::graph::run(args),
+        Command::Plan(args) => cmd::plan::run(args),
     };
     match result {
         Ok(code) => code,

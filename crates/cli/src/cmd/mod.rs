@@ -3,7 +3,9 @@
 pub mod db;
 pub mod diff;
 pub mod r#gen;
+pub mod graph;
 pub mod lint;
 pub mod mock;
+pub mod plan;
 pub mod spec;
 pub mod verify;
