@@ -350,7 +350,7 @@ fn reason_text(r: &Reason) -> String {
         Reason::Spec { contract } => format!("spec: {}", contract_text(*contract)),
         Reason::Code { files } => format!("{} file(s) changed", files.len()),
         Reason::Dependencies { packages } => format!("dependencies: {}", packages.join(", ")),
-        Reason::DependsOn { service } => format!("depends on {service}'s contract"),
+        Reason::DependsOn { service } => format!("depends on the contract of {service}"),
     }
 }
 
