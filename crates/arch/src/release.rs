@@ -45,6 +45,69 @@ pub enum Decision {
     },
 }
 
+/// One service's line of `dev release --format json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Release {
+    pub service: String,
+    pub key: String,
+    #[serde(flatten)]
+    pub decision: Decision,
+    /// The tag created (or that would be, with `--dry-run`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// What changed since the previous release.
+    pub change: Change,
+}
+
+impl Release {
+    pub fn new(service: &str, key: &str, decision: Decision, change: Change) -> Release {
+        let tag = match &decision {
+            Decision::Release { version, .. } => Some(format!("{key}-v{version}")),
+            _ => None,
+        };
+        Release {
+            service: service.to_string(),
+            key: key.to_string(),
+            decision,
+            tag,
+            change,
+        }
+    }
+
+    /// The annotated tag's message: a title line, then what changed.
+    pub fn message(&self) -> String {
+        let Decision::Release { version, bump, .. } = &self.decision else {
+            return String::new();
+        };
+        let mut s = format!("{} {version}\n\n", self.service);
+        let what = match bump {
+            Bump::First => "first release",
+            Bump::Patch => "patch: code, dependencies or descriptions changed",
+            Bump::Minor => "minor: compatible contract change",
+            Bump::Major => "major: breaking contract change, allowed",
+        };
+        s.push_str(what);
+        s.push('\n');
+        if !self.change.files.is_empty() {
+            s.push_str(&format!("files: {}\n", self.change.files.len()));
+        }
+        for p in &self.change.packages {
+            s.push_str(&format!("dependency: {p}\n"));
+        }
+        s
+    }
+}
+
+/// The major version a namespace declares (`io.acme.users.v2` → 2; 0 without one).
+pub fn namespace_major(namespace: &str) -> u64 {
+    namespace
+        .rsplit('.')
+        .next()
+        .and_then(|last| last.strip_prefix('v'))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
 /// The tag of a release.
 pub fn tag(key: &str, version: &Version) -> String {
     format!("{key}-v{version}")
@@ -166,6 +229,8 @@ mod tests {
         assert_eq!(version(&decide(None, &c, 0)), Some("0.1.0"));
         assert_eq!(version(&decide(None, &c, 3)), Some("3.0.0"));
         assert_eq!(tag("users", &Version::new(1, 2, 3)), "users-v1.2.3");
+        assert_eq!(namespace_major("io.acme.users.v2"), 2);
+        assert_eq!(namespace_major("io.acme.users"), 0);
         assert_eq!(
             latest(
                 "users",

@@ -127,11 +127,53 @@ impl Repo {
             .collect())
     }
 
+    /// The files of `rev` written to a temporary folder (the index and the working
+    /// tree are left alone). The snapshot's path is the opened folder's as of `rev`.
+    pub fn snapshot(&self, rev: &str) -> anyhow::Result<Snapshot> {
+        self.verify(rev)?;
+        let dir = tempfile::Builder::new()
+            .prefix("blueprint-rev-")
+            .tempdir()
+            .context("cannot create a temporary folder")?;
+        let index = dir.path().join("index");
+        let tree = dir.path().join("tree");
+        let with_index = |args: &[&str]| -> anyhow::Result<()> {
+            let output = Command::new("git")
+                .arg("-C")
+                .arg(&self.top)
+                .args(args)
+                .env("GIT_INDEX_FILE", &index)
+                .output()
+                .context("cannot run git")?;
+            if !output.status.success() {
+                bail!(
+                    "git {}: {}",
+                    args.join(" "),
+                    String::from_utf8_lossy(&output.stderr).trim()
+                );
+            }
+            Ok(())
+        };
+        with_index(&["read-tree", rev])?;
+        let prefix = format!("{}/", tree.to_string_lossy());
+        with_index(&["checkout-index", "--all", "--prefix", &prefix])?;
+        let root = tree.join(&self.prefix);
+        Ok(Snapshot { _dir: dir, root })
+    }
+
     /// An annotated tag on `HEAD`.
     pub fn tag(&self, name: &str, message: &str) -> anyhow::Result<()> {
         self.git(&["tag", "--annotate", name, "--message", message])
             .map(drop)
     }
+}
+
+/// The files of a revision in a temporary folder, removed on drop.
+#[derive(Debug)]
+pub struct Snapshot {
+    _dir: tempfile::TempDir,
+    /// The folder the repository was opened at, as of the revision.
+    pub root: PathBuf,
 }
 
 /// A spec as committed in a revision.

@@ -52,6 +52,8 @@ enum Command {
     Graph(cmd::graph::GraphArgs),
     /// What changed since a revision and the deploy phases for it.
     Plan(cmd::plan::PlanArgs),
+    /// Tag every service that changed with its next semantic version.
+    Release(cmd::release::ReleaseArgs),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => cmd::verify::run(args),
         Command::Graph(args) => cmd::graph::run(args),
         Command::Plan(args) => cmd::plan::run(args),
+        Command::Release(args) => cmd::release::run(args),
     };
     match result {
         Ok(code) => code,

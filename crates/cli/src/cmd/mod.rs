@@ -7,5 +7,6 @@ pub mod graph;
 pub mod lint;
 pub mod mock;
 pub mod plan;
+pub mod release;
 pub mod spec;
 pub mod verify;
