@@ -25,9 +25,8 @@ pub struct DeployConfig {
     pub builder_image: String,
     /// The image services run in: small, with a non-root user.
     pub runtime_image: String,
-    /// The user the runtime image runs as (`uid:gid` or a name the image knows).
-    pub user: String,
-    /// The numeric uid of [`Self::user`], for Kubernetes' `runAsUser`.
+    /// The numeric user (and group) services run as: the Dockerfile's `USER`,
+    /// Kubernetes' `runAsUser` (65532: distroless's `nonroot`).
     pub uid: u32,
     /// The port services listen on (`PORT`).
     pub port: u16,
@@ -45,7 +44,6 @@ impl Default for DeployConfig {
             registry: "ghcr.io/${{ github.repository_owner }}".into(),
             builder_image: "rust:1-bookworm".into(),
             runtime_image: "gcr.io/distroless/cc-debian12:nonroot".into(),
-            user: "nonroot:nonroot".into(),
             uid: 65532,
             port: 8080,
             dev: "cargo run --quiet --locked -p blueprint-cli --bin dev --".into(),
@@ -98,7 +96,6 @@ impl DeployConfig {
             ("registry", &self.registry),
             ("builder_image", &self.builder_image),
             ("runtime_image", &self.runtime_image),
-            ("user", &self.user),
             ("dev", &self.dev),
             ("branch", &self.branch),
         ];

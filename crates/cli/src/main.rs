@@ -54,6 +54,9 @@ enum Command {
     Plan(cmd::plan::PlanArgs),
     /// Tag every service that changed with its next semantic version.
     Release(cmd::release::ReleaseArgs),
+    /// Deployment: Dockerfiles, Kubernetes manifests, CI/CD workflows.
+    #[command(subcommand)]
+    Deploy(cmd::deploy::DeployCommand),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
         Command::Graph(args) => cmd::graph::run(args),
         Command::Plan(args) => cmd::plan::run(args),
         Command::Release(args) => cmd::release::run(args),
+        Command::Deploy(c) => cmd::deploy::run(c),
     };
     match result {
         Ok(code) => code,

@@ -1,6 +1,7 @@
 //! One module per `dev` subcommand.
 
 pub mod db;
+pub mod deploy;
 pub mod diff;
 pub mod r#gen;
 pub mod graph;
