@@ -32,9 +32,9 @@ pub enum Tables {
 /// One dependency declaration in a manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Declaration {
-    /// `dependencies`, `dev-dependencies`, `build-dependencies`, or
-    /// `target.<cfg>.<one of those>`, or `workspace.dependencies`.
-    pub table: String,
+    /// The table's path: `["dependencies"]` (or `dev-`, `build-`),
+    /// `["target", "<cfg>", "dependencies"]`, or `["workspace", "dependencies"]`.
+    pub table: Vec<String>,
     /// The key in the table (the name code uses).
     pub key: String,
     /// The package: `package = "..."` when renamed, else the key.
@@ -51,12 +51,16 @@ pub struct Declaration {
 
 impl Declaration {
     pub fn kind(&self) -> &'static str {
-        let last = self.table.rsplit('.').next().unwrap_or("");
-        match last {
+        match self.table.last().map(String::as_str).unwrap_or("") {
             "dev-dependencies" => "dev",
             "build-dependencies" => "build",
             _ => "normal",
         }
+    }
+
+    /// Whether this is an entry of `[workspace.dependencies]`.
+    pub fn is_workspace_entry(&self) -> bool {
+        self.table.first().is_some_and(|t| t == "workspace")
     }
 }
 
@@ -88,24 +92,22 @@ impl Manifest {
             .unwrap_or_default();
         let mut declarations = Vec::new();
         for table in ["dependencies", "dev-dependencies", "build-dependencies"] {
-            collect(&doc, &[table], table, &mut declarations);
+            if let Some(t) = doc.get(table) {
+                collect_table(t, &[table], &mut declarations);
+            }
         }
         if let Some(targets) = doc.get("target").and_then(|t| t.as_table()) {
             for (cfg, body) in targets {
                 for table in ["dependencies", "dev-dependencies", "build-dependencies"] {
                     if let Some(t) = body.get(table) {
-                        let name = format!("target.{cfg}.{table}");
-                        collect_table(t, &name, &mut declarations);
+                        collect_table(t, &["target", cfg, table], &mut declarations);
                     }
                 }
             }
         }
-        collect(
-            &doc,
-            &["workspace", "dependencies"],
-            "workspace.dependencies",
-            &mut declarations,
-        );
+        if let Some(t) = doc.get("workspace").and_then(|w| w.get("dependencies")) {
+            collect_table(t, &["workspace", "dependencies"], &mut declarations);
+        }
         Ok(Manifest {
             package,
             bins,
@@ -117,7 +119,7 @@ impl Manifest {
     pub fn dependencies(&self, tables: Tables) -> BTreeSet<String> {
         self.declarations
             .iter()
-            .filter(|d| d.table != "workspace.dependencies")
+            .filter(|d| !d.is_workspace_entry())
             .filter(|d| tables == Tables::All || d.kind() == "normal")
             .map(|d| d.package.clone())
             .collect()
@@ -132,27 +134,13 @@ impl Manifest {
     }
 }
 
-fn collect(doc: &toml::Table, path: &[&str], name: &str, out: &mut Vec<Declaration>) {
-    let mut value: Option<&toml::Value> = None;
-    for (i, key) in path.iter().enumerate() {
-        value = if i == 0 {
-            doc.get(*key)
-        } else {
-            value.and_then(|v| v.get(*key))
-        };
-    }
-    if let Some(v) = value {
-        collect_table(v, name, out);
-    }
-}
-
-fn collect_table(table: &toml::Value, name: &str, out: &mut Vec<Declaration>) {
+fn collect_table(table: &toml::Value, path: &[&str], out: &mut Vec<Declaration>) {
     let Some(table) = table.as_table() else {
         return;
     };
     for (key, spec) in table {
         let mut d = Declaration {
-            table: name.to_string(),
+            table: path.iter().map(|p| p.to_string()).collect(),
             key: key.clone(),
             package: key.clone(),
             requirement: None,

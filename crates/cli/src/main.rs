@@ -57,6 +57,8 @@ enum Command {
     /// Deployment: Dockerfiles, Kubernetes manifests, CI/CD workflows.
     #[command(subcommand)]
     Deploy(cmd::deploy::DeployCommand),
+    /// Dependencies against the registry; `upgrade` raises them in small batches.
+    Deps(cmd::deps::DepsArgs),
 }
 
 fn main() -> ExitCode {
@@ -73,6 +75,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => cmd::plan::run(args),
         Command::Release(args) => cmd::release::run(args),
         Command::Deploy(c) => cmd::deploy::run(c),
+        Command::Deps(args) => cmd::deps::run(args),
     };
     match result {
         Ok(code) => code,

@@ -2,6 +2,7 @@
 
 pub mod db;
 pub mod deploy;
+pub mod deps;
 pub mod diff;
 pub mod r#gen;
 pub mod graph;
