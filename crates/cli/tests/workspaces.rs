@@ -140,4 +140,9 @@ fn text_outputs_read_well() {
         svg.contains("<svg") && svg.trim_end().ends_with("</svg>"),
         "{svg}"
     );
+    assert_eq!(
+        svg,
+        dev(tmp.path(), &["graph", "--format", "svg"]),
+        "the SVG is deterministic"
+    );
 }
