@@ -124,8 +124,19 @@ fn release_needs_a_clean_tree_and_a_dry_run_tags_nothing() {
     assert!(text.contains("users: 0.1.0 -> 0.1.1"), "{text}");
     assert!(text.contains("mail: unchanged since 1.0.0"), "{text}");
     assert_eq!(git(tmp.path(), &["tag", "--list"]), before);
-    // Released: a second run finds nothing new.
-    assert_eq!(dev(tmp.path(), &["release"]).status.code(), Some(0));
+    // Released and pushed: the remote has the tag; a second run finds nothing new.
+    let remote = tempfile::tempdir().expect("tempdir");
+    git(remote.path(), &["init", "--quiet", "--bare"]);
+    git(
+        tmp.path(),
+        &["remote", "add", "origin", &remote.path().to_string_lossy()],
+    );
+    assert_eq!(
+        dev(tmp.path(), &["release", "--push"]).status.code(),
+        Some(0)
+    );
+    let pushed = git(remote.path(), &["tag", "--list"]);
+    assert_eq!(pushed, "users-v0.1.1\n");
     let again = dev(tmp.path(), &["release"]);
     assert!(String::from_utf8_lossy(&again.stdout).contains("nothing to release"));
 }
