@@ -229,10 +229,7 @@ impl Lockfile {
     }
 
     /// Every package reachable from the workspace packages `roots`, roots included.
-    pub fn closure<'a>(&'a self, roots: &[&str]) -> BTreeSet<&'a LockedPackage>
-    where
-        LockedPackage: Ord,
-    {
+    pub fn closure<'a>(&'a self, roots: &[&str]) -> BTreeSet<&'a LockedPackage> {
         let mut seen: BTreeSet<&LockedPackage> = BTreeSet::new();
         let mut stack: Vec<&LockedPackage> = roots
             .iter()

@@ -133,12 +133,12 @@ impl Graph {
         }
         let edges: Vec<Edge> = edges.into_iter().collect();
         let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
-        let cycles = cycles(&names, edges.iter());
-        let sync_cycles = cycles_of(&names, edges.iter().filter(|e| e.kind == EdgeKind::Calls));
+        let all_cycles = cycles(&names, edges.iter());
+        let sync_cycles = cycles(&names, edges.iter().filter(|e| e.kind == EdgeKind::Calls));
         Graph {
             services: services.clone(),
             edges,
-            cycles,
+            cycles: all_cycles,
             sync_cycles,
             dangling: dangling.into_iter().collect(),
             warnings,
@@ -205,10 +205,6 @@ impl Graph {
 
 /// Strongly connected components of two or more services, sorted.
 fn cycles<'e>(names: &[&str], edges: impl Iterator<Item = &'e Edge>) -> Vec<Vec<String>> {
-    cycles_of(names, edges)
-}
-
-fn cycles_of<'e>(names: &[&str], edges: impl Iterator<Item = &'e Edge>) -> Vec<Vec<String>> {
     let mut found: Vec<Vec<String>> = components(names, edges)
         .into_iter()
         .filter(|c| c.len() > 1)
@@ -316,6 +312,6 @@ mod tests {
             .collect();
         assert_eq!(order, vec![vec!["b", "c"], vec!["a"], vec!["d"]]);
         assert_eq!(cycles(&names, edges.iter()), vec![vec!["b", "c"]]);
-        assert!(cycles_of(&names, edges.iter().filter(|e| e.kind == EdgeKind::Calls)).is_empty());
+        assert!(cycles(&names, edges.iter().filter(|e| e.kind == EdgeKind::Calls)).is_empty());
     }
 }

@@ -10,7 +10,7 @@
 //! the new code. A breaking contract change that `[diff]` does not allow refuses
 //! the plan, as `dev diff` would.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use blueprint_diff::{Category, Report};
 use serde::Serialize;
@@ -181,7 +181,7 @@ pub enum Scope<'a> {
 }
 
 pub fn plan(graph: &Graph, scope: Scope<'_>, deploy: &DeployConfig) -> Plan {
-    let mut reasons: std::collections::BTreeMap<String, Vec<Reason>> = Default::default();
+    let mut reasons: BTreeMap<String, Vec<Reason>> = Default::default();
     let mut blocked = Vec::new();
     let since = match scope {
         Scope::All => {
@@ -238,7 +238,7 @@ pub fn plan(graph: &Graph, scope: Scope<'_>, deploy: &DeployConfig) -> Plan {
         }
     }
     let layers = graph.layers();
-    let mut by_layer: std::collections::BTreeMap<usize, Vec<String>> = Default::default();
+    let mut by_layer: BTreeMap<usize, Vec<String>> = Default::default();
     for name in reasons.keys() {
         by_layer
             .entry(layers.get(name).copied().unwrap_or(0))
