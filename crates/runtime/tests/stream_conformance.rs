@@ -137,7 +137,10 @@ async fn read_n(reader: &mut blueprint::stream::Reader, n: usize) -> Vec<Message
 }
 
 async fn publish_all(streams: &Streams, stream: &str, events: &[Event]) {
-    let acks = streams.publish_batch(stream, events).await.expect("publish");
+    let acks = streams
+        .publish_batch(stream, events)
+        .await
+        .expect("publish");
     assert!(acks.iter().all(|a| !a.duplicate), "{acks:?}");
 }
 
@@ -153,7 +156,10 @@ async fn publish_and_consume_in_order(b: &Backend) {
         assert!(!ack.duplicate);
         sequences.push(ack.sequence);
     }
-    let acks = s.publish_batch(&stream, &events(5..=10)).await.expect("batch");
+    let acks = s
+        .publish_batch(&stream, &events(5..=10))
+        .await
+        .expect("batch");
     sequences.extend(acks.iter().map(|a| a.sequence));
     assert_eq!(sequences, (1..=10).collect::<Vec<_>>());
 
@@ -178,7 +184,12 @@ async fn publish_and_consume_in_order(b: &Backend) {
     c.ack(&last).await.expect("ack");
     let info = c.info().await.expect("info");
     assert_eq!(
-        (info.delivered, info.ack_floor, info.num_pending, info.num_ack_pending),
+        (
+            info.delivered,
+            info.ack_floor,
+            info.num_pending,
+            info.num_ack_pending
+        ),
         (11, 11, 0, 0)
     );
     assert!(c.fetch(10, 200 * MS).await.expect("fetch").is_empty());
@@ -195,7 +206,9 @@ async fn duplicate_event_ids_are_stored_once(b: &Backend) {
         .await
         .expect("batch");
     assert_eq!(
-        acks.iter().map(|a| (a.sequence, a.duplicate)).collect::<Vec<_>>(),
+        acks.iter()
+            .map(|a| (a.sequence, a.duplicate))
+            .collect::<Vec<_>>(),
         [(3, false), (3, true), (2, true)]
     );
     assert_eq!(s.info(&stream).await.expect("info").messages, 3);
@@ -241,7 +254,10 @@ async fn unacked_events_come_again_after_ack_wait(b: &Backend) {
     let stream = b.stream(&s, |_| {}).await;
     publish_all(&s, &stream, &events(1..=1)).await;
     let mut c = s
-        .consumer(&stream, &ConsumerConfig::new("c").ack_wait(Duration::from_secs(1)))
+        .consumer(
+            &stream,
+            &ConsumerConfig::new("c").ack_wait(Duration::from_secs(1)),
+        )
         .await
         .expect("consumer");
     let first = fetch_n(&mut c, 1).await;
@@ -250,7 +266,11 @@ async fn unacked_events_come_again_after_ack_wait(b: &Backend) {
     assert!(c.fetch(10, 200 * MS).await.expect("fetch").is_empty());
     let again = fetch_n(&mut c, 1).await;
     assert_eq!((again[0].sequence, again[0].deliveries), (1, 2));
-    assert!(delivered_at.elapsed() >= 900 * MS, "{:?}", delivered_at.elapsed());
+    assert!(
+        delivered_at.elapsed() >= 900 * MS,
+        "{:?}",
+        delivered_at.elapsed()
+    );
     c.ack(&again).await.expect("ack");
     assert!(c.fetch(10, 1500 * MS).await.expect("fetch").is_empty());
 }
@@ -305,9 +325,7 @@ async fn max_deliver_stops_redelivery(b: &Backend) {
     let s = b.open().await;
     let stream = b.stream(&s, |_| {}).await;
     publish_all(&s, &stream, &events(1..=1)).await;
-    let config = ConsumerConfig::new("c")
-        .ack_wait(300 * MS)
-        .max_deliver(2);
+    let config = ConsumerConfig::new("c").ack_wait(300 * MS).max_deliver(2);
     let mut c = s.consumer(&stream, &config).await.expect("consumer");
     assert_eq!(fetch_n(&mut c, 1).await[0].deliveries, 1);
     assert_eq!(fetch_n(&mut c, 1).await[0].deliveries, 2);
@@ -362,10 +380,17 @@ async fn start_positions(b: &Backend) {
         let got = fetch_n(&mut c, want.len()).await;
         assert_eq!(seqs(&got), want, "consumer from {start}");
         let mut r = s.reader(&stream, start).await.expect("reader");
-        assert_eq!(seqs(&read_n(&mut r, want.len()).await), want, "reader from {start}");
+        assert_eq!(
+            seqs(&read_n(&mut r, want.len()).await),
+            want,
+            "reader from {start}"
+        );
     }
     let mut c = s
-        .consumer(&stream, &ConsumerConfig::new("latest").start(StartAt::Latest))
+        .consumer(
+            &stream,
+            &ConsumerConfig::new("latest").start(StartAt::Latest),
+        )
         .await
         .expect("consumer");
     let mut r = s.reader(&stream, StartAt::Latest).await.expect("reader");
@@ -376,7 +401,10 @@ async fn start_positions(b: &Backend) {
     assert_eq!(seqs(&read_n(&mut r, 1).await), [5]);
     // An existing consumer keeps its position whatever start it is bound with.
     let mut again = s
-        .consumer(&stream, &ConsumerConfig::new("latest").start(StartAt::Earliest))
+        .consumer(
+            &stream,
+            &ConsumerConfig::new("latest").start(StartAt::Earliest),
+        )
         .await
         .expect("rebind");
     assert!(again.fetch(10, 200 * MS).await.expect("fetch").is_empty());
@@ -454,7 +482,9 @@ async fn retention_keeps_the_newest_max_messages(b: &Backend) {
 
 async fn retention_drops_events_past_max_age(b: &Backend) {
     let s = b.open().await;
-    let stream = b.stream(&s, |c| c.max_age = Some(Duration::from_secs(1))).await;
+    let stream = b
+        .stream(&s, |c| c.max_age = Some(Duration::from_secs(1)))
+        .await;
     publish_all(&s, &stream, &events(1..=2)).await;
     tokio::time::sleep(2500 * MS).await;
     publish_all(&s, &stream, &events(3..=3)).await;
