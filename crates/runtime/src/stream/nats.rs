@@ -11,7 +11,9 @@
 //! - A consumer is a durable pull consumer with explicit acks, `ack_wait`,
 //!   `backoff`, `max_deliver` and `max_ack_pending`; it pulls continuously (one
 //!   open pull request of `max_ack_pending` messages, renewed by the client), so
-//!   an event reaches a waiting fetch as soon as the server stores it.
+//!   an event reaches a waiting fetch as soon as the server stores it. Messages
+//!   pulled but not fetched yet are already delivered (their ack wait runs), which
+//!   is why the pull is no larger than `max_ack_pending`.
 //! - A reader is an ephemeral pull consumer without acks, removed by the server
 //!   once unused.
 //!
