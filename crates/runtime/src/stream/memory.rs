@@ -89,7 +89,7 @@ impl Memory {
         stream: &str,
         events: &[Event],
     ) -> Result<Vec<PublishAck>, StreamError> {
-        let acks = self.with_log(stream, |log| {
+        let (acks, bell) = self.with_log(stream, |log| {
             let now = Instant::now();
             let window = log.config.effective_duplicate_window();
             let acks = events
@@ -126,8 +126,8 @@ impl Memory {
             log.expire(now);
             Ok((acks, log.bell.clone()))
         })?;
-        acks.1.ring();
-        Ok(acks.0)
+        bell.ring();
+        Ok(acks)
     }
 
     pub(super) async fn consumer(

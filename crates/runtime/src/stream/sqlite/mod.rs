@@ -5,7 +5,7 @@
 //! keyed by stream and sequence), `consumers` (settings and the highest sequence
 //! delivered) and `pending` (delivered, unacked events with their delivery
 //! count and redelivery deadline). Whatever reads and then writes runs in a
-//! `BEGIN IMMEDIATE` transaction, so processes appending to one stream, or
+//! `BEGIN IMMEDIATE` transaction (`begin_write`), so processes appending to one stream, or
 //! fetching for one consumer, never interleave: sequences have no gaps or
 //! duplicates, and an event is out to one fetch of a consumer at a time.
 //!
@@ -32,7 +32,7 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Row as _, SqliteConnection, SqlitePool};
+use sqlx::{Row as _, Sqlite, SqliteConnection, SqlitePool, Transaction};
 use tokio::time::Instant;
 
 use self::doorbell::Doorbell;
@@ -149,13 +149,15 @@ impl SqliteLog {
             .journal_mode(SqliteJournalMode::Wal)
             // WAL + NORMAL: durable across process crashes, no fsync per commit.
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5));
+            // Lock waits are ours (`begin_write`): SQLite's busy handler sleeps
+            // 1, 2, 5, 10... ms between tries, which is most of a latency budget.
+            .busy_timeout(Duration::ZERO);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(1)
             .connect_with(options)
             .await?;
-        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = begin_write(&pool).await?;
         sqlx::raw_sql(SCHEMA).execute(&mut *tx).await?;
         tx.commit().await?;
         let doorbell =
@@ -169,7 +171,7 @@ impl SqliteLog {
     }
 
     pub(super) async fn ensure_stream(&self, config: &StreamConfig) -> Result<(), StreamError> {
-        let mut tx = self.0.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = begin_write(&self.0.pool).await?;
         sqlx::query(
             "INSERT INTO streams (name, max_age, max_messages, duplicate_window, replicas, partition_key)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -199,7 +201,7 @@ impl SqliteLog {
         stream: &str,
         events: &[Event],
     ) -> Result<Vec<PublishAck>, StreamError> {
-        let mut tx = self.0.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = begin_write(&self.0.pool).await?;
         let mut s = stream_row(&mut tx, stream).await?;
         let now = now().max(s.last_published);
         let mut acks = Vec::with_capacity(events.len());
@@ -262,7 +264,7 @@ impl SqliteLog {
     }
 
     /// Delete events past `max_messages` (always) and past `max_age` (at most
-    /// every [`EXPIRE_EVERY`] per stream and handle, unless `now_or_never`).
+    /// every [`EXPIRE_EVERY`] per stream and handle, unless `force`).
     async fn apply_retention(
         &self,
         tx: &mut SqliteConnection,
@@ -307,7 +309,7 @@ impl SqliteLog {
         stream: &str,
         config: &ConsumerConfig,
     ) -> Result<SqliteConsumer, StreamError> {
-        let mut tx = self.0.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = begin_write(&self.0.pool).await?;
         let s = stream_row(&mut tx, stream).await?;
         let backoff =
             serde_json::to_string(&config.backoff.iter().map(|b| nanos(*b)).collect::<Vec<_>>())
@@ -350,7 +352,7 @@ impl SqliteLog {
         stream: &str,
         name: &str,
     ) -> Result<(), StreamError> {
-        let mut tx = self.0.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = begin_write(&self.0.pool).await?;
         let s = stream_row(&mut tx, stream).await?;
         let id: Option<i64> =
             sqlx::query("DELETE FROM consumers WHERE stream_id = ?1 AND name = ?2 RETURNING id")
@@ -454,6 +456,35 @@ impl SqliteLog {
     /// Wait for a ring on stream `id`, or `until`, or the fallback poll.
     async fn wait(&self, ring: &mut tokio::sync::watch::Receiver<u64>, until: Instant) {
         wait_for_ring(ring, until.min(Instant::now() + self.0.poll)).await;
+    }
+}
+
+/// How long a write waits for the log's write lock before giving up (`Unavailable`).
+const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A write transaction (`BEGIN IMMEDIATE`: the write lock is taken up front, so
+/// what it reads cannot change before it writes). While another connection holds
+/// the lock, retry at once a few times (a write holds it for tens of
+/// microseconds), then every millisecond, up to [`LOCK_TIMEOUT`].
+async fn begin_write(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, StreamError> {
+    let started = Instant::now();
+    let mut tries = 0u32;
+    loop {
+        match pool.begin_with("BEGIN IMMEDIATE").await {
+            Ok(tx) => return Ok(tx),
+            Err(e) => {
+                let e = StreamError::from(e);
+                if !e.is_retryable() || started.elapsed() >= LOCK_TIMEOUT {
+                    return Err(e);
+                }
+            }
+        }
+        tries += 1;
+        if tries < 20 {
+            tokio::task::yield_now().await;
+        } else {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
     }
 }
 
@@ -588,7 +619,7 @@ impl SqliteConsumer {
             return Ok((Vec::new(), next_due));
         }
 
-        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = begin_write(pool).await?;
         let row = sqlx::query(
             "SELECT c.ack_wait, c.backoff, c.max_deliver, c.max_ack_pending, c.delivered,
                     s.max_age, s.max_messages, s.duplicate_window, s.last_seq, s.last_published, s.id
@@ -747,13 +778,15 @@ impl SqliteConsumer {
     }
 
     pub(super) async fn ack(&mut self, messages: &[Message]) -> Result<(), StreamError> {
+        let mut tx = begin_write(&self.log.0.pool).await?;
         sqlx::query(
             "DELETE FROM pending WHERE consumer_id = ?1 AND seq IN (SELECT value FROM json_each(?2))",
         )
         .bind(self.id)
         .bind(json_list(messages.iter().map(|m| m.sequence as i64)))
-        .execute(&self.log.0.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -763,12 +796,14 @@ impl SqliteConsumer {
         delay: Option<Duration>,
     ) -> Result<(), StreamError> {
         let delay = delay.unwrap_or_else(|| self.config.nack_delay(message.deliveries));
+        let mut tx = begin_write(&self.log.0.pool).await?;
         sqlx::query("UPDATE pending SET deadline = ?3 WHERE consumer_id = ?1 AND seq = ?2")
             .bind(self.id)
             .bind(message.sequence as i64)
             .bind(now().saturating_add(nanos(delay)))
-            .execute(&self.log.0.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         // Waiting fetches of this consumer may have something due sooner now.
         self.log.0.doorbell.ring(self.stream_id);
         Ok(())
