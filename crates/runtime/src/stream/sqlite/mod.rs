@@ -149,12 +149,21 @@ impl SqliteLog {
             .journal_mode(SqliteJournalMode::Wal)
             // WAL + NORMAL: durable across process crashes, no fsync per commit.
             .synchronous(SqliteSynchronous::Normal)
-            // Lock waits are ours (`begin_write`): SQLite's busy handler sleeps
-            // 1, 2, 5, 10... ms between tries, which is most of a latency budget.
-            .busy_timeout(Duration::ZERO);
+            // While a connection is set up (another handle may be checkpointing).
+            .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(1)
+            // Then lock waits are ours (`begin_write`): SQLite's busy handler sleeps
+            // 1, 2, 5, 10... ms between tries, which is most of a latency budget.
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::raw_sql("PRAGMA busy_timeout = 0")
+                        .execute(conn)
+                        .await?;
+                    Ok(())
+                })
+            })
             .connect_with(options)
             .await?;
         let mut tx = begin_write(&pool).await?;
