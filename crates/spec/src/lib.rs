@@ -25,6 +25,7 @@ mod attrs;
 pub mod config;
 mod defaults;
 pub mod diag;
+pub mod http;
 pub mod ir;
 pub mod json;
 mod load;
@@ -37,6 +38,7 @@ mod suggest;
 mod templates;
 pub mod types;
 mod validate;
+pub mod wire;
 
 pub use diag::{Diagnostic, Diagnostics, Severity};
 pub use ir::Spec;
