@@ -18,7 +18,9 @@ use blueprint_spec::ir::{
 };
 use serde_json::{Map, Value};
 
-use crate::{validate, wire};
+use blueprint_spec::wire;
+
+use crate::validate;
 
 /// Below this nesting depth, optional fields are omitted and collections kept minimal.
 pub const OPTIONAL_DEPTH: usize = 3;
@@ -170,7 +172,11 @@ impl<'s> Synth<'s> {
         };
         let wire_value = member.wire_value(namespace);
         let inner = self.typed(&member.type_, Hints::default(), depth + 1);
-        let is_object = wire::is_object_member(self.spec, &member.type_);
+        let form = wire::members(self.spec, u, namespace)
+            .into_iter()
+            .find(|m| std::ptr::eq(m.member, member))
+            .map_or(wire::MemberForm::Value, |m| m.form);
+        let is_object = form != wire::MemberForm::Value;
         match &u.discriminator {
             Some(disc) => {
                 let mut map = match inner {
@@ -178,7 +184,7 @@ impl<'s> Synth<'s> {
                     other => Map::from_iter([(wire::VALUE_KEY.to_string(), other)]),
                 };
                 // A nested union already wrote its own member's discriminator value.
-                if wire::nested_union(self.spec, &member.type_).is_none() {
+                if form != wire::MemberForm::Nested {
                     map.insert(disc.clone(), Value::String(wire_value));
                 }
                 // The discriminator first, as apibuilder's clients write it.
@@ -335,7 +341,16 @@ fn example_value(spec: &Spec, t: &TypeRef, example: &str) -> Option<Value> {
         TypeRef::Named(n) if !matches!(spec.resolve(n), Some(TypeDef::Enum(_))) => {
             serde_json::from_str(example).ok()
         }
-        _ => validate::parse_text(spec, t, example).ok(),
+        TypeRef::Primitive(
+            Primitive::Boolean
+            | Primitive::Integer
+            | Primitive::Long
+            | Primitive::Double
+            | Primitive::Decimal,
+        ) => serde_json::from_str::<Value>(example)
+            .ok()
+            .filter(|v| v.is_number() || v.is_boolean()),
+        _ => Some(Value::String(example.to_owned())),
     }
 }
 

@@ -202,7 +202,7 @@ mod tests {
                 200,
                 br#"{"id": "1", "color": "blue"}"#,
                 Outcome::Fail,
-                "unknown value 'blue'",
+                r#"invalid value "blue""#,
             ),
             (
                 Expect::Accepted,

@@ -32,6 +32,7 @@ const PRELUDE_TYPES: &[&str] = &[
     "Self",
     "Serialize",
     "Deserialize",
+    "NonBlank",
     "Default",
     "From",
 ];

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use ::blueprint::axum::Router;
 use ::blueprint::axum::extract::State;
 use ::blueprint::axum::response::{IntoResponse, Response};
+use ::blueprint::param::Sort;
 use ::blueprint::server::{Context, Inputs, Location, ServerConfig};
 use super::operations::*;
 
@@ -89,7 +90,13 @@ async fn handle_get_users<S: UsersService>(
         .optional::<i64>(Location::Query, "offset", Some(0f64), None)
         .map(|v| v.unwrap_or(0));
     let sort = inputs
-        .optional::<String>(Location::Query, "sort", None, None)
+        .optional_as(
+            &Sort(&["id", "email", "status", "created_at", "updated_at"]),
+            Location::Query,
+            "sort",
+            None,
+            None,
+        )
         .map(|v| v.unwrap_or_else(|| "-created_at".to_owned()));
     let (Some(id), Some(email), Some(status), Some(limit), Some(offset), Some(sort)) = (
         id,
