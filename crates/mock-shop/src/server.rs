@@ -172,10 +172,7 @@ async fn handle_post_users<S: ShopService>(
 ) -> Response {
     let body = inputs.body::<super::models::User>();
     let Some(body) = body else {
-        return inputs
-            .reject_as(
-                &ErrorShape::List(ErrorFields::new().code("validation_failed").message()),
-            );
+        return inputs.reject_as(&ErrorShape::List(ErrorFields::new().code().message()));
     };
     let request = PostUsersRequest { body };
     service.post_users(request, inputs.into_context()).await.into_response()
@@ -202,11 +199,7 @@ async fn handle_put_users_color_by_id<S: ShopService>(
     let note = inputs.form::<String>("note", false, None, Some(10f64));
     let (Some(id), Some(color), Some(note)) = (id, color, note) else {
         return inputs
-            .reject_as(
-                &ErrorShape::Object(
-                    ErrorFields::new().code("validation_failed").messages(),
-                ),
-            );
+            .reject_as(&ErrorShape::Object(ErrorFields::new().code().messages()));
     };
     let request = PutUsersColorByIdRequest {
         id,

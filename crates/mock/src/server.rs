@@ -14,11 +14,11 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter};
 use blueprint::ServiceInfo;
-use blueprint::error::{ErrorFields, ErrorShape};
+use blueprint::error::{Code, ErrorFields, ErrorShape};
 use blueprint::param::{ParamKind, Sort};
 use blueprint::server::{Inputs, Location, Router, ServerConfig, service_router};
 use blueprint_spec::Spec;
-use blueprint_spec::http::{self, AnswerFields, SORT_PARAMETER, ValidationAnswer};
+use blueprint_spec::http::{self, AnswerFields, ErrorAnswer, SORT_PARAMETER};
 use blueprint_spec::ir::{
     Method, Operation, Parameter, ParameterLocation, ResponseCode, TypeDef, TypeRef,
 };
@@ -110,10 +110,13 @@ fn filter(method: Method) -> MethodFilter {
 }
 
 /// The runtime's [`ErrorShape`] for the IR's decision.
-fn shape(answer: ValidationAnswer) -> ErrorShape {
+fn shape(answer: ErrorAnswer) -> ErrorShape {
     let fields = |f: AnswerFields| {
         let mut out = ErrorFields::new();
-        out.code = f.code.map(Into::into);
+        out.code = f.code.map(|code| match code {
+            http::Code::Own => Code::Own,
+            http::Code::Fixed(value) => Code::Fixed(value.into()),
+        });
         out.message = f.message;
         out.messages = f.messages;
         if let Some(v) = f.violations {
@@ -122,11 +125,11 @@ fn shape(answer: ValidationAnswer) -> ErrorShape {
         out
     };
     match answer {
-        ValidationAnswer::Standard => ErrorShape::Standard,
-        ValidationAnswer::Object(f) => ErrorShape::Object(fields(f)),
-        ValidationAnswer::List(f) => ErrorShape::List(fields(f)),
-        ValidationAnswer::Texts => ErrorShape::Texts,
-        ValidationAnswer::Empty => ErrorShape::Empty,
+        ErrorAnswer::Standard => ErrorShape::Standard,
+        ErrorAnswer::Object(f) => ErrorShape::Object(fields(f)),
+        ErrorAnswer::List(f) => ErrorShape::List(fields(f)),
+        ErrorAnswer::Texts => ErrorShape::Texts,
+        ErrorAnswer::Empty => ErrorShape::Empty,
     }
 }
 

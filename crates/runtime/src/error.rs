@@ -28,6 +28,20 @@ impl ErrorBody {
         }
     }
 
+    /// This answer as the operation's declared type `T`, written in `shape` (the
+    /// spec crate decides the shape from `T`, so `T` reads it).
+    ///
+    /// # Panics
+    /// When `T` does not read what `shape` writes: only a shape decided from
+    /// another type would.
+    pub fn into_declared<T: serde::de::DeserializeOwned>(self, shape: &ErrorShape) -> T {
+        let value = shape.render(&self).unwrap_or(Value::Null);
+        match serde_json::from_value(value) {
+            Ok(declared) => declared,
+            Err(e) => panic!("the error answer does not fit its declared type: {e}"),
+        }
+    }
+
     /// The 422 body listing every violation: `validation_failed`, "N invalid inputs".
     pub fn validation(violations: Vec<Violation>) -> Self {
         let n = violations.len();
@@ -84,14 +98,23 @@ pub enum ErrorShape {
 /// The fields of a declared error model that carry the violations (see [`ErrorShape`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ErrorFields {
-    /// `code`, with its value.
-    pub code: Option<Cow<'static, str>>,
+    /// `code`.
+    pub code: Option<Code>,
     /// `message`: `"N invalid inputs"` in an object, `"<path>: <message>"` in a list entry.
     pub message: bool,
     /// `messages`: one `"<path>: <message>"` per violation.
     pub messages: bool,
     /// `violations`: `{path, message}` objects, with the fields the model has.
     pub violations: Option<ViolationFields>,
+}
+
+/// What a declared `code` field holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Code {
+    /// The answer's own code (`validation_failed`, `conflict`): a string field.
+    Own,
+    /// This value: the one an enum field allows.
+    Fixed(Cow<'static, str>),
 }
 
 /// The fields of a declared violation model.
@@ -106,9 +129,15 @@ impl ErrorFields {
         ErrorFields::default()
     }
 
-    /// With a `code` field holding `code`.
-    pub fn code(mut self, code: impl Into<Cow<'static, str>>) -> Self {
-        self.code = Some(code.into());
+    /// With a `code` field holding the answer's own code.
+    pub fn code(mut self) -> Self {
+        self.code = Some(Code::Own);
+        self
+    }
+
+    /// With a `code` field holding `value` (an enum's).
+    pub fn code_value(mut self, value: impl Into<Cow<'static, str>>) -> Self {
+        self.code = Some(Code::Fixed(value.into()));
         self
     }
 
@@ -130,10 +159,21 @@ impl ErrorFields {
         self
     }
 
-    fn object(&self, message: impl FnOnce() -> String, violations: &[Violation]) -> Value {
+    fn object(
+        &self,
+        code: &str,
+        message: impl FnOnce() -> String,
+        violations: &[Violation],
+    ) -> Value {
         let mut out = Map::new();
-        if let Some(code) = &self.code {
-            out.insert("code".into(), Value::from(code.as_ref()));
+        match &self.code {
+            Some(Code::Own) => {
+                out.insert("code".into(), Value::from(code));
+            }
+            Some(Code::Fixed(value)) => {
+                out.insert("code".into(), Value::from(value.as_ref()));
+            }
+            None => {}
         }
         if self.message {
             out.insert("message".into(), Value::from(message()));
@@ -160,16 +200,18 @@ impl ErrorFields {
 }
 
 impl ErrorShape {
-    /// `body` (a 422's [`ErrorBody`]) written in this shape; `None`: no body.
+    /// `body` (a 422's or a 409's [`ErrorBody`]) written in this shape; `None`: no body.
     pub fn render(&self, body: &ErrorBody) -> Option<Value> {
         Some(match self {
             // Serialising our own type cannot fail.
             ErrorShape::Standard => serde_json::to_value(body).unwrap_or(Value::Null),
-            ErrorShape::Object(fields) => fields.object(|| body.message.clone(), &body.violations),
+            ErrorShape::Object(fields) => {
+                fields.object(&body.code, || body.message.clone(), &body.violations)
+            }
             ErrorShape::List(fields) => body
                 .violations
                 .iter()
-                .map(|v| fields.object(|| v.to_string(), std::slice::from_ref(v)))
+                .map(|v| fields.object(&body.code, || v.to_string(), std::slice::from_ref(v)))
                 .collect(),
             ErrorShape::Texts => body
                 .violations
@@ -192,7 +234,7 @@ mod tests {
             Violation::new("body.email", "is required"),
             Violation::new("query.limit", "must be at most 100"),
         ]);
-        let flow_errors = ErrorShape::List(ErrorFields::new().code("validation_failed").message());
+        let flow_errors = ErrorShape::List(ErrorFields::new().code().message());
         assert_eq!(
             flow_errors.render(&body),
             Some(json!([
@@ -200,19 +242,15 @@ mod tests {
                 {"code": "validation_failed", "message": "query.limit: must be at most 100"}
             ]))
         );
-        let generic = ErrorShape::Object(ErrorFields::new().code("generic_error").messages());
+        let generic = ErrorShape::Object(ErrorFields::new().code_value("generic_error").messages());
         assert_eq!(
             generic.render(&body),
             Some(
                 json!({"code": "generic_error", "messages": ["body.email: is required", "query.limit: must be at most 100"]})
             )
         );
-        let standard = ErrorShape::Object(
-            ErrorFields::new()
-                .code("validation_failed")
-                .message()
-                .violations(true, true),
-        );
+        let standard =
+            ErrorShape::Object(ErrorFields::new().code().message().violations(true, true));
         assert_eq!(standard.render(&body), ErrorShape::Standard.render(&body));
         assert_eq!(ErrorShape::Empty.render(&body), None);
     }

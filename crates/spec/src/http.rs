@@ -2,7 +2,8 @@
 //! servers, `dev mock`, `dev verify` and lint:
 //! - [`routes`]: the routes a router serves, and which operation answers each method;
 //! - [`own_builtin_routes`]: the built-in routes a spec declares itself;
-//! - [`validation_answer`]: how a 422 is written in the type an operation declares;
+//! - [`validation_answer`], [`error_answer`]: how a 422 (or a 409) is written in the
+//!   type an operation declares;
 //! - [`sortable`]: what an operation's `sort` parameter may name.
 
 use crate::ir::{
@@ -98,11 +99,11 @@ fn route_path(path: &str) -> (String, String) {
     (route, shape)
 }
 
-/// How an operation's 422 body is written: the violations, in the shape of the
-/// type the operation declares for its 422 (Blueprint's own when it declares none).
+/// How an error answer (a 422's violations, a 409's conflict) is written in the
+/// type an operation declares for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ValidationAnswer {
-    /// `{"code": "validation_failed", "message": ..., "violations": [...]}`.
+pub enum ErrorAnswer {
+    /// `{"code": ..., "message": ..., "violations": [...]}`: Blueprint's own.
     Standard,
     /// One object of these fields, for all the violations.
     Object(AnswerFields),
@@ -118,15 +119,25 @@ pub enum ValidationAnswer {
 /// in the model, required or not, is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnswerFields {
-    /// `code`, with the value written (`validation_failed`, or the enum value the
-    /// field's type allows).
-    pub code: Option<String>,
+    /// `code`: the answer's own (`validation_failed`, `conflict`) for a string,
+    /// or the one value the field's enum allows.
+    pub code: Option<Code>,
     /// `message`: a summary (objects), or `"<path>: <message>"` (list entries).
     pub message: bool,
     /// `messages: [string]`: one `"<path>: <message>"` per violation.
     pub messages: bool,
     /// `violations: [{path, message}]` (either or both fields).
     pub violations: Option<ViolationFields>,
+}
+
+/// What a declared `code` field holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Code {
+    /// A string: the answer's own code.
+    Own,
+    /// An enum: this value (`validation_failed` when it lists it, else the
+    /// field's default, else its only value).
+    Fixed(String),
 }
 
 /// The fields of a declared violation model.
@@ -144,35 +155,43 @@ pub struct Unmappable {
     pub message: String,
 }
 
-/// The code written in a 422 answer whose `code` is a plain string.
+/// The code of a 422 answer.
 pub const VALIDATION_FAILED: &str = "validation_failed";
 
-/// How `op` answers a request with invalid input (see [`ValidationAnswer`]).
+/// How `op` answers a request with invalid input (see [`ErrorAnswer`]):
+/// [`error_answer`] for its 422, Blueprint's own shape when it declares none.
+pub fn validation_answer(spec: &Spec, op: &Operation) -> Result<ErrorAnswer, Unmappable> {
+    error_answer(spec, op, 422).unwrap_or(Ok(ErrorAnswer::Standard))
+}
+
+/// How `op` writes an error answer with status `status` in the type it declares
+/// for it; `None` when it declares none.
 ///
 /// Mappable: `unit`, `[string]`, and a model (or a list of a model) whose
-/// fields are drawn from `code` (a string, or an enum: `validation_failed` when
-/// it lists it, else the field's default, else its only value), `message`
+/// fields are drawn from `code` (a string, or an enum: see [`Code`]), `message`
 /// (string), `messages` (`[string]`) and `violations` (a list of a model drawn
 /// from `path` and `message`, strings); other fields must be optional. Anything
 /// else is [`Unmappable`]: lint reports it at the declared type, and servers
-/// answer in the [`ValidationAnswer::Standard`] shape.
-pub fn validation_answer(spec: &Spec, op: &Operation) -> Result<ValidationAnswer, Unmappable> {
-    let Some(response) = op.response(ResponseCode::Status(422)) else {
-        return Ok(ValidationAnswer::Standard);
-    };
+/// answer in the [`ErrorAnswer::Standard`] shape.
+pub fn error_answer(
+    spec: &Spec,
+    op: &Operation,
+    status: u16,
+) -> Option<Result<ErrorAnswer, Unmappable>> {
+    let response = op.response(ResponseCode::Status(status))?;
     let unmappable = |why: String| Unmappable {
         span: response.span,
         message: why,
     };
     let shown = || response.type_.display_in(&spec.service.namespace);
-    match &response.type_ {
-        TypeRef::Primitive(Primitive::Unit) => Ok(ValidationAnswer::Empty),
+    Some(match &response.type_ {
+        TypeRef::Primitive(Primitive::Unit) => Ok(ErrorAnswer::Empty),
         TypeRef::List(item) if **item == TypeRef::Primitive(Primitive::String) => {
-            Ok(ValidationAnswer::Texts)
+            Ok(ErrorAnswer::Texts)
         }
         TypeRef::List(item) => match item.named().and_then(|n| spec.resolve_model(n)) {
             Some(model) => answer_fields(spec, model)
-                .map(ValidationAnswer::List)
+                .map(ErrorAnswer::List)
                 .map_err(|why| unmappable(format!("`{}`: {why}", shown()))),
             None => Err(unmappable(format!(
                 "`{}` is neither a list of a model nor `[string]`",
@@ -180,27 +199,27 @@ pub fn validation_answer(spec: &Spec, op: &Operation) -> Result<ValidationAnswer
             ))),
         },
         TypeRef::Named(n) => match spec.resolve_model(n) {
-            Some(model) => {
-                let fields = answer_fields(spec, model)
-                    .map_err(|why| unmappable(format!("`{}`: {why}", shown())))?;
-                Ok(if is_standard(&fields) {
-                    ValidationAnswer::Standard
-                } else {
-                    ValidationAnswer::Object(fields)
+            Some(model) => answer_fields(spec, model)
+                .map(|fields| {
+                    if is_standard(&fields) {
+                        ErrorAnswer::Standard
+                    } else {
+                        ErrorAnswer::Object(fields)
+                    }
                 })
-            }
+                .map_err(|why| unmappable(format!("`{}`: {why}", shown()))),
             None => Err(unmappable(format!("`{}` is not a model", shown()))),
         },
         _ => Err(unmappable(format!(
             "`{}` is not a model, a list of a model, `[string]` or `unit`",
             shown()
         ))),
-    }
+    })
 }
 
 /// Blueprint's own error body is one of the mappable shapes.
 fn is_standard(fields: &AnswerFields) -> bool {
-    fields.code.as_deref() == Some(VALIDATION_FAILED)
+    fields.code == Some(Code::Own)
         && fields.message
         && !fields.messages
         && fields.violations
@@ -250,9 +269,9 @@ fn answer_fields(spec: &Spec, model: &Model) -> Result<AnswerFields, String> {
     Ok(out)
 }
 
-fn code_value(spec: &Spec, field: &Field) -> Result<String, String> {
+fn code_value(spec: &Spec, field: &Field) -> Result<Code, String> {
     match &field.type_ {
-        TypeRef::Primitive(Primitive::String) => Ok(VALIDATION_FAILED.to_owned()),
+        TypeRef::Primitive(Primitive::String) => Ok(Code::Own),
         TypeRef::Named(n) => {
             let e = spec
                 .resolve_enum(n)
@@ -260,11 +279,11 @@ fn code_value(spec: &Spec, field: &Field) -> Result<String, String> {
             let values: Vec<&str> = e.values.iter().map(|v| v.wire()).collect();
             let default = field.default.as_ref().and_then(|d| d.as_str());
             if values.contains(&VALIDATION_FAILED) {
-                Ok(VALIDATION_FAILED.to_owned())
+                Ok(Code::Fixed(VALIDATION_FAILED.to_owned()))
             } else if let Some(d) = default.filter(|d| values.contains(d)) {
-                Ok(d.to_owned())
+                Ok(Code::Fixed(d.to_owned()))
             } else if let [only] = values.as_slice() {
-                Ok((*only).to_owned())
+                Ok(Code::Fixed((*only).to_owned()))
             } else {
                 Err(format!(
                     "enum `{}` of field `code` lists neither `{VALIDATION_FAILED}` nor one value, and the field has no default",

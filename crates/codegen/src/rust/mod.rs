@@ -351,7 +351,7 @@ pub(crate) fn generate(spec: &Spec, opts: &GenOptions) -> Result<Vec<GeneratedFi
         modules.push("operations");
     }
     if server {
-        files.push(server::generate(&ctx, &src.join("server.rs"))?);
+        files.push(server::generate(&ctx, &src.join("server.rs"), dao)?);
         modules.push("server");
     }
     if client {

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use blueprint_spec::http::{AnswerFields, SORT_PARAMETER, ValidationAnswer};
+use blueprint_spec::http::{AnswerFields, Code, ErrorAnswer, SORT_PARAMETER};
 use blueprint_spec::ir::{Method, ParameterLocation, Primitive, ResponseCode, TypeRef};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -60,7 +60,13 @@ pub(crate) fn served<'a>(ctx: &Ctx<'a>) -> Served<'a> {
     }
 }
 
-pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, CodegenError> {
+/// The server module; with `dao`, the responses of operations that declare a
+/// 422 convert from the DAO's `DbError`.
+pub(crate) fn generate(
+    ctx: &Ctx<'_>,
+    path: &Path,
+    dao: bool,
+) -> Result<GeneratedFile, CodegenError> {
     let served = served(ctx);
     let ops = &served.ops;
     let trait_ident = trait_name(ctx);
@@ -79,7 +85,18 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
         .iter()
         .map(|op| handler_fn(ctx, op, &handler_ident(op), &trait_ident))
         .collect();
-    let shaped = ops.iter().any(|op| reject_shape(ctx, op).is_some());
+    let db_errors: Vec<_> = if dao {
+        ops.iter().filter_map(|op| from_db_error(ctx, op)).collect()
+    } else {
+        Vec::new()
+    };
+    // The error-shape names the generated code uses, imported once.
+    let shapes: String = ops
+        .iter()
+        .filter_map(|op| reject_shape(ctx, op))
+        .chain(db_errors.iter().cloned())
+        .map(|tokens| tokens.to_string())
+        .collect();
     let responses: Vec<_> = ops.iter().map(|op| into_response(ctx, op)).collect();
     let route_calls = served.routes.iter().filter_map(|(path, methods)| {
         let mut calls = methods.iter().map(|(m, i)| {
@@ -110,14 +127,24 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
         quote!(Context, Inputs, ServerConfig)
     };
     let uses_sort = ops.iter().any(|op| sortable(ctx, op).is_some());
-    let shape_import = shaped.then(|| {
+    let shape_names: Vec<_> = ["ErrorFields", "ErrorShape"]
+        .into_iter()
+        .filter(|name| shapes.contains(name))
+        .map(|name| format_ident!("{}", name))
+        .collect();
+    let shape_import = (!shape_names.is_empty()).then(|| {
         quote!(
-            use ::blueprint::error::{ErrorFields, ErrorShape};
+            use ::blueprint::error::{#(#shape_names),*};
         )
     });
     let sort_import = uses_sort.then(|| {
         quote!(
             use ::blueprint::param::Sort;
+        )
+    });
+    let db_import = (!db_errors.is_empty()).then(|| {
+        quote!(
+            use ::blueprint::db::{DbError, Refusal};
         )
     });
     let imports = if ops.is_empty() {
@@ -135,6 +162,7 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
             use ::blueprint::axum::Router;
             use ::blueprint::axum::extract::State;
             use ::blueprint::axum::response::{IntoResponse, Response};
+            #db_import
             #shape_import
             #sort_import
             use ::blueprint::server::{#server_items};
@@ -172,6 +200,8 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
         #(#handlers)*
 
         #(#responses)*
+
+        #(#db_errors)*
     };
     ctx.file(path, tokens)
 }
@@ -320,12 +350,23 @@ fn sortable<'s>(ctx: &Ctx<'s>, op: &Op<'_>) -> Option<Vec<&'s str>> {
     blueprint_spec::http::sortable(ctx.spec, resource, op.op)
 }
 
-/// The shape of the operation's 422 when it is not Blueprint's own: an
-/// `ErrorShape` expression (see `blueprint_spec::http::validation_answer`; an
-/// unmappable declared type is a lint error, and answered in the standard shape).
+/// The shape of the operation's 422 when it is not Blueprint's own (see
+/// `blueprint_spec::http::validation_answer`; an unmappable declared type is a
+/// lint error, and answered in the standard shape).
 fn reject_shape(ctx: &Ctx<'_>, op: &Op<'_>) -> Option<TokenStream> {
+    match blueprint_spec::http::validation_answer(ctx.spec, op.op).ok()? {
+        ErrorAnswer::Standard => None,
+        answer => Some(shape(&answer)),
+    }
+}
+
+/// An `ErrorShape` expression.
+fn shape(answer: &ErrorAnswer) -> TokenStream {
     let fields = |f: &AnswerFields| {
-        let code = f.code.as_ref().map(|c| quote!(.code(#c)));
+        let code = f.code.as_ref().map(|c| match c {
+            Code::Own => quote!(.code()),
+            Code::Fixed(value) => quote!(.code_value(#value)),
+        });
         let message = f.message.then(|| quote!(.message()));
         let messages = f.messages.then(|| quote!(.messages()));
         let violations = f.violations.map(|v| {
@@ -334,19 +375,58 @@ fn reject_shape(ctx: &Ctx<'_>, op: &Op<'_>) -> Option<TokenStream> {
         });
         quote!(ErrorFields::new() #code #message #messages #violations)
     };
-    match blueprint_spec::http::validation_answer(ctx.spec, op.op).ok()? {
-        ValidationAnswer::Standard => None,
-        ValidationAnswer::Object(f) => {
-            let f = fields(&f);
-            Some(quote!(ErrorShape::Object(#f)))
+    match answer {
+        ErrorAnswer::Standard => quote!(ErrorShape::Standard),
+        ErrorAnswer::Object(f) => {
+            let f = fields(f);
+            quote!(ErrorShape::Object(#f))
         }
-        ValidationAnswer::List(f) => {
-            let f = fields(&f);
-            Some(quote!(ErrorShape::List(#f)))
+        ErrorAnswer::List(f) => {
+            let f = fields(f);
+            quote!(ErrorShape::List(#f))
         }
-        ValidationAnswer::Texts => Some(quote!(ErrorShape::Texts)),
-        ValidationAnswer::Empty => Some(quote!(ErrorShape::Empty)),
+        ErrorAnswer::Texts => quote!(ErrorShape::Texts),
+        ErrorAnswer::Empty => quote!(ErrorShape::Empty),
     }
+}
+
+/// `impl From<DbError>` for the response of an operation declaring a 422 it can
+/// write: what the database refuses because of the input is answered as the
+/// operation declares (a value another row holds: its 409, else its 422; a
+/// value a CHECK refuses: its 422), so a handler maps a DAO error in one line.
+fn from_db_error(ctx: &Ctx<'_>, op: &Op<'_>) -> Option<TokenStream> {
+    let declared = |status: u16| {
+        let answer = blueprint_spec::http::error_answer(ctx.spec, op.op, status)?.ok()?;
+        let resp = op
+            .responses
+            .iter()
+            .find(|r| r.r.code == ResponseCode::Status(status))?;
+        let v = format_ident!("{}", resp.variant);
+        Some(if resp.r.type_.is_unit() {
+            quote!(Self::#v)
+        } else {
+            let shape = shape(&answer);
+            quote!(Self::#v(body.into_declared(&#shape)))
+        })
+    };
+    let invalid = declared(422)?;
+    let conflict =
+        declared(409).map(|conflict| quote!(Some(Refusal::Conflict(body)) => #conflict,));
+    let resp = op.response_type();
+    Some(quote! {
+        /// The database refused the input (see `DbError::refusal`): the declared
+        /// answer. Any other failure is the server's: it panics, and the router
+        /// answers a JSON 500.
+        impl From<DbError> for #resp {
+            fn from(e: DbError) -> Self {
+                match e.refusal() {
+                    #conflict
+                    Some(Refusal::Conflict(body) | Refusal::Invalid(body)) => #invalid,
+                    None => panic!("database failure: {e}"),
+                }
+            }
+        }
+    })
 }
 
 fn into_response(ctx: &Ctx<'_>, op: &Op<'_>) -> TokenStream {

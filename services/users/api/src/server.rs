@@ -8,6 +8,8 @@ use std::sync::Arc;
 use ::blueprint::axum::Router;
 use ::blueprint::axum::extract::State;
 use ::blueprint::axum::response::{IntoResponse, Response};
+use ::blueprint::db::{DbError, Refusal};
+use ::blueprint::error::ErrorShape;
 use ::blueprint::param::Sort;
 use ::blueprint::server::{Context, Inputs, Location, ServerConfig};
 use super::operations::*;
@@ -244,6 +246,34 @@ impl IntoResponse for DeleteUsersByIdResponse {
             Self::NotFound => {
                 ::blueprint::server::empty(::blueprint::server::status(404))
             }
+        }
+    }
+}
+
+/// The database refused the input (see `DbError::refusal`): the declared
+/// answer. Any other failure is the server's: it panics, and the router
+/// answers a JSON 500.
+impl From<DbError> for PostUsersResponse {
+    fn from(e: DbError) -> Self {
+        match e.refusal() {
+            Some(Refusal::Conflict(body) | Refusal::Invalid(body)) => {
+                Self::UnprocessableEntity(body.into_declared(&ErrorShape::Standard))
+            }
+            None => panic!("database failure: {e}"),
+        }
+    }
+}
+
+/// The database refused the input (see `DbError::refusal`): the declared
+/// answer. Any other failure is the server's: it panics, and the router
+/// answers a JSON 500.
+impl From<DbError> for PutUsersByIdResponse {
+    fn from(e: DbError) -> Self {
+        match e.refusal() {
+            Some(Refusal::Conflict(body) | Refusal::Invalid(body)) => {
+                Self::UnprocessableEntity(body.into_declared(&ErrorShape::Standard))
+            }
+            None => panic!("database failure: {e}"),
         }
     }
 }
