@@ -153,12 +153,14 @@ pub const MAX_URI_BYTES: usize = 8 * 1024;
 /// gets a JSON 431.
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 /// Most header fields answered; more gets a JSON 431.
-pub const MAX_HEADERS: usize = 100;
+pub const MAX_HEADERS: usize = 64;
 
 /// Answers `414 {"code": "uri_too_long"}` and `431 {"code":
 /// "headers_too_large"}` past [`MAX_URI_BYTES`], [`MAX_HEADER_BYTES`] and
-/// [`MAX_HEADERS`]. The HTTP parser has its own, higher limits (a 64 KiB target,
-/// a 400 KiB head): past those it answers itself, without a body.
+/// [`MAX_HEADERS`]. The HTTP parser (hyper) has its own, higher limits (a 64 KiB
+/// target, 100 headers, a 400 KiB head): past those it answers itself, without a
+/// body; these limits sit below them so that every answer a client can get from
+/// the router is JSON.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct HeadLimitsLayer;
 

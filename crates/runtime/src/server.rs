@@ -593,9 +593,14 @@ impl Inputs {
             return *response;
         }
         let body = ErrorBody::validation(self.violations);
-        match shape.render(&body) {
-            Some(value) => json(StatusCode::UNPROCESSABLE_ENTITY, &value),
-            None => empty(StatusCode::UNPROCESSABLE_ENTITY),
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        match shape {
+            // Written straight from the body, without a JSON tree in between.
+            ErrorShape::Standard => error(status, body),
+            shape => match shape.render(&body) {
+                Some(value) => json(status, &value),
+                None => empty(status),
+            },
         }
     }
 }
