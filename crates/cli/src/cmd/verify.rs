@@ -70,12 +70,10 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         .headers
         .iter()
         .any(|(name, _)| name.eq_ignore_ascii_case("authorization"));
-    if !has_auth {
-        if let Ok(token) = std::env::var(TOKEN_ENV) {
-            options
-                .headers
-                .push(("Authorization".to_string(), format!("Bearer {token}")));
-        }
+    if !has_auth && let Ok(token) = std::env::var(TOKEN_ENV) {
+        options
+            .headers
+            .push(("Authorization".to_string(), format!("Bearer {token}")));
     }
 
     let runtime = tokio::runtime::Builder::new_current_thread()
