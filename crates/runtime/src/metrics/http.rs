@@ -55,11 +55,12 @@ where
         // (a shared string: cloning it does not allocate).
         let operation = req.extensions().get::<MatchedPath>().cloned();
         let method = method_label(req.method());
+        let start = Instant::now();
         Measured {
             inner: self.inner.call(req),
             operation,
             method,
-            start: Instant::now(),
+            start,
         }
     }
 }
