@@ -232,6 +232,19 @@ pub enum CodegenError {
     InvalidCrateName(String),
 }
 
+/// The short sha256 (12 hex digits) of the spec file's text: what generated code
+/// reports as `spec_hash` on `GET /_internal_/version`, so what is deployed can be
+/// matched with the spec in the repository.
+pub fn spec_hash(spec: &Spec) -> String {
+    use sha2::{Digest, Sha256};
+    let text = spec
+        .sources
+        .get(spec.service.span.file)
+        .map_or("", |f| f.text.as_str());
+    let digest = Sha256::digest(text.as_bytes());
+    digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
+}
+
 /// The routes the generated axum router declares for `spec`: each path (axum
 /// syntax, `/users/{id}`) with its methods, in declaration order. The runtime adds
 /// `GET /_internal_/healthcheck` and `GET /_internal_/version` to these.
