@@ -54,7 +54,7 @@ pub struct GenArgs {
     /// Write a complete Cargo package with this name (with --spec).
     #[arg(long = "crate", requires = "spec")]
     pub crate_name: Option<String>,
-    /// Generators to run, comma-separated (models, server, client, mock, openapi,
+    /// Generators to run, comma-separated (models, server, client, mock, openapi, asyncapi,
     /// sql-postgres, sql-sqlite, dao). Default: models, server, client, mock.
     #[arg(long, value_delimiter = ',')]
     pub generators: Vec<String>,
