@@ -45,6 +45,8 @@ enum Command {
     Mock(cmd::mock::MockArgs),
     /// Call a running service and check every answer against its spec.
     Verify(cmd::verify::VerifyArgs),
+    /// Write the workspace's documentation site: static HTML, with the service graph.
+    Docs(cmd::docs::DocsArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
         Command::Gen(args) => cmd::r#gen::run(&args),
         Command::Mock(args) => cmd::mock::run(args),
         Command::Verify(args) => cmd::verify::run(args),
+        Command::Docs(args) => cmd::docs::run(args),
     };
     match result {
         Ok(code) => code,

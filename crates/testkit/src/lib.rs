@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod browser;
 pub mod npm;
 pub mod postgres;
 pub mod python;

@@ -2,6 +2,7 @@
 
 pub mod db;
 pub mod diff;
+pub mod docs;
 pub mod r#gen;
 pub mod lint;
 pub mod mock;
