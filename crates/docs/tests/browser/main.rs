@@ -1,8 +1,9 @@
 //! The documentation site in a real browser: headless Chromium (Debian's package)
 //! loads every page reachable from the index. No page may log an error to the
 //! console or fail to load a resource, every link must reach a generated file (and
-//! an id on it, for a `#fragment`), every page must be reachable, and a screenshot
-//! of the index is kept as an artefact: `$CARGO_TARGET_TMPDIR/docs/index.png`.
+//! an id on it, for a `#fragment`), no id may be used twice on a page, every page
+//! must be reachable, and a screenshot of the index is kept as an artefact:
+//! `$CARGO_TARGET_TMPDIR/docs/index.png`.
 //!
 //! The checker is first run over a small broken site, so it is known to catch what
 //! it looks for. Skipped locally without chromium; a failure under `CI=true`.
@@ -88,7 +89,10 @@ fn checker_catches_what_it_looks_for(browser: &mut Browser, dir: &Path) {
                <a href="other.html#here">d</a> <img src="nope.png" alt="">
                <script>console.error("boom")</script>"##,
         ),
-        ("other.html", r#"<p id="here">here</p>"#),
+        (
+            "other.html",
+            r#"<p id="here">here</p><p id="twice"></p><p id="twice"></p>"#,
+        ),
         ("orphan.html", "nobody links here"),
     ] {
         std::fs::write(dir.join(name), page(body)).expect("write a page");
@@ -102,6 +106,7 @@ fn checker_catches_what_it_looks_for(browser: &mut Browser, dir: &Path) {
         "nope.png",
         "console.error: boom",
         "orphan.html: no link reaches it",
+        "id used twice: twice",
     ] {
         assert!(
             all.contains(expected),
@@ -138,6 +143,12 @@ fn check(browser: &mut Browser, site: &Path) -> (usize, Vec<String>) {
         problems.extend(
             (report.broken_images.iter()).map(|src| format!("{at}: image did not load: {src}")),
         );
+        let mut seen = std::collections::HashSet::new();
+        for id in &report.ids {
+            if !seen.insert(id) {
+                problems.push(format!("{at}: id used twice: {id}"));
+            }
+        }
         for link in &report.links {
             if ["http:", "https:", "mailto:", "data:"]
                 .iter()
