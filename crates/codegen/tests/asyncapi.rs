@@ -93,7 +93,7 @@ fn exports_are_valid_asyncapi() {
 
 /// Run `asyncapi validate` over each exported file.
 fn validate_independently(files: &[PathBuf]) {
-    let Some(validator) = npm::tool("asyncapi", "asyncapi") else {
+    let Some(validator) = npm::tool("asyncapi") else {
         return;
     };
     // The CLI's usage metrics off: it would otherwise write to $HOME and call home.

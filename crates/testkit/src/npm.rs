@@ -1,37 +1,36 @@
-//! Node tools from npm that tests run as independent checkers of what Blueprint
-//! writes (`@asyncapi/cli`).
+//! npm tools that tests run as independent judges of what Blueprint writes
+//! (`@asyncapi/cli`), installed by `.ci/run` from `.ci/judges/package.json` and its
+//! lock into `<judges>/node_modules` (see [`judges_dir`]).
 //!
-//! Each tool has its own folder under `.ci/` with a pinned `package.json` and
-//! `package-lock.json`; `.ci/run` installs it there (`npm ci`, into the gitignored
-//! `node_modules`), and tests run `node_modules/.bin/<bin>` from it. Like the PyPI
-//! tools, a missing tool skips the check with a note locally and fails under `CI=true`.
+//! As for the Python tools: a missing tool skips the check with a note locally and
+//! fails under `CI=true`.
 
 use std::path::PathBuf;
+use std::process::Command;
 
-use crate::{in_ci, workspace_root};
+use crate::{in_ci, judges_dir};
 
 pub use crate::python::run;
 
-/// The executable `bin` of the npm package installed in `.ci/<folder>`, when it
-/// runs (`--version` succeeds).
+/// The installed program `name` (`asyncapi`), when it runs (`--version`).
 ///
 /// # Panics
-/// Under `CI=true` when it does not; the message says how to install it.
-pub fn tool(folder: &str, bin: &str) -> Option<PathBuf> {
-    let dir = workspace_root().join(".ci").join(folder);
-    let path = dir.join("node_modules/.bin").join(bin);
-    let install = format!("npm ci --prefix {}", dir.display());
-    let why = match std::process::Command::new(&path).arg("--version").output() {
-        Ok(out) if out.status.success() => return Some(path),
-        Ok(out) => format!(
-            "`{} --version` failed ({}): {}",
-            path.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        ),
-        Err(e) => format!("cannot run {}: {e}", path.display()),
-    };
-    assert!(!in_ci(), "{why}; it is required under CI ({install})");
-    eprintln!("note: {why} ({install}); skipping the check");
+/// Under `CI=true` when it does not.
+pub fn tool(name: &str) -> Option<PathBuf> {
+    let path = judges_dir().join("node_modules/.bin").join(name);
+    let found = path.is_file()
+        && Command::new(&path)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+    if found {
+        return Some(path);
+    }
+    let why = format!("{} is not installed", path.display());
+    assert!(
+        !in_ci(),
+        "{why}; it is required under CI (.ci/run runs `npm ci` for .ci/judges/package.json there)"
+    );
+    eprintln!("note: {why} (`npm ci` with .ci/judges/package.json there); skipping the check");
     None
 }
