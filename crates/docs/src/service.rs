@@ -119,6 +119,7 @@ pub fn page(ws: &Workspace<'_>, doc: &ServiceDoc<'_>) -> String {
                         (description(u.description.as_deref()))
                         h4 { "Event types" }
                         (types.members(u, &c.type_.namespace))
+                        (event_examples(&types, u, &c.type_.namespace))
                     }
                 }
             }
