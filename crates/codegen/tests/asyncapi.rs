@@ -32,9 +32,7 @@ fn specs() -> Vec<(PathBuf, Spec)> {
         (users_spec(), load(&users_spec())),
         (streams_fixture(), load(&streams_fixture())),
     ];
-    let corpus = blueprint_testkit::load_corpus(blueprint_spec::load, |e| {
-        e.diagnostics.iter().all(|d| d.code == "spec/unknown-type")
-    });
+    let corpus = blueprint_testkit::load_corpus(blueprint_spec::load);
     let with_streams: Vec<_> = corpus
         .into_iter()
         .filter(|(_, spec)| {

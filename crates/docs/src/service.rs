@@ -7,7 +7,7 @@ use blueprint_mock::synth::Synth;
 use blueprint_spec::ir::{Operation, ParameterLocation, Resource, Service, TypeKind, Union};
 use maud::{Markup, html};
 
-use crate::types::{Types, bounds, deprecated, description, json_block};
+use crate::types::{Types, bounds, deprecated, description, json_block, value_text};
 use crate::{ServiceDoc, Workspace, anchor, layout};
 
 pub fn page(ws: &Workspace<'_>, doc: &ServiceDoc<'_>) -> String {
@@ -220,11 +220,11 @@ fn operation(types: &Types<'_>, op: &Operation, id: &str) -> Markup {
                             td { (location(p.location)) }
                             td { (types.reference(&p.type_)) }
                             td { @if p.required { "yes" } @else { "no" } }
-                            td { @if let Some(d) = &p.default { code { (d) } } }
+                            td { @if let Some(d) = &p.default { code { (value_text(d)) } } }
                             td { (bounds(p.minimum.as_ref(), p.maximum.as_ref())) }
                             td {
                                 span.description { (p.description.as_deref().unwrap_or_default()) }
-                                @if let Some(e) = &p.example { " " span.muted { "Example: " code { (e) } } }
+                                @if let Some(e) = &p.example { " " span.muted { "Example: " code { (value_text(e)) } } }
                             }
                         }
                     } }

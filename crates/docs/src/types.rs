@@ -198,12 +198,12 @@ impl<'a> Types<'a> {
                             td { code { (f.name) } (deprecated(f.deprecation.as_ref())) }
                             td { (self.reference(&f.type_)) }
                             td { @if f.required { "yes" } @else { "no" } }
-                            td { @if let Some(d) = &f.default { code { (d) } } }
+                            td { @if let Some(d) = &f.default { code { (value_text(d)) } } }
                             td { (bounds(f.minimum.as_ref(), f.maximum.as_ref())) }
                             td {
                                 span.description { (f.description.as_deref().unwrap_or_default()) }
                                 @if let Some(e) = &f.example {
-                                    " " span.muted { "Example: " code { (e) } }
+                                    " " span.muted { "Example: " code { (value_text(e)) } }
                                 }
                             }
                         }
@@ -220,6 +220,15 @@ pub fn bounds(minimum: Option<&Bound>, maximum: Option<&Bound>) -> Markup {
         @if let Some(b) = minimum { "min " (b.text) }
         @if minimum.is_some() && maximum.is_some() { ", " }
         @if let Some(b) = maximum { "max " (b.text) }
+    }
+}
+
+/// A default or example as a reader would type it: a string as its text, any other
+/// value as JSON (the type column tells `25` from `"25"`).
+pub fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 

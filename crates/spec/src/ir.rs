@@ -238,7 +238,7 @@ pub trait Documented: fmt::Debug {
     /// Where the element is written.
     fn span(&self) -> Span;
     /// Only fields and parameters have an example.
-    fn example(&self) -> Option<&str> {
+    fn example(&self) -> Option<&TypedValue> {
         None
     }
 }
@@ -260,8 +260,8 @@ macro_rules! impl_documented {
             fn span(&self) -> Span {
                 self.span
             }
-            $(fn example(&self) -> Option<&str> {
-                self.$example.as_deref()
+            $(fn example(&self) -> Option<&TypedValue> {
+                self.$example.as_ref()
             })?
         }
     )*};
@@ -318,7 +318,7 @@ pub struct Header {
     pub type_: TypeRef,
     pub required: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub default: Option<serde_json::Value>,
+    pub default: Option<TypedValue>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -404,7 +404,8 @@ pub struct Model {
     pub description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deprecation: Option<Deprecation>,
-    /// Fields in declaration order, template and interface fields merged in.
+    /// Fields in declaration order, template fields merged in (a model declares
+    /// its interfaces' fields itself).
     pub fields: Vec<Field>,
     pub attributes: Vec<Attribute>,
     /// Names of the interfaces this model implements (local or fully qualified).
@@ -432,16 +433,15 @@ pub struct Field {
     pub description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deprecation: Option<Deprecation>,
-    /// Typed default (a string for strings and enum values, a number, a bool, an array...).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub default: Option<serde_json::Value>,
+    pub default: Option<TypedValue>,
     pub required: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub minimum: Option<Bound>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub maximum: Option<Bound>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub example: Option<String>,
+    pub example: Option<TypedValue>,
     pub annotations: Vec<String>,
     pub attributes: Vec<Attribute>,
     #[serde(skip)]
@@ -450,6 +450,14 @@ pub struct Field {
     #[serde(skip)]
     pub type_span: Span,
 }
+
+/// A default or an example, typed once by the loader (`values.rs`): the JSON value
+/// of its field's, parameter's or header's type, format checked — a number for
+/// `integer`, `long`, `double` and `decimal`, a bool, a string for strings, uuids,
+/// dates, date-times and enum values, an array for lists, an object for maps and
+/// `object`, any JSON for `json` (and, for examples only, models and unions).
+/// Downstream crates use it as is and never parse it again.
+pub type TypedValue = serde_json::Value;
 
 /// A `minimum`/`maximum` bound. For numbers the value; for strings the length; for
 /// arrays the item count. Kept as written (`1`, `0.01`) and as `f64` for comparison.
@@ -669,13 +677,13 @@ pub struct Parameter {
     pub deprecation: Option<Deprecation>,
     pub required: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub default: Option<serde_json::Value>,
+    pub default: Option<TypedValue>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub minimum: Option<Bound>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub maximum: Option<Bound>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub example: Option<String>,
+    pub example: Option<TypedValue>,
     pub attributes: Vec<Attribute>,
     #[serde(skip)]
     pub span: Span,
@@ -814,6 +822,16 @@ impl TypeKind {
         TypeKind::Union,
     ];
 
+    /// The word used in messages: `model`, `enum`...
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            TypeKind::Enum => "enum",
+            TypeKind::Interface => "interface",
+            TypeKind::Model => "model",
+            TypeKind::Union => "union",
+        }
+    }
+
     /// The plural used in fully qualified names: `<namespace>.models.<name>`.
     pub fn plural(&self) -> &'static str {
         match self {
@@ -910,6 +928,11 @@ pub struct ServiceExtensions {
 }
 
 /// The `db` attribute on a model: the model is a table.
+///
+/// Every table also has the columns Blueprint manages: `hash_code` (the content
+/// hash, never a field), `created_at` and `updated_at` (set by the database). A model
+/// may declare the timestamps, as `date-time-iso8601`, to read them; they stay
+/// Blueprint's (see [`DbTable::TIMESTAMPS`]).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DbTable {
     /// Default: the model's plural.
@@ -924,6 +947,13 @@ pub struct DbTable {
     pub journal_retention_days: u32,
     #[serde(skip)]
     pub span: Span,
+}
+
+impl DbTable {
+    /// The content hash column.
+    pub const HASH_CODE: &'static str = "hash_code";
+    /// The timestamps the database sets: on insert, and on every change.
+    pub const TIMESTAMPS: [&'static str; 2] = ["created_at", "updated_at"];
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

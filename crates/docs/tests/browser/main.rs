@@ -51,28 +51,23 @@ fn site_loads_in_chromium_without_errors_or_broken_links() {
 
 /// The workspace's users service, a service consuming its stream (and showing
 /// markup in its description), the codegen fixture consuming a stream from outside
-/// the workspace, and every corpus spec that loads.
+/// the workspace, and every corpus spec.
 fn specs() -> Vec<Spec> {
     let root = blueprint_testkit::workspace_root();
-    let mut paths = vec![
+    let own = [
         root.join("services/users/spec/users.json"),
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/notifications.json"),
         root.join("crates/codegen/tests/fixtures/streams.json"),
     ];
-    paths.extend(
-        blueprint_testkit::corpus_specs()
-            .into_iter()
-            .filter(|p| !p.ends_with(blueprint_testkit::LEGACY_SPEC)),
-    );
-    paths
+    let mut specs: Vec<Spec> = own
         .iter()
-        .filter_map(|p| match blueprint_spec::load(p) {
-            Ok(spec) => Some(spec),
-            // The corpus's registry stand-ins reconstruct only some imported types.
-            Err(e) if e.diagnostics.iter().all(|d| d.code == "spec/unknown-type") => None,
-            Err(e) => panic!("{} does not load: {e}", p.display()),
+        .map(|p| {
+            blueprint_spec::load(p).unwrap_or_else(|e| panic!("{} does not load: {e}", p.display()))
         })
-        .collect()
+        .collect();
+    let corpus = blueprint_testkit::load_corpus(blueprint_spec::load);
+    specs.extend(corpus.into_iter().map(|(_, spec)| spec));
+    specs
 }
 
 fn checker_catches_what_it_looks_for(browser: &mut Browser, dir: &Path) {
