@@ -1,20 +1,24 @@
 //! `dev docs`: the workspace's documentation site, static HTML (`blueprint-docs`).
 //!
-//! Reads the workspace's specs (`[workspace] specs` in blueprint.toml), or the spec
-//! files given, and writes the site to `--out`: by default `target/docs` under the
-//! workspace root, beside Cargo's own output, because the site is built from the
-//! specs and never committed. The folder belongs to `dev docs`: one it wrote before
-//! is replaced whole (so removed services leave no pages behind); any other
-//! non-empty folder is refused.
+//! Reads the workspace as `dev graph` does (`[workspace] specs` in blueprint.toml,
+//! the services' `Cargo.toml`s for calls), or the spec files given (then the graph
+//! has their streams only), and writes the site, with the graph's SVG on the index,
+//! to `--out`: by default `target/docs` under the workspace root, beside Cargo's own
+//! output, because the site is built from the specs and never committed. The folder
+//! belongs to `dev docs`: one it wrote before is replaced whole (so removed services
+//! leave no pages behind); any other non-empty folder is refused.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use blueprint_arch::{Graph, ServiceInput};
 use blueprint_spec::config::Config;
 use blueprint_spec::{LoadOptions, Spec, load_with};
 
 use crate::report::{Format, print_diagnostics};
+use crate::workspace;
 
 #[derive(Debug, clap::Args)]
 pub struct DocsArgs {
@@ -33,52 +37,30 @@ pub struct DocsArgs {
 }
 
 pub fn run(args: DocsArgs) -> anyhow::Result<ExitCode> {
-    let config = match &args.config {
-        Some(path) => Config::load(&std::path::absolute(path)?)?,
-        None => Config::discover(&std::env::current_dir()?)?,
-    };
-    let explicit = !args.files.is_empty();
-    let files = if explicit {
-        args.files.clone()
-    } else {
-        config.workspace_specs()?
-    };
-    if files.is_empty() {
-        bail!(
-            "no specs to document: `[workspace] specs` in {} matches no file; pass spec files as arguments",
-            config.path.as_deref().map_or_else(
-                || "blueprint.toml (none found)".into(),
-                |p| p.display().to_string()
-            )
-        );
-    }
-
-    let mut specs: Vec<Spec> = Vec::new();
-    let mut invalid = false;
-    for file in &files {
-        // Given files resolve their imports through the blueprint.toml above them.
-        let config = match (&args.config, explicit) {
-            (None, true) => Config::discover(file)?,
-            _ => config.clone(),
+    let (specs, graph, root) = if args.files.is_empty() {
+        // The workspace as `dev graph` sees it: the picture has its calls edges too.
+        let config = workspace::config(args.config.as_deref())?;
+        let Some(loaded) = workspace::load(config)? else {
+            return Ok(ExitCode::from(1));
         };
-        match load_with(file, &LoadOptions { config }) {
-            Ok(spec) => specs.push(spec),
-            Err(e) if e.is_io() => bail!("{e}"),
-            Err(e) => {
-                print_diagnostics(e.diagnostics.iter(), &e.sources, args.format)?;
-                invalid = true;
-            }
-        }
-    }
-    if invalid {
-        return Ok(ExitCode::from(1));
-    }
+        let graph = blueprint_arch::render::svg(&loaded.graph);
+        let specs: Vec<Spec> = loaded.specs.into_iter().map(|s| s.spec).collect();
+        (specs, graph, loaded.config.root)
+    } else {
+        let Some(specs) = load_files(&args)? else {
+            return Ok(ExitCode::from(1));
+        };
+        let root = match &args.config {
+            Some(path) => Config::load(&std::path::absolute(path)?)?.root,
+            None => workspace::Workspace::discover()?.root().to_path_buf(),
+        };
+        let graph = files_graph(&args.files, &specs, &root)?;
+        (specs, graph, root)
+    };
 
     let specs: Vec<&Spec> = specs.iter().collect();
-    let site = blueprint_docs::site(&specs, None);
-    let out = args
-        .out
-        .unwrap_or_else(|| config.root.join("target").join("docs"));
+    let site = blueprint_docs::site(&specs, Some(&graph));
+    let out = args.out.unwrap_or_else(|| root.join("target").join("docs"));
     clear(&out)?;
     for file in &site {
         let path = out.join(&file.path);
@@ -95,6 +77,44 @@ pub fn run(args: DocsArgs) -> anyhow::Result<ExitCode> {
         out.join("index.html").display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The given spec files, each resolving its imports through the blueprint.toml
+/// above it (or `--config`); `None` when one is invalid (reported).
+fn load_files(args: &DocsArgs) -> anyhow::Result<Option<Vec<Spec>>> {
+    let mut specs = Vec::new();
+    let mut invalid = false;
+    for file in &args.files {
+        let config = match &args.config {
+            Some(path) => Config::load(&std::path::absolute(path)?)?,
+            None => Config::discover(file)?,
+        };
+        match load_with(file, &LoadOptions { config }) {
+            Ok(spec) => specs.push(spec),
+            Err(e) if e.is_io() => bail!("{e}"),
+            Err(e) => {
+                print_diagnostics(e.diagnostics.iter(), &e.sources, args.format)?;
+                invalid = true;
+            }
+        }
+    }
+    Ok((!invalid).then_some(specs))
+}
+
+/// The graph of specs given as files: their streams (no Cargo.toml says who calls whom).
+fn files_graph(files: &[PathBuf], specs: &[Spec], root: &Path) -> anyhow::Result<String> {
+    let inputs: Vec<ServiceInput<'_>> = files
+        .iter()
+        .zip(specs)
+        .map(|(file, spec)| ServiceInput {
+            spec_path: workspace::relative(root, &std::path::absolute(file).unwrap_or_default()),
+            spec,
+            dependencies: BTreeSet::new(),
+            client_packages: BTreeSet::new(),
+        })
+        .collect();
+    let workspace = blueprint_arch::Workspace::new(&inputs)?;
+    Ok(blueprint_arch::render::svg(&Graph::build(&workspace)))
 }
 
 /// Empty `out` if `dev docs` wrote it; refuse a non-empty folder it did not write.

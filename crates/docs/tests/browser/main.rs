@@ -10,17 +10,18 @@
 
 mod cdp;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use blueprint_arch::{Graph, ServiceInput};
 use blueprint_spec::Spec;
 use blueprint_testkit::browser::{HEADLESS_FLAGS, chromium};
 use cdp::{Browser, PageReport};
 
 #[test]
-fn site_loads_in_chromium_without_errors_or_broken_links() {
+fn sites_load_in_chromium_without_errors_or_broken_links() {
     let Some(chromium) = chromium() else {
         return;
     };
@@ -30,44 +31,68 @@ fn site_loads_in_chromium_without_errors_or_broken_links() {
 
     checker_catches_what_it_looks_for(&mut browser, &out.join("broken"));
 
+    // A workspace like a real one: its index is the screenshot.
     let site = out.join("site");
-    let specs = specs();
-    let specs: Vec<&Spec> = specs.iter().collect();
-    write(&site, &blueprint_docs::site(&specs, None));
-    let (pages, problems) = check(&mut browser, &site);
-    assert!(
-        problems.is_empty(),
-        "{} problems in the site:\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
-    // One index and one page per service, every one reached and checked.
-    assert_eq!(pages, 1 + specs.len(), "pages visited");
-
+    check_site(&mut browser, &site, &workspace());
     let png = out.join("index.png");
     screenshot(&chromium, &site.join("index.html"), &png);
     eprintln!("screenshot of the index: {}", png.display());
+
+    // Every corpus spec: real-world names, descriptions and imports.
+    let corpus = blueprint_testkit::load_corpus(blueprint_spec::load);
+    check_site(
+        &mut browser,
+        &out.join("corpus"),
+        &corpus.into_iter().map(|(_, spec)| spec).collect::<Vec<_>>(),
+    );
 }
 
-/// The workspace's users service, a service consuming its stream (and showing
-/// markup in its description), the codegen fixture consuming a stream from outside
-/// the workspace, and every corpus spec.
-fn specs() -> Vec<Spec> {
+/// Write the site of `specs` (with their graph) into `dir` and check it.
+fn check_site(browser: &mut Browser, dir: &Path, specs: &[Spec]) {
+    let specs: Vec<&Spec> = specs.iter().collect();
+    write(dir, &blueprint_docs::site(&specs, Some(&graph_svg(&specs))));
+    let (pages, problems) = check(browser, dir);
+    assert!(
+        problems.is_empty(),
+        "{} problems in {}:\n{}",
+        problems.len(),
+        dir.display(),
+        problems.join("\n")
+    );
+    // One index and one page per service, every one reached and checked.
+    assert_eq!(pages, 1 + specs.len(), "pages visited in {}", dir.display());
+}
+
+/// The users service, a service consuming its stream (and showing markup in its
+/// description), and the codegen fixture that consumes a stream from outside the
+/// workspace.
+fn workspace() -> Vec<Spec> {
     let root = blueprint_testkit::workspace_root();
-    let own = [
+    [
         root.join("services/users/spec/users.json"),
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/notifications.json"),
         root.join("crates/codegen/tests/fixtures/streams.json"),
-    ];
-    let mut specs: Vec<Spec> = own
+    ]
+    .iter()
+    .map(|p| {
+        blueprint_spec::load(p).unwrap_or_else(|e| panic!("{} does not load: {e}", p.display()))
+    })
+    .collect()
+}
+
+/// The service graph `dev docs` shows: `blueprint-arch`'s SVG of these specs.
+fn graph_svg(specs: &[&Spec]) -> String {
+    let inputs: Vec<ServiceInput<'_>> = specs
         .iter()
-        .map(|p| {
-            blueprint_spec::load(p).unwrap_or_else(|e| panic!("{} does not load: {e}", p.display()))
+        .map(|spec| ServiceInput {
+            spec_path: format!("{}.json", spec.service.application),
+            spec,
+            dependencies: BTreeSet::new(),
+            client_packages: BTreeSet::new(),
         })
         .collect();
-    let corpus = blueprint_testkit::load_corpus(blueprint_spec::load);
-    specs.extend(corpus.into_iter().map(|(_, spec)| spec));
-    specs
+    let workspace = blueprint_arch::Workspace::new(&inputs).expect("the specs form a workspace");
+    blueprint_arch::render::svg(&Graph::build(&workspace))
 }
 
 fn checker_catches_what_it_looks_for(browser: &mut Browser, dir: &Path) {
