@@ -16,7 +16,9 @@
 //!   timeout, response decoding;
 //! - [`mock`]: [`Example`] values for generated mocks;
 //! - `db` (feature `db`): the database layer generated DAOs run on (SQLite and
-//!   PostgreSQL, transactions, migrations runner, journal maintenance and replay).
+//!   PostgreSQL, transactions, migrations runner, journal maintenance and replay);
+//! - `stream` (feature `stream`, backends `stream-sqlite` and `stream-nats`): event
+//!   streams, one API over an in-memory log, a SQLite-file log and NATS JetStream.
 //!
 //! Generated code refers to serde, serde_json, chrono, uuid and rust_decimal through
 //! the re-exports below, so a generated package needs no dependency but this crate;
@@ -39,6 +41,8 @@ pub mod db;
 mod layers;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "stream")]
+pub mod stream;
 
 pub use decimal::Decimal;
 pub use error::{ErrorBody, Violation};

@@ -8,9 +8,11 @@ use std::path::{Path, PathBuf};
 
 pub mod browser;
 pub mod npm;
+pub mod nats;
 pub mod postgres;
 pub mod python;
 
+pub use nats::TestNats;
 pub use postgres::TestPostgres;
 
 /// The environment variable naming the shared folder.
