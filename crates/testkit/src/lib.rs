@@ -7,8 +7,8 @@
 use std::path::{Path, PathBuf};
 
 pub mod browser;
-pub mod npm;
 pub mod nats;
+pub mod npm;
 pub mod postgres;
 pub mod python;
 
