@@ -147,10 +147,11 @@ fn check(browser: &mut Browser, site: &Path) -> (usize, Vec<String>) {
         }
         let report = browser.visit(&file_url(&page));
         for link in &report.links {
-            if let Some((path, _)) = local_target(link) {
-                if path.extension().is_some_and(|e| e == "html") && path.is_file() {
-                    queue.push(path);
-                }
+            if let Some((path, _)) = local_target(link)
+                && path.extension().is_some_and(|e| e == "html")
+                && path.is_file()
+            {
+                queue.push(path);
             }
         }
         reports.insert(page, report);
