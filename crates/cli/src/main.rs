@@ -63,6 +63,8 @@ enum Command {
     Deploy(cmd::deploy::DeployCommand),
     /// Dependencies against the registry; `upgrade` raises them in small batches.
     Deps(cmd::deps::DepsArgs),
+    /// Write the workspace's documentation site: static HTML, with the service graph.
+    Docs(cmd::docs::DocsArgs),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +82,7 @@ fn main() -> ExitCode {
         Command::Release(args) => cmd::release::run(args),
         Command::Deploy(c) => cmd::deploy::run(c),
         Command::Deps(args) => cmd::deps::run(args),
+        Command::Docs(args) => cmd::docs::run(args),
     };
     match result {
         Ok(code) => code,

@@ -10,7 +10,8 @@
 //! [`Generator`] lists them by the name `dev gen --generators` and `blueprint.toml`
 //! use: `models`, `server`, `client`, `mock` (Rust, built with `quote` and
 //! formatted with `prettyplease`), `openapi` ([`openapi`]: `openapi.json` at the
-//! output root), `sql-postgres`, `sql-sqlite`, `dao`.
+//! output root), `asyncapi` ([`asyncapi`]: `asyncapi.json` beside it), `sql-postgres`,
+//! `sql-sqlite`, `dao`.
 //!
 //! # Layout of generated Rust
 //!
@@ -94,6 +95,7 @@ use std::path::{Path, PathBuf};
 
 use blueprint_spec::Spec;
 
+pub mod asyncapi;
 pub mod dao;
 pub mod openapi;
 pub mod rust;
@@ -121,6 +123,8 @@ pub enum Generator {
     Mock,
     /// OpenAPI 3.1 document.
     OpenApi,
+    /// AsyncAPI 3.0 document: the service's streams and the ones it consumes.
+    AsyncApi,
     /// PostgreSQL DDL.
     SqlPostgres,
     /// SQLite DDL.
@@ -130,12 +134,13 @@ pub enum Generator {
 }
 
 impl Generator {
-    pub const ALL: [Generator; 8] = [
+    pub const ALL: [Generator; 9] = [
         Generator::Models,
         Generator::Server,
         Generator::Client,
         Generator::Mock,
         Generator::OpenApi,
+        Generator::AsyncApi,
         Generator::SqlPostgres,
         Generator::SqlSqlite,
         Generator::Dao,
@@ -166,6 +171,7 @@ impl Generator {
             Generator::Client => "client",
             Generator::Mock => "mock",
             Generator::OpenApi => "openapi",
+            Generator::AsyncApi => "asyncapi",
             Generator::SqlPostgres => "sql-postgres",
             Generator::SqlSqlite => "sql-sqlite",
             Generator::Dao => "dao",
@@ -234,7 +240,7 @@ impl GenOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum CodegenError {
     #[error(
-        "unknown generator `{0}` (known: models, server, client, mock, openapi, sql-postgres, sql-sqlite, dao)"
+        "unknown generator `{0}` (known: models, server, client, mock, openapi, asyncapi, sql-postgres, sql-sqlite, dao)"
     )]
     UnknownGenerator(String),
     /// Generated Rust did not parse: a bug in a generator, reported with the file.
@@ -303,6 +309,12 @@ pub fn generate_with_sql(
         files.push(GeneratedFile {
             path: PathBuf::from(openapi::FILE_NAME),
             contents: openapi::render(spec),
+        });
+    }
+    if opts.has(Generator::AsyncApi) {
+        files.push(GeneratedFile {
+            path: PathBuf::from(asyncapi::FILE_NAME),
+            contents: asyncapi::render(spec),
         });
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));

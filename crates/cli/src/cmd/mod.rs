@@ -4,6 +4,7 @@ pub mod db;
 pub mod deploy;
 pub mod deps;
 pub mod diff;
+pub mod docs;
 pub mod r#gen;
 pub mod graph;
 pub mod lint;
