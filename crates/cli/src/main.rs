@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod cmd;
+mod keys;
 mod report;
 
 #[derive(Debug, Parser)]
@@ -45,6 +46,8 @@ enum Command {
     Mock(cmd::mock::MockArgs),
     /// Call a running service and check every answer against its spec.
     Verify(cmd::verify::VerifyArgs),
+    /// Mint a JWT for development (signed with the workspace's dev key pair).
+    Token(cmd::token::TokenArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Command::Gen(args) => cmd::r#gen::run(&args),
         Command::Mock(args) => cmd::mock::run(args),
         Command::Verify(args) => cmd::verify::run(args),
+        Command::Token(args) => cmd::token::run(args),
     };
     match result {
         Ok(code) => code,

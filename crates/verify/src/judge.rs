@@ -55,7 +55,7 @@ pub fn judge(spec: &Spec, op: &Operation, expect: Expect, status: u16, body: &[u
             };
             if matches!(status, 401 | 403) {
                 return Verdict::fail(format!(
-                    "{status}: not authorised (pass --header 'Authorization: Bearer ...' or set BLUEPRINT_VERIFY_TOKEN)"
+                    "{status}: not authorised (pass --token, or set BLUEPRINT_TOKEN: `dev token` mints one)"
                 ));
             }
             if let Err(problem) = check_body(spec, &response.type_, status, body) {

@@ -6,4 +6,5 @@ pub mod r#gen;
 pub mod lint;
 pub mod mock;
 pub mod spec;
+pub mod token;
 pub mod verify;
