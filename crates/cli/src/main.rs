@@ -1,8 +1,10 @@
 //! `dev`: the one command line for every Blueprint developer task.
 //!
 //! Wiring only: each subcommand parses its flags, calls the library crates and
-//! prints. Exit codes everywhere: 0 success, 1 findings (invalid spec, lint
-//! findings, breaking change...), 2 usage or I/O error.
+//! prints: what it produces (a service's JSON, a diff, a report, a database URL) on
+//! stdout; diagnostics, warnings and progress on stderr. Exit codes everywhere: 0
+//! success, 1 findings (invalid spec, lint findings, breaking change...), 2 usage or
+//! I/O error.
 
 use std::process::ExitCode;
 
@@ -20,6 +22,8 @@ mod report;
     long_about = "Blueprint: schema-first microservices in Rust.\n\n\
         The spec (apibuilder api.json) is the single source of truth; `dev` lints it, \
         generates code from it and checks services against it.\n\n\
+        Output: what a command produces on stdout; diagnostics, warnings and progress \
+        on stderr.\n\n\
         Exit codes: 0 success, 1 findings (invalid spec, lint findings, breaking change), \
         2 usage or I/O error."
 )]

@@ -84,7 +84,8 @@ fn check_lists_changed_missing_and_leftover_files_then_gen_fixes_them() {
     std::fs::write(dir.join("pkg/src/hand_written.rs"), "// mine\n").expect("own file");
     let out = dev(&dir, &check);
     assert_eq!(out.status.code(), Some(1));
-    let listed = stdout(&out);
+    assert_eq!(stdout(&out), "", "gen reports on stderr");
+    let listed = String::from_utf8_lossy(&out.stderr);
     for stale in ["src/client.rs", "src/mock.rs", "src/models/old.rs"] {
         assert!(listed.contains(stale), "{stale} not listed:\n{listed}");
     }

@@ -222,7 +222,7 @@ impl<'s> Exporter<'s> {
             p.default.as_ref(),
             p.minimum.as_ref(),
             p.maximum.as_ref(),
-            p.example.as_deref(),
+            p.example.as_ref(),
         );
         param.insert("schema".into(), schema);
         Value::Object(param)
@@ -255,7 +255,7 @@ impl<'s> Exporter<'s> {
                 p.default.as_ref(),
                 p.minimum.as_ref(),
                 p.maximum.as_ref(),
-                p.example.as_deref(),
+                p.example.as_ref(),
             );
             if let (Value::Object(s), Some(d)) = (&mut schema, &p.description) {
                 s.insert("description".into(), json!(d));
@@ -388,7 +388,7 @@ impl<'s> Exporter<'s> {
                 f.default.as_ref(),
                 f.minimum.as_ref(),
                 f.maximum.as_ref(),
-                f.example.as_deref(),
+                f.example.as_ref(),
             );
             if let Value::Object(p) = &mut schema {
                 insert_opt(p, "description", f.description.as_deref());
@@ -528,7 +528,7 @@ impl<'s> Exporter<'s> {
         default: Option<&Value>,
         minimum: Option<&Bound>,
         maximum: Option<&Bound>,
-        example: Option<&str>,
+        example: Option<&Value>,
     ) -> Value {
         let mut schema = self.type_schema(t);
         let Value::Object(s) = &mut schema else {
@@ -552,7 +552,7 @@ impl<'s> Exporter<'s> {
         if let Some(d) = default {
             s.insert("default".into(), d.clone());
         }
-        if let Some(e) = example.and_then(|e| example_value(t, e)) {
+        if let Some(e) = example {
             s.insert("examples".into(), json!([e]));
         }
         schema
@@ -629,29 +629,6 @@ fn bound(b: &Bound, integral: bool, round: fn(f64) -> f64) -> Value {
         json!(round(b.value).max(0.0) as u64)
     } else {
         serde_json::to_value(b).unwrap_or(Value::Null)
-    }
-}
-
-/// An `example` (a string in api.json) as a value of the type, when it is one.
-fn example_value(t: &TypeRef, example: &str) -> Option<Value> {
-    match t {
-        TypeRef::Primitive(Primitive::Integer | Primitive::Long) => {
-            example.parse::<i64>().ok().map(Value::from)
-        }
-        TypeRef::Primitive(Primitive::Double | Primitive::Decimal) => {
-            serde_json::from_str::<serde_json::Number>(example)
-                .ok()
-                .map(Value::Number)
-        }
-        TypeRef::Primitive(Primitive::Boolean) => example.parse::<bool>().ok().map(Value::Bool),
-        TypeRef::Primitive(Primitive::Object | Primitive::Json)
-        | TypeRef::List(_)
-        | TypeRef::Map(_) => serde_json::from_str(example).ok(),
-        TypeRef::Primitive(Primitive::Unit) => None,
-        TypeRef::Primitive(_) => Some(json!(example)),
-        TypeRef::Named(_) => serde_json::from_str(example)
-            .ok()
-            .or_else(|| Some(json!(example))),
     }
 }
 

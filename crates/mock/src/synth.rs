@@ -45,7 +45,7 @@ pub struct Synth<'s> {
 struct Hints<'a> {
     name: &'a str,
     default: Option<&'a Value>,
-    example: Option<&'a str>,
+    example: Option<&'a Value>,
     minimum: Option<&'a Bound>,
     maximum: Option<&'a Bound>,
 }
@@ -78,7 +78,7 @@ impl<'s> Synth<'s> {
         let hints = Hints {
             name: &p.name,
             default: p.default.as_ref(),
-            example: p.example.as_deref(),
+            example: p.example.as_ref(),
             minimum: p.minimum.as_ref(),
             maximum: p.maximum.as_ref(),
         };
@@ -95,17 +95,11 @@ impl<'s> Synth<'s> {
     }
 
     fn typed(&self, t: &TypeRef, hints: Hints<'_>, depth: usize) -> Value {
-        for candidate in [
-            hints.default.cloned(),
-            hints.example.and_then(|e| example_value(self.spec, t, e)),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            if validate::check_bounded(self.spec, t, &candidate, "", hints.minimum, hints.maximum)
+        for candidate in [hints.default, hints.example].into_iter().flatten() {
+            if validate::check_bounded(self.spec, t, candidate, "", hints.minimum, hints.maximum)
                 .is_empty()
             {
-                return candidate;
+                return candidate.clone();
             }
         }
         match t {
@@ -309,7 +303,7 @@ fn field_hints(f: &Field) -> Hints<'_> {
     Hints {
         name: &f.name,
         default: f.default.as_ref(),
-        example: f.example.as_deref(),
+        example: f.example.as_ref(),
         minimum: f.minimum.as_ref(),
         maximum: f.maximum.as_ref(),
     }
@@ -324,19 +318,6 @@ fn splitmix(x: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
-}
-
-/// An `example` (always written as a string in api.json) as a value of type `t`.
-fn example_value(spec: &Spec, t: &TypeRef, example: &str) -> Option<Value> {
-    match t {
-        TypeRef::Primitive(Primitive::Object | Primitive::Json)
-        | TypeRef::List(_)
-        | TypeRef::Map(_) => serde_json::from_str(example).ok(),
-        TypeRef::Named(n) if !matches!(spec.resolve(n), Some(TypeDef::Enum(_))) => {
-            serde_json::from_str(example).ok()
-        }
-        _ => validate::parse_text(spec, t, example).ok(),
-    }
 }
 
 /// How a JSON scalar is written as text in a URL or header.

@@ -238,7 +238,7 @@ pub trait Documented: fmt::Debug {
     /// Where the element is written.
     fn span(&self) -> Span;
     /// Only fields and parameters have an example.
-    fn example(&self) -> Option<&str> {
+    fn example(&self) -> Option<&TypedValue> {
         None
     }
 }
@@ -260,8 +260,8 @@ macro_rules! impl_documented {
             fn span(&self) -> Span {
                 self.span
             }
-            $(fn example(&self) -> Option<&str> {
-                self.$example.as_deref()
+            $(fn example(&self) -> Option<&TypedValue> {
+                self.$example.as_ref()
             })?
         }
     )*};
@@ -318,7 +318,7 @@ pub struct Header {
     pub type_: TypeRef,
     pub required: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub default: Option<serde_json::Value>,
+    pub default: Option<TypedValue>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -404,7 +404,8 @@ pub struct Model {
     pub description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deprecation: Option<Deprecation>,
-    /// Fields in declaration order, template and interface fields merged in.
+    /// Fields in declaration order, template fields merged in (a model declares
+    /// its interfaces' fields itself).
     pub fields: Vec<Field>,
     pub attributes: Vec<Attribute>,
     /// Names of the interfaces this model implements (local or fully qualified).
@@ -432,16 +433,15 @@ pub struct Field {
     pub description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deprecation: Option<Deprecation>,
-    /// Typed default (a string for strings and enum values, a number, a bool, an array...).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub default: Option<serde_json::Value>,
+    pub default: Option<TypedValue>,
     pub required: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub minimum: Option<Bound>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub maximum: Option<Bound>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub example: Option<String>,
+    pub example: Option<TypedValue>,
     pub annotations: Vec<String>,
     pub attributes: Vec<Attribute>,
     #[serde(skip)]
@@ -450,6 +450,14 @@ pub struct Field {
     #[serde(skip)]
     pub type_span: Span,
 }
+
+/// A default or an example, typed once by the loader (`values.rs`): the JSON value
+/// of its field's, parameter's or header's type, format checked — a number for
+/// `integer`, `long`, `double` and `decimal`, a bool, a string for strings, uuids,
+/// dates, date-times and enum values, an array for lists, an object for maps and
+/// `object`, any JSON for `json` (and, for examples only, models and unions).
+/// Downstream crates use it as is and never parse it again.
+pub type TypedValue = serde_json::Value;
 
 /// A `minimum`/`maximum` bound. For numbers the value; for strings the length; for
 /// arrays the item count. Kept as written (`1`, `0.01`) and as `f64` for comparison.
@@ -669,13 +677,13 @@ pub struct Parameter {
     pub deprecation: Option<Deprecation>,
     pub required: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub default: Option<serde_json::Value>,
+    pub default: Option<TypedValue>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub minimum: Option<Bound>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub maximum: Option<Bound>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub example: Option<String>,
+    pub example: Option<TypedValue>,
     pub attributes: Vec<Attribute>,
     #[serde(skip)]
     pub span: Span,
@@ -813,6 +821,16 @@ impl TypeKind {
         TypeKind::Model,
         TypeKind::Union,
     ];
+
+    /// The word used in messages: `model`, `enum`...
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            TypeKind::Enum => "enum",
+            TypeKind::Interface => "interface",
+            TypeKind::Model => "model",
+            TypeKind::Union => "union",
+        }
+    }
 
     /// The plural used in fully qualified names: `<namespace>.models.<name>`.
     pub fn plural(&self) -> &'static str {

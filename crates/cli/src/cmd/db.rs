@@ -144,7 +144,7 @@ async fn run_async(command: DbCommand) -> Result<ExitCode> {
         DbCommand::Create { target } => {
             let r = resolve(&target)?;
             create(&r.url).await?;
-            println!("database ready: {}", r.url);
+            eprintln!("database ready: {}", r.url);
             Ok(ExitCode::SUCCESS)
         }
         DbCommand::Migrate { target } => {
@@ -153,10 +153,10 @@ async fn run_async(command: DbCommand) -> Result<ExitCode> {
             let set = migrations(&r, db.dialect())?;
             let applied = migrate::migrate(&db, &set).await?;
             if applied.is_empty() {
-                println!("up to date ({} migrations)", set.iter().count());
+                eprintln!("up to date ({} migrations)", set.iter().count());
             }
             for name in applied {
-                println!("applied {name}");
+                eprintln!("applied {name}");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -198,7 +198,7 @@ async fn run_async(command: DbCommand) -> Result<ExitCode> {
             migrate::reset(&db).await?;
             let set = migrations(&r, db.dialect())?;
             let applied = migrate::migrate(&db, &set).await?;
-            println!("reset {}; applied {} migrations", r.url, applied.len());
+            eprintln!("reset {}; applied {} migrations", r.url, applied.len());
             Ok(ExitCode::SUCCESS)
         }
         DbCommand::Shell { target } => {
@@ -288,7 +288,7 @@ async fn up(postgres: bool, target: &Target) -> Result<ExitCode> {
     if dialect_dir(&r, db.dialect()).is_dir() {
         let set = migrations(&r, db.dialect())?;
         let applied = migrate::migrate(&db, &set).await?;
-        println!("applied {} migrations", applied.len());
+        eprintln!("applied {} migrations", applied.len());
     }
     println!("DATABASE_URL={}", r.url);
     Ok(ExitCode::SUCCESS)
@@ -313,7 +313,7 @@ fn local_postgres_start() -> Result<u16> {
         return Ok(port);
     }
     cluster.start(port, Durability::Durable.settings())?;
-    println!(
+    eprintln!(
         "PostgreSQL started in {} on port {port}",
         cluster.dir().display()
     );
@@ -322,12 +322,12 @@ fn local_postgres_start() -> Result<u16> {
 
 fn down() -> Result<ExitCode> {
     if !Path::new(PG_DIR).join("data").is_dir() {
-        println!("no local PostgreSQL in {PG_DIR}");
+        eprintln!("no local PostgreSQL in {PG_DIR}");
         return Ok(ExitCode::SUCCESS);
     }
     Cluster::new(std::fs::canonicalize(PG_DIR)?)?.stop(StopMode::Fast)?;
     let _ = std::fs::remove_file(URL_FILE);
-    println!("PostgreSQL stopped");
+    eprintln!("PostgreSQL stopped");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -141,10 +141,14 @@ fn diff_config(spec: &Path) -> anyhow::Result<DiffConfig> {
     Ok(DiffConfig::from_section(&section)?)
 }
 
-/// Load a spec; an invalid one prints its diagnostics and gives `None`.
+/// Load a spec (its warnings printed); an invalid one prints its diagnostics and
+/// gives `None`.
 fn load_or_report(path: &Path, format: DiffFormat) -> anyhow::Result<Option<Spec>> {
     match blueprint_spec::load(path) {
-        Ok(spec) => Ok(Some(spec)),
+        Ok(spec) => {
+            report::print_warnings(&spec, diagnostics_format(format))?;
+            Ok(Some(spec))
+        }
         Err(e) if e.is_io() => Err(e.into()),
         Err(e) => {
             print_load_error(&e, format)?;
@@ -153,14 +157,18 @@ fn load_or_report(path: &Path, format: DiffFormat) -> anyhow::Result<Option<Spec
     }
 }
 
+/// Diagnostics go to stderr; stdout carries only the diff.
 fn print_load_error(e: &LoadError, format: DiffFormat) -> anyhow::Result<()> {
-    let format = match format {
+    report::print_diagnostics(e.diagnostics.iter(), &e.sources, diagnostics_format(format))?;
+    Ok(())
+}
+
+fn diagnostics_format(format: DiffFormat) -> report::Format {
+    match format {
         DiffFormat::Human => report::Format::Human,
         DiffFormat::Json => report::Format::Json,
         DiffFormat::Github => report::Format::Github,
-    };
-    report::print_diagnostics(e.diagnostics.iter(), &e.sources, format)?;
-    Ok(())
+    }
 }
 
 /// A spec as committed in a revision.

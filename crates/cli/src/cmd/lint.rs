@@ -10,7 +10,7 @@ use blueprint_lint::{LintConfig, lint, rules};
 use blueprint_spec::config::Config;
 use blueprint_spec::{Diagnostic, LoadOptions, Severity, SourceMap, load_with};
 
-use crate::report::{Format, print_diagnostics};
+use crate::report::{Format, print_diagnostics, write_json_document};
 
 /// Code the loader gives a spec file it cannot read.
 const IO_ERROR_CODE: &str = "spec/io";
@@ -20,10 +20,11 @@ pub struct LintArgs {
     /// Spec files to lint [default: the workspace's specs, `[workspace] specs` in
     /// blueprint.toml, `services/*/spec/*.json` when unset].
     pub files: Vec<PathBuf>,
-    /// Output format.
+    /// Format of the findings (printed on stderr) and of `--list-rules` (stdout).
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
-    /// Exit 1 when there is a finding of this severity or worse.
+    /// Exit 1 when there is a finding of this severity or worse (the spec loader's
+    /// warnings are shown but never fail the run).
     #[arg(long, value_enum, default_value_t = Deny::Warnings)]
     pub deny: Deny,
     /// Use this blueprint.toml instead of the one found above each spec.
@@ -55,7 +56,18 @@ impl Deny {
 /// What one spec produced: its diagnostics and the sources they point into.
 struct Outcome {
     sources: SourceMap,
+    /// The loader's warnings of a valid spec first, then the lint findings (or
+    /// the load errors of an invalid spec).
     diagnostics: Vec<Diagnostic>,
+    /// How many of `diagnostics` are the loader's warnings: shown, counted, but
+    /// never failing the run (the spec is valid; `--deny` is about findings).
+    load_warnings: usize,
+}
+
+impl Outcome {
+    fn findings(&self) -> &[Diagnostic] {
+        &self.diagnostics[self.load_warnings..]
+    }
 }
 
 pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
@@ -97,6 +109,7 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
                 Outcome {
                     sources: spec.sources,
                     diagnostics,
+                    load_warnings: spec.warnings.len(),
                 }
             }
             Err(e) => {
@@ -104,6 +117,7 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
                 Outcome {
                     sources: e.sources,
                     diagnostics: e.diagnostics.into_iter().collect(),
+                    load_warnings: 0,
                 }
             }
         };
@@ -130,7 +144,7 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
     }
     let failed = outcomes
         .iter()
-        .flat_map(|o| &o.diagnostics)
+        .flat_map(Outcome::findings)
         .any(|d| args.deny.fails(d.severity));
     Ok(match (unreadable, failed) {
         (true, _) => ExitCode::from(2),
@@ -162,6 +176,7 @@ fn workspace_files(explicit: Option<&Config>) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// Findings go to stderr, as every diagnostic does.
 fn print(outcomes: &[Outcome], format: Format) -> anyhow::Result<()> {
     if format == Format::Json {
         // One document for the whole run, whatever the number of specs.
@@ -169,9 +184,7 @@ fn print(outcomes: &[Outcome], format: Format) -> anyhow::Result<()> {
             .iter()
             .flat_map(|o| o.diagnostics.iter().map(|d| d.to_json(&o.sources)))
             .collect();
-        let doc = serde_json::json!({ "diagnostics": list });
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        write_json_document(&mut std::io::stderr().lock(), list)?;
         return Ok(());
     }
     for o in outcomes {

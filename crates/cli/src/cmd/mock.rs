@@ -23,7 +23,10 @@ pub struct MockArgs {
 
 pub fn run(args: MockArgs) -> anyhow::Result<ExitCode> {
     let spec = match blueprint_spec::load(&args.spec) {
-        Ok(spec) => spec,
+        Ok(spec) => {
+            report::print_warnings(&spec, Format::Human)?;
+            spec
+        }
         Err(e) => {
             report::print_diagnostics(e.diagnostics.iter(), &e.sources, Format::Human)?;
             return Ok(ExitCode::from(1));
@@ -43,6 +46,7 @@ async fn serve(spec: Arc<blueprint_spec::Spec>, addr: SocketAddr) -> anyhow::Res
         .with_context(|| format!("cannot listen on {addr}"))?;
     let bound = listener.local_addr()?;
     let operations = spec.service.operations().count();
+    // On stdout: the one line a script reads (the bound address, with `--port 0`).
     println!(
         "mock of {} {}: {operations} operations on http://{bound} (Ctrl-C stops)",
         spec.service.name, spec.service.version
@@ -55,6 +59,6 @@ async fn serve(spec: Arc<blueprint_spec::Spec>, addr: SocketAddr) -> anyhow::Res
     })
     .await
     .context("serving")?;
-    println!("mock stopped");
+    eprintln!("mock stopped");
     Ok(())
 }

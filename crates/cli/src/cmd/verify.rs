@@ -45,14 +45,17 @@ pub enum VerifyFormat {
 }
 
 pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let format = match args.format {
+        VerifyFormat::Human => Format::Human,
+        VerifyFormat::Json => Format::Json,
+    };
     let spec = match blueprint_spec::load(&args.spec) {
-        Ok(spec) => spec,
+        Ok(spec) => {
+            report::print_warnings(&spec, format)?;
+            spec
+        }
         Err(e) if e.is_io() => return Err(e.into()),
         Err(e) => {
-            let format = match args.format {
-                VerifyFormat::Human => Format::Human,
-                VerifyFormat::Json => Format::Json,
-            };
             report::print_diagnostics(e.diagnostics.iter(), &e.sources, format)?;
             return Ok(ExitCode::from(1));
         }

@@ -45,8 +45,15 @@ impl Differ<'_> {
         }
     }
 
-    /// Free text (`description`, `example`): reported, never breaking.
-    fn text(&mut self, owner: &Owner, what: &str, old: Option<&str>, new: Option<&str>, loc: Loc) {
+    /// Documentation (`description`, `example`): reported, never breaking.
+    fn text<T: PartialEq + ?Sized>(
+        &mut self,
+        owner: &Owner,
+        what: &str,
+        old: Option<&T>,
+        new: Option<&T>,
+        loc: Loc,
+    ) {
         if old != new {
             let message = format!("{} {what} changed", owner.label);
             self.push(
