@@ -20,8 +20,14 @@ pub struct Claims {
     /// Expiry in epoch milliseconds: claim `e`.
     #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
     pub expires_at_ms: Option<i64>,
-    /// The caller's role, if any: claim `r`.
-    #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
+    /// The caller's role, if any: claim `r` (a string, or a numeric role id kept as
+    /// its decimal text).
+    #[serde(
+        rename = "r",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "role"
+    )]
     pub role: Option<String>,
     /// Standard expiry, epoch seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -81,5 +87,16 @@ impl Claims {
             "r" => self.role.as_deref(),
             other => self.other.get(other).and_then(Value::as_str),
         }
+    }
+}
+
+/// `r` as text: a string as it is, a whole number as its digits.
+fn role<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    use serde::de::Error;
+    match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Ok(Some(n.to_string())),
+        Some(_) => Err(D::Error::custom("`r` is a string or a whole number")),
     }
 }
