@@ -9,11 +9,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 use blueprint::auth::{DevKeyPair, PUBLIC_KEY_ENV};
-use blueprint_spec::config::Config;
 
-/// The development key pair, under the workspace root.
-pub const DEV_PRIVATE_KEY: &str = ".dev/jwt/private.pem";
-pub const DEV_PUBLIC_KEY: &str = ".dev/jwt/public.pem";
+use crate::workspace::Workspace;
+
+/// The development key pair, in `.dev/`.
+const DEV_KEY_DIR: &str = "jwt";
+const DEV_PRIVATE_KEY: &str = "private.pem";
+const DEV_PUBLIC_KEY: &str = "public.pem";
 
 /// `[auth]` in `blueprint.toml`.
 #[derive(Debug, Default, serde::Deserialize)]
@@ -42,12 +44,11 @@ pub struct Keys {
     pub private: Option<PathBuf>,
 }
 
-/// The keys of the workspace `config` belongs to, making the development pair when
-/// no public key is configured (and telling so on stderr).
-pub fn resolve(config: &Config) -> Result<Keys> {
-    let section: AuthSection = config.section("auth")?;
-    let root = |p: PathBuf| config.root.join(p);
-    let private = section.private_key.map(root);
+/// The keys of `workspace`, making the development pair when no public key is
+/// configured (and telling so on stderr).
+pub fn resolve(workspace: &Workspace) -> Result<Keys> {
+    let section: AuthSection = workspace.config.section("auth")?;
+    let private = section.private_key.map(|p| workspace.path(p));
     if let Some(env) = std::env::var_os(PUBLIC_KEY_ENV).filter(|v| !v.is_empty()) {
         return Ok(Keys {
             public: PathBuf::from(env),
@@ -57,12 +58,12 @@ pub fn resolve(config: &Config) -> Result<Keys> {
     }
     if let Some(public) = section.public_key {
         return Ok(Keys {
-            public: root(public),
+            public: workspace.path(public),
             public_source: Source::Config,
             private,
         });
     }
-    let (public, private) = ensure_dev_key_pair(&config.root)?;
+    let (public, private) = ensure_dev_key_pair(workspace)?;
     Ok(Keys {
         public,
         public_source: Source::Dev,
@@ -70,15 +71,16 @@ pub fn resolve(config: &Config) -> Result<Keys> {
     })
 }
 
-/// The development key pair under `root/.dev/jwt/`, made if absent: `(public, private)`.
-pub fn ensure_dev_key_pair(root: &Path) -> Result<(PathBuf, PathBuf)> {
-    let public = root.join(DEV_PUBLIC_KEY);
-    let private = root.join(DEV_PRIVATE_KEY);
+/// The development key pair in `.dev/jwt/`, made if absent: `(public, private)`.
+pub fn ensure_dev_key_pair(workspace: &Workspace) -> Result<(PathBuf, PathBuf)> {
+    let dir = workspace.dev_dir().join(DEV_KEY_DIR);
+    let public = dir.join(DEV_PUBLIC_KEY);
+    let private = dir.join(DEV_PRIVATE_KEY);
     if public.is_file() && private.is_file() {
         return Ok((public, private));
     }
-    let dir = private.parent().unwrap_or(root);
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let root = workspace.root();
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let pair = DevKeyPair::generate()?;
     write_private(&private, &pair.private_pem)?;
     std::fs::write(&public, &pair.public_pem)

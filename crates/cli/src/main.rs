@@ -13,6 +13,7 @@ use clap::Parser;
 mod cmd;
 mod keys;
 mod report;
+mod workspace;
 
 #[derive(Debug, Parser)]
 #[command(

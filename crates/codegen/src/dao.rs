@@ -42,7 +42,13 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<Option<GeneratedFil
     if schema.tables.is_empty() {
         return Ok(None);
     }
-    let tables: Vec<TokenStream> = schema.tables.iter().map(|t| table_module(ctx, t)).collect();
+    // Table modules sit beside the `models` import they name the models through.
+    let mut modules = naming::Scope::with_reserved(&["models"]);
+    let tables: Vec<TokenStream> = schema
+        .tables
+        .iter()
+        .map(|t| table_module(ctx, t, modules.claim_ident(&naming::snake(&t.name))))
+        .collect();
     let doc = format!(
         " Data access for the tables of `{}`: one module per table.",
         ctx.spec.service.name
@@ -82,9 +88,13 @@ fn param_type(ctx: &Ctx<'_>, t: &TypeRef) -> TokenStream {
     }
 }
 
-fn table_module(ctx: &Ctx<'_>, table: &Table) -> TokenStream {
+/// The names a lookup function binds or reads besides its key parameters.
+const LOOKUP_LOCALS: &[&str] = &["conn", "lookup", "sql", "decode"];
+/// The same for a scoped table's, which also take `scope`.
+const SCOPED_LOOKUP_LOCALS: &[&str] = &["conn", "scope", "lookup", "sql", "decode"];
+
+fn table_module(ctx: &Ctx<'_>, table: &Table, module: Ident) -> TokenStream {
     let spec = ctx.spec;
-    let module = naming::ident(&naming::snake(&table.name));
     let model = ctx.named_path(
         &spec.service.named(TypeKind::Model, &table.model),
         Place::Sibling,
@@ -187,14 +197,22 @@ fn table_module(ctx: &Ctx<'_>, table: &Table) -> TokenStream {
             postgres::find_by(table, &with_scope(columns)),
             sqlite::find_by(table, &with_scope(columns)),
         );
-        let params: Vec<Ident> = columns.iter().map(|c| ident(c)).collect();
+        let mut locals = naming::Scope::with_reserved(if scoped {
+            SCOPED_LOOKUP_LOCALS
+        } else {
+            LOOKUP_LOCALS
+        });
+        let params: Vec<Ident> = columns
+            .iter()
+            .map(|c| locals.claim_ident(&naming::field_name(c)))
+            .collect();
         let types: Vec<TokenStream> = columns
             .iter()
             .map(|c| param_type(ctx, &field_type(c)))
             .collect();
         let names = columns.iter();
         let doc = format!(
-            "The row of `{doc_table}` with this {}, if any{}.",
+            " The row of `{doc_table}` with this {}, if any{}.",
             columns.join(", "),
             if scoped { " in the scope" } else { "" }
         );
@@ -209,26 +227,26 @@ fn table_module(ctx: &Ctx<'_>, table: &Table) -> TokenStream {
             let delete_fn = format_ident!("delete_by_{suffix}");
             let names = columns.iter();
             let ddoc = format!(
-                "Delete the row of `{doc_table}` with this key{}; whether there was one. Journals a DELETE with the old values.",
+                " Delete the row of `{doc_table}` with this key{}; whether there was one. Journals a DELETE with the old values.",
                 if scoped { " in the scope" } else { "" }
             );
             quote! {
                 #[doc = #ddoc]
                 pub async fn #delete_fn<'c>(conn: impl Into<Conn<'c>>, #scope_param #(#params: #types),*) -> Result<bool, DbError> {
-                    let key = Doc::new() #(.field(#names, #params)?)* #scope_doc .finish();
+                    let lookup = Doc::new() #(.field(#names, #params)?)* #scope_doc .finish();
                     let conn = conn.into();
                     let sql = #delete.get(conn.dialect());
-                    Ok(conn.execute(sql.into(), &key, &[]).await? > 0)
+                    Ok(conn.execute(sql.into(), &lookup, &[]).await? > 0)
                 }
             }
         });
         key_fns.push(quote! {
             #[doc = #doc]
             pub async fn #by<'c>(conn: impl Into<Conn<'c>>, #scope_param #(#params: #types),*) -> Result<Option<#model>, DbError> {
-                let key = Doc::new() #(.field(#names, #params)?)* #scope_doc .finish();
+                let lookup = Doc::new() #(.field(#names, #params)?)* #scope_doc .finish();
                 let conn = conn.into();
                 let sql = #find.get(conn.dialect());
-                conn.fetch_optional(sql.into(), &key, &[]).await?.as_deref().map(decode).transpose()
+                conn.fetch_optional(sql.into(), &lookup, &[]).await?.as_deref().map(decode).transpose()
             }
             #delete
         });
@@ -292,11 +310,11 @@ fn table_module(ctx: &Ctx<'_>, table: &Table) -> TokenStream {
     }
     let default_sort = format!("-{CREATED_AT}");
     let filter_doc = format!(
-        "Filters for [`list`]: the indexed fields of `{}`; `None` matches every row.",
+        " Filters for [`list`]: the indexed fields of `{}`; `None` matches every row.",
         table.name
     );
     let list_doc = format!(
-        "Rows of `{}` matching `filter`, one page (limit 25 by default, at most 100), sorted by `page.sort` over {} (default `{default_sort}`).",
+        " Rows of `{}` matching `filter`, one page (limit 25 by default, at most 100), sorted by `page.sort` over {} (default `{default_sort}`).",
         table.name,
         sortable
             .iter()
@@ -304,7 +322,7 @@ fn table_module(ctx: &Ctx<'_>, table: &Table) -> TokenStream {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let module_doc = format!("Table `{}`: rows of model `{}`.", table.name, table.model);
+    let module_doc = format!(" Table `{}`: rows of model `{}`.", table.name, table.model);
     let scope_items = scoped.then(|| scope_struct(ctx, table, &scope, &field_type));
     // The list's document: the scope's values and the filter's.
     let list_doc_value = if scoped {

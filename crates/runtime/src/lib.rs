@@ -21,7 +21,8 @@
 //!   PostgreSQL, transactions, migrations runner, journal maintenance and replay).
 //!
 //! Generated code refers to serde, serde_json, chrono, uuid and rust_decimal through
-//! the re-exports below, so a generated package needs no dependency but this crate.
+//! the re-exports below, so a generated package needs no dependency but this crate;
+//! a service also finds its runtime here (`blueprint::tokio`, `blueprint::axum`).
 
 pub mod decimal;
 pub mod error;
@@ -60,6 +61,10 @@ pub use reqwest;
 pub use rust_decimal;
 pub use serde;
 pub use serde_json;
+/// The async runtime of generated servers, clients and the database layer:
+/// `#[blueprint::tokio::main(crate = "blueprint::tokio")]`.
+#[cfg(any(feature = "server", feature = "client", feature = "db"))]
+pub use tokio;
 pub use uuid;
 
 /// What a service reports on `GET /_internal_/version`: which spec it was

@@ -928,6 +928,11 @@ pub struct ServiceExtensions {
 }
 
 /// The `db` attribute on a model: the model is a table.
+///
+/// Every table also has the columns Blueprint manages: `hash_code` (the content
+/// hash, never a field), `created_at` and `updated_at` (set by the database). A model
+/// may declare the timestamps, as `date-time-iso8601`, to read them; they stay
+/// Blueprint's (see [`DbTable::TIMESTAMPS`]).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DbTable {
     /// Default: the model's plural.
@@ -947,6 +952,13 @@ pub struct DbTable {
     pub scope: Vec<AuthScope>,
     #[serde(skip)]
     pub span: Span,
+}
+
+impl DbTable {
+    /// The content hash column.
+    pub const HASH_CODE: &'static str = "hash_code";
+    /// The timestamps the database sets: on insert, and on every change.
+    pub const TIMESTAMPS: [&'static str; 2] = ["created_at", "updated_at"];
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 
 use crate::diag::Diagnostic;
 use crate::ir::{
-    AuthScope, Field, Interface, Method, Model, Operation, ParameterLocation, Primitive,
-    Resource, ResponseCode, Service, TypeDef, TypeKind, TypeRef,
+    AuthScope, Field, Interface, Method, Model, Operation, ParameterLocation, Primitive, Resource,
+    ResponseCode, Service, TypeDef, TypeKind, TypeRef,
 };
 use crate::normalize::Scope;
 use crate::raw::{RawField, RawHeader, RawService, Str};

@@ -1,7 +1,8 @@
 //! `dev diff`: breaking changes between two versions of a spec.
 //!
-//! `dev diff OLD NEW` compares two files; `dev diff --against git:<rev> SPEC...`
-//! compares each spec with its committed version (read with `git show`; its imports
+//! `dev diff OLD NEW` compares two files; `dev diff --against git:<rev> [SPEC...]`
+//! compares each spec (default: every workspace spec, `[workspace] specs`, as
+//! `dev lint` checks) with its committed version (read with `git show`; its imports
 //! resolve from the working tree). Exit 1 when a breaking change is neither allowed
 //! in `[diff] allow` nor covered by a major-version namespace bump.
 
@@ -16,12 +17,13 @@ use blueprint_spec::config::Config;
 use blueprint_spec::{LoadError, LoadOptions, SourceMap, Span, Spec};
 
 use crate::report;
+use crate::workspace::Workspace;
 
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = after_help())]
 pub struct DiffArgs {
     /// `OLD NEW` spec files; with `--against`, the specs to compare with their
-    /// committed versions.
+    /// committed versions (default: every workspace spec).
     #[arg(value_name = "SPEC")]
     pub specs: Vec<PathBuf>,
     /// Compare with a git revision of the workspace: `git:<rev>` (`git:main`, `git:HEAD~1`).
@@ -93,12 +95,12 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
             let rev = against.strip_prefix("git:").with_context(|| {
                 format!("--against {against}: expected `git:<rev>`, e.g. `git:main`")
             })?;
-            if args.specs.is_empty() {
-                bail!(
-                    "--against needs the specs to compare: `dev diff --against {against} SPEC...`"
-                );
-            }
-            for path in &args.specs {
+            let specs = if args.specs.is_empty() {
+                Workspace::discover()?.specs()?
+            } else {
+                args.specs.clone()
+            };
+            for path in &specs {
                 let config = diff_config(path)?;
                 let Some(new) = load_or_report(path, args.format)? else {
                     return Ok(ExitCode::from(1));

@@ -14,7 +14,8 @@
 //! [[gen.target]]
 //! spec = "services/users/spec/users.json"
 //! out = "services/users/src/api"            # a module tree: mod.rs, models/, server.rs...
-//! generators = ["models", "server", "mock"] # default: models, server, client, mock
+//! generators = ["models", "server", "mock"] # default: models, server, client, mock,
+//!                                           # and dao, sql-postgres, sql-sqlite for `db` models
 //!
 //! [[gen.target]]
 //! spec = "services/users/spec/users.json"
@@ -55,7 +56,8 @@ pub struct GenArgs {
     #[arg(long = "crate", requires = "spec")]
     pub crate_name: Option<String>,
     /// Generators to run, comma-separated (models, server, client, mock, openapi,
-    /// sql-postgres, sql-sqlite, dao). Default: models, server, client, mock.
+    /// sql-postgres, sql-sqlite, dao). Default: models, server, client, mock, and
+    /// dao, sql-postgres, sql-sqlite when the spec has `db` models.
     #[arg(long, value_delimiter = ',')]
     pub generators: Vec<String>,
     /// Depend on the runtime crate at this path (default: the checkout `dev` was built from).
@@ -109,7 +111,8 @@ struct TargetSection {
 struct Target {
     spec: PathBuf,
     out: PathBuf,
-    generators: Vec<Generator>,
+    /// `None`: the defaults for the spec ([`Generator::defaults`]).
+    generators: Option<Vec<Generator>>,
     crate_name: Option<String>,
 }
 
@@ -130,9 +133,7 @@ pub fn run(args: &GenArgs) -> anyhow::Result<ExitCode> {
             vec![Target {
                 spec: spec.clone(),
                 out: out.clone(),
-                generators: cli_generators
-                    .clone()
-                    .unwrap_or_else(|| Generator::RUST.to_vec()),
+                generators: cli_generators.clone(),
                 crate_name: args.crate_name.clone(),
             }],
             None,
@@ -169,7 +170,10 @@ pub fn run(args: &GenArgs) -> anyhow::Result<ExitCode> {
             None => None,
         };
         let opts = GenOptions {
-            generators: target.generators.clone(),
+            generators: target
+                .generators
+                .clone()
+                .unwrap_or_else(|| Generator::defaults(&spec)),
             package,
         };
         let sql = sql_options(&target.out, args.allow_destructive)?;
@@ -249,9 +253,9 @@ fn from_config(
         .into_iter()
         .map(|t| {
             let generators = match (&cli_generators, &t.generators) {
-                (Some(g), _) => g.clone(),
-                (None, Some(names)) => parse_generators(names)?.unwrap_or_default(),
-                (None, None) => Generator::RUST.to_vec(),
+                (Some(g), _) => Some(g.clone()),
+                (None, Some(names)) => Some(parse_generators(names)?.unwrap_or_default()),
+                (None, None) => None,
             };
             Ok(Target {
                 spec: root.join(&t.spec),
@@ -380,7 +384,8 @@ fn leftovers(out: &Path, files: &[GeneratedFile]) -> anyhow::Result<Vec<PathBuf>
 }
 
 /// The SQL generators compare the schema with the snapshot the last generation
-/// wrote (`<out>/migrations/schema.json`), to emit only the new migration.
+/// wrote (`<out>/migrations/schema.json`), to emit only the new migration; the
+/// generated Rust embeds the migration files already there with the new ones.
 fn sql_options(out: &Path, allow_destructive: bool) -> anyhow::Result<SqlOptions> {
     let path = out.join(migrations::SNAPSHOT);
     let previous = match std::fs::read_to_string(&path) {
@@ -390,9 +395,23 @@ fn sql_options(out: &Path, allow_destructive: bool) -> anyhow::Result<SqlOptions
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
+    let mut existing = Vec::new();
+    let dir = out.join(migrations::DIR);
+    for dialect in blueprint_codegen::sql::Dialect::ALL {
+        let Ok(entries) = std::fs::read_dir(dir.join(dialect.name())) else {
+            continue;
+        };
+        for entry in entries {
+            let name = entry?.file_name();
+            if Path::new(&name).extension().is_some_and(|e| e == "sql") {
+                existing.push(Path::new(migrations::DIR).join(dialect.name()).join(name));
+            }
+        }
+    }
     Ok(SqlOptions {
         previous,
         allow_destructive,
+        existing,
     })
 }
 

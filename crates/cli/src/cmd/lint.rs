@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -11,6 +11,7 @@ use blueprint_spec::config::Config;
 use blueprint_spec::{Diagnostic, LoadOptions, Severity, SourceMap, load_with};
 
 use crate::report::{Format, print_diagnostics, write_json_document};
+use crate::workspace::Workspace;
 
 /// Code the loader gives a spec file it cannot read.
 const IO_ERROR_CODE: &str = "spec/io";
@@ -159,21 +160,11 @@ fn plural(n: usize) -> &'static str {
 
 /// The specs of the workspace around the current directory (or of `explicit`).
 fn workspace_files(explicit: Option<&Config>) -> anyhow::Result<Vec<PathBuf>> {
-    let config = match explicit {
-        Some(c) => c.clone(),
-        None => Config::discover(Path::new("."))?,
+    let workspace = match explicit {
+        Some(c) => Workspace { config: c.clone() },
+        None => Workspace::discover()?,
     };
-    let files = config.workspace_specs()?;
-    if files.is_empty() {
-        anyhow::bail!(
-            "no specs to lint: `[workspace] specs` in {} matches no file; pass spec files as arguments",
-            config.path.as_deref().map_or_else(
-                || "blueprint.toml (none found)".into(),
-                |p| p.display().to_string()
-            )
-        );
-    }
-    Ok(files)
+    workspace.specs()
 }
 
 /// Findings go to stderr, as every diagnostic does.

@@ -11,9 +11,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Context as _, Result, bail};
 use blueprint::auth::{Claims, SigningKey};
 use blueprint::uuid::Uuid;
-use blueprint_spec::config::Config;
 
 use crate::keys;
+use crate::workspace::Workspace;
 
 #[derive(Debug, clap::Args)]
 pub struct TokenArgs {
@@ -62,11 +62,9 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 pub fn run(args: TokenArgs) -> Result<ExitCode> {
     let path = match &args.key {
         Some(key) => key.clone(),
-        None => {
-            let cwd = std::env::current_dir().context("cannot read the current folder")?;
-            let config = Config::discover(&cwd)?;
-            keys::resolve(&config)?.private_key()?.to_path_buf()
-        }
+        None => keys::resolve(&Workspace::discover()?)?
+            .private_key()?
+            .to_path_buf(),
     };
     let pem = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read the private key {}", path.display()))?;

@@ -341,8 +341,13 @@ pub(crate) fn server_routes(spec: &Spec) -> Vec<(String, Vec<blueprint_spec::ir:
         .collect()
 }
 
-/// Generate the Rust files `opts` asks for.
-pub(crate) fn generate(spec: &Spec, opts: &GenOptions) -> Result<Vec<GeneratedFile>, CodegenError> {
+/// Generate the Rust files `opts` asks for; `migrations` (paths relative to the
+/// output folder) are embedded in the root module.
+pub(crate) fn generate(
+    spec: &Spec,
+    opts: &GenOptions,
+    migrations: &[PathBuf],
+) -> Result<Vec<GeneratedFile>, CodegenError> {
     let ctx = Ctx::new(spec);
     let want = |g: Generator| opts.has(g);
     let server = want(Generator::Server) || want(Generator::Mock);
@@ -390,9 +395,10 @@ pub(crate) fn generate(spec: &Spec, opts: &GenOptions) -> Result<Vec<GeneratedFi
     } else {
         PathBuf::from("mod.rs")
     };
-    files.push(package::root_module(&ctx, &root, &modules)?);
+    files.push(package::root_module(&ctx, &root, &modules, migrations)?);
     if let Some(pkg) = &opts.package {
-        files.push(package::manifest(&ctx, pkg, server, client, dao)?);
+        let db = dao || !migrations.is_empty();
+        files.push(package::manifest(&ctx, pkg, server, client, db)?);
     }
     Ok(files)
 }

@@ -152,8 +152,8 @@ fn struct_type(
             Presence::Default(value) => {
                 let fn_name = defaults.claim(format!(
                     "default_{}_{}",
-                    naming::snake(&t.name),
-                    naming::snake(&f.name).trim_start_matches('_')
+                    naming::snake(&t.name).trim_matches('_'),
+                    naming::snake(&f.name).trim_matches('_')
                 ));
                 let fn_ident = format_ident!("{}", fn_name);
                 let expr = default_expr(ctx, &f.type_, &value, place);

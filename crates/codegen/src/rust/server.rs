@@ -197,6 +197,18 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
     ctx.file(path, tokens)
 }
 
+/// The names a handler binds or reads besides its inputs' locals.
+const HANDLER_LOCALS: &[&str] = &["service", "inputs", "request"];
+
+/// `field`, or `field: local` when the local had to be named otherwise.
+fn field_init(field: &proc_macro2::Ident, local: &proc_macro2::Ident) -> TokenStream {
+    if field == local {
+        quote!(#field)
+    } else {
+        quote!(#field: #local)
+    }
+}
+
 fn handler_ident(op: &Op<'_>) -> proc_macro2::Ident {
     format_ident!("handle_{}", op.method)
 }
@@ -209,8 +221,12 @@ fn handler_fn(
 ) -> TokenStream {
     let m = ident(&op.method);
     let req = op.request_type();
+    // Each input is read into a local named like its field, unless that would
+    // shadow a name the handler itself uses.
+    let mut locals = naming::Scope::with_reserved(HANDLER_LOCALS);
     let mut lets = Vec::new();
     let mut names = Vec::new();
+    let mut inits = Vec::new();
     let path_index: BTreeMap<&str, usize> = op
         .op
         .path_params()
@@ -277,14 +293,18 @@ fn handler_fn(
                 }
             }
         };
-        lets.push(quote!(let #id = #expr;));
-        names.push(id);
+        let local = locals.claim_ident(&p.ident);
+        lets.push(quote!(let #local = #expr;));
+        inits.push(field_init(&id, &local));
+        names.push(local);
     }
     if let (Some(body), Some(b)) = (&op.body_ident, &op.op.body) {
         let id = ident(body);
+        let local = locals.claim_ident(body);
         let ty = ctx.rust_type(&b.type_, Place::Sibling);
-        lets.push(quote!(let #id = inputs.body::<#ty>();));
-        names.push(id);
+        lets.push(quote!(let #local = inputs.body::<#ty>();));
+        inits.push(field_init(&id, &local));
+        names.push(local);
     }
     let (inputs_arg, check) = match names.len() {
         0 => (quote!(inputs: Inputs), quote!()),
@@ -304,7 +324,7 @@ fn handler_fn(
         async fn #handler<S: #trait_ident>(State(service): State<Arc<S>>, #inputs_arg) -> Response {
             #(#lets)*
             #check
-            let request = #req { #(#names),* };
+            let request = #req { #(#inits),* };
             service.#m(request, inputs.into_context()).await.into_response()
         }
     }

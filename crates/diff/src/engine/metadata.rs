@@ -17,6 +17,9 @@ impl Differ<'_> {
         new: &T,
         loc: Loc,
     ) {
+        if owner.repeat {
+            return;
+        }
         self.text(
             owner,
             "description",
@@ -31,7 +34,7 @@ impl Differ<'_> {
 
     /// The plural a type or resource is generated under.
     pub(super) fn plural(&mut self, owner: &Owner, old: &str, new: &str, loc: Loc) {
-        if old != new {
+        if old != new && !owner.repeat {
             let message = format!("{} plural changed from `{old}` to `{new}`", owner.label);
             let path = format!("{}.plural", owner.path);
             self.push(

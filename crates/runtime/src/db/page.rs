@@ -4,22 +4,26 @@
 
 use super::DbError;
 
+/// One page of a `list`. `limit` and `offset` have the type of Flow's `limit` and
+/// `offset` parameters (`long`), so a generated operation's request fills a page
+/// as is: `Page::new(request.limit, request.offset).sorted(request.sort)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
-    pub limit: u32,
-    pub offset: u64,
+    pub limit: i64,
+    pub offset: i64,
     /// Flow-style sort expression; `None` for the table's default (`-created_at`).
     pub sort: Option<String>,
 }
 
 impl Page {
-    pub const DEFAULT_LIMIT: u32 = 25;
-    pub const MAX_LIMIT: u32 = 100;
+    pub const DEFAULT_LIMIT: i64 = 25;
+    pub const MAX_LIMIT: i64 = 100;
 
-    pub fn new(limit: u32, offset: u64) -> Page {
+    /// A page of `limit` rows from `offset` (an `integer` parameter converts too).
+    pub fn new(limit: impl Into<i64>, offset: impl Into<i64>) -> Page {
         Page {
-            limit,
-            offset,
+            limit: limit.into(),
+            offset: offset.into(),
             sort: None,
         }
     }
@@ -31,11 +35,12 @@ impl Page {
 
     /// The limit actually used: at least 1, at most [`Page::MAX_LIMIT`].
     pub fn effective_limit(&self) -> i64 {
-        i64::from(self.limit.clamp(1, Self::MAX_LIMIT))
+        self.limit.clamp(1, Self::MAX_LIMIT)
     }
 
+    /// The offset actually used: at least 0.
     pub fn effective_offset(&self) -> i64 {
-        i64::try_from(self.offset).unwrap_or(i64::MAX)
+        self.offset.max(0)
     }
 
     /// `ORDER BY` for this page, given the columns the table may be sorted by and
@@ -98,6 +103,10 @@ mod tests {
         assert_eq!(Page::default().effective_limit(), 25);
         assert_eq!(Page::new(1000, 0).effective_limit(), 100);
         assert_eq!(Page::new(0, 0).effective_limit(), 1);
+        assert_eq!(Page::new(25, -3).effective_offset(), 0);
+        // The types of generated `long` and `integer` parameters, as they are.
+        let (limit, offset): (i64, i32) = (50, 100);
+        assert_eq!(Page::new(limit, offset), Page::new(50, 100));
     }
 
     #[test]

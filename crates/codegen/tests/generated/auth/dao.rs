@@ -4,7 +4,7 @@
 //! Data access for the tables of `auth`: one module per table.
 
 use super::models;
-///Table `events`: rows of model `event`.
+/// Table `events`: rows of model `event`.
 pub mod events {
     use ::blueprint::db::{decode, Conn, DbError, Doc, Page, Row, Statement, Write};
     const INSERT: Statement = Statement {
@@ -139,57 +139,57 @@ pub mod events {
         let found = conn.exists(EXISTS.get(dialect).into(), &row.json).await?;
         Ok(if found { Write::Unchanged } else { Write::NotFound })
     }
-    ///The row of `events` with this id, if any in the scope.
+    /// The row of `events` with this id, if any in the scope.
     pub async fn find_by_id<'c>(
         conn: impl Into<Conn<'c>>,
         scope: &Scope,
         id: &::blueprint::uuid::Uuid,
     ) -> Result<Option<super::models::Event>, DbError> {
-        let key = Doc::new()
+        let lookup = Doc::new()
             .field("id", id)?
             .field("agency_id", &scope.agency_id)?
             .finish();
         let conn = conn.into();
         let sql = FIND_BY_ID.get(conn.dialect());
-        conn.fetch_optional(sql.into(), &key, &[])
+        conn.fetch_optional(sql.into(), &lookup, &[])
             .await?
             .as_deref()
             .map(decode)
             .transpose()
     }
-    ///Delete the row of `events` with this key in the scope; whether there was one. Journals a DELETE with the old values.
+    /// Delete the row of `events` with this key in the scope; whether there was one. Journals a DELETE with the old values.
     pub async fn delete_by_id<'c>(
         conn: impl Into<Conn<'c>>,
         scope: &Scope,
         id: &::blueprint::uuid::Uuid,
     ) -> Result<bool, DbError> {
-        let key = Doc::new()
+        let lookup = Doc::new()
             .field("id", id)?
             .field("agency_id", &scope.agency_id)?
             .finish();
         let conn = conn.into();
         let sql = DELETE_BY_ID.get(conn.dialect());
-        Ok(conn.execute(sql.into(), &key, &[]).await? > 0)
+        Ok(conn.execute(sql.into(), &lookup, &[]).await? > 0)
     }
-    ///The row of `events` with this name, if any in the scope.
+    /// The row of `events` with this name, if any in the scope.
     pub async fn find_by_name<'c>(
         conn: impl Into<Conn<'c>>,
         scope: &Scope,
         name: &str,
     ) -> Result<Option<super::models::Event>, DbError> {
-        let key = Doc::new()
+        let lookup = Doc::new()
             .field("name", name)?
             .field("agency_id", &scope.agency_id)?
             .finish();
         let conn = conn.into();
         let sql = FIND_BY_NAME.get(conn.dialect());
-        conn.fetch_optional(sql.into(), &key, &[])
+        conn.fetch_optional(sql.into(), &lookup, &[])
             .await?
             .as_deref()
             .map(decode)
             .transpose()
     }
-    ///Filters for [`list`]: the indexed fields of `events`; `None` matches every row.
+    /// Filters for [`list`]: the indexed fields of `events`; `None` matches every row.
     #[derive(Debug, Clone, Default, PartialEq, ::blueprint::serde::Serialize)]
     #[serde(crate = "::blueprint::serde")]
     pub struct Filter {
@@ -200,7 +200,7 @@ pub mod events {
         #[serde(rename = "name", skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
     }
-    ///Rows of `events` matching `filter`, one page (limit 25 by default, at most 100), sorted by `page.sort` over `id`, `agency_id`, `type`, `name`, `created_at`, `updated_at` (default `-created_at`).
+    /// Rows of `events` matching `filter`, one page (limit 25 by default, at most 100), sorted by `page.sort` over `id`, `agency_id`, `type`, `name`, `created_at`, `updated_at` (default `-created_at`).
     pub async fn list<'c>(
         conn: impl Into<Conn<'c>>,
         scope: &Scope,
@@ -248,7 +248,7 @@ pub mod events {
             .collect()
     }
 }
-///Table `notes`: rows of model `note`.
+/// Table `notes`: rows of model `note`.
 pub mod notes {
     use ::blueprint::db::{decode, Conn, DbError, Doc, Page, Row, Statement, Write};
     const INSERT: Statement = Statement {
@@ -364,46 +364,46 @@ pub mod notes {
         let found = conn.exists(EXISTS.get(dialect).into(), &row.json).await?;
         Ok(if found { Write::Unchanged } else { Write::NotFound })
     }
-    ///The row of `notes` with this id, if any in the scope.
+    /// The row of `notes` with this id, if any in the scope.
     pub async fn find_by_id<'c>(
         conn: impl Into<Conn<'c>>,
         scope: &Scope,
         id: &str,
     ) -> Result<Option<super::models::Note>, DbError> {
-        let key = Doc::new()
+        let lookup = Doc::new()
             .field("id", id)?
             .field("owner_id", &scope.owner_id)?
             .finish();
         let conn = conn.into();
         let sql = FIND_BY_ID.get(conn.dialect());
-        conn.fetch_optional(sql.into(), &key, &[])
+        conn.fetch_optional(sql.into(), &lookup, &[])
             .await?
             .as_deref()
             .map(decode)
             .transpose()
     }
-    ///Delete the row of `notes` with this key in the scope; whether there was one. Journals a DELETE with the old values.
+    /// Delete the row of `notes` with this key in the scope; whether there was one. Journals a DELETE with the old values.
     pub async fn delete_by_id<'c>(
         conn: impl Into<Conn<'c>>,
         scope: &Scope,
         id: &str,
     ) -> Result<bool, DbError> {
-        let key = Doc::new()
+        let lookup = Doc::new()
             .field("id", id)?
             .field("owner_id", &scope.owner_id)?
             .finish();
         let conn = conn.into();
         let sql = DELETE_BY_ID.get(conn.dialect());
-        Ok(conn.execute(sql.into(), &key, &[]).await? > 0)
+        Ok(conn.execute(sql.into(), &lookup, &[]).await? > 0)
     }
-    ///Filters for [`list`]: the indexed fields of `notes`; `None` matches every row.
+    /// Filters for [`list`]: the indexed fields of `notes`; `None` matches every row.
     #[derive(Debug, Clone, Default, PartialEq, ::blueprint::serde::Serialize)]
     #[serde(crate = "::blueprint::serde")]
     pub struct Filter {
         #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
         pub id: Option<String>,
     }
-    ///Rows of `notes` matching `filter`, one page (limit 25 by default, at most 100), sorted by `page.sort` over `id`, `owner_id`, `created_at`, `updated_at` (default `-created_at`).
+    /// Rows of `notes` matching `filter`, one page (limit 25 by default, at most 100), sorted by `page.sort` over `id`, `owner_id`, `created_at`, `updated_at` (default `-created_at`).
     pub async fn list<'c>(
         conn: impl Into<Conn<'c>>,
         scope: &Scope,
