@@ -134,7 +134,22 @@ fn table_module(ctx: &Ctx<'_>, table: &Table, module: Ident) -> TokenStream {
     let row_key = with_scope(&table.primary_key);
     let scope_param = scoped.then(|| quote!(scope: &Scope,));
     let scope_names: Vec<&String> = scope_columns.iter().collect();
-    let scope_idents: Vec<Ident> = scope_columns.iter().map(|c| ident(c)).collect();
+    // The model's field identifiers (unique within the struct), for the row's fields.
+    let model_idents = spec
+        .service
+        .model(&table.model)
+        .map(|m| crate::rust::models::field_idents(&m.fields))
+        .unwrap_or_default();
+    let scope_idents: Vec<Ident> = scope_columns
+        .iter()
+        .map(|c| {
+            fields
+                .iter()
+                .position(|f| f.name == *c)
+                .and_then(|i| model_idents.get(i))
+                .map_or_else(|| ident(c), |name| naming::ident(name))
+        })
+        .collect();
     // `.field("agency_id", &scope.agency_id)?` on a key document.
     let scope_doc = quote! { #(.field(#scope_names, &scope.#scope_idents)?)* };
     // Writes refuse a row of another tenant before touching the database.

@@ -11,7 +11,7 @@ use tower::{Layer, Service};
 
 use super::{AuthError, Claims, MAX_TOKEN_LEN, Rule, Verifier};
 use crate::error::ErrorBody;
-use crate::server::{Context, error};
+use crate::server::{Context, Inputs, ServerConfig, error};
 
 /// The bearer token of the request's `Authorization` header.
 ///
@@ -101,6 +101,28 @@ impl Context {
     /// The verified claims of the caller, on operations that authenticate.
     pub fn claims(&self) -> Option<&Claims> {
         self.extensions.get::<Arc<Claims>>().map(|c| &**c)
+    }
+}
+
+impl Inputs {
+    /// The verified claims of the caller, on operations that authenticate (generated
+    /// handlers set a body's scoped fields from them).
+    pub fn claims(&self) -> Option<&Claims> {
+        self.extensions().get::<Arc<Claims>>().map(|c| &**c)
+    }
+}
+
+impl ServerConfig {
+    /// The same configuration verifying tokens with `verifier`.
+    pub fn with_verifier(mut self, verifier: Verifier) -> Self {
+        self.auth = Some(Arc::new(verifier));
+        self
+    }
+
+    /// The same configuration verifying tokens with the key file named by
+    /// `BLUEPRINT_JWT_PUBLIC_KEY` (a PEM or JWKS file).
+    pub fn with_verifier_from_env(self) -> Result<Self, super::KeyError> {
+        Ok(self.with_verifier(Verifier::from_env()?))
     }
 }
 
