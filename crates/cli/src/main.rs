@@ -10,7 +10,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod changes;
 mod cmd;
+mod git;
 mod keys;
 mod report;
 mod workspace;
@@ -51,6 +53,17 @@ enum Command {
     Mock(cmd::mock::MockArgs),
     /// Call a running service and check every answer against its spec.
     Verify(cmd::verify::VerifyArgs),
+    /// The services, the streams they own and consume, who calls whom.
+    Graph(cmd::graph::GraphArgs),
+    /// What changed since a revision and the deploy phases for it.
+    Plan(cmd::plan::PlanArgs),
+    /// Tag every service that changed with its next semantic version.
+    Release(cmd::release::ReleaseArgs),
+    /// Deployment: Dockerfiles, Kubernetes manifests, CI/CD workflows.
+    #[command(subcommand)]
+    Deploy(cmd::deploy::DeployCommand),
+    /// Dependencies against the registry; `upgrade` raises them in small batches.
+    Deps(cmd::deps::DepsArgs),
     /// Mint a JWT for development (signed with the workspace's dev key pair).
     Token(cmd::token::TokenArgs),
 }
@@ -65,6 +78,11 @@ fn main() -> ExitCode {
         Command::Gen(args) => cmd::r#gen::run(&args),
         Command::Mock(args) => cmd::mock::run(args),
         Command::Verify(args) => cmd::verify::run(args),
+        Command::Graph(args) => cmd::graph::run(args),
+        Command::Plan(args) => cmd::plan::run(args),
+        Command::Release(args) => cmd::release::run(args),
+        Command::Deploy(c) => cmd::deploy::run(c),
+        Command::Deps(args) => cmd::deps::run(args),
         Command::Token(args) => cmd::token::run(args),
     };
     match result {

@@ -9,13 +9,14 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use blueprint_diff::{Allowed, Category, Change, ChangeKind, DiffConfig, DiffSection, Report};
 use blueprint_spec::config::Config;
-use blueprint_spec::{LoadError, LoadOptions, SourceMap, Span, Spec};
+use blueprint_spec::{LoadError, Span, Spec};
 
+use crate::git::{self, AtRevision};
 use crate::report;
 use crate::workspace::Workspace;
 
@@ -105,9 +106,12 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
                 let Some(new) = load_or_report(path, args.format)? else {
                     return Ok(ExitCode::from(1));
                 };
-                let old = match load_at_revision(path, rev, args.format)? {
+                let old = match git::load_at_revision(path, rev)? {
                     AtRevision::Loaded(spec) => *spec,
-                    AtRevision::Invalid => return Ok(ExitCode::from(1)),
+                    AtRevision::Invalid(e) => {
+                        print_load_error(&e, args.format)?;
+                        return Ok(ExitCode::from(1));
+                    }
                     AtRevision::Missing => {
                         new_specs.push(format!("{} (not in {rev})", path.display()));
                         continue;
@@ -171,98 +175,6 @@ fn diagnostics_format(format: DiffFormat) -> report::Format {
         DiffFormat::Json => report::Format::Json,
         DiffFormat::Github => report::Format::Github,
     }
-}
-
-/// A spec as committed in a revision.
-enum AtRevision {
-    Loaded(Box<Spec>),
-    /// In the revision but invalid there (diagnostics printed).
-    Invalid,
-    /// Not in the revision: a new spec.
-    Missing,
-}
-
-/// The spec at `path` as committed in `rev`.
-fn load_at_revision(path: &Path, rev: &str, format: DiffFormat) -> anyhow::Result<AtRevision> {
-    let abs =
-        std::fs::canonicalize(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let dir = abs.parent().unwrap_or(Path::new("/"));
-    let top = PathBuf::from(
-        git(dir, &["rev-parse", "--show-toplevel"])
-            .with_context(|| format!("{} is not in a git repository", path.display()))?
-            .trim_end(),
-    );
-    let top = std::fs::canonicalize(&top).unwrap_or(top);
-    let rel = abs.strip_prefix(&top).with_context(|| {
-        format!(
-            "{} is outside the repository {}",
-            abs.display(),
-            top.display()
-        )
-    })?;
-    let rel = rel.to_string_lossy().replace('\\', "/");
-    git(
-        &top,
-        &[
-            "rev-parse",
-            "--verify",
-            "--quiet",
-            &format!("{rev}^{{commit}}"),
-        ],
-    )
-    .with_context(|| format!("unknown git revision `{rev}`"))?;
-    let object = format!("{rev}:{rel}");
-    if git(&top, &["cat-file", "-e", &object]).is_err() {
-        return Ok(AtRevision::Missing);
-    }
-    let text = git(&top, &["show", &object])?;
-    // Loaded under its working-tree path so relative imports resolve from the
-    // working tree; shown as `<rev>:<path>`.
-    let config = Config::discover(&abs)?;
-    let name = abs.to_string_lossy();
-    match blueprint_spec::load_str(&name, &text, &LoadOptions { config }) {
-        Ok(mut spec) => {
-            spec.sources = relabel(&spec.sources, &abs, &object);
-            Ok(AtRevision::Loaded(Box::new(spec)))
-        }
-        Err(mut e) => {
-            e.sources = relabel(&e.sources, &abs, &object);
-            print_load_error(&e, format)?;
-            Ok(AtRevision::Invalid)
-        }
-    }
-}
-
-/// Run git in `dir`; its stdout, or an error with its stderr.
-fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .context("cannot run git")?;
-    if !output.status.success() {
-        bail!(
-            "git {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    String::from_utf8(output.stdout).context("git printed non-UTF-8 output")
-}
-
-/// The same sources with `from` shown as `to` (file ids keep their order).
-fn relabel(sources: &SourceMap, from: &Path, to: &str) -> SourceMap {
-    let mut out = SourceMap::new();
-    for (_, f) in sources.files() {
-        let path = if f.path == from {
-            PathBuf::from(to)
-        } else {
-            f.path.clone()
-        };
-        out.add(path, f.text.clone());
-    }
-    out
 }
 
 // ---------------------------------------------------------------------------

@@ -283,6 +283,26 @@ fn from_config(
     Ok((targets, runtime))
 }
 
+/// The packages `[[gen.target]]` generates with a client, by spec: `(spec file,
+/// crate)`, the spec absolute. How `dev graph` knows which package is whose client.
+pub(crate) fn client_packages(config: &Config) -> anyhow::Result<Vec<(PathBuf, String)>> {
+    let section: GenSection = config.section("gen")?;
+    let mut out = Vec::new();
+    for t in section.targets {
+        let Some(crate_name) = t.crate_name else {
+            continue;
+        };
+        let generators = match &t.generators {
+            Some(names) => parse_generators(names)?.unwrap_or_default(),
+            None => Generator::RUST.to_vec(),
+        };
+        if generators.contains(&Generator::Client) {
+            out.push((normalise(&config.root.join(&t.spec))?, crate_name));
+        }
+    }
+    Ok(out)
+}
+
 /// The runtime crate of the checkout this binary was built from.
 fn default_runtime_path() -> PathBuf {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
