@@ -1,7 +1,8 @@
 //! The generated `auth` package end to end: its router checks tokens before any
 //! handler runs (401 without or with a bad token, 403 without the role), sets a
 //! body's scoped field from the token, and a service written on its scoped DAO
-//! cannot cross agencies (another agency's rows are 404), on SQLite and PostgreSQL.
+//! cannot cross agencies (another agency's rows are 404), on SQLite and PostgreSQL;
+//! `verify` with a token finds it conformant, its no-token probes answered 401.
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
@@ -277,4 +278,45 @@ async fn tenants_never_cross_on_postgres() {
     let db = Db::connect(&pg.database("auth").unwrap()).await.unwrap();
     tenants_never_cross(db.clone()).await;
     db.close().await;
+}
+
+#[tokio::test]
+async fn verify_with_a_token_passes_and_no_token_is_401() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::connect(&format!(
+        "sqlite:{}",
+        dir.path().join("auth.sqlite").display()
+    ))
+    .await
+    .unwrap();
+    migrate::migrate(&db, &blueprint_codegen_auth::migrations(db.dialect()))
+        .await
+        .unwrap();
+    let pair = DevKeyPair::generate().unwrap();
+    let config = ServerConfig {
+        auth: Some(Arc::new(Verifier::new(
+            KeySet::from_pem(&pair.public_pem).unwrap(),
+        ))),
+        ..ServerConfig::default()
+    };
+    let router = router_with_config(Events { db: db.clone() }, &config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { blueprint::axum::serve(listener, router).await });
+
+    let key = SigningKey::from_pem(&pair.private_pem).unwrap();
+    let claims = Claims::new(Uuid::from_u128(0x75), AGENCY_A, i64::MAX / 2).with_role("admin");
+    let mut options = blueprint_verify::Options::new(url);
+    options.headers.push((
+        "Authorization".into(),
+        format!("Bearer {}", key.sign(&claims).unwrap()),
+    ));
+    let spec_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/db/auth.json");
+    let spec = blueprint_spec::load(&spec_path).unwrap();
+    let report = blueprint_verify::verify(&spec, &options).await.unwrap();
+    server.abort();
+    db.close().await;
+    let table = report.to_table();
+    assert!(report.is_ok(), "{table}");
+    assert!(table.contains("no bearer token"), "{table}");
 }
