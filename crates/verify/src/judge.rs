@@ -150,6 +150,12 @@ fn excerpt(body: &[u8]) -> String {
     format!(": {short}{ellipsis}")
 }
 
+/// A JSON object with a `code`, as the runtime's error body.
+fn check_error_body(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .is_ok_and(|v| v.get("code").is_some_and(serde_json::Value::is_string))
+}
+
 #[cfg(test)]
 mod tests {
     use blueprint_spec::{LoadOptions, load_str};
@@ -280,10 +286,4 @@ mod tests {
             );
         }
     }
-}
-
-/// A JSON object with a `code`, as the runtime's error body.
-fn check_error_body(body: &[u8]) -> bool {
-    serde_json::from_slice::<serde_json::Value>(body)
-        .is_ok_and(|v| v.get("code").is_some_and(serde_json::Value::is_string))
 }
