@@ -2,7 +2,8 @@
 //! handler runs (401 without or with a bad token, 403 without the role), sets a
 //! body's scoped field from the token, and a service written on its scoped DAO
 //! cannot cross agencies (another agency's rows are 404), on SQLite and PostgreSQL;
-//! `verify` with a token finds it conformant, its no-token probes answered 401.
+//! `verify` with a token finds it conformant, its no-token probes answered 401; the
+//! generated client sends the token its builder was given.
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
@@ -15,6 +16,7 @@ use blueprint::db::{Db, Page, Write, migrate};
 use blueprint::http::{Request, StatusCode};
 use blueprint::server::{Context, ServerConfig};
 use blueprint::uuid::Uuid;
+use blueprint_codegen_auth::client::AuthClient;
 use blueprint_codegen_auth::dao::{events, notes};
 use blueprint_codegen_auth::models::{Event, Note};
 use blueprint_codegen_auth::operations::*;
@@ -314,6 +316,27 @@ async fn verify_with_a_token_passes_and_no_token_is_401() {
     let spec_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/db/auth.json");
     let spec = blueprint_spec::load(&spec_path).unwrap();
     let report = blueprint_verify::verify(&spec, &options).await.unwrap();
+
+    // The generated client sends a token given to its builder.
+    let token = key.sign(&claims).unwrap();
+    let http = AuthClient::builder(options.base_url.clone())
+        .unwrap()
+        .bearer_token(&token)
+        .unwrap()
+        .build()
+        .unwrap();
+    let client = AuthClient::with_http(http);
+    let listed = client
+        .get_events(&GetEventsRequest::default())
+        .await
+        .unwrap();
+    assert!(matches!(listed, GetEventsResponse::Ok(_)));
+    let anonymous = AuthClient::new(options.base_url.clone()).unwrap();
+    let err = anonymous
+        .get_events(&GetEventsRequest::default())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("401"), "{err}");
     server.abort();
     db.close().await;
     let table = report.to_table();
