@@ -18,7 +18,9 @@
 //! - `auth` (feature `auth`): JWT verification with the public key, typed claims,
 //!   a verified-token cache, 401/403 answers, dev key pairs and token signing;
 //! - `db` (feature `db`): the database layer generated DAOs run on (SQLite and
-//!   PostgreSQL, transactions, migrations runner, journal maintenance and replay).
+//!   PostgreSQL, transactions, migrations runner, journal maintenance and replay);
+//! - `stream` (feature `stream`, backends `stream-sqlite` and `stream-nats`): event
+//!   streams, one API over an in-memory log, a SQLite-file log and NATS JetStream.
 //!
 //! Generated code refers to serde, serde_json, chrono, uuid and rust_decimal through
 //! the re-exports below, so a generated package needs no dependency but this crate;
@@ -43,6 +45,8 @@ pub mod db;
 mod layers;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "stream")]
+pub mod stream;
 
 pub use decimal::Decimal;
 pub use error::{ErrorBody, Violation};

@@ -6,9 +6,11 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod nats;
 pub mod postgres;
 pub mod python;
 
+pub use nats::TestNats;
 pub use postgres::TestPostgres;
 
 /// The environment variable naming the shared folder.
