@@ -70,32 +70,29 @@ pub fn router_with_config<S: AuthService>(service: S, config: &ServerConfig) -> 
             "/events",
             ::blueprint::axum::routing::get(
                     handle_get_events::<S>
-                        .layer(RequireAuthLayer::new(auth.clone(), Rule::ANY)),
+                        .layer(RequireAuthLayer::new(auth.clone(), Rule::any())),
                 )
                 .post(
                     handle_post_events::<S>
-                        .layer(RequireAuthLayer::new(auth.clone(), Rule::ANY)),
+                        .layer(RequireAuthLayer::new(auth.clone(), Rule::any())),
                 ),
         )
         .route(
             "/events/{id}",
             ::blueprint::axum::routing::get(
                     handle_get_events_by_id::<S>
-                        .layer(RequireAuthLayer::new(auth.clone(), Rule::ANY)),
+                        .layer(RequireAuthLayer::new(auth.clone(), Rule::any())),
                 )
                 .put(
                     handle_put_events_by_id::<S>
-                        .layer(RequireAuthLayer::new(auth.clone(), Rule::ANY)),
+                        .layer(RequireAuthLayer::new(auth.clone(), Rule::any())),
                 )
                 .delete(
                     handle_delete_events_by_id::<S>
                         .layer(
                             RequireAuthLayer::new(
                                 auth.clone(),
-                                Rule {
-                                    roles: &["admin"],
-                                    claims: &[],
-                                },
+                                Rule::any().roles(["admin"]),
                             ),
                         ),
                 ),
@@ -104,7 +101,7 @@ pub fn router_with_config<S: AuthService>(service: S, config: &ServerConfig) -> 
             "/notes",
             ::blueprint::axum::routing::get(
                 handle_get_notes::<S>
-                    .layer(RequireAuthLayer::new(auth.clone(), Rule::ANY)),
+                    .layer(RequireAuthLayer::new(auth.clone(), Rule::any())),
             ),
         )
         .with_state(Arc::new(service));

@@ -88,7 +88,7 @@ async fn hello() -> &'static str {
 
 /// What generated handlers do: authenticate first, then read the request.
 async fn hello_checked(State(verifier): State<Arc<Verifier>>, request: Request) -> Response {
-    match authenticate(request.headers(), Some(&verifier), &Rule::ANY) {
+    match authenticate(request.headers(), Some(&verifier), &Rule::any()) {
         Ok(_claims) => "hello".into_response(),
         Err(e) => e.into_response(),
     }
@@ -107,7 +107,7 @@ async fn requests() {
             "/layered",
             get(hello).layer(RequireAuthLayer::new(
                 Some(Arc::clone(&verifier)),
-                Rule::ANY,
+                Rule::any(),
             )),
         )
         .with_state(verifier);

@@ -106,14 +106,8 @@ async fn delete(Extension(claims): Extension<Arc<Claims>>, UrlPath(id): UrlPath<
 }
 
 fn service(verifier: Option<Arc<Verifier>>) -> Router {
-    let any = RequireAuthLayer::new(verifier.clone(), Rule::ANY);
-    let admin = RequireAuthLayer::new(
-        verifier,
-        Rule {
-            roles: &["admin"],
-            claims: &[],
-        },
-    );
+    let any = RequireAuthLayer::new(verifier.clone(), Rule::any());
+    let admin = RequireAuthLayer::new(verifier, Rule::any().roles(["admin"]));
     Router::new()
         .route("/events", get(list).layer(any.clone()))
         .route(

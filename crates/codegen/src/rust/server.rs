@@ -415,11 +415,9 @@ fn auth_rule(op: &Op<'_>) -> Option<TokenStream> {
         }
     }
     let roles = &rule.roles;
-    Some(if roles.is_empty() && claims.is_empty() {
-        quote!(Rule::ANY)
-    } else {
-        quote!(Rule { roles: &[#(#roles),*], claims: &[#(#claims),*] })
-    })
+    let roles = (!roles.is_empty()).then(|| quote!(.roles([#(#roles),*])));
+    let claims = (!claims.is_empty()).then(|| quote!(.claims([#(#claims),*])));
+    Some(quote!(Rule::any() #roles #claims))
 }
 
 /// `body.agency_id = claims.agency_id;` for each scoped field the body's model has.

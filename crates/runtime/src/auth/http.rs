@@ -132,12 +132,15 @@ impl ServerConfig {
 #[derive(Debug, Clone)]
 pub struct RequireAuthLayer {
     verifier: Option<Arc<Verifier>>,
-    rule: Rule,
+    rule: Arc<Rule>,
 }
 
 impl RequireAuthLayer {
     pub fn new(verifier: Option<Arc<Verifier>>, rule: Rule) -> Self {
-        RequireAuthLayer { verifier, rule }
+        RequireAuthLayer {
+            verifier,
+            rule: Arc::new(rule),
+        }
     }
 }
 
@@ -148,7 +151,7 @@ impl<S> Layer<S> for RequireAuthLayer {
         RequireAuth {
             inner,
             verifier: self.verifier.clone(),
-            rule: self.rule,
+            rule: Arc::clone(&self.rule),
         }
     }
 }
@@ -158,7 +161,7 @@ impl<S> Layer<S> for RequireAuthLayer {
 pub struct RequireAuth<S> {
     inner: S,
     verifier: Option<Arc<Verifier>>,
-    rule: Rule,
+    rule: Arc<Rule>,
 }
 
 impl<S, B> Service<Request<B>> for RequireAuth<S>

@@ -50,21 +50,32 @@ pub const LEEWAY: Duration = Duration::from_secs(30);
 pub const DEFAULT_CACHE_CAPACITY: usize = 10_000;
 
 /// What an operation asks of its caller beyond a valid token, as declared by its
-/// `auth` attribute. Generated code writes one per operation as a constant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// `auth` attribute: `Rule::any().roles(["admin"]).claims(["tenant"])`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Rule {
     /// The caller's role (claim `r`) must be one of these, when non-empty.
-    pub roles: &'static [&'static str],
+    roles: Vec<String>,
     /// Claims the token must carry.
-    pub claims: &'static [&'static str],
+    claims: Vec<String>,
 }
 
 impl Rule {
     /// Any caller with a valid token.
-    pub const ANY: Rule = Rule {
-        roles: &[],
-        claims: &[],
-    };
+    pub fn any() -> Self {
+        Rule::default()
+    }
+
+    /// The same rule, accepting only callers with one of `roles`.
+    pub fn roles<S: Into<String>>(mut self, roles: impl IntoIterator<Item = S>) -> Self {
+        self.roles.extend(roles.into_iter().map(Into::into));
+        self
+    }
+
+    /// The same rule, accepting only tokens that carry every one of `claims`.
+    pub fn claims<S: Into<String>>(mut self, claims: impl IntoIterator<Item = S>) -> Self {
+        self.claims.extend(claims.into_iter().map(Into::into));
+        self
+    }
 
     /// Whether `claims` satisfy the rule; the 403 to answer otherwise.
     pub fn check(&self, claims: &Claims) -> Result<(), AuthError> {
@@ -72,7 +83,7 @@ impl Rule {
             && !claims
                 .role
                 .as_deref()
-                .is_some_and(|r| self.roles.contains(&r))
+                .is_some_and(|r| self.roles.iter().any(|role| role == r))
         {
             return Err(AuthError::Forbidden(format!(
                 "this operation needs the role {}",
