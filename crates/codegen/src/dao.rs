@@ -31,7 +31,7 @@ use quote::{format_ident, quote};
 
 use crate::rust::naming;
 use crate::rust::{Ctx, Place};
-use crate::sql::schema::{CREATED_AT, UPDATED_AT};
+use crate::sql::schema::CREATED_AT;
 use crate::sql::{self, Table, postgres, sqlite};
 use crate::{CodegenError, GeneratedFile};
 
@@ -317,12 +317,14 @@ fn table_module(ctx: &Ctx<'_>, table: &Table, module: Ident) -> TokenStream {
             quote! { clauses.push(#clause.get(dialect)); }
         })
         .collect();
-    let mut sortable: Vec<String> = indexed.iter().map(|c| c.name.clone()).collect();
-    for meta in [CREATED_AT, UPDATED_AT] {
-        if !sortable.iter().any(|s| s == meta) {
-            sortable.push(meta.to_string());
-        }
-    }
+    // The indexed columns and the timestamps: `Model::sortable`, which the
+    // server's `sort` check reads too.
+    let sortable: Vec<&str> = ctx
+        .spec
+        .service
+        .model(&table.model)
+        .and_then(|m| m.sortable())
+        .unwrap_or_default();
     let default_sort = format!("-{CREATED_AT}");
     let filter_doc = format!(
         " Filters for [`list`]: the indexed fields of `{}`; `None` matches every row.",

@@ -11,6 +11,9 @@
 //! - `minimum`/`maximum` become `minLength`/`maxLength` on strings,
 //!   `minItems`/`maxItems` on lists, `minProperties`/`maxProperties` on maps and
 //!   `minimum`/`maximum` on numbers; a field with a default is not `required`;
+//!   a field that is not `required` may be `null` (`type: [T, "null"]`, or
+//!   `anyOf` with `{"type": "null"}` around a `$ref`), as servers read it as absent;
+//!   a required string may not be blank (`pattern: "[^ ]"`);
 //! - a union with a discriminator is a `oneOf` whose items are
 //!   `allOf [member, {discriminator: const}]` plus a `discriminator` with a `mapping`
 //!   from every wire value to its schema; members that are not objects are wrapped as
@@ -260,10 +263,12 @@ impl<'s> Exporter<'s> {
             if let (Value::Object(s), Some(d)) = (&mut schema, &p.description) {
                 s.insert("description".into(), json!(d));
             }
-            properties.insert(p.name.clone(), schema);
-            if p.required && p.default.is_none() {
+            if p.must_be_sent() {
                 required.push(json!(p.name));
+            } else {
+                schema = or_null(schema);
             }
+            properties.insert(p.name.clone(), schema);
         }
         let mut schema = Map::new();
         schema.insert("type".into(), json!("object"));
@@ -391,13 +396,19 @@ impl<'s> Exporter<'s> {
                 f.example.as_ref(),
             );
             if let Value::Object(p) = &mut schema {
+                if f.forbids_blank() {
+                    // Not blank: some character is not a space.
+                    p.insert("pattern".into(), json!("[^ ]"));
+                }
                 insert_opt(p, "description", f.description.as_deref());
                 insert_deprecated(p, f.deprecation.as_ref());
             }
-            properties.insert(f.name.clone(), schema);
-            if f.required && f.default.is_none() {
+            if f.must_be_sent() {
                 required.push(json!(f.name));
+            } else {
+                schema = or_null(schema);
             }
+            properties.insert(f.name.clone(), schema);
         }
         s.insert("properties".into(), Value::Object(properties));
         if !required.is_empty() {
@@ -580,6 +591,27 @@ impl<'s> Exporter<'s> {
     fn schema_ref(&self, n: &NamedType) -> String {
         format!("#/components/schemas/{}", self.schema_name(n))
     }
+}
+
+/// A field that may be left out may also be `null` (servers read it as absent):
+/// `type: [T, "null"]`, or `anyOf` with `{"type": "null"}` around a reference.
+fn or_null(schema: Value) -> Value {
+    let Value::Object(mut s) = schema else {
+        return schema;
+    };
+    match s.get("type").cloned() {
+        Some(Value::String(t)) => {
+            s.insert("type".into(), json!([t, "null"]));
+        }
+        Some(_) => {}
+        // `{}` (any JSON) already allows null.
+        None if !s.contains_key("$ref") => {}
+        None => {
+            let target = s.remove("$ref").unwrap_or_default();
+            s.insert("anyOf".into(), json!([{"$ref": target}, {"type": "null"}]));
+        }
+    }
+    Value::Object(s)
 }
 
 fn primitive_schema(p: Primitive) -> Value {

@@ -10,7 +10,7 @@ use std::future::Future;
 use std::path::Path;
 
 use blueprint::db::migrate::{self, Migration, Migrations, State};
-use blueprint::db::{Db, DbError, Dialect, Page, Write, journal};
+use blueprint::db::{Db, DbError, Dialect, Page, Refusal, Write, journal};
 use blueprint_codegen::sql::{self, migrations};
 use blueprint_testkit::TestPostgres;
 use support::fixture_schema;
@@ -166,6 +166,27 @@ async fn constraints(db: Db) {
         err.to_string().contains("primary key of table \"users\""),
         "{err}"
     );
+    assert!(matches!(err.refusal(), Some(Refusal::Invalid(_))));
+    // Refusals are the input's fault: answered 409/422, never 500.
+    let taken = users::insert(&db, &user("u2", "alice@example.com"))
+        .await
+        .unwrap_err();
+    let Some(Refusal::Conflict(body)) = taken.refusal() else {
+        panic!("{taken:?}");
+    };
+    assert_eq!((body.code.as_str(), body.violations.len()), ("conflict", 1));
+    let blank = users::insert(&db, &user("u3", " ")).await.unwrap_err();
+    let Some(Refusal::Invalid(body)) = blank.refusal() else {
+        panic!("{blank:?}");
+    };
+    assert_eq!(body.code, "validation_failed");
+    // The blank rule request validation enforces is the CHECK's: what one
+    // refuses, the other refuses.
+    for text in ["", " ", "   ", "\t", "\n", " a ", "\u{a0}"] {
+        let refused = users::insert(&db, &user("u9", text)).await.is_err();
+        assert_eq!(refused, blueprint::validate::is_blank(text), "{text:?}");
+        users::delete_by_id(&db, "u9").await.unwrap();
+    }
 }
 
 async fn journal_and_hash_code(db: Db) {

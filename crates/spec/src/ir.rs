@@ -60,6 +60,22 @@ impl TypeDef<'_> {
 }
 
 impl Spec {
+    /// The short content hash of the root spec file (the first 6 bytes of its
+    /// SHA-256, in hex): which spec a service runs, as `GET /_internal_/version`
+    /// reports it.
+    pub fn source_hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let text = self
+            .sources
+            .get(self.service.span.file)
+            .map_or("", |f| f.text.as_str());
+        Sha256::digest(text.as_bytes())
+            .iter()
+            .take(6)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     /// The service (this one or an import) that owns `namespace`.
     pub fn service_for(&self, namespace: &str) -> Option<&Service> {
         std::iter::once(&self.service)
@@ -421,6 +437,32 @@ impl Model {
     pub fn field(&self, name: &str) -> Option<&Field> {
         self.fields.iter().find(|f| f.name == name)
     }
+
+    /// The columns rows of this model's table can be sorted by (`None` without
+    /// `db`): its indexed fields (primary key included), in field order, then the
+    /// `created_at` and `updated_at` every table has.
+    pub fn sortable(&self) -> Option<Vec<&str>> {
+        let db = self.db.as_ref()?;
+        let indexed = |name: &str| {
+            db.primary_key.iter().any(|k| k == name)
+                || db
+                    .indexes
+                    .iter()
+                    .any(|i| i.fields.iter().any(|f| f == name))
+        };
+        let mut out: Vec<&str> = self
+            .fields
+            .iter()
+            .map(|f| f.name.as_str())
+            .filter(|name| indexed(name))
+            .collect();
+        for meta in ["created_at", "updated_at"] {
+            if !out.contains(&meta) {
+                out.push(meta);
+            }
+        }
+        Some(out)
+    }
 }
 
 /// A model or interface field.
@@ -458,6 +500,20 @@ pub struct Field {
 /// `object`, any JSON for `json` (and, for examples only, models and unions).
 /// Downstream crates use it as is and never parse it again.
 pub type TypedValue = serde_json::Value;
+
+impl Field {
+    /// Whether a document must carry the field: required, and no default fills it in.
+    pub fn must_be_sent(&self) -> bool {
+        self.required && self.default.is_none()
+    }
+
+    /// Whether the field's value may not be blank (empty, or only spaces): the
+    /// company-wide rule for required strings. Request validation refuses such a
+    /// value with a 422, and a table's column has the same rule as a CHECK.
+    pub fn forbids_blank(&self) -> bool {
+        self.required && self.type_ == TypeRef::Primitive(Primitive::String)
+    }
+}
 
 /// A `minimum`/`maximum` bound. For numbers the value; for strings the length; for
 /// arrays the item count. Kept as written (`1`, `0.01`) and as `f64` for comparison.
@@ -687,6 +743,13 @@ pub struct Parameter {
     pub attributes: Vec<Attribute>,
     #[serde(skip)]
     pub span: Span,
+}
+
+impl Parameter {
+    /// Whether a request must carry the parameter: required, and no default fills it in.
+    pub fn must_be_sent(&self) -> bool {
+        self.required && self.default.is_none()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -88,13 +88,18 @@ pub fn judge(spec: &Spec, op: &Operation, expect: Expect, status: u16, body: &[u
                 ));
             }
             // Undeclared 4xx answers to invalid input are normal (specs rarely list
-            // 400/422). A declared one should carry its declared body, but servers
-            // (and the mock) answer validation errors in one standard shape, so a
-            // mismatch is worth a warning, not a failure: the request was rejected.
+            // 400/422). A declared 422 carries its declared body (servers write the
+            // violations in it); another declared status should, but a mismatch
+            // there is worth a warning, not a failure: the request was rejected.
             if let Some(response) = declared {
                 if let Err(problem) = check_body(spec, &response.type_, status, body) {
+                    let outcome = if status == 422 {
+                        Outcome::Fail
+                    } else {
+                        Outcome::Warn
+                    };
                     return Verdict {
-                        outcome: Outcome::Warn,
+                        outcome,
                         detail: problem,
                     };
                 }
@@ -216,7 +221,7 @@ mod tests {
                 200,
                 br#"{"id": "1", "color": "blue"}"#,
                 Outcome::Fail,
-                "unknown value 'blue'",
+                r#"invalid value "blue""#,
             ),
             (
                 Expect::Accepted,
@@ -237,7 +242,7 @@ mod tests {
                 Expect::Rejected,
                 422,
                 br#"{"code": "x"}"#,
-                Outcome::Warn,
+                Outcome::Fail,
                 "body.messages: is required",
             ),
             (

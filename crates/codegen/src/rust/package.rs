@@ -54,6 +54,7 @@ pub(crate) fn root_module(
     let name = &service.name;
     let version = &service.version;
     let hash = &ctx.spec_hash;
+    let own_routes = blueprint_spec::http::own_builtin_routes(service);
     let doc = format!(
         " Generated code for the `{name}` service ({}, version {version}).",
         service.namespace
@@ -73,6 +74,7 @@ pub(crate) fn root_module(
                 version: #version,
                 spec_hash: #hash,
                 git_commit: option_env!("GIT_COMMIT"),
+                own_routes: &[#(#own_routes),*],
             };
 
             #embedded

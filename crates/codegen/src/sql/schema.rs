@@ -87,7 +87,8 @@ pub struct Column {
     /// The spec's default, as a JSON value of the field's type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<serde_json::Value>,
-    /// Required strings may not be empty (or blank).
+    /// Required strings may not be blank: `Field::forbids_blank`, checked as
+    /// `trim(column) <> ''` (SQL's `trim` removes spaces, as `blueprint::validate::is_blank` does).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub non_empty: bool,
     /// Bounds as written in the spec: value for numbers, length for strings, item
@@ -305,7 +306,8 @@ fn column(spec: &Spec, field: &Field) -> Result<Column, Diagnostic> {
     let bounded = ty.is_numeric() || matches!(ty, ColumnType::String | ColumnType::JsonArray);
     Ok(Column {
         name: field.name.clone(),
-        non_empty: field.required && ty == ColumnType::String,
+        // The rule request validation enforces too (`blueprint::validate::NonBlank`).
+        non_empty: field.forbids_blank(),
         nullable: !field.required,
         default: field.default.clone(),
         minimum: field.minimum.as_ref().filter(|_| bounded).map(bound),

@@ -146,3 +146,23 @@ pub(super) fn auth_401_declared(cx: &Context<'_>, out: &mut Vec<Finding>) {
         }
     }
 }
+
+/// A 422 whose declared type servers cannot write the violations in: they would
+/// answer Blueprint's own error body, which clients decoding the declared type
+/// cannot read (`blueprint_spec::http::validation_answer` decides).
+pub(super) fn validation_answer_mappable(cx: &Context<'_>, out: &mut Vec<Finding>) {
+    for (_, op) in cx.service.operations() {
+        if let Err(unmappable) = blueprint_spec::http::validation_answer(cx.spec, op) {
+            out.push(
+                Finding::new(
+                    unmappable.span,
+                    format!(
+                        "422 response of {} {}: {}",
+                        op.method, op.path, unmappable.message
+                    ),
+                )
+                .hint("servers write violations into `unit`, `[string]`, or a model (or list of one) with fields `code`, `message`, `messages: [string]`, `violations: [{path, message}]`; other fields must be optional"),
+            );
+        }
+    }
+}

@@ -4,6 +4,7 @@
 //! Types of `io.blueprint.auth.v0`.
 
 use ::blueprint::serde::{Deserialize, Serialize};
+use ::blueprint::validate::NonBlank;
 
 /// An event of an agency.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,7 +25,7 @@ impl ::blueprint::Validate for Event {
         v.field::<::blueprint::uuid::Uuid>(obj, "id", true);
         v.field::<::blueprint::uuid::Uuid>(obj, "agency_id", true);
         v.field::<::blueprint::uuid::Uuid>(obj, "user_id", true);
-        v.field::<String>(obj, "type", true);
+        v.field::<NonBlank>(obj, "type", true);
         v.field::<String>(obj, "name", false);
         v.field::<
                 ::blueprint::chrono::DateTime<::blueprint::chrono::Utc>,
@@ -34,7 +35,7 @@ impl ::blueprint::Validate for Event {
         v.check_field("id", &self.id, true, None, None);
         v.check_field("agency_id", &self.agency_id, true, None, None);
         v.check_field("user_id", &self.user_id, true, None, None);
-        v.check_field("type", &self.r#type, true, None, None);
+        v.check_field("type", &NonBlank(&self.r#type), true, None, None);
         v.check_field("name", &self.name, false, None, None);
         v.check_field("timestamp", &self.timestamp, true, None, None);
     }
@@ -53,14 +54,14 @@ pub struct EventForm {
 impl ::blueprint::Validate for EventForm {
     fn validate(value: &::blueprint::serde_json::Value, v: &mut ::blueprint::Validator) {
         let Some(obj) = v.object(value) else { return };
-        v.field::<String>(obj, "type", true);
+        v.field::<NonBlank>(obj, "type", true);
         v.field::<String>(obj, "name", false);
         v.field::<
                 ::blueprint::chrono::DateTime<::blueprint::chrono::Utc>,
             >(obj, "timestamp", true);
     }
     fn check(&self, v: &mut ::blueprint::Validator) {
-        v.check_field("type", &self.r#type, true, None, None);
+        v.check_field("type", &NonBlank(&self.r#type), true, None, None);
         v.check_field("name", &self.name, false, None, None);
         v.check_field("timestamp", &self.timestamp, true, None, None);
     }
@@ -78,13 +79,13 @@ pub struct Note {
 impl ::blueprint::Validate for Note {
     fn validate(value: &::blueprint::serde_json::Value, v: &mut ::blueprint::Validator) {
         let Some(obj) = v.object(value) else { return };
-        v.field::<String>(obj, "id", true);
-        v.field::<String>(obj, "owner_id", true);
-        v.field::<String>(obj, "text", true);
+        v.field::<NonBlank>(obj, "id", true);
+        v.field::<NonBlank>(obj, "owner_id", true);
+        v.field::<NonBlank>(obj, "text", true);
     }
     fn check(&self, v: &mut ::blueprint::Validator) {
-        v.check_field("id", &self.id, true, None, None);
-        v.check_field("owner_id", &self.owner_id, true, None, None);
-        v.check_field("text", &self.text, true, None, None);
+        v.check_field("id", &NonBlank(&self.id), true, None, None);
+        v.check_field("owner_id", &NonBlank(&self.owner_id), true, None, None);
+        v.check_field("text", &NonBlank(&self.text), true, None, None);
     }
 }

@@ -1,5 +1,14 @@
-//! The string formats apibuilder's primitives carry: `uuid`, `date-iso8601`,
-//! `date-time-iso8601`. Hand-written so the checks are exactly what we document.
+//! The string formats apibuilder's primitives carry on the wire: `uuid`,
+//! `date-iso8601`, `date-time-iso8601`, exactly as the OpenAPI export documents
+//! them (JSON Schema's `uuid`, `date` and `date-time` formats).
+//!
+//! Hand-written because the parsers the decoded types use are more lenient:
+//! `uuid` reads `urn:uuid:…`, braces and the 32-digit form, chrono reads spaces,
+//! signs and one-digit months. Validation refuses those ([`read_leniently`] tells
+//! the fast decoding pass when the walk must decide).
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use uuid::Uuid;
 
 /// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, hex digits of either case.
 pub fn is_uuid(s: &str) -> bool {
@@ -16,11 +25,12 @@ pub fn is_date(s: &str) -> bool {
     parse_date(s.as_bytes()).is_some()
 }
 
-/// An RFC 3339 timestamp: `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`. A space for the
-/// `T` and a lower-case `t`/`z` are accepted, as RFC 3339 allows.
+/// An RFC 3339 timestamp: `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, `t` and `z`
+/// in either case. No leap second (`:60`) and no space for the `T`, as JSON Schema's
+/// `date-time` checkers refuse them.
 pub fn is_date_time(s: &str) -> bool {
     let b = s.as_bytes();
-    if b.len() < 20 || parse_date(&b[..10]).is_none() || !matches!(b[10], b'T' | b't' | b' ') {
+    if b.len() < 20 || parse_date(&b[..10]).is_none() || !matches!(b[10], b'T' | b't') {
         return false;
     }
     let Some(rest) = parse_time(&b[11..]) else {
@@ -36,7 +46,7 @@ pub fn is_date_time(s: &str) -> bool {
     }
 }
 
-/// `HH:MM:SS[.fraction]`; returns what follows. Second 60 is a leap second.
+/// `HH:MM:SS[.fraction]`; returns what follows.
 fn parse_time(b: &[u8]) -> Option<&[u8]> {
     if b.len() < 8 || b[2] != b':' || b[5] != b':' {
         return None;
@@ -44,7 +54,7 @@ fn parse_time(b: &[u8]) -> Option<&[u8]> {
     let hour = two_digits(b[0], b[1])?;
     let minute = two_digits(b[3], b[4])?;
     let second = two_digits(b[6], b[7])?;
-    if hour > 23 || minute > 59 || second > 60 {
+    if hour > 23 || minute > 59 || second > 59 {
         return None;
     }
     let mut rest = &b[8..];
@@ -56,6 +66,23 @@ fn parse_time(b: &[u8]) -> Option<&[u8]> {
         rest = &tail[digits..];
     }
     Some(rest)
+}
+
+/// Whether the decoded types' parsers read `s` as a uuid, date or date-time the
+/// wire format refuses: then only the validation walk can tell whether `s` was
+/// meant as one (see [`crate::strict`]).
+pub fn read_leniently(s: &str) -> bool {
+    if matches!(s.len(), 32 | 36 | 38 | 45) && !is_uuid(s) && Uuid::try_parse(s).is_ok() {
+        return true;
+    }
+    // chrono reads dates and date-times that start with a digit, a sign or a space.
+    let plausible = s
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-') || b.is_ascii_whitespace());
+    plausible
+        && ((!is_date(s) && s.parse::<NaiveDate>().is_ok())
+            || (!is_date_time(s) && s.parse::<DateTime<FixedOffset>>().is_ok()))
 }
 
 fn parse_date(b: &[u8]) -> Option<()> {
@@ -119,9 +146,7 @@ mod tests {
         for ok in [
             "2024-01-15T10:30:00Z",
             "2024-01-15t10:30:00z",
-            "2024-01-15 10:30:00+02:00",
             "2024-01-15T10:30:00.123456-05:30",
-            "2016-12-31T23:59:60Z",
         ] {
             assert!(is_date_time(ok), "{ok}");
         }
@@ -133,8 +158,35 @@ mod tests {
             "2024-01-15T10:30:00+2:00",
             "2024-02-30T10:30:00Z",
             "2024-01-15T10:30Z",
+            "2024-01-15 10:30:00+02:00",
+            "2016-12-31T23:59:60Z",
         ] {
             assert!(!is_date_time(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn lenient_readings_are_flagged() {
+        for lenient in [
+            "123e4567e89b12d3a456426614174000",
+            "urn:uuid:123e4567-e89b-12d3-a456-426614174000",
+            "{123e4567-e89b-12d3-a456-426614174000}",
+            "2024-1-05",
+            " 2024-01-05",
+            "2024-01-15 10:30:00Z",
+            "2016-12-31T23:59:60Z",
+        ] {
+            assert!(read_leniently(lenient), "{lenient}");
+        }
+        for plain in [
+            "123e4567-e89b-12d3-a456-426614174000",
+            "2024-01-05",
+            "2024-01-15T10:30:00Z",
+            "email",
+            "",
+            "12",
+        ] {
+            assert!(!read_leniently(plain), "{plain}");
         }
     }
 }
