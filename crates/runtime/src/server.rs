@@ -444,10 +444,10 @@ impl Inputs {
         let bytes = match &self.body {
             Ok(bytes) => bytes,
             Err(_) => {
-                if self.fatal.is_none() {
-                    if let Err(response) = std::mem::replace(&mut self.body, Ok(Bytes::new())) {
-                        self.fatal = Some(response);
-                    }
+                if self.fatal.is_none()
+                    && let Err(response) = std::mem::replace(&mut self.body, Ok(Bytes::new()))
+                {
+                    self.fatal = Some(response);
                 }
                 return None;
             }
@@ -479,16 +479,16 @@ impl Inputs {
     /// case: no JSON tree is built); else validated as JSON, which finds every
     /// violation (see [`crate::validate`]: both give the same answer).
     pub fn body<T: Validate + DeserializeOwned>(&mut self) -> Option<T> {
-        if let Ok(bytes) = &self.body {
-            if !bytes.is_empty() {
-                match crate::validate::decode_checked::<T>(bytes, "body") {
-                    Some(Ok(value)) => return Some(value),
-                    Some(Err(violations)) => {
-                        self.record(violations);
-                        return None;
-                    }
-                    None => {}
+        if let Ok(bytes) = &self.body
+            && !bytes.is_empty()
+        {
+            match crate::validate::decode_checked::<T>(bytes, "body") {
+                Some(Ok(value)) => return Some(value),
+                Some(Err(violations)) => {
+                    self.record(violations);
+                    return None;
                 }
+                None => {}
             }
         }
         let value = self.body_json()?;

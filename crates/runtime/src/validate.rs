@@ -660,12 +660,12 @@ impl Validate for crate::Decimal {
 
 impl Validate for uuid::Uuid {
     fn validate(value: &Value, v: &mut Validator) {
-        if let Some(s) = string(value, v) {
-            if !formats::is_uuid(s) {
-                v.report(format!(
-                    "{s:?} is not a uuid (like 123e4567-e89b-12d3-a456-426614174000)"
-                ));
-            }
+        if let Some(s) = string(value, v)
+            && !formats::is_uuid(s)
+        {
+            v.report(format!(
+                "{s:?} is not a uuid (like 123e4567-e89b-12d3-a456-426614174000)"
+            ));
         }
     }
 
@@ -679,10 +679,10 @@ impl Validate for uuid::Uuid {
 
 impl Validate for chrono::NaiveDate {
     fn validate(value: &Value, v: &mut Validator) {
-        if let Some(s) = string(value, v) {
-            if !formats::is_date(s) || s.parse::<chrono::NaiveDate>().is_err() {
-                v.report(format!("{s:?} is not an ISO 8601 date (YYYY-MM-DD)"));
-            }
+        if let Some(s) = string(value, v)
+            && (!formats::is_date(s) || s.parse::<chrono::NaiveDate>().is_err())
+        {
+            v.report(format!("{s:?} is not an ISO 8601 date (YYYY-MM-DD)"));
         }
     }
 
@@ -696,12 +696,12 @@ impl Validate for chrono::NaiveDate {
 
 impl Validate for chrono::DateTime<chrono::Utc> {
     fn validate(value: &Value, v: &mut Validator) {
-        if let Some(s) = string(value, v) {
-            if !formats::is_date_time(s) || s.parse::<chrono::DateTime<chrono::Utc>>().is_err() {
-                v.report(format!(
-                    "{s:?} is not an ISO 8601 date-time with offset (e.g. 2024-01-31T12:00:00Z)"
-                ));
-            }
+        if let Some(s) = string(value, v)
+            && (!formats::is_date_time(s) || s.parse::<chrono::DateTime<chrono::Utc>>().is_err())
+        {
+            v.report(format!(
+                "{s:?} is not an ISO 8601 date-time with offset (e.g. 2024-01-31T12:00:00Z)"
+            ));
         }
     }
 
@@ -857,10 +857,10 @@ const BLANK: &str = "must not be blank";
 
 impl Validate for NonBlank<'_> {
     fn validate(value: &Value, v: &mut Validator) {
-        if let Some(s) = string(value, v) {
-            if is_blank(s) {
-                v.report(BLANK);
-            }
+        if let Some(s) = string(value, v)
+            && is_blank(s)
+        {
+            v.report(BLANK);
         }
     }
 

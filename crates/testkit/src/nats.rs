@@ -125,11 +125,11 @@ impl LocalServer {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            if let Some(child) = &mut self.child {
-                if let Ok(Some(status)) = child.try_wait() {
-                    self.child = None;
-                    return Err(format!("exited with {status}: {}", read_log(&log)));
-                }
+            if let Some(child) = &mut self.child
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                self.child = None;
+                return Err(format!("exited with {status}: {}", read_log(&log)));
             }
             // Accepting clients; JetStream is up before the client port opens.
             if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {

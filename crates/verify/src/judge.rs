@@ -91,18 +91,18 @@ pub fn judge(spec: &Spec, op: &Operation, expect: Expect, status: u16, body: &[u
             // 400/422). A declared 422 carries its declared body (servers write the
             // violations in it); another declared status should, but a mismatch
             // there is worth a warning, not a failure: the request was rejected.
-            if let Some(response) = declared {
-                if let Err(problem) = check_body(spec, &response.type_, status, body) {
-                    let outcome = if status == 422 {
-                        Outcome::Fail
-                    } else {
-                        Outcome::Warn
-                    };
-                    return Verdict {
-                        outcome,
-                        detail: problem,
-                    };
-                }
+            if let Some(response) = declared
+                && let Err(problem) = check_body(spec, &response.type_, status, body)
+            {
+                let outcome = if status == 422 {
+                    Outcome::Fail
+                } else {
+                    Outcome::Warn
+                };
+                return Verdict {
+                    outcome,
+                    detail: problem,
+                };
             }
             Verdict::pass("")
         }

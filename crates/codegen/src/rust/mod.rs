@@ -367,11 +367,9 @@ pub(crate) fn generate(
         files.push(mock::generate(&ctx, &src.join("mock.rs"))?);
         modules.push("mock");
     }
-    if dao {
-        if let Some(file) = crate::dao::generate(&ctx, &src.join("dao.rs"))? {
-            files.push(file);
-            modules.push("dao");
-        }
+    if dao && let Some(file) = crate::dao::generate(&ctx, &src.join("dao.rs"))? {
+        files.push(file);
+        modules.push("dao");
     }
     let root = if opts.package.is_some() {
         src.join("lib.rs")

@@ -71,21 +71,21 @@ pub(super) fn response_404_declared(cx: &Context<'_>, out: &mut Vec<Finding>) {
 
 fn check_unit(cx: &Context<'_>, out: &mut Vec<Finding>, code: u16, why: &str) {
     for (_, op) in cx.service.operations() {
-        if let Some(r) = op.response(ResponseCode::Status(code)) {
-            if !r.type_.is_unit() {
-                out.push(
-                    Finding::new(
-                        r.span,
-                        format!(
-                            "{code} response of {} {} has type `{}`, expected `unit`",
-                            op.method,
-                            op.path,
-                            cx.show(&r.type_)
-                        ),
-                    )
-                    .hint(why.to_string()),
-                );
-            }
+        if let Some(r) = op.response(ResponseCode::Status(code))
+            && !r.type_.is_unit()
+        {
+            out.push(
+                Finding::new(
+                    r.span,
+                    format!(
+                        "{code} response of {} {} has type `{}`, expected `unit`",
+                        op.method,
+                        op.path,
+                        cx.show(&r.type_)
+                    ),
+                )
+                .hint(why.to_string()),
+            );
         }
     }
 }
@@ -110,9 +110,10 @@ fn is_error_type(t: &TypeRef) -> bool {
 
 pub(super) fn response_422_error_model(cx: &Context<'_>, out: &mut Vec<Finding>) {
     for (_, op) in cx.service.operations() {
-        if let Some(r) = op.response(ResponseCode::Status(422)) {
-            if !is_error_type(&r.type_) {
-                out.push(
+        if let Some(r) = op.response(ResponseCode::Status(422))
+            && !is_error_type(&r.type_)
+        {
+            out.push(
                     Finding::new(
                         r.span,
                         format!(
@@ -124,7 +125,6 @@ pub(super) fn response_422_error_model(cx: &Context<'_>, out: &mut Vec<Finding>)
                     )
                     .hint("validation failures use an error model (named `*_error`, with `code` and `messages`) so clients parse them one way"),
                 );
-            }
         }
     }
 }
