@@ -13,6 +13,7 @@ use clap::Parser;
 mod changes;
 mod cmd;
 mod git;
+mod keys;
 mod report;
 mod workspace;
 
@@ -65,6 +66,8 @@ enum Command {
     Deps(cmd::deps::DepsArgs),
     /// Write the workspace's documentation site: static HTML, with the service graph.
     Docs(cmd::docs::DocsArgs),
+    /// Mint a JWT for development (signed with the workspace's dev key pair).
+    Token(cmd::token::TokenArgs),
 }
 
 fn main() -> ExitCode {
@@ -83,6 +86,7 @@ fn main() -> ExitCode {
         Command::Deploy(c) => cmd::deploy::run(c),
         Command::Deps(args) => cmd::deps::run(args),
         Command::Docs(args) => cmd::docs::run(args),
+        Command::Token(args) => cmd::token::run(args),
     };
     match result {
         Ok(code) => code,

@@ -27,6 +27,12 @@ mod api;
 #[allow(dead_code, unused_qualifications)]
 mod types_api;
 
+/// The `auth` fixture's: tables scoped by the caller's agency and user.
+#[rustfmt::skip]
+#[path = "generated/auth/mod.rs"]
+#[allow(dead_code, unused_qualifications)]
+mod auth_api;
+
 use api::dao::users;
 use api::models::{User, UserStatus};
 
@@ -720,6 +726,147 @@ async fn corpus_ddl_applies(db: Db) {
     }
 }
 
+fn event(
+    id: u128,
+    agency: blueprint::uuid::Uuid,
+    kind: &str,
+    name: Option<&str>,
+) -> auth_api::models::Event {
+    serde_json::from_value(serde_json::json!({
+        "id": blueprint::uuid::Uuid::from_u128(id),
+        "agency_id": agency,
+        "user_id": blueprint::uuid::Uuid::from_u128(0x75),
+        "type": kind,
+        "name": name,
+        "timestamp": "2024-03-01T10:11:12.345Z",
+    }))
+    .unwrap()
+}
+
+/// A scoped DAO never crosses tenants: another agency's rows are not found, not
+/// listed, not updated, not overwritten by an upsert, not deleted; a row of another
+/// agency is refused before any SQL runs.
+async fn tenant_scope(db: Db) {
+    use auth_api::dao::{events, notes};
+    use blueprint::auth::Claims;
+    use blueprint::uuid::Uuid;
+    migrate::reset(&db).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    migrate_fixture(&db, "auth.json", dir.path()).await;
+
+    let (a, b) = (Uuid::from_u128(0xa), Uuid::from_u128(0xb));
+    let mine = events::Scope { agency_id: a };
+    let theirs = events::Scope { agency_id: b };
+    let own = event(1, a, "login", Some("first"));
+    let other = event(2, b, "login", Some("second"));
+    events::insert(&db, &mine, &own).await.unwrap();
+    events::insert(&db, &theirs, &other).await.unwrap();
+    let err = events::insert(&db, &mine, &event(3, b, "login", None))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DbError::OutOfScope("agency_id")), "{err:?}");
+
+    // Lookups: by key and by unique index, within the scope only.
+    let (own_id, other_id) = (own.id, other.id);
+    assert_eq!(
+        events::find_by_id(&db, &mine, &own_id).await.unwrap(),
+        Some(own.clone())
+    );
+    assert_eq!(
+        events::find_by_id(&db, &mine, &other_id).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        events::find_by_name(&db, &mine, "second").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        events::find_by_name(&db, &theirs, "second").await.unwrap(),
+        Some(other.clone())
+    );
+
+    // Lists: the scope always applies, with or without filters.
+    let page = Page::default();
+    let all = events::list(&db, &mine, &events::Filter::default(), &page)
+        .await
+        .unwrap();
+    assert_eq!(all, vec![own.clone()]);
+    let by_id = events::Filter {
+        id: Some(other_id),
+        ..Default::default()
+    };
+    assert!(
+        events::list(&db, &mine, &by_id, &page)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let by_type = events::Filter {
+        r#type: Some("login".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        events::list(&db, &theirs, &by_type, &page).await.unwrap(),
+        vec![other.clone()]
+    );
+
+    // Writes: another tenant's row, even relabelled as ours, is never touched.
+    let hijack = auth_api::models::Event {
+        agency_id: a,
+        r#type: "hijacked".into(),
+        ..other.clone()
+    };
+    let err = events::update(&db, &mine, &other).await.unwrap_err();
+    assert!(matches!(err, DbError::OutOfScope(_)), "{err:?}");
+    assert_eq!(
+        events::update(&db, &mine, &hijack).await.unwrap(),
+        Write::NotFound
+    );
+    assert_eq!(
+        events::upsert(&db, &mine, &hijack).await.unwrap(),
+        Write::NotFound
+    );
+    assert!(!events::delete_by_id(&db, &mine, &other_id).await.unwrap());
+    assert_eq!(
+        events::find_by_id(&db, &theirs, &other_id).await.unwrap(),
+        Some(other.clone()),
+        "the other agency's row is intact"
+    );
+
+    // Within the scope everything works as unscoped.
+    let mut changed = own.clone();
+    changed.name = None;
+    assert_eq!(
+        events::update(&db, &mine, &changed).await.unwrap(),
+        Write::Changed
+    );
+    assert_eq!(
+        events::upsert(&db, &mine, &changed).await.unwrap(),
+        Write::Unchanged
+    );
+    assert!(events::delete_by_id(&db, &mine, &own_id).await.unwrap());
+
+    // Scopes come from verified claims: a uuid claim, and one kept as text.
+    let user = Uuid::from_u128(0x75);
+    let claims = Claims::new(user, a, i64::MAX);
+    assert_eq!(events::Scope::from_claims(&claims).unwrap(), mine);
+    let notes_scope = notes::Scope::from_claims(&claims).unwrap();
+    assert_eq!(notes_scope.owner_id, user.to_string());
+    let note: auth_api::models::Note = serde_json::from_value(serde_json::json!({
+        "id": "n1", "owner_id": user.to_string(), "text": "mine"
+    }))
+    .unwrap();
+    notes::insert(&db, &notes_scope, &note).await.unwrap();
+    let stranger = notes::Scope {
+        owner_id: "someone else".into(),
+    };
+    assert_eq!(notes::find_by_id(&db, &stranger, "n1").await.unwrap(), None);
+    assert_eq!(
+        notes::find_by_id(&db, &notes_scope, "n1").await.unwrap(),
+        Some(note)
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Drivers
 
@@ -792,6 +939,7 @@ cases!(
     plain_insert_uses_defaults,
     retention,
     all_types_round_trip,
+    tenant_scope,
     declared_timestamps_stay_managed,
     corpus_ddl_applies,
 );

@@ -185,7 +185,7 @@ fn required_column_without_default_is_destructive_but_with_default_is_not() {
 /// The models and DAOs the database tests compile (`tests/generated/<fixture>/`).
 #[test]
 fn generated_code_is_current() {
-    for fixture in ["users", "types"] {
+    for fixture in ["users", "types", "auth"] {
         let spec = load_fixture(&format!("{fixture}.json"));
         let options = GenOptions {
             generators: vec![Generator::Models, Generator::Dao],

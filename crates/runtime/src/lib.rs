@@ -18,6 +18,8 @@
 //! - [`client`] (feature `client`): reqwest glue: base URL, default headers,
 //!   timeout, response decoding;
 //! - [`mock`]: [`Example`] values for generated mocks;
+//! - `auth` (feature `auth`): JWT verification with the public key, typed claims,
+//!   a verified-token cache, 401/403 answers, dev key pairs and token signing;
 //! - `db` (feature `db`): the database layer generated DAOs run on (SQLite and
 //!   PostgreSQL, transactions, migrations runner, journal maintenance and replay);
 //! - `stream` (feature `stream`, backends `stream-sqlite` and `stream-nats`): event
@@ -38,6 +40,8 @@ pub mod text;
 pub mod union;
 pub mod validate;
 
+#[cfg(feature = "auth")]
+pub mod auth;
 #[cfg(feature = "client")]
 pub mod client;
 #[cfg(feature = "db")]

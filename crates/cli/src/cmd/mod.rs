@@ -12,4 +12,5 @@ pub mod mock;
 pub mod plan;
 pub mod release;
 pub mod spec;
+pub mod token;
 pub mod verify;

@@ -14,7 +14,7 @@ use crate::{CodegenError, GenOptions, GeneratedFile, Generator};
 
 mod client;
 mod mock;
-mod models;
+pub(crate) mod models;
 pub mod naming;
 mod operations;
 mod package;

@@ -164,6 +164,17 @@ pub(crate) fn manifest(
     if db {
         features.push("\"db\"");
     }
+    // Routers check tokens, and scoped DAOs build their scope from the claims.
+    let uses_auth = ctx
+        .spec
+        .service
+        .resources
+        .iter()
+        .flat_map(|r| &r.operations)
+        .any(|o| o.auth.as_ref().is_some_and(|a| a.required));
+    if uses_auth && (server || db) {
+        features.push("\"auth\"");
+    }
     let description = format!("Generated from the {} spec.", ctx.spec.service.name);
     let header = ctx.header.replace("// ", "# ");
     let contents = format!(
