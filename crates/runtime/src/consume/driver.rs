@@ -155,7 +155,9 @@ impl Driver {
     pub async fn start<H: Handler>(&self, handler: H) -> Result<Running, DriverError> {
         let consumer = self.config.stream_consumer(H::CONSUMER);
         consumer.check()?;
-        inbox::maintain(&self.db).await.map_err(DriverError::NoInbox)?;
+        inbox::maintain(&self.db)
+            .await
+            .map_err(DriverError::NoInbox)?;
         let (stop, stopped) = watch::channel(false);
         let bell = Bell::default();
         let stream: Arc<str> = Arc::from(H::STREAM);
@@ -178,10 +180,7 @@ impl Driver {
         };
         Ok(Running {
             stop,
-            tasks: vec![
-                tokio::spawn(receive.run()),
-                tokio::spawn(process.run()),
-            ],
+            tasks: vec![tokio::spawn(receive.run()), tokio::spawn(process.run())],
         })
     }
 }
@@ -269,7 +268,10 @@ impl Receive {
                 // `flush_interval`: never wait for events that are not there.
                 let deadline = Instant::now() + self.config.flush_interval;
                 while batch.len() < batch_size && Instant::now() < deadline {
-                    match consumer.fetch(batch_size - batch.len(), Duration::ZERO).await {
+                    match consumer
+                        .fetch(batch_size - batch.len(), Duration::ZERO)
+                        .await
+                    {
                         Ok(more) if !more.is_empty() => batch.extend(more),
                         _ => break,
                     }
@@ -361,7 +363,8 @@ enum Outcome {
 
 const SAVEPOINT: &str = "SAVEPOINT \"blueprint_event\"";
 const RELEASE: &str = "RELEASE SAVEPOINT \"blueprint_event\"";
-const ROLLBACK: &str = "ROLLBACK TO SAVEPOINT \"blueprint_event\"; RELEASE SAVEPOINT \"blueprint_event\"";
+const ROLLBACK: &str =
+    "ROLLBACK TO SAVEPOINT \"blueprint_event\"; RELEASE SAVEPOINT \"blueprint_event\"";
 
 impl<H: Handler> Process<H> {
     async fn run(mut self) {
@@ -449,12 +452,11 @@ impl<H: Handler> Process<H> {
         match tx {
             Tx::Sqlite(_) => Ok(true),
             Tx::Postgres(t) => {
-                let (locked,): (bool,) = sqlx::query_as(
-                    "SELECT pg_try_advisory_xact_lock(1651469935, hashtext($1))",
-                )
-                .bind(self.stream.as_ref())
-                .fetch_one(&mut **t)
-                .await?;
+                let (locked,): (bool,) =
+                    sqlx::query_as("SELECT pg_try_advisory_xact_lock(1651469935, hashtext($1))")
+                        .bind(self.stream.as_ref())
+                        .fetch_one(&mut **t)
+                        .await?;
                 Ok(locked)
             }
         }
@@ -506,13 +508,15 @@ impl<H: Handler> Process<H> {
         let now = chrono::Utc::now();
         let mut applied = 0u64;
         let (mut failed, mut parked) = (0u64, 0u64);
-        let latency = metrics::histogram!("blueprint_event_latency_seconds", "stream" => stream.clone());
+        let latency =
+            metrics::histogram!("blueprint_event_latency_seconds", "stream" => stream.clone());
         for (delivery, outcome) in outcomes {
             let meta = &delivery.meta;
             match outcome {
                 Outcome::Applied => {
                     applied += 1;
-                    let seconds = (now - meta.timestamp).num_microseconds().unwrap_or(0) as f64 / 1e6;
+                    let seconds =
+                        (now - meta.timestamp).num_microseconds().unwrap_or(0) as f64 / 1e6;
                     latency.record(seconds.max(0.0));
                 }
                 Outcome::Duplicate => {}
@@ -535,8 +539,10 @@ impl<H: Handler> Process<H> {
                 }
             }
         }
-        metrics::counter!("blueprint_consumer_applied_total", "stream" => stream.clone()).increment(applied);
-        metrics::counter!("blueprint_consumer_failed_total", "stream" => stream.clone()).increment(failed);
+        metrics::counter!("blueprint_consumer_applied_total", "stream" => stream.clone())
+            .increment(applied);
+        metrics::counter!("blueprint_consumer_failed_total", "stream" => stream.clone())
+            .increment(failed);
         metrics::counter!("blueprint_consumer_parked_total", "stream" => stream).increment(parked);
     }
 }
@@ -551,7 +557,14 @@ mod tests {
     #[test]
     fn retry_delays_double_with_jitter_up_to_the_cap() {
         let c = ConsumeConfig::default().backoff(Duration::from_secs(1), Duration::from_secs(10));
-        for (attempt, full) in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (5, 10.0), (40, 10.0)] {
+        for (attempt, full) in [
+            (1, 1.0),
+            (2, 2.0),
+            (3, 4.0),
+            (4, 8.0),
+            (5, 10.0),
+            (40, 10.0),
+        ] {
             let d = c.retry_delay(attempt, "ev-1").as_secs_f64();
             assert!(d >= full / 2.0 && d <= full, "attempt {attempt}: {d}");
         }

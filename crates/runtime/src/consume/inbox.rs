@@ -317,18 +317,14 @@ pub async fn store(tx: &mut Tx, messages: &[Message]) -> Result<u64, DbError> {
     for m in messages {
         let e = &m.event;
         let sequence = i64::try_from(m.sequence).unwrap_or(i64::MAX);
-        let result = on_tx!(
-            &mut *tx,
-            STORE,
-            |q| q
-                .bind(e.id.as_str())
-                .bind(m.stream.as_ref())
-                .bind(sequence)
-                .bind(e.event_type.as_str())
-                .bind(e.partition_key.as_deref())
-                .bind(rfc3339(e.timestamp))
-                .bind(e.payload.as_ref())
-        )?;
+        let result = on_tx!(&mut *tx, STORE, |q| q
+            .bind(e.id.as_str())
+            .bind(m.stream.as_ref())
+            .bind(sequence)
+            .bind(e.event_type.as_str())
+            .bind(e.partition_key.as_deref())
+            .bind(rfc3339(e.timestamp))
+            .bind(e.payload.as_ref()))?;
         stored += result;
     }
     Ok(stored)
@@ -346,7 +342,16 @@ pub(crate) async fn due(tx: &mut Tx, stream: &str, limit: usize) -> Result<Vec<D
     )?;
     rows.into_iter()
         .map(
-            |(event_id, sequence, event_type, partition_key, timestamp, received_at, attempts, payload)| {
+            |(
+                event_id,
+                sequence,
+                event_type,
+                partition_key,
+                timestamp,
+                received_at,
+                attempts,
+                payload,
+            )| {
                 Ok(Delivery {
                     meta: EventMeta {
                         stream: stream.to_string(),
@@ -391,18 +396,19 @@ pub(crate) async fn failed(
 ) -> Result<(), DbError> {
     let ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
     let status = if park { "parked" } else { "pending" };
-    on_tx!(
-        tx,
-        FAILED,
-        |q| q.bind(event_id).bind(error).bind(ms).bind(status)
-    )?;
+    on_tx!(tx, FAILED, |q| q
+        .bind(event_id)
+        .bind(error)
+        .bind(ms)
+        .bind(status))?;
     Ok(())
 }
 
 /// How long until the next event of `stream` waiting for a retry is due; `None`
 /// when none waits.
 pub(crate) async fn next_due(db: &Db, stream: &str) -> Result<Option<Duration>, DbError> {
-    let (ms,): (Option<i64>,) = on_db!(db, NEXT_DUE, as (Option<i64>,), |q| q.bind(stream), fetch_one)?;
+    let (ms,): (Option<i64>,) =
+        on_db!(db, NEXT_DUE, as (Option<i64>,), |q| q.bind(stream), fetch_one)?;
     Ok(ms.map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(0))))
 }
 
@@ -472,11 +478,21 @@ pub struct Failure {
 
 /// Failed events not applied since, oldest first: of `stream`, or of every stream.
 pub async fn failures(db: &Db, stream: Option<&str>) -> Result<Vec<Failure>, DbError> {
-    let rows: Vec<FailureRow> =
-        on_db!(db, FAILURES, as FailureRow, |q| q.bind(stream), fetch_all)?;
+    let rows: Vec<FailureRow> = on_db!(db, FAILURES, as FailureRow, |q| q.bind(stream), fetch_all)?;
     rows.into_iter()
         .map(
-            |(event_id, stream, sequence, event_type, status, attempts, error, received, next, payload)| {
+            |(
+                event_id,
+                stream,
+                sequence,
+                event_type,
+                status,
+                attempts,
+                error,
+                received,
+                next,
+                payload,
+            )| {
                 Ok(Failure {
                     event_id,
                     stream,
@@ -527,10 +543,7 @@ pub async fn maintain(db: &Db) -> Result<(), DbError> {
     }
     if let Db::Sqlite(p) = db {
         loop {
-            let done = sqlx::query(TRIM_INBOX_SQLITE)
-                .bind(days)
-                .execute(p)
-                .await?;
+            let done = sqlx::query(TRIM_INBOX_SQLITE).bind(days).execute(p).await?;
             if done.rows_affected() < 10_000 {
                 break;
             }
