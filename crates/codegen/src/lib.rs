@@ -10,7 +10,7 @@
 //! [`Generator`] lists them by the name `dev gen --generators` and `blueprint.toml`
 //! use: `models`, `server`, `client`, `mock` (Rust, built with `quote` and
 //! formatted with `prettyplease`), `openapi` ([`openapi`]: `openapi.json` at the
-//! output root), `sql-postgres`, `sql-sqlite`, `dao`.
+//! output root), `sql-postgres`, `sql-sqlite`, `dao`, `consumers`.
 //!
 //! # Layout of generated Rust
 //!
@@ -25,6 +25,8 @@
 //! server.rs                 // trait <Service>Service + router()
 //! client.rs                 // <Service>Client
 //! mock.rs                   // Mock<Service>
+//! dao.rs                    // one module per `db` table
+//! consumers.rs              // one trait per consumed stream, e.g. UserEventConsumer
 //! ```
 //!
 //! As a package ([`GenOptions::package`]): `Cargo.toml`, and the same tree under
@@ -127,10 +129,13 @@ pub enum Generator {
     SqlSqlite,
     /// Rust data-access code for `db` models.
     Dao,
+    /// A typed consumer trait per consumed stream (`consumes`), run by
+    /// `blueprint::consume`.
+    Consumers,
 }
 
 impl Generator {
-    pub const ALL: [Generator; 8] = [
+    pub const ALL: [Generator; 9] = [
         Generator::Models,
         Generator::Server,
         Generator::Client,
@@ -139,6 +144,7 @@ impl Generator {
         Generator::SqlPostgres,
         Generator::SqlSqlite,
         Generator::Dao,
+        Generator::Consumers,
     ];
 
     /// The Rust generators of every service.
@@ -150,11 +156,19 @@ impl Generator {
     ];
 
     /// What `dev gen` runs when no generators are named: [`Generator::RUST`], plus
-    /// the DAO and both dialects' migrations when the service has `db` models.
+    /// the DAO and both dialects' migrations when the service has `db` models, and
+    /// the consumers and migrations (the inbox) when it consumes streams.
     pub fn defaults(spec: &Spec) -> Vec<Generator> {
         let mut generators = Generator::RUST.to_vec();
+        let consumes = !spec.service.blueprint.consumes.is_empty();
         if spec.service.models.iter().any(|m| m.db.is_some()) {
-            generators.extend([Generator::Dao, Generator::SqlPostgres, Generator::SqlSqlite]);
+            generators.push(Generator::Dao);
+        }
+        if consumes {
+            generators.push(Generator::Consumers);
+        }
+        if generators.contains(&Generator::Dao) || consumes {
+            generators.extend([Generator::SqlPostgres, Generator::SqlSqlite]);
         }
         generators
     }
@@ -169,6 +183,7 @@ impl Generator {
             Generator::SqlPostgres => "sql-postgres",
             Generator::SqlSqlite => "sql-sqlite",
             Generator::Dao => "dao",
+            Generator::Consumers => "consumers",
         }
     }
 
@@ -178,7 +193,7 @@ impl Generator {
 
     /// Whether this generator emits Rust into the generated module tree.
     pub fn is_rust(&self) -> bool {
-        Generator::RUST.contains(self) || *self == Generator::Dao
+        Generator::RUST.contains(self) || matches!(self, Generator::Dao | Generator::Consumers)
     }
 }
 
@@ -234,7 +249,7 @@ impl GenOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum CodegenError {
     #[error(
-        "unknown generator `{0}` (known: models, server, client, mock, openapi, sql-postgres, sql-sqlite, dao)"
+        "unknown generator `{0}` (known: models, server, client, mock, openapi, sql-postgres, sql-sqlite, dao, consumers)"
     )]
     UnknownGenerator(String),
     /// Generated Rust did not parse: a bug in a generator, reported with the file.

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::{CodegenError, GenOptions, GeneratedFile, Generator};
 
 mod client;
+mod consumers;
 mod mock;
 mod models;
 pub mod naming;
@@ -354,8 +355,10 @@ pub(crate) fn generate(
     let client = want(Generator::Client);
     let mock = want(Generator::Mock);
     let dao = want(Generator::Dao);
+    let consumers = want(Generator::Consumers) && !spec.service.blueprint.consumes.is_empty();
     let operations = server || client;
-    let models = operations || dao || want(Generator::Models) || opts.package.is_some();
+    let models =
+        operations || dao || consumers || want(Generator::Models) || opts.package.is_some();
 
     let src = if opts.package.is_some() {
         Path::new("src")
@@ -390,6 +393,12 @@ pub(crate) fn generate(
             modules.push("dao");
         }
     }
+    if consumers {
+        if let Some(file) = consumers::generate(&ctx, &src.join("consumers.rs"))? {
+            files.push(file);
+            modules.push("consumers");
+        }
+    }
     let root = if opts.package.is_some() {
         src.join("lib.rs")
     } else {
@@ -398,7 +407,7 @@ pub(crate) fn generate(
     files.push(package::root_module(&ctx, &root, &modules, migrations)?);
     if let Some(pkg) = &opts.package {
         let db = dao || !migrations.is_empty();
-        files.push(package::manifest(&ctx, pkg, server, client, db)?);
+        files.push(package::manifest(&ctx, pkg, server, client, db, consumers)?);
     }
     Ok(files)
 }

@@ -144,6 +144,7 @@ pub(crate) fn manifest(
     server: bool,
     client: bool,
     db: bool,
+    consumer: bool,
 ) -> Result<GeneratedFile, CodegenError> {
     let runtime = match &pkg.runtime {
         RuntimeDependency::Path(p) => format!(
@@ -161,6 +162,9 @@ pub(crate) fn manifest(
     }
     if db {
         features.push("\"db\"");
+    }
+    if consumer {
+        features.push("\"consumer\"");
     }
     let description = format!("Generated from the {} spec.", ctx.spec.service.name);
     let header = ctx.header.replace("// ", "# ");
