@@ -174,11 +174,12 @@ WHERE "status" = 'pending' AND "event_id" IN (SELECT "value" FROM json_each(?1))
     ),
 };
 
-/// Record a failed attempt: the error, the next attempt after `$3` ms, the status.
+/// Record a failed attempt: the error, the next attempt `$3` ms after now (the
+/// clock's, not the transaction's start), the status.
 const FAILED: Statement = Statement {
     postgres: r#"UPDATE "_blueprint_inbox"
 SET "attempts" = "attempts" + 1, "last_error" = $2,
-    "next_attempt_at" = now() + $3::float8 * interval '1 millisecond', "status" = $4
+    "next_attempt_at" = clock_timestamp() + $3::float8 * interval '1 millisecond', "status" = $4
 WHERE "event_id" = $1 AND "status" = 'pending'"#,
     sqlite: r#"UPDATE "_blueprint_inbox"
 SET "attempts" = "attempts" + 1, "last_error" = ?2,
