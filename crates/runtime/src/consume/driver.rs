@@ -362,6 +362,8 @@ enum Outcome {
 }
 
 const SAVEPOINT: &str = "SAVEPOINT \"blueprint_event\"";
+/// The previous event's savepoint released and the next one's started, in one trip.
+const NEXT_SAVEPOINT: &str = "RELEASE SAVEPOINT \"blueprint_event\"; SAVEPOINT \"blueprint_event\"";
 const RELEASE: &str = "RELEASE SAVEPOINT \"blueprint_event\"";
 const ROLLBACK: &str =
     "ROLLBACK TO SAVEPOINT \"blueprint_event\"; RELEASE SAVEPOINT \"blueprint_event\"";
@@ -409,6 +411,12 @@ impl<H: Handler> Process<H> {
     }
 
     /// Apply the due events (one transaction, a savepoint each); how many were taken.
+    ///
+    /// The events are claimed (marked applied) up front in one statement, which also
+    /// tells the duplicates; each handler then runs in a savepoint, and a failed
+    /// event's savepoint is rolled back and its claim taken back. So an event costs
+    /// one round trip besides its handler's (the savepoint's release and the next
+    /// one's start travel together).
     async fn batch(&self) -> Result<usize, DbError> {
         let mut tx = inbox::begin_write(&self.db).await?;
         if !self.exclusive(&mut tx).await? {
@@ -421,19 +429,53 @@ impl<H: Handler> Process<H> {
             tx.rollback().await?;
             return Ok(0);
         }
+        let ids: Vec<&str> = due.iter().map(|d| d.meta.event_id.as_str()).collect();
+        let fresh = inbox::claim(&mut tx, &ids).await?;
         let mut held_keys: HashSet<&str> = HashSet::new();
+        let mut unclaimed: Vec<&str> = Vec::new();
         let mut outcomes: Vec<(&Delivery, Outcome)> = Vec::with_capacity(due.len());
+        let mut savepoint_open = false;
         for delivery in &due {
+            let id = delivery.meta.event_id.as_str();
             let key = delivery.meta.partition_key.as_deref();
             if key.is_some_and(|k| held_keys.contains(k)) {
+                // Behind a failed event of its key: not this time.
+                if fresh.contains(id) {
+                    unclaimed.push(id);
+                }
                 continue;
             }
-            let outcome = self.apply(&mut tx, delivery).await?;
+            if !fresh.contains(id) {
+                outcomes.push((delivery, Outcome::Duplicate));
+                continue;
+            }
+            let start = if savepoint_open {
+                NEXT_SAVEPOINT
+            } else {
+                SAVEPOINT
+            };
+            tx.conn().execute_script(start).await?;
+            savepoint_open = true;
+            let error = match self.handle(&mut tx, delivery).await {
+                Ok(()) => {
+                    outcomes.push((delivery, Outcome::Applied));
+                    continue;
+                }
+                Err(error) => error,
+            };
+            tx.conn().execute_script(ROLLBACK).await?;
+            savepoint_open = false;
+            unclaimed.push(id);
+            let outcome = self.failed(&mut tx, delivery, error).await?;
             if let (Some(k), Outcome::Failed(..)) = (key, &outcome) {
                 held_keys.insert(k);
             }
             outcomes.push((delivery, outcome));
         }
+        if savepoint_open {
+            tx.conn().execute_script(RELEASE).await?;
+        }
+        inbox::unclaim(&mut tx, &unclaimed).await?;
         let applied: Vec<&str> = outcomes
             .iter()
             .filter(|(_, o)| matches!(o, Outcome::Applied | Outcome::Duplicate))
@@ -462,14 +504,9 @@ impl<H: Handler> Process<H> {
         }
     }
 
-    /// One event in its savepoint: the applied mark, then the handler's writes.
-    async fn apply(&self, tx: &mut Tx, delivery: &Delivery) -> Result<Outcome, DbError> {
-        tx.conn().execute_script(SAVEPOINT).await?;
-        if !inbox::claim(tx, &delivery.meta.event_id).await? {
-            tx.conn().execute_script(RELEASE).await?;
-            return Ok(Outcome::Duplicate);
-        }
-        let handled = AssertUnwindSafe(self.handler.handle(tx, delivery))
+    /// The handler on one event; a panic is a failure like an error.
+    async fn handle(&self, tx: &mut Tx, delivery: &Delivery) -> Result<(), ConsumeError> {
+        AssertUnwindSafe(self.handler.handle(tx, delivery))
             .catch_unwind()
             .await
             .unwrap_or_else(|panic| {
@@ -479,15 +516,16 @@ impl<H: Handler> Process<H> {
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_default();
                 Err(ConsumeError::retry(format!("the handler panicked: {why}")))
-            });
-        let error = match handled {
-            Ok(()) => {
-                tx.conn().execute_script(RELEASE).await?;
-                return Ok(Outcome::Applied);
-            }
-            Err(error) => error,
-        };
-        tx.conn().execute_script(ROLLBACK).await?;
+            })
+    }
+
+    /// Record a failed attempt: retried after the backoff, or parked.
+    async fn failed(
+        &self,
+        tx: &mut Tx,
+        delivery: &Delivery,
+        error: ConsumeError,
+    ) -> Result<Outcome, DbError> {
         let attempt = delivery.meta.attempt;
         let park = error.parks() || attempt >= self.config.max_attempts;
         let delay = self.config.retry_delay(attempt, &delivery.meta.event_id);

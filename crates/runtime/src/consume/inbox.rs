@@ -93,17 +93,25 @@ macro_rules! pg_time {
     };
 }
 
-/// Store an event unless the inbox has it or it was applied (a redelivery).
+/// Store events unless the inbox has them or they were applied (redeliveries).
+/// `$1`: a JSON array of `{id, stream, sequence, type, key, timestamp, payload}`,
+/// the payload in hex (one statement per batch).
 const STORE: Statement = Statement {
     postgres: r#"INSERT INTO "_blueprint_inbox"
     ("event_id", "stream", "sequence", "event_type", "partition_key", "event_timestamp", "payload")
-SELECT $1, $2, $3, $4, $5, $6::text::timestamptz, $7
-WHERE NOT EXISTS (SELECT 1 FROM "_blueprint_inbox" WHERE "event_id" = $1)
-  AND NOT EXISTS (SELECT 1 FROM "_blueprint_inbox_applied" WHERE "event_id" = $1)"#,
+SELECT e."id", e."stream", e."sequence", e."type", e."key", e."timestamp", decode(e."payload", 'hex')
+FROM jsonb_to_recordset($1::text::jsonb) AS e(
+    "id" text, "stream" text, "sequence" bigint, "type" text, "key" text,
+    "timestamp" timestamptz, "payload" text)
+WHERE NOT EXISTS (SELECT 1 FROM "_blueprint_inbox" i WHERE i."event_id" = e."id")
+  AND NOT EXISTS (SELECT 1 FROM "_blueprint_inbox_applied" a WHERE a."event_id" = e."id")"#,
     sqlite: r#"INSERT INTO "_blueprint_inbox"
     ("event_id", "stream", "sequence", "event_type", "partition_key", "event_timestamp", "payload")
-SELECT ?1, ?2, ?3, ?4, ?5, strftime('%Y-%m-%dT%H:%M:%fZ', ?6), ?7
-WHERE NOT EXISTS (SELECT 1 FROM "_blueprint_inbox_applied" WHERE "event_id" = ?1)
+SELECT e.value ->> 'id', e.value ->> 'stream', e.value ->> 'sequence', e.value ->> 'type',
+    e.value ->> 'key', strftime('%Y-%m-%dT%H:%M:%fZ', e.value ->> 'timestamp'),
+    unhex(e.value ->> 'payload')
+FROM json_each(?1) e
+WHERE NOT EXISTS (SELECT 1 FROM "_blueprint_inbox_applied" a WHERE a."event_id" = e.value ->> 'id')
 ON CONFLICT ("event_id") DO NOTHING"#,
 };
 
@@ -154,10 +162,23 @@ type DueRow = (
     Vec<u8>,
 );
 
-/// Record that an event is being applied: no row means it already was.
+/// Record events as applied (in the transaction applying them); `$1`: a JSON
+/// array of ids. Returns those not applied before.
 const CLAIM: Statement = Statement {
-    postgres: r#"INSERT INTO "_blueprint_inbox_applied" ("event_id") VALUES ($1) ON CONFLICT DO NOTHING"#,
-    sqlite: r#"INSERT INTO "_blueprint_inbox_applied" ("event_id") VALUES (?1) ON CONFLICT DO NOTHING"#,
+    postgres: r#"INSERT INTO "_blueprint_inbox_applied" ("event_id")
+SELECT jsonb_array_elements_text($1::text::jsonb)
+ON CONFLICT DO NOTHING
+RETURNING "event_id""#,
+    sqlite: r#"INSERT INTO "_blueprint_inbox_applied" ("event_id")
+SELECT "value" FROM json_each(?1) WHERE true
+ON CONFLICT DO NOTHING
+RETURNING "event_id""#,
+};
+
+/// Take back claims of events that were not applied after all.
+const UNCLAIM: Statement = Statement {
+    postgres: r#"DELETE FROM "_blueprint_inbox_applied" WHERE "event_id" IN (SELECT jsonb_array_elements_text($1::text::jsonb))"#,
+    sqlite: r#"DELETE FROM "_blueprint_inbox_applied" WHERE "event_id" IN (SELECT "value" FROM json_each(?1))"#,
 };
 
 /// Mark events applied; `$1` is a JSON array of event ids.
@@ -314,21 +335,42 @@ pub(crate) async fn begin_write(db: &Db) -> Result<Tx, DbError> {
 /// Store received messages in the inbox, in the caller's transaction; the number
 /// stored (the others were there already, or applied: redeliveries).
 pub async fn store(tx: &mut Tx, messages: &[Message]) -> Result<u64, DbError> {
-    let mut stored = 0;
-    for m in messages {
-        let e = &m.event;
-        let sequence = i64::try_from(m.sequence).unwrap_or(i64::MAX);
-        let result = on_tx!(&mut *tx, STORE, |q| q
-            .bind(e.id.as_str())
-            .bind(m.stream.as_ref())
-            .bind(sequence)
-            .bind(e.event_type.as_str())
-            .bind(e.partition_key.as_deref())
-            .bind(rfc3339(e.timestamp))
-            .bind(e.payload.as_ref()))?;
-        stored += result;
+    let mut seen = std::collections::HashSet::new();
+    let records: Vec<serde_json::Value> = messages
+        .iter()
+        .filter(|m| seen.insert(m.event.id.as_str()))
+        .map(|m| {
+            let e = &m.event;
+            serde_json::json!({
+                "id": e.id,
+                "stream": m.stream.as_ref(),
+                "sequence": m.sequence,
+                "type": e.event_type,
+                "key": e.partition_key,
+                "timestamp": rfc3339(e.timestamp),
+                "payload": hex(&e.payload),
+            })
+        })
+        .collect();
+    if records.is_empty() {
+        return Ok(0);
     }
-    Ok(stored)
+    let doc = serde_json::Value::Array(records).to_string();
+    Ok(on_tx!(tx, STORE, |q| q.bind(doc))?)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0xf)] as char);
+    }
+    out
+}
+
+fn json_ids(ids: &[&str]) -> Result<String, DbError> {
+    serde_json::to_string(ids).map_err(DbError::Encode)
 }
 
 /// Up to `limit` events of `stream` to apply now, in stream order.
@@ -371,19 +413,33 @@ pub(crate) async fn due(tx: &mut Tx, stream: &str, limit: usize) -> Result<Vec<D
         .collect()
 }
 
-/// Record `event_id` as applied (in the transaction applying it); false when it
-/// already was (a duplicate: nothing to apply).
-pub(crate) async fn claim(tx: &mut Tx, event_id: &str) -> Result<bool, DbError> {
-    Ok(on_tx!(tx, CLAIM, |q| q.bind(event_id))? > 0)
+/// Claim events for applying (in the transaction applying them): the ids not
+/// applied before. A claim stands when the transaction commits; [`unclaim`] takes
+/// back those of events that were not applied.
+pub(crate) async fn claim(
+    tx: &mut Tx,
+    event_ids: &[&str],
+) -> Result<std::collections::HashSet<String>, DbError> {
+    if event_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let ids = json_ids(event_ids)?;
+    let fresh: Vec<(String,)> = on_tx!(tx, CLAIM, as (String,), |q| q.bind(ids), fetch_all)?;
+    Ok(fresh.into_iter().map(|(id,)| id).collect())
+}
+
+pub(crate) async fn unclaim(tx: &mut Tx, event_ids: &[&str]) -> Result<(), DbError> {
+    if !event_ids.is_empty() {
+        on_tx!(tx, UNCLAIM, |q| q.bind(json_ids(event_ids)?))?;
+    }
+    Ok(())
 }
 
 /// Mark events applied.
 pub(crate) async fn applied(tx: &mut Tx, event_ids: &[&str]) -> Result<(), DbError> {
-    if event_ids.is_empty() {
-        return Ok(());
+    if !event_ids.is_empty() {
+        on_tx!(tx, APPLIED, |q| q.bind(json_ids(event_ids)?))?;
     }
-    let ids = serde_json::to_string(event_ids).map_err(DbError::Encode)?;
-    on_tx!(tx, APPLIED, |q| q.bind(ids))?;
     Ok(())
 }
 
