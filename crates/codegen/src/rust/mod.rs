@@ -393,11 +393,9 @@ pub(crate) fn generate(
             modules.push("dao");
         }
     }
-    if consumers {
-        if let Some(file) = consumers::generate(&ctx, &src.join("consumers.rs"))? {
-            files.push(file);
-            modules.push("consumers");
-        }
+    if consumers && let Some(file) = consumers::generate(&ctx, &src.join("consumers.rs"))? {
+        files.push(file);
+        modules.push("consumers");
     }
     let root = if opts.package.is_some() {
         src.join("lib.rs")
