@@ -11,7 +11,7 @@
 //! use: `models`, `server`, `client`, `mock` (Rust, built with `quote` and
 //! formatted with `prettyplease`), `openapi` ([`openapi`]: `openapi.json` at the
 //! output root), `asyncapi` ([`asyncapi`]: `asyncapi.json` beside it), `sql-postgres`,
-//! `sql-sqlite`, `dao`.
+//! `sql-sqlite`, `dao`, `consumers`.
 //!
 //! # Layout of generated Rust
 //!
@@ -26,6 +26,8 @@
 //! server.rs                 // trait <Service>Service + router()
 //! client.rs                 // <Service>Client
 //! mock.rs                   // Mock<Service>
+//! dao.rs                    // one module per `db` table
+//! consumers.rs              // one trait per consumed stream, e.g. UserEventConsumer
 //! ```
 //!
 //! As a package ([`GenOptions::package`]): `Cargo.toml`, and the same tree under
@@ -131,10 +133,13 @@ pub enum Generator {
     SqlSqlite,
     /// Rust data-access code for `db` models.
     Dao,
+    /// A typed consumer trait per consumed stream (`consumes`), run by
+    /// `blueprint::consume`.
+    Consumers,
 }
 
 impl Generator {
-    pub const ALL: [Generator; 9] = [
+    pub const ALL: [Generator; 10] = [
         Generator::Models,
         Generator::Server,
         Generator::Client,
@@ -144,6 +149,7 @@ impl Generator {
         Generator::SqlPostgres,
         Generator::SqlSqlite,
         Generator::Dao,
+        Generator::Consumers,
     ];
 
     /// The Rust generators of every service.
@@ -155,11 +161,19 @@ impl Generator {
     ];
 
     /// What `dev gen` runs when no generators are named: [`Generator::RUST`], plus
-    /// the DAO and both dialects' migrations when the service has `db` models.
+    /// the DAO and both dialects' migrations when the service has `db` models, and
+    /// the consumers and migrations (the inbox) when it consumes streams.
     pub fn defaults(spec: &Spec) -> Vec<Generator> {
         let mut generators = Generator::RUST.to_vec();
+        let consumes = !spec.service.blueprint.consumes.is_empty();
         if spec.service.models.iter().any(|m| m.db.is_some()) {
-            generators.extend([Generator::Dao, Generator::SqlPostgres, Generator::SqlSqlite]);
+            generators.push(Generator::Dao);
+        }
+        if consumes {
+            generators.push(Generator::Consumers);
+        }
+        if generators.contains(&Generator::Dao) || consumes {
+            generators.extend([Generator::SqlPostgres, Generator::SqlSqlite]);
         }
         generators
     }
@@ -175,6 +189,7 @@ impl Generator {
             Generator::SqlPostgres => "sql-postgres",
             Generator::SqlSqlite => "sql-sqlite",
             Generator::Dao => "dao",
+            Generator::Consumers => "consumers",
         }
     }
 
@@ -184,7 +199,7 @@ impl Generator {
 
     /// Whether this generator emits Rust into the generated module tree.
     pub fn is_rust(&self) -> bool {
-        Generator::RUST.contains(self) || *self == Generator::Dao
+        Generator::RUST.contains(self) || matches!(self, Generator::Dao | Generator::Consumers)
     }
 }
 
@@ -240,7 +255,7 @@ impl GenOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum CodegenError {
     #[error(
-        "unknown generator `{0}` (known: models, server, client, mock, openapi, asyncapi, sql-postgres, sql-sqlite, dao)"
+        "unknown generator `{0}` (known: models, server, client, mock, openapi, asyncapi, sql-postgres, sql-sqlite, dao, consumers)"
     )]
     UnknownGenerator(String),
     /// Generated Rust did not parse: a bug in a generator, reported with the file.

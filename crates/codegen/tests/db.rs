@@ -398,6 +398,45 @@ async fn generated_alter_applies(db: Db, dir: &Path) {
     assert_eq!(nick, ["al"]);
 }
 
+async fn inbox_added_later_applies(db: Db, dir: &Path) {
+    // A journaled database that starts consuming streams: 0002 creates the inbox,
+    // with the support objects again (idempotent), and maintenance knows it.
+    let previous = migrations::Snapshot::parse(
+        &std::fs::read_to_string(dir.join(migrations::SNAPSHOT)).unwrap(),
+    )
+    .unwrap();
+    let mut schema = previous.schema.clone();
+    schema.inbox = true;
+    let files = migrations::generate(&schema, Some(&previous), Default::default()).unwrap();
+    let names: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    assert!(
+        names.contains(&"migrations/sqlite/0002_create_inbox.sql"),
+        "{names:?}"
+    );
+    for f in &files {
+        std::fs::write(dir.join(&f.path), &f.contents).unwrap();
+    }
+    let set = Migrations::from_dir(&Migrations::dir(dir, db.dialect())).unwrap();
+    assert_eq!(migrate::migrate(&db, &set).await.unwrap().len(), 1);
+    blueprint::consume::inbox::maintain(&db).await.unwrap();
+    journal::maintain(&db).await.unwrap();
+    if db.dialect() == Dialect::Postgres {
+        // Today's partition exists for both the journal and the inbox.
+        let partitions = texts(
+            &db,
+            "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+             WHERE i.inhparent IN ('users_journal'::regclass, '_blueprint_inbox'::regclass) \
+             AND c.relname LIKE '%' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD') ORDER BY 1",
+        )
+        .await;
+        assert_eq!(partitions.len(), 2, "{partitions:?}");
+    }
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM \"_blueprint_inbox\"").await,
+        0
+    );
+}
+
 async fn destructive_migration_applies(db: Db, dir: &Path) {
     // Drop a column and widen an enum (SQLite rebuilds the table) with rows present.
     users::insert(&db, &user("u1", "a@example.com"))
@@ -935,6 +974,7 @@ cases!(
     listing,
     migrations_runner(dir),
     generated_alter_applies(dir),
+    inbox_added_later_applies(dir),
     destructive_migration_applies(dir),
     plain_insert_uses_defaults,
     retention,

@@ -23,7 +23,9 @@
 //! - `db` (feature `db`): the database layer generated DAOs run on (SQLite and
 //!   PostgreSQL, transactions, migrations runner, journal maintenance and replay);
 //! - `stream` (feature `stream`, backends `stream-sqlite` and `stream-nats`): event
-//!   streams, one API over an in-memory log, a SQLite-file log and NATS JetStream.
+//!   streams, one API over an in-memory log, a SQLite-file log and NATS JetStream;
+//! - `consume` (feature `consumer`): the driver running generated consumer traits
+//!   over an inbox in the service's database (durable before ack, applied once).
 //!
 //! Generated code refers to serde, serde_json, chrono, uuid and rust_decimal through
 //! the re-exports below, so a generated package needs no dependency but this crate;
@@ -44,6 +46,8 @@ pub mod validate;
 pub mod auth;
 #[cfg(feature = "client")]
 pub mod client;
+#[cfg(feature = "consumer")]
+pub mod consume;
 #[cfg(feature = "db")]
 pub mod db;
 #[cfg(feature = "server")]

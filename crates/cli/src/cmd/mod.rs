@@ -12,5 +12,6 @@ pub mod mock;
 pub mod plan;
 pub mod release;
 pub mod spec;
+pub mod stream;
 pub mod token;
 pub mod verify;

@@ -276,8 +276,14 @@ CREATE TABLE IF NOT EXISTS "_blueprint_journal_tables" (
     "journal_table" text NOT NULL UNIQUE,
     "retention_days" integer NOT NULL CHECK ("retention_days" > 0)
 );
+-- Other day-partitioned tables Blueprint keeps for a while (the consumer inbox).
+CREATE TABLE IF NOT EXISTS "_blueprint_retention" (
+    "table_name" text PRIMARY KEY,
+    "retention_days" integer NOT NULL CHECK ("retention_days" > 0)
+);
 -- Creates the partitions from yesterday to `premake_days` ahead (UTC days) and drops
--- those older than the retention (with them, their queue entries).
+-- those older than the retention (with them, their queue entries), for every journal
+-- and every table of `_blueprint_retention`.
 CREATE OR REPLACE FUNCTION "_blueprint_journal_maintain"(premake_days integer DEFAULT 3)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
@@ -288,6 +294,8 @@ DECLARE
 BEGIN
     FOR t IN
         SELECT "journal_table" AS parent, "retention_days" AS days FROM "_blueprint_journal_tables"
+        UNION ALL
+        SELECT "table_name", "retention_days" FROM "_blueprint_retention"
     LOOP
         FOR d IN SELECT generate_series(today - 1, today + premake_days, interval '1 day')::date LOOP
             EXECUTE format(

@@ -212,6 +212,11 @@ pub fn support() -> String {
     "journal_table" TEXT NOT NULL UNIQUE,
     "retention_days" INTEGER NOT NULL CHECK ("retention_days" > 0)
 ) STRICT;
+-- Other tables Blueprint keeps for a while (the consumer inbox).
+CREATE TABLE IF NOT EXISTS "_blueprint_retention" (
+    "table_name" TEXT PRIMARY KEY,
+    "retention_days" INTEGER NOT NULL CHECK ("retention_days" > 0)
+) STRICT;
 "#
     .to_string()
 }
