@@ -13,6 +13,7 @@ use clap::Parser;
 mod changes;
 mod cmd;
 mod git;
+mod keys;
 mod report;
 mod workspace;
 
@@ -46,6 +47,9 @@ enum Command {
     /// The service's database: up, create, migrate, status, reset, shell.
     #[command(subcommand)]
     Db(cmd::db::DbCommand),
+    /// Event streams: `failures` lists (and retries) what a service's consumers failed to apply.
+    #[command(subcommand)]
+    Stream(cmd::stream::StreamCommand),
     /// Generate code from specs: Rust models, server, client, mock (and more).
     Gen(cmd::r#gen::GenArgs),
     /// Serve a spec as an HTTP mock: valid synthesised responses, requests validated.
@@ -63,6 +67,10 @@ enum Command {
     Deploy(cmd::deploy::DeployCommand),
     /// Dependencies against the registry; `upgrade` raises them in small batches.
     Deps(cmd::deps::DepsArgs),
+    /// Write the workspace's documentation site: static HTML, with the service graph.
+    Docs(cmd::docs::DocsArgs),
+    /// Mint a JWT for development (signed with the workspace's dev key pair).
+    Token(cmd::token::TokenArgs),
 }
 
 fn main() -> ExitCode {
@@ -72,6 +80,7 @@ fn main() -> ExitCode {
         Command::Spec(c) => cmd::spec::run(c),
         Command::Diff(a) => cmd::diff::run(a),
         Command::Db(c) => cmd::db::run(c),
+        Command::Stream(c) => cmd::stream::run(c),
         Command::Gen(args) => cmd::r#gen::run(&args),
         Command::Mock(args) => cmd::mock::run(args),
         Command::Verify(args) => cmd::verify::run(args),
@@ -80,6 +89,8 @@ fn main() -> ExitCode {
         Command::Release(args) => cmd::release::run(args),
         Command::Deploy(c) => cmd::deploy::run(c),
         Command::Deps(args) => cmd::deps::run(args),
+        Command::Docs(args) => cmd::docs::run(args),
+        Command::Token(args) => cmd::token::run(args),
     };
     match result {
         Ok(code) => code,

@@ -42,7 +42,7 @@ use blueprint_spec::Spec;
 use tokio::net::TcpListener;
 
 pub use blueprint::error::ErrorBody;
-pub use server::{BODY_LIMIT, HEALTHCHECK_PATH, router};
+pub use server::{BODY_LIMIT, HEALTHCHECK_PATH, router, router_with_auth};
 pub use synth::value_for;
 pub use validate::{Violation, check};
 
@@ -54,4 +54,16 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     blueprint::server::serve_with_shutdown(listener, router(spec), shutdown).await
+}
+
+/// [`serve`] with the operations that need a token checking it with `verifier`
+/// (see [`router_with_auth`]).
+pub async fn serve_with_auth(
+    spec: Arc<Spec>,
+    verifier: Arc<blueprint::auth::Verifier>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = router_with_auth(spec, verifier);
+    blueprint::server::serve_with_shutdown(listener, router, shutdown).await
 }

@@ -10,10 +10,12 @@
 use std::sync::Arc;
 
 use axum::body::Body;
+use axum::handler::Handler;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter};
 use blueprint::ServiceInfo;
+use blueprint::auth::{RequireAuthLayer, Rule, Verifier};
 use blueprint::error::{Code, ErrorFields, ErrorShape};
 use blueprint::param::{ParamKind, Sort};
 use blueprint::server::{Inputs, Location, Router, ServerConfig, service_router};
@@ -49,8 +51,39 @@ struct MockState {
     plans: Vec<Plan>,
 }
 
-/// An axum router answering every operation of `spec` (see the crate docs).
+/// An axum router answering every operation of `spec` (see the crate docs), taking
+/// any caller: operations whose `auth` requires a token do not check one.
 pub fn router(spec: Arc<Spec>) -> Router {
+    build(spec, None)
+}
+
+/// An axum router answering every operation of `spec` as a generated server with
+/// `verifier` does: operations whose `auth` requires a token answer 401/403 (the
+/// runtime's auth layer, with the operation's roles and claims) before any input is
+/// read; tokens are verified with `verifier`'s keys.
+pub fn router_with_auth(spec: Arc<Spec>, verifier: Arc<Verifier>) -> Router {
+    build(spec, Some(verifier))
+}
+
+/// The runtime's [`Rule`] for an operation's `auth`, when it requires a token: its
+/// roles, and its claims plus the string claims its scope reads (as generated routers).
+fn auth_rule(op: &Operation) -> Option<Rule> {
+    let auth = op.auth.as_ref().filter(|a| a.required)?;
+    let scoped = auth
+        .scope
+        .iter()
+        .filter(|s| !s.claim_is_uuid())
+        .map(|s| &s.claim);
+    let mut claims: Vec<&String> = auth.claims.iter().collect();
+    for claim in scoped {
+        if !claims.contains(&claim) {
+            claims.push(claim);
+        }
+    }
+    Some(Rule::any().roles(&auth.roles).claims(claims))
+}
+
+fn build(spec: Arc<Spec>, verifier: Option<Arc<Verifier>>) -> Router {
     let service = &spec.service;
     let mut plans = Vec::new();
     for (r, resource) in service.resources.iter().enumerate() {
@@ -83,8 +116,16 @@ pub fn router(spec: Arc<Spec>) -> Router {
         let mut methods = MethodRouter::new();
         for (method, index) in route.methods {
             let state = state.clone();
+            let (r, o) = state.plans[index].at;
+            let rule = auth_rule(&spec.service.resources[r].operations[o]);
             let handler = move |inputs: Inputs| answer(state, index, inputs);
-            methods = methods.on(filter(method), handler);
+            methods = match (&verifier, rule) {
+                (Some(verifier), Some(rule)) => methods.on(
+                    filter(method),
+                    handler.layer(RequireAuthLayer::new(Some(verifier.clone()), rule)),
+                ),
+                _ => methods.on(filter(method), handler),
+            };
         }
         router = router.route(&route.path, methods);
     }

@@ -21,10 +21,14 @@
 //! - [`client`] (feature `client`): reqwest glue: base URL, default headers,
 //!   timeout, response decoding;
 //! - [`mock`]: [`Example`] values for generated mocks;
+//! - `auth` (feature `auth`): JWT verification with the public key, typed claims,
+//!   a verified-token cache, 401/403 answers, dev key pairs and token signing;
 //! - `db` (feature `db`): the database layer generated DAOs run on (SQLite and
 //!   PostgreSQL, transactions, migrations runner, journal maintenance and replay);
 //! - `stream` (feature `stream`, backends `stream-sqlite` and `stream-nats`): event
-//!   streams, one API over an in-memory log, a SQLite-file log and NATS JetStream.
+//!   streams, one API over an in-memory log, a SQLite-file log and NATS JetStream;
+//! - `consume` (feature `consumer`): the driver running generated consumer traits
+//!   over an inbox in the service's database (durable before ack, applied once).
 //!
 //! Generated code refers to serde, serde_json, chrono, uuid and rust_decimal through
 //! the re-exports below, so a generated package needs no dependency but this crate;
@@ -42,8 +46,12 @@ pub mod text;
 pub mod union;
 pub mod validate;
 
+#[cfg(feature = "auth")]
+pub mod auth;
 #[cfg(feature = "client")]
 pub mod client;
+#[cfg(feature = "consumer")]
+pub mod consume;
 #[cfg(feature = "db")]
 pub mod db;
 #[cfg(feature = "server")]

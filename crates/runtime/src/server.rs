@@ -66,6 +66,10 @@ pub struct ServerConfig {
     /// A request still unanswered after this long gets a 503 `timeout` and its
     /// handler is cancelled; `None` lets handlers run as long as they like.
     pub timeout: Option<Duration>,
+    /// Verifies the tokens of operations whose `auth` requires one; `None` refuses
+    /// their every caller (500: the service cannot verify tokens).
+    #[cfg(feature = "auth")]
+    pub auth: Option<std::sync::Arc<crate::auth::Verifier>>,
 }
 
 impl Default for ServerConfig {
@@ -73,6 +77,8 @@ impl Default for ServerConfig {
         ServerConfig {
             body_limit: DEFAULT_BODY_LIMIT,
             timeout: Some(DEFAULT_TIMEOUT),
+            #[cfg(feature = "auth")]
+            auth: None,
         }
     }
 }
@@ -570,6 +576,11 @@ impl Inputs {
             None | Some(Value::Null) => Some(None),
             Some(value) => Some(Some(value)),
         }
+    }
+
+    /// The request's extensions (what layers put there: the verified claims...).
+    pub fn extensions(&self) -> &Extensions {
+        &self.extensions
     }
 
     /// What the handler gets besides its typed input, once every input is valid.

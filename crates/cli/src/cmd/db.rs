@@ -103,6 +103,17 @@ struct Resolved {
     dev_dir: PathBuf,
 }
 
+/// The database of `service` as `dev db` finds it (for other commands reading a
+/// service's database, e.g. `dev stream failures`).
+pub(crate) fn database_url(url: Option<String>, service: Option<String>) -> Result<String> {
+    let target = Target {
+        url,
+        service,
+        migrations: None,
+    };
+    Ok(resolve(&target)?.url)
+}
+
 fn resolve(target: &Target) -> Result<Resolved> {
     let workspace = Workspace::discover()?;
     let section: DbSection = workspace.config.section("db")?;
