@@ -6,6 +6,7 @@
 //! only their series.
 #![cfg(feature = "server")]
 
+use std::collections::BTreeMap;
 use std::process::Command;
 
 use blueprint::ServiceInfo;
@@ -203,20 +204,34 @@ async fn the_reader_agrees_with_the_prometheus_python_parser() {
     if !blueprint_testkit::python::module_available("prometheus_client", "prometheus-client") {
         return;
     }
-    // Every sample as [name, {labels}, value], as prometheus_client reads them.
+    // Every sample as [name, {labels}, repr(value)], as prometheus_client reads
+    // them. The value travels as Python's shortest round-trip decimal and is
+    // parsed by Rust's correctly rounded `f64::from_str`, so equal floats
+    // compare equal (a JSON number would go through serde_json's faster,
+    // not always correctly rounded, float parser).
     let script = r#"
-import json, math, sys
+import json, sys
 from prometheus_client.parser import text_string_to_metric_families
 out = []
 for family in text_string_to_metric_families(sys.stdin.read()):
     for s in family.samples:
-        value = float(s.value)
-        value = value if math.isfinite(value) else str(value)
-        out.append([s.name, s.labels, value])
+        out.append([s.name, s.labels, repr(float(s.value))])
 print(json.dumps(out))
 "#;
     let output = run_python(script, &text);
-    let theirs: Vec<Value> = serde_json::from_str(&output).expect("json");
+    let theirs: Vec<Value> =
+        serde_json::from_str::<Vec<(String, BTreeMap<String, String>, String)>>(&output)
+            .expect("json")
+            .into_iter()
+            .map(|(name, labels, value)| {
+                let value: f64 = value.parse().expect("a float repr");
+                as_json(&Sample {
+                    name,
+                    labels: labels.into_iter().collect(),
+                    value,
+                })
+            })
+            .collect();
     let ours: Vec<Value> = scrape.samples.iter().map(as_json).collect();
     assert_eq!(
         theirs.len(),
@@ -279,12 +294,8 @@ fn as_json(sample: &Sample) -> Value {
         .iter()
         .map(|(k, v)| (k.clone(), Value::String(v.clone())))
         .collect();
-    let value = if sample.value.is_finite() {
-        serde_json::json!(sample.value)
-    } else {
-        Value::String(format!("{}", sample.value))
-    };
-    serde_json::json!([sample.name, labels, value])
+    // Rust's shortest round-trip rendering: equal floats, equal strings.
+    serde_json::json!([sample.name, labels, sample.value.to_string()])
 }
 
 fn run_python(script: &str, stdin: &str) -> String {
