@@ -228,3 +228,16 @@ fn relabel(sources: &SourceMap, from: &Path, to: &str) -> SourceMap {
     }
     out
 }
+
+/// `HEAD`'s commit in the repository holding `dir`, with `-dirty` when the working
+/// tree has changes (tracked or untracked): what a binary built there is built
+/// from. `None` outside git.
+pub fn head_commit(dir: &Path) -> Option<String> {
+    let head = git(dir, &["rev-parse", "HEAD"]).ok()?;
+    let dirty = !git(dir, &["status", "--porcelain"]).ok()?.trim().is_empty();
+    Some(format!(
+        "{}{}",
+        head.trim(),
+        if dirty { "-dirty" } else { "" }
+    ))
+}
