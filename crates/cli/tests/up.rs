@@ -454,6 +454,25 @@ fn up_runs_restarts_and_stops_every_process() {
         assert_eq!(s["supervisor"]["restarts"], 0);
     }
     assert!(service(&during, "beta")["url"].as_str().is_some());
+    // Key metrics, read from the fixture's /_internal_/metrics.
+    assert_eq!(service(&during, "alpha")["metrics"]["requests"], 7);
+    let table = ws.dev(&["status"]);
+    assert_eq!(table.status.code(), Some(0));
+    let table = String::from_utf8_lossy(&table.stdout);
+    let header = table.lines().next().unwrap_or_default();
+    assert_eq!(
+        header.split_whitespace().collect::<Vec<_>>(),
+        [
+            "service", "url", "health", "state", "restarts", "requests", "p99", "events", "today",
+            "lag"
+        ],
+        "{table}"
+    );
+    let alpha_row = table
+        .lines()
+        .find(|l| l.starts_with("alpha "))
+        .unwrap_or_default();
+    assert!(alpha_row.contains("healthy  up to date"), "{table}");
 
     // A crash is restarted after the backoff, in a new process group.
     let first = pid(&ws.recorded("alpha"));

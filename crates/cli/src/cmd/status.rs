@@ -6,14 +6,15 @@
 //! recorded in `.dev/up.json`, else on its configured port; it is asked its
 //! healthcheck and version with a short timeout. Its `state` compares the version
 //! answer with the working tree: `spec_hash` with the spec's `Spec::source_hash`,
-//! `git_commit` with `HEAD` (and `-dirty` with uncommitted changes).
+//! `git_commit` with `HEAD` (and `-dirty` with uncommitted changes). Its key
+//! metrics come from `/_internal_/metrics`.
 
 use std::process::ExitCode;
 
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::probe::{self, Health, Version};
+use crate::probe::{self, Health, Metrics, Version};
 use crate::services::{self, RunFile, Service};
 use crate::workspace::{self, Workspace};
 
@@ -30,6 +31,11 @@ JSON (`--format json`), services sorted by name:
      \"reasons\": [why it is stale or unhealthy, in words],
      \"spec_hash\": the working tree's spec hash,
      \"running\": {\"name\", \"version\", \"spec_hash\", \"git_commit\"} | null (its version answer),
+     \"metrics\": null | {\"requests\", \"server_errors\", \"latency_p50\", \"latency_p99\" (seconds | null),
+                   \"queue_depth\" (journal records not yet published),
+                   \"published\": {<stream>: {\"events\", \"today\", \"failures\"}},
+                   \"consumed\": {<stream>: {\"lag\", \"applied\", \"applied_today\", \"failed\", \"parked\"}}}
+                  (counts since the process started; `today` since UTC midnight),
      \"supervisor\": null | {\"pid\", \"state\": \"starting\" | \"running\" | \"restarting\" | \"failed\" | \"stopping\",
                       \"restarts\", \"last_exit\"} (what a running `dev up` knows)}]}";
 
@@ -86,6 +92,7 @@ struct ServiceStatus {
     reasons: Vec<String>,
     spec_hash: String,
     running: Option<Version>,
+    metrics: Option<Metrics>,
     supervisor: Option<Supervisor>,
 }
 
@@ -129,11 +136,14 @@ async fn status(args: StatusArgs) -> Result<ExitCode> {
         let client = &client;
         async move {
             let Some(url) = url else {
-                return (None, (Health::Down, None), None);
+                return (None, (Health::Down, None), None, None);
             };
-            let (health, version) =
-                tokio::join!(probe::health(client, &url), probe::version(client, &url));
-            (Some(url), health, version)
+            let (health, version, metrics) = tokio::join!(
+                probe::health(client, &url),
+                probe::version(client, &url),
+                probe::metrics(client, &url)
+            );
+            (Some(url), health, version, metrics)
         }
     });
     let answers = futures_util::future::join_all(checks).await;
@@ -142,7 +152,7 @@ async fn status(args: StatusArgs) -> Result<ExitCode> {
         commit: commit.clone(),
         services: Vec::new(),
     };
-    for (service, (url, (health, unhealthy), version)) in all.iter().zip(answers) {
+    for (service, (url, (health, unhealthy), version, metrics)) in all.iter().zip(answers) {
         let (state, mut reasons) = judge(
             health,
             version.as_ref(),
@@ -170,6 +180,7 @@ async fn status(args: StatusArgs) -> Result<ExitCode> {
             reasons,
             spec_hash: service.spec_hash.clone(),
             running: version,
+            metrics,
             supervisor,
         });
     }
@@ -189,9 +200,20 @@ async fn status(args: StatusArgs) -> Result<ExitCode> {
 }
 
 fn print_text(report: &Report) {
-    let mut rows = vec![["service", "url", "health", "state", "restarts"].map(String::from)];
+    let header = [
+        "service",
+        "url",
+        "health",
+        "state",
+        "restarts",
+        "requests",
+        "p99",
+        "events today",
+        "lag",
+    ];
+    let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| h.to_string()).collect()];
     for s in &report.services {
-        rows.push([
+        let row = [
             s.name.clone(),
             s.url.clone().unwrap_or_else(|| "-".into()),
             s.health.as_str().to_owned(),
@@ -203,7 +225,22 @@ fn print_text(report: &Report) {
                     other => format!("{} ({other})", sup.restarts),
                 },
             ),
-        ]);
+        ];
+        let figures = match &s.metrics {
+            None => ["-", "-", "-", "-"].map(String::from),
+            Some(m) => [
+                if m.server_errors > 0 {
+                    format!("{} ({} 5xx)", m.requests, m.server_errors)
+                } else {
+                    m.requests.to_string()
+                },
+                m.latency_p99
+                    .map_or_else(|| "-".to_owned(), |p99| format!("{:.1}ms", p99 * 1000.0)),
+                m.published_today().to_string(),
+                m.lag().to_string(),
+            ],
+        };
+        rows.push(row.into_iter().chain(figures).collect::<Vec<String>>());
     }
     for line in crate::report::table(&rows) {
         println!("{line}");
