@@ -791,9 +791,7 @@ fn ports(services: &[Service]) -> Result<BTreeMap<String, u16>> {
 ///
 /// Cargo runs in its own process group, killed if `dev up` is stopped meanwhile;
 /// its diagnostics go to stderr, its JSON messages name the executables (so the
-/// target folder, `CARGO_TARGET_DIR` included, is cargo's business). `GIT_COMMIT`
-/// (`HEAD`, `-dirty` with uncommitted changes) is set for the build unless already
-/// set: generated packages report it on `/_internal_/version`.
+/// target folder, `CARGO_TARGET_DIR` included, is cargo's business).
 async fn build(root: &Path, services: &[Service]) -> Result<BTreeMap<String, PathBuf>> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = tokio::process::Command::new(cargo);
@@ -809,11 +807,6 @@ async fn build(root: &Path, services: &[Service]) -> Result<BTreeMap<String, Pat
         if let Some(code) = &s.code {
             command.args(["-p", &code.package]);
         }
-    }
-    if std::env::var_os("GIT_COMMIT").is_none()
-        && let Some(commit) = crate::git::head_commit(root)
-    {
-        command.env("GIT_COMMIT", commit);
     }
     let mut child = command.spawn().context("cannot run cargo")?;
     let _group = child.id().map(ProcessGroup::led_by);
