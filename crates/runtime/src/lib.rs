@@ -87,6 +87,10 @@ pub use uuid;
 pub struct ServiceInfo<'a> {
     /// The service name from the spec.
     pub name: &'a str,
+    /// Its application key (`name` lower-cased, other characters as `-`): the
+    /// service's folder `services/<key>/`, its `[services.<key>]` configuration
+    /// and its development database `.dev/<key>.sqlite`.
+    pub key: &'a str,
     /// The spec's `info.version`/`version`.
     pub version: &'a str,
     /// Short content hash of the spec text the code was generated from.
