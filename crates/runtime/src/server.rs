@@ -75,6 +75,10 @@ pub struct ServerConfig {
     /// database, the streams connection: `blueprint::service` adds them). A spec
     /// declaring its own healthcheck answers it itself, and these are not run.
     pub health: Vec<HealthCheck>,
+    /// The commit the service binary was built from, served on the version route
+    /// instead of the generated package's [`ServiceInfo::git_commit`] (a
+    /// `GIT_COMMIT` in the environment at start-up wins over both).
+    pub git_commit: Option<&'static str>,
 }
 
 impl Default for ServerConfig {
@@ -85,6 +89,7 @@ impl Default for ServerConfig {
             #[cfg(feature = "auth")]
             auth: None,
             health: Vec::new(),
+            git_commit: None,
         }
     }
 }
@@ -756,7 +761,7 @@ pub fn service_router(routes: Router, info: &ServiceInfo<'_>, config: &ServerCon
         routes = routes.route(HEALTHCHECK_PATH, get(move || healthcheck(checks.clone())));
     }
     if !info.own_routes.contains(&VERSION_PATH) {
-        let body = version(info);
+        let body = version(info, config.git_commit);
         routes = routes.route(VERSION_PATH, get(move || std::future::ready(body.clone())));
     }
     let routes = routes
@@ -866,11 +871,12 @@ async fn healthcheck(checks: Arc<[HealthCheck]>) -> Response {
     )
 }
 
-/// The version route's answer, made once: `GIT_COMMIT` at start-up, else at build time.
-fn version(info: &ServiceInfo<'_>) -> JsonBytes {
+/// The version route's answer, made once: `GIT_COMMIT` at start-up, else the
+/// binary's build-time commit, else the generated package's.
+fn version(info: &ServiceInfo<'_>, binary_commit: Option<&str>) -> JsonBytes {
     let commit = std::env::var("GIT_COMMIT")
         .ok()
-        .or(info.git_commit.map(str::to_owned));
+        .or(binary_commit.or(info.git_commit).map(str::to_owned));
     let body = serde_json::json!({
         "name": info.name,
         "version": info.version,
