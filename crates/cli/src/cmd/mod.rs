@@ -12,6 +12,8 @@ pub mod mock;
 pub mod plan;
 pub mod release;
 pub mod spec;
+pub mod status;
 pub mod stream;
 pub mod token;
+pub mod up;
 pub mod verify;
