@@ -16,7 +16,13 @@ const NEWEST_FIRST: &str = "-occurred_at";
 /// The events service: its database.
 #[derive(Debug, Clone)]
 pub struct Events {
-    pub db: Db,
+    db: Db,
+}
+
+impl Events {
+    pub fn new(db: Db) -> Events {
+        Events { db }
+    }
 }
 
 /// The caller's agency. The generated router calls these methods only for

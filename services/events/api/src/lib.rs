@@ -21,6 +21,7 @@ pub mod consumers;
 /// Which spec this code was generated from; served on `GET /_internal_/version`.
 pub const SERVICE: ::blueprint::ServiceInfo = ::blueprint::ServiceInfo {
     name: "events",
+    key: "events",
     version: "0.0.1-dev",
     spec_hash: "d00fc9030d1c",
     git_commit: option_env!("GIT_COMMIT"),
