@@ -2,7 +2,7 @@
 //! agency by the table's `Scope`, built from the verified token.
 
 use blueprint::chrono::{SubsecRound, Utc};
-use blueprint::db::{Db, Keyset};
+use blueprint::db::{Db, DbError, Keyset};
 use blueprint::server::Context;
 use blueprint::uuid::Uuid;
 use events_api::dao::events;
@@ -66,7 +66,7 @@ impl EventsService for Events {
         match events::find_by_id(&self.db, &scope, &request.id).await {
             Ok(Some(event)) => GetEventsByIdResponse::Ok(event),
             Ok(None) => GetEventsByIdResponse::NotFound,
-            Err(e) => panic!("database failure: {e}"),
+            Err(e) => failed(e),
         }
     }
 
@@ -97,4 +97,27 @@ impl EventsService for Events {
             Err(e) => e.into(),
         }
     }
+
+    async fn delete_events_by_id(
+        &self,
+        request: DeleteEventsByIdRequest,
+        context: Context,
+    ) -> DeleteEventsByIdResponse {
+        // The router lets only the agency's admins (role `admin`) through.
+        let Some(scope) = scope(&context) else {
+            return DeleteEventsByIdResponse::Unauthorized;
+        };
+        match events::delete_by_id(&self.db, &scope, &request.id).await {
+            Ok(true) => DeleteEventsByIdResponse::NoContent,
+            // Another agency's event, too: its admins see none of it.
+            Ok(false) => DeleteEventsByIdResponse::NotFound,
+            Err(e) => failed(e),
+        }
+    }
+}
+
+/// The database failed (not the input): the service's failure. The router catches
+/// the panic and answers a JSON 500, as the generated `From<DbError>` does.
+fn failed(e: DbError) -> ! {
+    panic!("database failure: {e}")
 }
