@@ -33,8 +33,8 @@ impl UserEventConsumer for Anonymiser {
         event: UserDeleted,
         _meta: &EventMeta,
     ) -> Result<(), ConsumeError> {
-        // Tokens name users by uuid (`u-id`): another id has no events here.
-        let Ok(user_id) = Uuid::parse_str(&event.id) else {
+        let Some(user_id) = token_user_id(&event.id) else {
+            // No token can name this user: it has no events here.
             return Ok(());
         };
         let filter = events::Filter {
@@ -43,5 +43,31 @@ impl UserEventConsumer for Anonymiser {
         };
         events::erase_personal_data(&mut *tx, &filter).await?;
         Ok(())
+    }
+}
+
+/// The `u-id` tokens carry for the users service's user `id`: a uuid, written
+/// bare or as the users service writes its ids (`usr-` + the uuid's 32 hex digits).
+fn token_user_id(id: &str) -> Option<Uuid> {
+    Uuid::parse_str(id.strip_prefix("usr-").unwrap_or(id)).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_ids_name_token_users() {
+        let uuid = Uuid::parse_str("0190f5a4-7e2b-7c3a-9d1e-2b1f6c0a4e55").unwrap();
+        assert_eq!(
+            token_user_id("0190f5a4-7e2b-7c3a-9d1e-2b1f6c0a4e55"),
+            Some(uuid)
+        );
+        assert_eq!(
+            token_user_id("usr-0190f5a47e2b7c3a9d1e2b1f6c0a4e55"),
+            Some(uuid)
+        );
+        assert_eq!(token_user_id("usr-20151006-1"), None);
+        assert_eq!(token_user_id(""), None);
     }
 }
