@@ -58,7 +58,7 @@ mod tests {
 
     #[test]
     fn users_ids_name_token_users() {
-        let uuid = Uuid::parse_str("0190f5a4-7e2b-7c3a-9d1e-2b1f6c0a4e55").unwrap();
+        let uuid = Uuid::from_u128(0x0190f5a4_7e2b_7c3a_9d1e_2b1f6c0a4e55);
         assert_eq!(
             token_user_id("0190f5a4-7e2b-7c3a-9d1e-2b1f6c0a4e55"),
             Some(uuid)

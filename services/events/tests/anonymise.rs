@@ -2,6 +2,8 @@
 //! stream, erases the personal data of that user's events in every agency and
 //! keeps the events; once per event, whatever the stream redelivers.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 mod support;
 
 use std::time::Duration;

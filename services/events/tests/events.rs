@@ -3,6 +3,8 @@
 //! endpoints, recording and reading back, the filters, cursor paging that stays
 //! stable while events are recorded, and shutdown.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 mod support;
 
 use std::collections::HashSet;
@@ -130,6 +132,16 @@ async fn record_and_read_back(service: &ServiceProcess) {
     assert_eq!(hidden.status, 404, "another agency's: {}", hidden.text);
 }
 
+/// An event the filters test recorded.
+struct Recorded {
+    user: Uuid,
+    kind: &'static str,
+    at: DateTime<Utc>,
+}
+
+/// Which recorded events a filter keeps.
+type Keep = Box<dyn Fn(&Recorded) -> bool>;
+
 /// The list's filters, alone and together, across pages.
 async fn filters(service: &ServiceProcess) {
     let agency = Uuid::new_v4();
@@ -149,7 +161,7 @@ async fn filters(service: &ServiceProcess) {
         caller
             .record(json!({"type": kind, "occurred_at": at.to_rfc3339()}))
             .await;
-        recorded.push((user, kind, at));
+        recorded.push(Recorded { user, kind, at });
     }
     // Another agency's events of the same types and times never show.
     let stranger = Client::of_agency(service, Uuid::new_v4());
@@ -160,27 +172,27 @@ async fn filters(service: &ServiceProcess) {
     let from = base + TimeDelta::minutes(5);
     let to = base + TimeDelta::minutes(17);
     let time = |t: DateTime<Utc>| encode(&t.to_rfc3339());
-    let cases: Vec<(String, Box<dyn Fn(&(Uuid, &str, DateTime<Utc>)) -> bool>)> = vec![
+    let cases: Vec<(String, Keep)> = vec![
         ("/events".into(), Box::new(|_| true)),
-        ("/events?type=login".into(), Box::new(|e| e.1 == "login")),
+        ("/events?type=login".into(), Box::new(|e| e.kind == "login")),
         (
             format!("/events?user_id={bob}"),
-            Box::new(move |e| e.0 == bob),
+            Box::new(move |e| e.user == bob),
         ),
         (
             format!("/events?from={}&to={}", time(from), time(to)),
-            Box::new(move |e| e.2 >= from && e.2 < to),
+            Box::new(move |e| e.at >= from && e.at < to),
         ),
         (
             format!("/events?type=view&user_id={alice}&from={}", time(from)),
-            Box::new(move |e| e.1 == "view" && e.0 == alice && e.2 >= from),
+            Box::new(move |e| e.kind == "view" && e.user == alice && e.at >= from),
         ),
         ("/events?type=nothing".into(), Box::new(|_| false)),
     ];
     for (path, keep) in cases {
         let (events, _) = as_alice.all_pages(&path, 5).await;
         let mut expected: Vec<_> = recorded.iter().filter(|e| keep(e)).collect();
-        expected.sort_by_key(|e| std::cmp::Reverse(e.2));
+        expected.sort_by_key(|e| std::cmp::Reverse(e.at));
         let got: Vec<(Value, Value, DateTime<Utc>)> = events
             .iter()
             .map(|e| {
@@ -193,7 +205,7 @@ async fn filters(service: &ServiceProcess) {
             .collect();
         let want: Vec<(Value, Value, DateTime<Utc>)> = expected
             .iter()
-            .map(|e| (json!(e.0), json!(e.1), e.2))
+            .map(|e| (json!(e.user), json!(e.kind), e.at))
             .collect();
         assert_eq!(got, want, "{path}");
         assert!(

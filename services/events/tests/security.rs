@@ -3,6 +3,8 @@
 //! refusals that leak nothing, another agency's event not found, roles; and what a
 //! caller can and cannot say about itself in a body.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 mod support;
 
 use std::collections::BTreeMap;

@@ -3,8 +3,9 @@
 //! streams log, or on PostgreSQL with NATS JetStream. Tokens are signed by the
 //! shared auth test keys (`blueprint_testkit::auth_cases`).
 
-#![allow(dead_code, clippy::unwrap_used)] // each test file uses a part; tests unwrap
+#![allow(dead_code)] // each test file uses a part
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -255,7 +256,7 @@ pub fn ids(events: &[Value]) -> Vec<String> {
 pub async fn until<F, Fut>(what: &str, limit: Duration, mut done: F)
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
+    Fut: Future<Output = bool>,
 {
     let start = Instant::now();
     while !done().await {
