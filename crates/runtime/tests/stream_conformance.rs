@@ -136,6 +136,25 @@ async fn read_n(reader: &mut blueprint::stream::Reader, n: usize) -> Vec<Message
     out
 }
 
+/// The consumer's position once the server has applied the acks up to
+/// `ack_floor`. JetStream applies an ack after reading it (our `ack` returns once
+/// it is read, not applied), so a position asked for at once may lag by a few
+/// milliseconds; the embedded backends apply it before `ack` returns. Gives the
+/// last answer after 5 s, for the assertion to show.
+async fn info_once_acked(
+    consumer: &mut blueprint::stream::Consumer,
+    ack_floor: u64,
+) -> blueprint::stream::ConsumerInfo {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let info = consumer.info().await.expect("info");
+        if info.ack_floor >= ack_floor || Instant::now() > deadline {
+            return info;
+        }
+        tokio::time::sleep(10 * MS).await;
+    }
+}
+
 async fn publish_all(streams: &Streams, stream: &str, events: &[Event]) {
     let acks = streams
         .publish_batch(stream, events)
@@ -182,7 +201,7 @@ async fn publish_and_consume_in_order(b: &Backend) {
 
     c.ack(&got).await.expect("ack");
     c.ack(&last).await.expect("ack");
-    let info = c.info().await.expect("info");
+    let info = info_once_acked(&mut c, 11).await;
     assert_eq!(
         (
             info.delivered,
@@ -238,7 +257,7 @@ async fn durable_position_survives_reopen(b: &Backend) {
     }
     let s = b.open().await;
     let mut c = s.consumer(&stream, &config).await.expect("rebind");
-    let info = c.info().await.expect("info");
+    let info = info_once_acked(&mut c, 3).await;
     assert_eq!((info.delivered, info.ack_floor), (5, 3));
     // The unacked two come again once their ack wait ran out, then new events.
     let again = fetch_n(&mut c, 2).await;
@@ -424,6 +443,7 @@ async fn consumers_are_independent(b: &Backend) {
         .expect("consumer");
     let got_one = fetch_n(&mut one, 3).await;
     one.ack(&got_one).await.expect("ack");
+    info_once_acked(&mut one, 3).await;
     let got_two = fetch_n(&mut two, 3).await;
     assert_eq!(seqs(&got_one), [1, 2, 3]);
     assert_eq!(seqs(&got_two), [1, 2, 3]);

@@ -251,7 +251,9 @@ impl Consumer {
         dispatch!(ConsumerBackend, &mut self.0, c => c.nack(message, delay).await)
     }
 
-    /// This consumer's position.
+    /// This consumer's position. On JetStream an ack is applied by the server
+    /// shortly after [`Consumer::ack`] returns (it returns once the server has
+    /// read it), so the position may trail the last acks by milliseconds.
     pub async fn info(&mut self) -> Result<ConsumerInfo, StreamError> {
         dispatch!(ConsumerBackend, &mut self.0, c => c.info().await)
     }
