@@ -9,7 +9,10 @@
 //!   discriminator, a bad uuid/date/date-time — is collected into one `422`
 //!   ([`ErrorBody`] with code `validation_failed`, one [`Violation`] per problem);
 //! - answers with the first declared 2xx response (else `default`, as 200), its body
-//!   synthesised by [`synth`] (`unit` → empty body).
+//!   synthesised by [`synth`] (`unit` → empty body);
+//! - keeps what it is given ([`state`]): a record created by `POST` is what `GET`
+//!   returns, `PUT` changes it, `DELETE` removes it (then `404`), in memory, per
+//!   resource, by the path's id. [`Options::stateless`] turns this off.
 //!
 //! Unknown paths get a JSON `404`, known paths with another method a `405` with
 //! `Allow`; bodies over 1 MiB a `413`; `GET /_internal_/healthcheck` always answers
@@ -26,6 +29,7 @@ pub mod example;
 pub mod formats;
 mod routes;
 mod server;
+pub mod state;
 pub mod synth;
 pub mod validate;
 pub mod wire;
@@ -37,7 +41,7 @@ use blueprint_spec::Spec;
 use tokio::net::TcpListener;
 
 pub use error::ErrorBody;
-pub use server::{BODY_LIMIT, HEALTHCHECK_PATH, router};
+pub use server::{BODY_LIMIT, HEALTHCHECK_PATH, Options, router, router_with};
 pub use synth::value_for;
 pub use validate::{Violation, check};
 
@@ -45,10 +49,11 @@ pub use validate::{Violation, check};
 /// requests in flight.
 pub async fn serve(
     spec: Arc<Spec>,
+    options: Options,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(spec))
+    axum::serve(listener, router_with(spec, options))
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{ErrorBody, ErrorResponse, json_response};
 use crate::routes::{Match, RouteTable};
+use crate::state::{self, Answer, Store};
 use crate::synth::Synth;
 use crate::validate::{self, Violation};
 
@@ -25,12 +26,33 @@ pub const HEALTHCHECK_PATH: &str = "/_internal_/healthcheck";
 struct MockState {
     spec: Arc<Spec>,
     routes: RouteTable,
+    /// `None` when stateless.
+    store: Option<Store>,
 }
 
-/// An axum router answering every operation of `spec` (see the crate docs).
+/// How the mock answers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Remember nothing: every answer is synthesised alone, as if no request came
+    /// before (see [`crate::state`] for what the mock keeps otherwise).
+    pub stateless: bool,
+}
+
+/// An axum router answering every operation of `spec`, keeping the records its
+/// clients create (see the crate docs).
 pub fn router(spec: Arc<Spec>) -> Router {
+    router_with(spec, Options::default())
+}
+
+/// [`router`] with options.
+pub fn router_with(spec: Arc<Spec>, options: Options) -> Router {
     let routes = RouteTable::new(&spec.service);
-    let state = Arc::new(MockState { spec, routes });
+    let store = (!options.stateless).then(|| Store::new(&spec));
+    let state = Arc::new(MockState {
+        spec,
+        routes,
+        store,
+    });
     Router::new().fallback(handle).with_state(state)
 }
 
@@ -49,8 +71,10 @@ async fn handle(State(state): State<Arc<MockState>>, req: Request) -> Response {
     {
         found = state.routes.find(Method::Get.as_str(), path);
     }
-    let (op, path_params) = match found {
-        Match::Found { at: (r, o), params } => (&spec.service.resources[r].operations[o], params),
+    let (at, op, path_params) = match found {
+        Match::Found { at: (r, o), params } => {
+            ((r, o), &spec.service.resources[r].operations[o], params)
+        }
         Match::NotFound => {
             return ErrorBody::new("not_found", format!("no operation {} {path}", parts.method))
                 .into_response_with(StatusCode::NOT_FOUND);
@@ -102,7 +126,10 @@ async fn handle(State(state): State<Arc<MockState>>, req: Request) -> Response {
         return ErrorBody::validation(violations)
             .into_response_with(StatusCode::UNPROCESSABLE_ENTITY);
     }
-    let response = respond(spec, op);
+    let response = match &state.store {
+        Some(store) => remembered(spec, store, at, op, &path_params, &bytes),
+        None => respond(spec, op, None),
+    };
     if is_head {
         let (parts, _) = response.into_parts();
         return Response::from_parts(parts, Body::empty());
@@ -281,8 +308,37 @@ fn check_form_param(
     }
 }
 
-/// The first declared 2xx response (else `default` as 200, else 204), body synthesised.
-fn respond(spec: &Spec, op: &Operation) -> Response {
+/// The answer when the store knows the record (or that it was deleted), else as
+/// without state.
+fn remembered(
+    spec: &Spec,
+    store: &Store,
+    at: (usize, usize),
+    op: &Operation,
+    path_params: &[(&str, String)],
+    bytes: &Bytes,
+) -> Response {
+    // The body was validated: it is JSON when the operation takes one.
+    let body: Option<Value> = serde_json::from_slice(bytes).ok();
+    let request = state::Request {
+        at,
+        key: path_params.last().map(|(_, text)| text.as_str()),
+        body: body.as_ref(),
+    };
+    match store.answer(spec, request) {
+        Some(Answer::Gone) => {
+            let key = request.key.unwrap_or_default();
+            ErrorBody::new("not_found", format!("{key} was deleted"))
+                .into_response_with(StatusCode::NOT_FOUND)
+        }
+        Some(Answer::Record(record)) => respond(spec, op, record),
+        None => respond(spec, op, None),
+    }
+}
+
+/// The first declared 2xx response (else `default` as 200, else 204), with `record`
+/// as its body, else a synthesised one.
+fn respond(spec: &Spec, op: &Operation, record: Option<Value>) -> Response {
     let chosen = op
         .responses
         .iter()
@@ -299,7 +355,8 @@ fn respond(spec: &Spec, op: &Operation) -> Response {
     let mut resp = if response.type_.is_unit() || matches!(status.as_u16(), 204 | 304) {
         (status, Body::empty()).into_response()
     } else {
-        json_response(status, &synth.value(&response.type_))
+        let body = record.unwrap_or_else(|| synth.value(&response.type_));
+        json_response(status, &body)
     };
     for h in &response.headers {
         let value = match synth.value(&h.type_) {

@@ -46,9 +46,14 @@ async fn verify_passes_against_the_mock_for_every_spec() {
             .expect("bind");
         let addr = listener.local_addr().expect("address");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(blueprint_mock::serve(spec.clone(), listener, async {
-            let _ = stopped.await;
-        }));
+        let server = tokio::spawn(blueprint_mock::serve(
+            spec.clone(),
+            blueprint_mock::Options::default(),
+            listener,
+            async {
+                let _ = stopped.await;
+            },
+        ));
         let report = verify(&spec, &Options::new(format!("http://{addr}")))
             .await
             .expect("options are valid");

@@ -19,6 +19,11 @@ pub struct MockArgs {
     /// Address to listen on.
     #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     pub host: IpAddr,
+    /// Remember nothing between requests: every answer synthesised alone. By default
+    /// the mock keeps the records it is given (POST then GET returns what was posted,
+    /// PUT changes it, DELETE removes it), in memory.
+    #[arg(long)]
+    pub stateless: bool,
 }
 
 pub fn run(args: MockArgs) -> anyhow::Result<ExitCode> {
@@ -33,21 +38,37 @@ pub fn run(args: MockArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(serve(Arc::new(spec), SocketAddr::new(args.host, args.port)))?;
+    let options = blueprint_mock::Options {
+        stateless: args.stateless,
+    };
+    runtime.block_on(serve(
+        Arc::new(spec),
+        options,
+        SocketAddr::new(args.host, args.port),
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve(spec: Arc<blueprint_spec::Spec>, addr: SocketAddr) -> anyhow::Result<()> {
+async fn serve(
+    spec: Arc<blueprint_spec::Spec>,
+    options: blueprint_mock::Options,
+    addr: SocketAddr,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let bound = listener.local_addr()?;
     let operations = spec.service.operations().count();
+    let memory = if options.stateless {
+        "stateless"
+    } else {
+        "keeping records in memory"
+    };
     println!(
-        "mock of {} {}: {operations} operations on http://{bound} (Ctrl-C stops)",
+        "mock of {} {}: {operations} operations on http://{bound}, {memory} (Ctrl-C stops)",
         spec.service.name, spec.service.version
     );
-    blueprint_mock::serve(spec, listener, async {
+    blueprint_mock::serve(spec, options, listener, async {
         // If the signal handler cannot be installed, serve until killed.
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
