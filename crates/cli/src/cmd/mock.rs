@@ -65,7 +65,7 @@ async fn serve(
         "keeping records in memory"
     };
     println!(
-        "mock of {} {}: {operations} operations on http://{bound}, {memory} (Ctrl-C stops)",
+        "mock of {} {}: {operations} operations on http://{bound} ({memory}; Ctrl-C stops)",
         spec.service.name, spec.service.version
     );
     blueprint_mock::serve(spec, options, listener, async {
