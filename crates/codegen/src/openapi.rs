@@ -3,7 +3,8 @@
 //! Mapping decisions (the wire rules are the mock server's, see `blueprint-mock`):
 //! - components are named as apibuilder writes the type: local types by name (`user`),
 //!   imported ones fully qualified (`io.flow.common.v0.models.user`); only imported
-//!   types the service reaches are exported;
+//!   types the service reaches are exported; every component name stays distinct once
+//!   client generators fold case and separators (`names`);
 //! - `integer` is `int32`, `long` `int64`, `double` `double`; `decimal` is a JSON
 //!   number with format `decimal`; `uuid`, `date-iso8601` and `date-time-iso8601` are
 //!   strings with formats `uuid`, `date`, `date-time`; `object` is any object, `json`
@@ -11,32 +12,54 @@
 //! - `minimum`/`maximum` become `minLength`/`maxLength` on strings,
 //!   `minItems`/`maxItems` on lists, `minProperties`/`maxProperties` on maps and
 //!   `minimum`/`maximum` on numbers; a field with a default is not `required`;
-//! - a union with a discriminator is a `oneOf` whose items are
-//!   `allOf [member, {discriminator: const}]` plus a `discriminator` with a `mapping`
-//!   from every wire value to its schema; members that are not objects are wrapped as
-//!   `{"value": ...}` (their own component, `<union>.<wire value>`, so `mapping` can
-//!   name them); members that are unions contribute their own members' values;
-//!   the default member does not require the discriminator (it may be left out);
-//! - a union without one is a `oneOf` of one-key objects `{"<wire value>": member}`;
-//! - `form` parameters are the properties of one JSON request body; operations with a
-//!   required `auth` rule need a bearer JWT.
+//!   examples are exported only where they validate (`examples`);
+//! - a union with a discriminator is a `oneOf` of `$ref`s to one component per member,
+//!   `<union>.<wire value>`: the member's model plus its tag (`allOf [member,
+//!   {discriminator: const}]`), or for members that are not objects
+//!   `{discriminator, "value": ...}`; `discriminator.mapping` names those components, so
+//!   the member models themselves stay untouched (a model used elsewhere gets no tag).
+//!   Members that are unions contribute their own members; the default member does not
+//!   require the discriminator (it may be left out);
+//! - a union without one is a `oneOf` of `$ref`s to one-key objects
+//!   `<union>.<wire value>` = `{"<wire value>": member}`, members that are not objects
+//!   wrapped in a named `<union>.<wire value>.value` = `{"value": ...}`;
+//! - every operation declares, besides its own responses, what every Blueprint server
+//!   may answer (400, 404, 405, 413, 422, 500, 503) with the standard error body
+//!   (`errors`), unless the spec declares that status itself;
+//! - `summary` is the description's first sentence, else `METHOD /path`; `form`
+//!   parameters are the properties of one JSON request body; operations with a
+//!   required `auth` rule need a bearer JWT, optional ones accept it, the rest declare
+//!   `security: []`; `servers` is the spec's `base_url`, else `dev mock`'s address.
 //!
 //! The output is deterministic: it follows the spec's declaration order.
 
-use std::collections::{BTreeSet, HashSet};
+mod errors;
+mod examples;
+mod names;
+
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use blueprint_spec::Spec;
 use blueprint_spec::ir::{
     Bound, Deprecation, Field, Method, NamedType, Operation, Parameter, ParameterLocation,
-    Primitive, ResponseCode, Service, TypeDef, TypeKind, TypeRef, Union,
+    Primitive, ResponseCode, Service, TypeDef, TypeKind, TypeRef, Union, UnionType,
 };
 use serde_json::{Map, Value, json};
+
+use errors::StandardErrors;
+use names::{Names, clean};
 
 /// The file `dev gen --generators openapi` writes, relative to the output directory.
 pub const FILE_NAME: &str = "openapi.json";
 
 /// The key non-object union members are wrapped under (`{"value": ...}`).
 const VALUE_KEY: &str = "value";
+
+/// Where `servers` points when the spec has no `base_url`: `dev mock`'s default.
+const LOCAL_SERVER: &str = "http://127.0.0.1:7000";
+
+/// The longest `summary` taken from a description, in characters.
+const SUMMARY_LENGTH: usize = 100;
 
 /// The OpenAPI document for `spec`, as pretty JSON with a final newline.
 pub fn render(spec: &Spec) -> String {
@@ -53,14 +76,61 @@ pub fn document(spec: &Spec) -> Value {
 struct Exporter<'s> {
     spec: &'s Spec,
     local: &'s str,
+    /// Every exported type, in output order.
+    types: Vec<NamedType>,
+    /// Component names: of types, of union members (`(union, wire value)`), and of
+    /// wrapper unions' `{"value": ...}` objects.
+    names: HashMap<NamedType, String>,
+    members: HashMap<(NamedType, String), String>,
+    values: HashMap<(NamedType, String), String>,
+    errors: StandardErrors,
     schemas: Map<String, Value>,
 }
 
 impl<'s> Exporter<'s> {
     fn new(spec: &'s Spec) -> Self {
+        let local = spec.service.namespace.as_str();
+        let types = reachable_types(spec);
+        let mut claimed = Names::default();
+        let names: HashMap<NamedType, String> = types
+            .iter()
+            .map(|n| {
+                let name = if n.namespace == local {
+                    n.name.clone()
+                } else {
+                    n.qualified()
+                };
+                (n.clone(), claimed.claim(&name))
+            })
+            .collect();
+        let mut members = HashMap::new();
+        let mut values = HashMap::new();
+        for n in &types {
+            let Some(u) = spec.resolve_union(n) else {
+                continue;
+            };
+            for m in &u.types {
+                let wire = m.wire_value(&n.namespace);
+                if u.discriminator.is_some() && discriminated_union(spec, &m.type_).is_some() {
+                    continue; // Its own members are the members.
+                }
+                let name = claimed.claim(&format!("{}.{}", names[n], clean(&wire)));
+                if u.discriminator.is_none() && !is_object_member(spec, &m.type_) {
+                    let value = claimed.claim(&format!("{name}.{VALUE_KEY}"));
+                    values.insert((n.clone(), wire.clone()), value);
+                }
+                members.insert((n.clone(), wire), name);
+            }
+        }
+        let errors = StandardErrors::new(&mut claimed);
         Exporter {
             spec,
-            local: &spec.service.namespace,
+            local,
+            types,
+            names,
+            members,
+            values,
+            errors,
             schemas: Map::new(),
         }
     }
@@ -70,23 +140,26 @@ impl<'s> Exporter<'s> {
         let mut doc = Map::new();
         doc.insert("openapi".into(), json!("3.1.0"));
         doc.insert("info".into(), self.info(service));
-        if let Some(url) = &service.base_url {
-            doc.insert("servers".into(), json!([{ "url": url }]));
-        }
+        let server = match &service.base_url {
+            Some(url) => json!({ "url": url }),
+            None => {
+                json!({ "url": LOCAL_SERVER, "description": "dev mock (the spec has no base_url)" })
+            }
+        };
+        doc.insert("servers".into(), json!([server]));
         let paths = self.paths(service);
         doc.insert("paths".into(), paths);
-        for t in self.reachable_types() {
+        for t in self.types.clone() {
             self.add_type(&t);
         }
         let mut components = Map::new();
-        components.insert(
-            "schemas".into(),
-            Value::Object(std::mem::take(&mut self.schemas)),
-        );
-        if service
-            .operations()
-            .any(|(_, op)| op.auth.as_ref().is_some_and(|a| a.required))
-        {
+        let mut schemas = std::mem::take(&mut self.schemas);
+        let responses = self.errors.components(&mut schemas);
+        components.insert("schemas".into(), Value::Object(schemas));
+        if !responses.is_empty() {
+            components.insert("responses".into(), Value::Object(responses));
+        }
+        if service.operations().any(|(_, op)| op.auth.is_some()) {
             components.insert(
                 "securitySchemes".into(),
                 json!({"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}),
@@ -119,7 +192,7 @@ impl<'s> Exporter<'s> {
 
     // -- paths ------------------------------------------------------------------
 
-    fn paths(&self, service: &Service) -> Value {
+    fn paths(&mut self, service: &Service) -> Value {
         let mut paths = Map::new();
         for (resource, op) in service.operations() {
             let Some(method) = openapi_method(op.method) else {
@@ -131,16 +204,18 @@ impl<'s> Exporter<'s> {
             if let Value::Object(item) = item {
                 // The loader rejects duplicate operations; keep the first if one slips by.
                 if !item.contains_key(method) {
-                    item.insert(method.into(), self.operation(&resource.plural, op, method));
+                    let operation = self.operation(&resource.plural, op, method);
+                    item.insert(method.into(), operation);
                 }
             }
         }
         Value::Object(paths)
     }
 
-    fn operation(&self, tag: &str, op: &Operation, method: &str) -> Value {
+    fn operation(&mut self, tag: &str, op: &Operation, method: &str) -> Value {
         let mut o = Map::new();
         o.insert("operationId".into(), json!(operation_id(method, &op.path)));
+        o.insert("summary".into(), json!(summary(op, method)));
         o.insert("tags".into(), json!([tag]));
         insert_opt(&mut o, "description", op.description.as_deref());
         insert_deprecated(&mut o, op.deprecation.as_ref());
@@ -201,10 +276,22 @@ impl<'s> Exporter<'s> {
             }
             responses.insert(r.code.to_string(), Value::Object(resp));
         }
-        o.insert("responses".into(), Value::Object(responses));
-        if op.auth.as_ref().is_some_and(|a| a.required) {
-            o.insert("security".into(), json!([{"bearer": []}]));
+        for (code, reference) in self.errors.undeclared(op) {
+            responses.insert(code.to_string(), json!({ "$ref": reference }));
         }
+        // By status, `default` last.
+        let mut responses: Vec<(String, Value)> = responses.into_iter().collect();
+        responses.sort_by_key(|(code, _)| code.parse::<u16>().unwrap_or(u16::MAX));
+        o.insert(
+            "responses".into(),
+            Value::Object(responses.into_iter().collect()),
+        );
+        let security = match &op.auth {
+            Some(a) if a.required => json!([{"bearer": []}]),
+            Some(_) => json!([{}, {"bearer": []}]),
+            None => json!([]),
+        };
+        o.insert("security".into(), security);
         Value::Object(o)
     }
 
@@ -279,71 +366,6 @@ impl<'s> Exporter<'s> {
 
     // -- schemas ------------------------------------------------------------------
 
-    /// Every type the service defines, then the imported ones it reaches, each once.
-    fn reachable_types(&self) -> Vec<NamedType> {
-        let service = &self.spec.service;
-        let mut order: Vec<NamedType> = Vec::new();
-        order.extend(
-            service
-                .enums
-                .iter()
-                .map(|e| service.named(TypeKind::Enum, &e.name)),
-        );
-        order.extend(
-            service
-                .interfaces
-                .iter()
-                .map(|i| service.named(TypeKind::Interface, &i.name)),
-        );
-        order.extend(
-            service
-                .models
-                .iter()
-                .map(|m| service.named(TypeKind::Model, &m.name)),
-        );
-        order.extend(
-            service
-                .unions
-                .iter()
-                .map(|u| service.named(TypeKind::Union, &u.name)),
-        );
-        let mut seen: HashSet<NamedType> = order.iter().cloned().collect();
-        let mut pending: Vec<NamedType> = order.clone();
-        let mut uses = Vec::new();
-        for (_, op) in service.operations() {
-            uses.extend(op.parameters.iter().map(|p| p.type_.clone()));
-            uses.extend(op.body.iter().map(|b| b.type_.clone()));
-            uses.extend(op.responses.iter().map(|r| r.type_.clone()));
-        }
-        uses.extend(service.headers.iter().map(|h| h.type_.clone()));
-        let mut imported = BTreeSet::new();
-        let mut visit = |t: &TypeRef, pending: &mut Vec<NamedType>| {
-            if let Some(n) = t.element().named().filter(|n| seen.insert((*n).clone())) {
-                pending.push(n.clone());
-            }
-        };
-        for t in &uses {
-            visit(t, &mut pending);
-        }
-        while let Some(n) = pending.pop() {
-            if n.namespace != self.local {
-                imported.insert(n.clone());
-            }
-            let refs: Vec<TypeRef> = match self.spec.resolve(&n) {
-                Some(TypeDef::Model(m)) => m.fields.iter().map(|f| f.type_.clone()).collect(),
-                Some(TypeDef::Interface(i)) => i.fields.iter().map(|f| f.type_.clone()).collect(),
-                Some(TypeDef::Union(u)) => u.types.iter().map(|t| t.type_.clone()).collect(),
-                Some(TypeDef::Enum(_)) | None => Vec::new(),
-            };
-            for t in &refs {
-                visit(t, &mut pending);
-            }
-        }
-        // Imported types sorted by qualified name for a stable order.
-        order.extend(imported);
-        order
-    }
-
     fn add_type(&mut self, n: &NamedType) {
         let name = self.schema_name(n);
         let schema = match self.spec.resolve(n) {
@@ -364,7 +386,12 @@ impl<'s> Exporter<'s> {
             Some(TypeDef::Interface(i)) => {
                 self.object_schema(&i.fields, i.description.as_deref(), i.deprecation.as_ref())
             }
-            Some(TypeDef::Union(u)) => self.union_schema(u, &n.namespace, &name),
+            Some(TypeDef::Union(u)) => {
+                let (schema, members) = self.union_schema(u, n);
+                self.schemas.insert(name, schema);
+                self.schemas.extend(members);
+                return;
+            }
             None => return,
         };
         self.schemas.insert(name, schema);
@@ -406,119 +433,120 @@ impl<'s> Exporter<'s> {
         Value::Object(s)
     }
 
-    fn union_schema(&mut self, u: &Union, namespace: &str, name: &str) -> Value {
+    /// The union's schema, then its members' components.
+    fn union_schema(&self, u: &Union, n: &NamedType) -> (Value, Vec<(String, Value)>) {
+        let union_name = self.schema_name(n);
         let mut s = Map::new();
         insert_opt(&mut s, "description", u.description.as_deref());
         insert_deprecated(&mut s, u.deprecation.as_ref());
         let mut one_of = Vec::new();
-        match &u.discriminator {
-            Some(disc) => {
-                let mut mapping = Map::new();
-                for m in &u.types {
-                    let wire = m.wire_value(namespace);
-                    let nested = m
-                        .type_
-                        .named()
-                        .and_then(|n| self.spec.resolve_union(n).map(|inner| (n, inner)));
-                    if let Some((n, inner)) =
-                        nested.filter(|(_, inner)| inner.discriminator.is_some())
-                    {
-                        // A union member carries its own members' discriminator values.
-                        one_of.push(json!({"$ref": self.schema_ref(n)}));
-                        for (value, target) in
-                            self.mapping_of(inner, &n.namespace, &self.schema_name(n))
-                        {
-                            mapping.entry(value).or_insert(json!(target));
-                        }
-                        continue;
-                    }
-                    let member_ref = self.member_ref(&m.type_, name, &wire, disc);
-                    let mut constraint = Map::new();
-                    constraint.insert("type".into(), json!("object"));
-                    constraint.insert(
-                        "properties".into(),
-                        json!({ disc.as_str(): {"const": wire} }),
-                    );
-                    if !m.default {
-                        constraint.insert("required".into(), json!([disc]));
-                    }
-                    one_of.push(json!({"allOf": [{"$ref": member_ref}, constraint]}));
-                    mapping.insert(wire, json!(member_ref));
+        let mut components = Vec::new();
+        let mut mapping = Map::new();
+        for m in &u.types {
+            let wire = m.wire_value(&n.namespace);
+            if let Some((inner_name, inner)) = u
+                .discriminator
+                .as_ref()
+                .and_then(|_| discriminated_union(self.spec, &m.type_))
+            {
+                // A union member carries its own members' discriminator values.
+                one_of.push(json!({"$ref": self.schema_ref(inner_name)}));
+                for (value, target) in self.mapping_of(inner, inner_name) {
+                    mapping.entry(value).or_insert(json!(target));
                 }
-                s.insert("oneOf".into(), Value::Array(one_of));
-                s.insert(
-                    "discriminator".into(),
-                    json!({"propertyName": disc, "mapping": mapping}),
-                );
+                continue;
             }
-            None => {
-                for m in &u.types {
-                    let wire = m.wire_value(namespace);
-                    let inner = if is_object_member(self.spec, &m.type_) {
-                        self.type_schema(&m.type_)
-                    } else {
-                        wrapped(self.type_schema(&m.type_))
+            let Some(member) = self.members.get(&(n.clone(), wire.clone())) else {
+                continue;
+            };
+            let target = component_ref(member);
+            one_of.push(json!({ "$ref": target }));
+            let description = format!("The `{wire}` member of `{union_name}`.");
+            let schema = match &u.discriminator {
+                Some(disc) => {
+                    mapping.insert(wire.clone(), json!(target));
+                    self.tagged_member(m, disc, &wire, description)
+                }
+                None => {
+                    let inner = match self.values.get(&(n.clone(), wire.clone())) {
+                        Some(value) => {
+                            let mut wrapper = wrapped(self.type_schema(&m.type_));
+                            if let Value::Object(w) = &mut wrapper {
+                                w.insert(
+                                    "description".into(),
+                                    json!(format!(
+                                        "The value of the `{wire}` member of `{union_name}`."
+                                    )),
+                                );
+                            }
+                            components.push((value.clone(), wrapper));
+                            json!({ "$ref": component_ref(value) })
+                        }
+                        None => self.type_schema(&m.type_),
                     };
-                    one_of.push(json!({
+                    json!({
+                        "description": description,
                         "type": "object",
                         "properties": { wire.as_str(): inner },
                         "required": [wire],
                         "additionalProperties": false,
-                    }));
+                    })
                 }
-                s.insert("oneOf".into(), Value::Array(one_of));
-            }
+            };
+            components.push((member.clone(), schema));
         }
-        Value::Object(s)
+        s.insert("oneOf".into(), Value::Array(one_of));
+        if let Some(disc) = &u.discriminator {
+            s.insert(
+                "discriminator".into(),
+                json!({"propertyName": disc, "mapping": mapping}),
+            );
+        }
+        (Value::Object(s), components)
+    }
+
+    /// A discriminated member's component: the member plus `"<disc>": "<wire>"` (not
+    /// required of the default member), or for a non-object member
+    /// `{"<disc>": "<wire>", "value": ...}`.
+    fn tagged_member(&self, m: &UnionType, disc: &str, wire: &str, description: String) -> Value {
+        let tag = json!({"type": "string", "const": wire});
+        let mut required = Vec::new();
+        if !m.default {
+            required.push(json!(disc));
+        }
+        if is_object_member(self.spec, &m.type_) {
+            let mut constraint = Map::new();
+            constraint.insert("type".into(), json!("object"));
+            constraint.insert("properties".into(), json!({ disc: tag }));
+            if !required.is_empty() {
+                constraint.insert("required".into(), Value::Array(required));
+            }
+            return json!({
+                "description": description,
+                "allOf": [self.type_schema(&m.type_), constraint],
+            });
+        }
+        required.push(json!(VALUE_KEY));
+        json!({
+            "description": description,
+            "type": "object",
+            "properties": { disc: tag, VALUE_KEY: self.type_schema(&m.type_) },
+            "required": required,
+        })
     }
 
     /// `(discriminator value, $ref)` for a discriminated union's members, nested unions expanded.
-    fn mapping_of(&self, u: &Union, namespace: &str, union_name: &str) -> Vec<(String, String)> {
+    fn mapping_of(&self, u: &Union, n: &NamedType) -> Vec<(String, String)> {
         let mut out = Vec::new();
         for m in &u.types {
-            let wire = m.wire_value(namespace);
-            match m
-                .type_
-                .named()
-                .and_then(|n| self.spec.resolve_union(n).map(|inner| (n, inner)))
-            {
-                Some((n, inner)) if inner.discriminator.is_some() => {
-                    out.extend(self.mapping_of(inner, &n.namespace, &self.schema_name(n)));
-                }
-                _ => out.push((
-                    wire.clone(),
-                    self.member_target(&m.type_, union_name, &wire),
-                )),
+            let wire = m.wire_value(&n.namespace);
+            if let Some((inner_name, inner)) = discriminated_union(self.spec, &m.type_) {
+                out.extend(self.mapping_of(inner, inner_name));
+            } else if let Some(member) = self.members.get(&(n.clone(), wire.clone())) {
+                out.push((wire, component_ref(member)));
             }
         }
         out
-    }
-
-    /// The schema a discriminated member's mapping names: the model itself, or for a
-    /// non-object member a `{"value": ...}` wrapper component (created here).
-    fn member_ref(&mut self, t: &TypeRef, union_name: &str, wire: &str, disc: &str) -> String {
-        if is_object_member(self.spec, t) {
-            return self.member_target(t, union_name, wire);
-        }
-        let name = wrapper_name(union_name, wire);
-        let mut wrapper = wrapped(self.type_schema(t));
-        if let Value::Object(w) = &mut wrapper {
-            w.insert(
-                "description".into(),
-                json!(format!(
-                    "The `{wire}` member of `{union_name}`, wrapped; `{disc}` is `{wire}`."
-                )),
-            );
-        }
-        self.schemas.insert(name.clone(), wrapper);
-        format!("#/components/schemas/{name}")
-    }
-
-    fn member_target(&self, t: &TypeRef, union_name: &str, wire: &str) -> String {
-        match t.named() {
-            Some(n) if is_object_member(self.spec, t) => self.schema_ref(n),
-            _ => format!("#/components/schemas/{}", wrapper_name(union_name, wire)),
-        }
     }
 
     /// The schema of a field or parameter: its type plus default, bounds and example.
@@ -552,7 +580,9 @@ impl<'s> Exporter<'s> {
         if let Some(d) = default {
             s.insert("default".into(), d.clone());
         }
-        if let Some(e) = example.and_then(|e| example_value(t, e)) {
+        if let Some(e) =
+            example.and_then(|e| examples::example_value(self.spec, t, e, minimum, maximum))
+        {
             s.insert("examples".into(), json!([e]));
         }
         schema
@@ -570,16 +600,81 @@ impl<'s> Exporter<'s> {
     }
 
     fn schema_name(&self, n: &NamedType) -> String {
-        if n.namespace == self.local {
-            n.name.clone()
-        } else {
-            n.qualified()
+        match self.names.get(n) {
+            Some(name) => name.clone(),
+            None if n.namespace == self.local => n.name.clone(),
+            None => n.qualified(),
         }
     }
 
     fn schema_ref(&self, n: &NamedType) -> String {
-        format!("#/components/schemas/{}", self.schema_name(n))
+        component_ref(&self.schema_name(n))
     }
+}
+
+/// Every type the service defines, then the imported ones it reaches, each once.
+fn reachable_types(spec: &Spec) -> Vec<NamedType> {
+    let service = &spec.service;
+    let mut order: Vec<NamedType> = Vec::new();
+    order.extend(
+        service
+            .enums
+            .iter()
+            .map(|e| service.named(TypeKind::Enum, &e.name)),
+    );
+    order.extend(
+        service
+            .interfaces
+            .iter()
+            .map(|i| service.named(TypeKind::Interface, &i.name)),
+    );
+    order.extend(
+        service
+            .models
+            .iter()
+            .map(|m| service.named(TypeKind::Model, &m.name)),
+    );
+    order.extend(
+        service
+            .unions
+            .iter()
+            .map(|u| service.named(TypeKind::Union, &u.name)),
+    );
+    let mut seen: HashSet<NamedType> = order.iter().cloned().collect();
+    let mut pending: Vec<NamedType> = order.clone();
+    let mut uses = Vec::new();
+    for (_, op) in service.operations() {
+        uses.extend(op.parameters.iter().map(|p| p.type_.clone()));
+        uses.extend(op.body.iter().map(|b| b.type_.clone()));
+        uses.extend(op.responses.iter().map(|r| r.type_.clone()));
+    }
+    uses.extend(service.headers.iter().map(|h| h.type_.clone()));
+    let mut imported = BTreeSet::new();
+    let mut visit = |t: &TypeRef, pending: &mut Vec<NamedType>| {
+        if let Some(n) = t.element().named().filter(|n| seen.insert((*n).clone())) {
+            pending.push(n.clone());
+        }
+    };
+    for t in &uses {
+        visit(t, &mut pending);
+    }
+    while let Some(n) = pending.pop() {
+        if n.namespace != service.namespace {
+            imported.insert(n.clone());
+        }
+        let refs: Vec<TypeRef> = match spec.resolve(&n) {
+            Some(TypeDef::Model(m)) => m.fields.iter().map(|f| f.type_.clone()).collect(),
+            Some(TypeDef::Interface(i)) => i.fields.iter().map(|f| f.type_.clone()).collect(),
+            Some(TypeDef::Union(u)) => u.types.iter().map(|t| t.type_.clone()).collect(),
+            Some(TypeDef::Enum(_)) | None => Vec::new(),
+        };
+        for t in &refs {
+            visit(t, &mut pending);
+        }
+    }
+    // Imported types sorted by qualified name for a stable order.
+    order.extend(imported);
+    order
 }
 
 fn primitive_schema(p: Primitive) -> Value {
@@ -609,19 +704,36 @@ fn wrapped(schema: Value) -> Value {
     json!({"type": "object", "properties": { VALUE_KEY: schema }, "required": [VALUE_KEY]})
 }
 
-/// `<union>.<wire value>`, with characters a component name cannot hold as `_`.
-fn wrapper_name(union_name: &str, wire: &str) -> String {
-    let clean: String = wire
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
+fn component_ref(name: &str) -> String {
+    format!("#/components/schemas/{name}")
+}
+
+/// The member as a union with a discriminator of its own (whose members it brings).
+fn discriminated_union<'s>(spec: &'s Spec, t: &'s TypeRef) -> Option<(&'s NamedType, &'s Union)> {
+    let n = t.named()?;
+    spec.resolve_union(n)
+        .filter(|u| u.discriminator.is_some())
+        .map(|u| (n, u))
+}
+
+/// The description's first sentence (or line), else `METHOD /path`.
+fn summary(op: &Operation, method: &str) -> String {
+    let from_description = op.description.as_deref().and_then(|d| {
+        let line = d.trim().lines().next()?.trim();
+        let sentence = line
+            .find(". ")
+            .map_or(line, |end| &line[..end])
+            .trim_end_matches('.');
+        (!sentence.is_empty()).then(|| {
+            if sentence.chars().count() <= SUMMARY_LENGTH {
+                sentence.to_string()
             } else {
-                '_'
+                let cut: String = sentence.chars().take(SUMMARY_LENGTH - 1).collect();
+                format!("{}…", cut.trim_end())
             }
         })
-        .collect();
-    format!("{union_name}.{clean}")
+    });
+    from_description.unwrap_or_else(|| format!("{} {}", method.to_uppercase(), template(&op.path)))
 }
 
 fn bound(b: &Bound, integral: bool, round: fn(f64) -> f64) -> Value {
@@ -629,29 +741,6 @@ fn bound(b: &Bound, integral: bool, round: fn(f64) -> f64) -> Value {
         json!(round(b.value).max(0.0) as u64)
     } else {
         serde_json::to_value(b).unwrap_or(Value::Null)
-    }
-}
-
-/// An `example` (a string in api.json) as a value of the type, when it is one.
-fn example_value(t: &TypeRef, example: &str) -> Option<Value> {
-    match t {
-        TypeRef::Primitive(Primitive::Integer | Primitive::Long) => {
-            example.parse::<i64>().ok().map(Value::from)
-        }
-        TypeRef::Primitive(Primitive::Double | Primitive::Decimal) => {
-            serde_json::from_str::<serde_json::Number>(example)
-                .ok()
-                .map(Value::Number)
-        }
-        TypeRef::Primitive(Primitive::Boolean) => example.parse::<bool>().ok().map(Value::Bool),
-        TypeRef::Primitive(Primitive::Object | Primitive::Json)
-        | TypeRef::List(_)
-        | TypeRef::Map(_) => serde_json::from_str(example).ok(),
-        TypeRef::Primitive(Primitive::Unit) => None,
-        TypeRef::Primitive(_) => Some(json!(example)),
-        TypeRef::Named(_) => serde_json::from_str(example)
-            .ok()
-            .or_else(|| Some(json!(example))),
     }
 }
 

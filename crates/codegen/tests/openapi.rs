@@ -81,32 +81,33 @@ fn validate_independently(files: &[PathBuf]) {
     );
 }
 
-/// Every `"$ref"` that does not point at an existing `#/components/schemas/<name>`.
+/// Every `"$ref"` that does not point at an existing `#/components/<kind>/<name>`.
 fn dangling_refs(doc: &Value) -> Vec<String> {
-    fn walk(v: &Value, schemas: &serde_json::Map<String, Value>, out: &mut Vec<String>) {
+    fn walk(v: &Value, components: &Value, out: &mut Vec<String>) {
         match v {
             Value::Object(map) => {
                 for (k, child) in map {
                     if k == "$ref" {
-                        let name = child
+                        let target = child
                             .as_str()
-                            .and_then(|r| r.strip_prefix("#/components/schemas/"));
-                        if !name.is_some_and(|n| schemas.contains_key(n)) {
+                            .and_then(|r| r.strip_prefix("#/components/"))
+                            .and_then(|r| r.split_once('/'));
+                        if target.is_none_or(|(kind, name)| components[kind].get(name).is_none()) {
                             out.push(child.to_string());
                         }
                     } else {
-                        walk(child, schemas, out);
+                        walk(child, components, out);
                     }
                 }
             }
-            Value::Array(items) => items.iter().for_each(|i| walk(i, schemas, out)),
+            Value::Array(items) => items.iter().for_each(|i| walk(i, components, out)),
             _ => {}
         }
     }
     let empty = serde_json::Map::new();
     let schemas = doc["components"]["schemas"].as_object().unwrap_or(&empty);
     let mut out = Vec::new();
-    walk(doc, schemas, &mut out);
+    walk(doc, &doc["components"], &mut out);
     // Discriminator mappings name schemas too.
     for schema in schemas.values() {
         if let Some(mapping) = schema["discriminator"]["mapping"].as_object() {
