@@ -64,14 +64,25 @@ impl RouteTable {
 
     pub fn find(&self, method: &str, path: &str) -> Match<'_> {
         let request: Vec<String> = split(path).map(percent_decode).collect();
+        // The most specific path pattern that matches decides, whatever the method (as
+        // OpenAPI and axum match): static segments beat parameters, leftmost first, so
+        // `/users/new` takes the request before `/users/:id` is considered, and a
+        // method only `/users/:id` has is a 405 there.
+        let matching: Vec<&Route> = self
+            .routes
+            .iter()
+            .filter(|r| matches(r, &request))
+            .collect();
+        let Some(most) = matching.iter().map(|r| specificity(r)).max() else {
+            return Match::NotFound;
+        };
         let mut best: Option<&Route> = None;
         let mut allowed = Vec::new();
-        for route in self.routes.iter().filter(|r| matches(r, &request)) {
+        for route in matching.into_iter().filter(|r| specificity(r) == most) {
             if route.method.as_str() != method {
                 allowed.push(route.method);
-            } else if best.is_none_or(|b| specificity(route) > specificity(b)) {
-                // Static segments beat parameters, leftmost first: `/users/new` over
-                // `/users/:id`; among equals the first declared wins.
+            } else if best.is_none() {
+                // Among equals (one path under two parameter names) the first declared wins.
                 best = Some(route);
             }
         }
@@ -191,9 +202,14 @@ mod tests {
             ("DELETE", "/users/:guid"),
             ("PUT", "/users/new"),
         ]);
+        // `/users/new` is its own path: only its methods count.
         assert_eq!(
             t.find("POST", "/users/new"),
-            Match::MethodNotAllowed(vec![Method::Get, Method::Put, Method::Delete])
+            Match::MethodNotAllowed(vec![Method::Put])
+        );
+        assert_eq!(
+            t.find("POST", "/users/x"),
+            Match::MethodNotAllowed(vec![Method::Get, Method::Delete])
         );
         assert_eq!(t.find("GET", "/users"), Match::NotFound);
         assert_eq!(t.find("GET", "/users/a/b"), Match::NotFound);

@@ -320,17 +320,23 @@ fn remembered(
 ) -> Response {
     // The body was validated: it is JSON when the operation takes one.
     let body: Option<Value> = serde_json::from_slice(bytes).ok();
+    let params: Vec<&str> = path_params.iter().map(|(_, text)| text.as_str()).collect();
     let request = state::Request {
         at,
-        key: path_params.last().map(|(_, text)| text.as_str()),
+        params: &params,
         body: body.as_ref(),
     };
     match store.answer(spec, request) {
-        Some(Answer::Gone) => {
-            let key = request.key.unwrap_or_default();
-            ErrorBody::new("not_found", format!("{key} was deleted"))
-                .into_response_with(StatusCode::NOT_FOUND)
-        }
+        // As declared when the operation declares a 404, else the standard body.
+        Some(Answer::Gone) => match op.response(ResponseCode::Status(404)) {
+            Some(declared) if declared.type_.is_unit() => StatusCode::NOT_FOUND.into_response(),
+            Some(declared) => json_response(
+                StatusCode::NOT_FOUND,
+                &Synth::new(spec).value(&declared.type_),
+            ),
+            None => ErrorBody::new("not_found", format!("{} was deleted", params.join("/")))
+                .into_response_with(StatusCode::NOT_FOUND),
+        },
         Some(Answer::Record(record)) => respond(spec, op, record),
         None => respond(spec, op, None),
     }

@@ -13,7 +13,8 @@
 //! - read: the stored record; update: the stored record with the given fields
 //!   overlaid (the key kept); delete: removed (answered with the record when the
 //!   operation returns the model);
-//! - after a delete, every operation on that key answers `404 not_found`;
+//! - after a delete, every operation on that key answers `404`, and so does every
+//!   operation below it (`/users/:id/tokens` once that user is deleted);
 //! - a key never created is answered as without state (synthesised), so a mock
 //!   still answers requests for records it was never given.
 //!
@@ -184,6 +185,9 @@ pub struct Store {
     lifecycles: Vec<Lifecycle>,
     /// `(resource, operation)` → `(lifecycle, role)`.
     roles: HashMap<(usize, usize), (usize, Role)>,
+    /// `(resource, operation)` → the lifecycles whose record path its path starts
+    /// with, each with the index of the path parameter that holds the record's key.
+    within: HashMap<(usize, usize), Vec<(usize, usize)>>,
     records: Mutex<Records>,
 }
 
@@ -210,8 +214,8 @@ pub enum Answer {
 pub struct Request<'a> {
     /// `(resource, operation)` indexes.
     pub at: (usize, usize),
-    /// The last path parameter's text, for record operations.
-    pub key: Option<&'a str>,
+    /// The path parameters' texts, in path order.
+    pub params: &'a [&'a str],
     /// The JSON body (a model, or form parameters as one object).
     pub body: Option<&'a Value>,
 }
@@ -228,9 +232,33 @@ impl Store {
                     .map(move |(o, role)| ((lc.resource, *o), (l, *role)))
             })
             .collect();
+        let mut within: HashMap<(usize, usize), Vec<(usize, usize)>> = HashMap::new();
+        for (l, lc) in lifecycles.iter().enumerate() {
+            let resource = &spec.service.resources[lc.resource];
+            let Some((_, create)) = lc
+                .with_role(Role::Create)
+                .next()
+                .map(|c| (c, &resource.operations[c]))
+            else {
+                continue;
+            };
+            let collection: Vec<&str> = segments(&create.path).collect();
+            let key_index = collection.iter().filter(|s| s.starts_with(':')).count();
+            for (r, res) in spec.service.resources.iter().enumerate() {
+                for (o, op) in res.operations.iter().enumerate() {
+                    let segs: Vec<&str> = segments(&op.path).collect();
+                    let below = segs.len() > collection.len()
+                        && is_record_path(&collection, &segs[..=collection.len()].join("/"));
+                    if below {
+                        within.entry((r, o)).or_default().push((l, key_index));
+                    }
+                }
+            }
+        }
         Store {
             lifecycles,
             roles,
+            within,
             records: Mutex::default(),
         }
     }
@@ -238,6 +266,21 @@ impl Store {
     /// The answer to a valid request, or `None` when the store has no say (an
     /// operation outside every lifecycle, a key it was never given).
     pub fn answer(&self, spec: &Spec, request: Request<'_>) -> Option<Answer> {
+        let deleted_above = self.within.get(&request.at).is_some_and(|scopes| {
+            let records = self
+                .records
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            scopes.iter().any(|(l, i)| {
+                request
+                    .params
+                    .get(*i)
+                    .is_some_and(|key| records.deleted.contains(&(*l, key.to_string())))
+            })
+        });
+        if deleted_above {
+            return Some(Answer::Gone);
+        }
         let &(l, role) = self.roles.get(&request.at)?;
         let lifecycle = &self.lifecycles[l];
         let model = spec.resolve_model(lifecycle.record.named()?)?;
@@ -253,7 +296,7 @@ impl Store {
             let record = records.create(spec, l, lifecycle, model, op, request.body)?;
             return Some(Answer::Record(returns_record.then_some(record)));
         }
-        let slot = (l, request.key?.to_string());
+        let slot = (l, request.params.last()?.to_string());
         if records.deleted.contains(&slot) {
             return Some(Answer::Gone);
         }
@@ -510,7 +553,7 @@ mod tests {
         let body = serde_json::json!({"email": "ada@example.com", "age": 36});
         let create = |body| Request {
             at: (0, 1),
-            key: None,
+            params: &[],
             body: Some(body),
         };
         let Some(Answer::Record(Some(first))) = store.answer(&spec, create(&body)) else {
@@ -525,10 +568,10 @@ mod tests {
         assert_ne!(first["guid"], second["guid"], "fresh keys within maximum 8");
         assert!(first["guid"].as_str().is_some_and(|g| g.len() <= 8));
 
-        let key = first["guid"].as_str().expect("a string key");
+        let key = [first["guid"].as_str().expect("a string key")];
         let at = |o| Request {
             at: (0, o),
-            key: Some(key),
+            params: &key,
             body: None,
         };
         assert_eq!(
@@ -551,16 +594,17 @@ mod tests {
             store.answer(&spec, at(2)),
             Some(Answer::Record(Some(changed)))
         );
+        assert_eq!(store.answer(&spec, at(5)), None, "outside the lifecycle");
         assert_eq!(store.answer(&spec, at(4)), Some(Answer::Record(None)));
-        for o in [2, 3, 4] {
+        // Gone, and so is what is below it.
+        for o in [2, 3, 4, 5] {
             assert_eq!(store.answer(&spec, at(o)), Some(Answer::Gone), "op {o}");
         }
-        // Never created: no say (answered as without state); outside the lifecycle too.
+        // Never created: no say (answered as without state).
         let unknown = Request {
-            key: Some("nobody"),
+            params: &["nobody"],
             ..at(2)
         };
         assert_eq!(store.answer(&spec, unknown), None);
-        assert_eq!(store.answer(&spec, at(5)), None);
     }
 }
