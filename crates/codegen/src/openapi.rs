@@ -5,7 +5,8 @@
 //!   imported ones fully qualified (`io.flow.common.v0.models.user`); only imported
 //!   types the service reaches are exported; every component name stays distinct once
 //!   client generators fold case and separators (`names`);
-//! - `integer` is `int32`, `long` `int64`, `double` `double`; `decimal` is a JSON
+//! - `integer` is `int32`, `long` `int64` (with their ranges as `minimum`/`maximum`),
+//!   `double` `double`; `decimal` is a JSON
 //!   number with format `decimal`; `uuid`, `date-iso8601` and `date-time-iso8601` are
 //!   strings with formats `uuid`, `date`, `date-time`; `object` is any object, `json`
 //!   any value; `map[T]` an object with `additionalProperties`;
@@ -684,8 +685,13 @@ fn primitive_schema(p: Primitive) -> Value {
         Primitive::DateTimeIso8601 => json!({"type": "string", "format": "date-time"}),
         Primitive::Decimal => json!({"type": "number", "format": "decimal"}),
         Primitive::Double => json!({"type": "number", "format": "double"}),
-        Primitive::Integer => json!({"type": "integer", "format": "int32"}),
-        Primitive::Long => json!({"type": "integer", "format": "int64"}),
+        // The ranges are explicit: not every tool reads them from the format.
+        Primitive::Integer => {
+            json!({"type": "integer", "format": "int32", "minimum": i32::MIN, "maximum": i32::MAX})
+        }
+        Primitive::Long => {
+            json!({"type": "integer", "format": "int64", "minimum": i64::MIN, "maximum": i64::MAX})
+        }
         Primitive::Object => json!({"type": "object"}),
         Primitive::Json => json!({}),
         Primitive::String => json!({"type": "string"}),

@@ -1,13 +1,14 @@
-//! OpenAPI export: every corpus spec exports to a document that an independent
-//! validator (`openapi-spec-validator`, from PyPI) accepts, every `$ref` resolves, and
-//! the export of three union-heavy specs is pinned by snapshots.
+//! OpenAPI export: every corpus spec (and the users and shop specs) exports to a
+//! document that an independent validator (`openapi-spec-validator`, from PyPI)
+//! accepts and that Redocly's `recommended` ruleset (npm) passes with no error; every
+//! `$ref` resolves; the export of three union-heavy specs is pinned by snapshots.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use blueprint_codegen::openapi;
 use blueprint_spec::Spec;
-use blueprint_testkit::python;
+use blueprint_testkit::{npm, python};
 use serde_json::Value;
 
 const VALIDATOR: &str = "openapi-spec-validator";
@@ -32,6 +33,7 @@ fn corpus_exports_are_valid_openapi() {
     let mut files = Vec::new();
     let mut specs = corpus();
     specs.push((shop_fixture(), load(&shop_fixture())));
+    specs.push((users_spec(), load(&users_spec())));
     for (path, spec) in specs {
         let text = openapi::render(&spec);
         let doc: Value = serde_json::from_str(&text).expect("the export is JSON");
@@ -56,6 +58,36 @@ fn corpus_exports_are_valid_openapi() {
         files.push(file);
     }
     validate_independently(&files);
+    lint_with_redocly(&files);
+}
+
+/// Redocly's `recommended` rules: no error (warnings are printed: a license the spec
+/// does not give, a spec type no operation uses, a base URL at example.com).
+fn lint_with_redocly(files: &[PathBuf]) {
+    if files.is_empty() {
+        return;
+    }
+    let Some(redocly) = npm::tool("redocly") else {
+        return;
+    };
+    let output = Command::new(redocly)
+        .args(["lint", "--extends", "recommended", "--format", "summary"])
+        .args(files)
+        .env("REDOCLY_TELEMETRY", "off")
+        .env("REDOCLY_SUPPRESS_UPDATE_NOTICE", "true")
+        .output()
+        .expect("run redocly");
+    let shown = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "Redocly found errors:\n{shown}");
+    assert!(
+        shown.contains("Woohoo") || shown.contains("warning"),
+        "Redocly checked nothing?\n{shown}"
+    );
+    eprintln!("{shown}");
 }
 
 /// Run `openapi-spec-validator` over the exported files.
@@ -122,6 +154,10 @@ fn dangling_refs(doc: &Value) -> Vec<String> {
         }
     }
     out
+}
+
+fn users_spec() -> PathBuf {
+    blueprint_testkit::workspace_root().join("services/users/spec/users.json")
 }
 
 /// The mock's fixture: every primitive, bounds, defaults, form and header

@@ -9,12 +9,14 @@
 //! The [`Store`] keeps records in memory, per lifecycle, by key:
 //! - create: a synthesised record, with the fields the request gave overlaid (those
 //!   the record declares with the same type and bounds) and a fresh key unless the
-//!   request chose one; stored and answered;
+//!   request chose one (an empty one cannot be addressed, so it is replaced); stored
+//!   and answered;
 //! - read: the stored record; update: the stored record with the given fields
 //!   overlaid (the key kept); delete: removed (answered with the record when the
 //!   operation returns the model);
-//! - after a delete, every operation on that key answers `404`, and so does every
-//!   operation below it (`/users/:id/tokens` once that user is deleted);
+//! - after a delete (by any `DELETE` on a record path, in a lifecycle or not), every
+//!   operation on that key answers `404`, and so does every operation below it
+//!   (`/users/:id/tokens` once that user is deleted);
 //! - a key never created is answered as without state (synthesised), so a mock
 //!   still answers requests for records it was never given.
 //!
@@ -185,15 +187,23 @@ pub struct Store {
     lifecycles: Vec<Lifecycle>,
     /// `(resource, operation)` → `(lifecycle, role)`.
     roles: HashMap<(usize, usize), (usize, Role)>,
-    /// `(resource, operation)` → the lifecycles whose record path its path starts
-    /// with, each with the index of the path parameter that holds the record's key.
+    /// The scope of each lifecycle. A scope is a record path with parameters blanked
+    /// (`projects/:`): every lifecycle's, and that of every `DELETE` ending in a
+    /// parameter, lifecycle or not.
+    lifecycle_scope: Vec<usize>,
+    /// `DELETE` operations → the scope they delete from.
+    deletes: HashMap<(usize, usize), usize>,
+    /// `(resource, operation)` → the scopes its path is in or below, each with the
+    /// index of the path parameter that holds the key there.
     within: HashMap<(usize, usize), Vec<(usize, usize)>>,
     records: Mutex<Records>,
 }
 
 #[derive(Debug, Default)]
 struct Records {
+    /// By lifecycle and key.
     live: HashMap<(usize, String), Value>,
+    /// By scope and key.
     deleted: HashSet<(usize, String)>,
     /// Records created so far: seeds the next one, so each differs.
     created: u64,
@@ -220,6 +230,13 @@ pub struct Request<'a> {
     pub body: Option<&'a Value>,
 }
 
+/// `/projects/:id/builds` → `["projects", ":", "builds"]`.
+fn pattern(path: &str) -> Vec<&str> {
+    segments(path)
+        .map(|s| if s.starts_with(':') { ":" } else { s })
+        .collect()
+}
+
 impl Store {
     pub fn new(spec: &Spec) -> Self {
         let lifecycles = lifecycles(spec);
@@ -232,25 +249,47 @@ impl Store {
                     .map(move |(o, role)| ((lc.resource, *o), (l, *role)))
             })
             .collect();
+        let mut scopes: Vec<String> = Vec::new();
+        let mut scope_of = |p: Vec<&str>| -> usize {
+            let joined = p.join("/");
+            match scopes.iter().position(|s| *s == joined) {
+                Some(i) => i,
+                None => {
+                    scopes.push(joined);
+                    scopes.len() - 1
+                }
+            }
+        };
+        let lifecycle_scope: Vec<usize> = lifecycles
+            .iter()
+            .map(|lc| {
+                let resource = &spec.service.resources[lc.resource];
+                let create = lc
+                    .with_role(Role::Create)
+                    .next()
+                    .map(|c| &resource.operations[c]);
+                let mut p = create.map(|c| pattern(&c.path)).unwrap_or_default();
+                p.push(":");
+                scope_of(p)
+            })
+            .collect();
+        let mut deletes = HashMap::new();
+        for (r, resource) in spec.service.resources.iter().enumerate() {
+            for (o, op) in resource.operations.iter().enumerate() {
+                if op.method == Method::Delete && last_is_param(&op.path) {
+                    deletes.insert((r, o), scope_of(pattern(&op.path)));
+                }
+            }
+        }
         let mut within: HashMap<(usize, usize), Vec<(usize, usize)>> = HashMap::new();
-        for (l, lc) in lifecycles.iter().enumerate() {
-            let resource = &spec.service.resources[lc.resource];
-            let Some((_, create)) = lc
-                .with_role(Role::Create)
-                .next()
-                .map(|c| (c, &resource.operations[c]))
-            else {
-                continue;
-            };
-            let collection: Vec<&str> = segments(&create.path).collect();
-            let key_index = collection.iter().filter(|s| s.starts_with(':')).count();
-            for (r, res) in spec.service.resources.iter().enumerate() {
-                for (o, op) in res.operations.iter().enumerate() {
-                    let segs: Vec<&str> = segments(&op.path).collect();
-                    let below = segs.len() > collection.len()
-                        && is_record_path(&collection, &segs[..=collection.len()].join("/"));
-                    if below {
-                        within.entry((r, o)).or_default().push((l, key_index));
+        for (r, resource) in spec.service.resources.iter().enumerate() {
+            for (o, op) in resource.operations.iter().enumerate() {
+                let path = pattern(&op.path);
+                for (s, scope) in scopes.iter().enumerate() {
+                    let scope: Vec<&str> = scope.split('/').collect();
+                    if path.len() >= scope.len() && path[..scope.len()] == scope[..] {
+                        let key_index = scope.iter().filter(|s| **s == ":").count() - 1;
+                        within.entry((r, o)).or_default().push((s, key_index));
                     }
                 }
             }
@@ -258,6 +297,8 @@ impl Store {
         Store {
             lifecycles,
             roles,
+            lifecycle_scope,
+            deletes,
             within,
             records: Mutex::default(),
         }
@@ -266,41 +307,45 @@ impl Store {
     /// The answer to a valid request, or `None` when the store has no say (an
     /// operation outside every lifecycle, a key it was never given).
     pub fn answer(&self, spec: &Spec, request: Request<'_>) -> Option<Answer> {
-        let deleted_above = self.within.get(&request.at).is_some_and(|scopes| {
-            let records = self
-                .records
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            scopes.iter().any(|(l, i)| {
-                request
-                    .params
-                    .get(*i)
-                    .is_some_and(|key| records.deleted.contains(&(*l, key.to_string())))
-            })
-        });
-        if deleted_above {
-            return Some(Answer::Gone);
-        }
-        let &(l, role) = self.roles.get(&request.at)?;
-        let lifecycle = &self.lifecycles[l];
-        let model = spec.resolve_model(lifecycle.record.named()?)?;
-        let (r, o) = request.at;
-        let op = &spec.service.resources[r].operations[o];
-        let returns_record = success_type(op) == Some(&lifecycle.record);
         // A poisoned lock only means another request panicked mid-update; the maps are still whole.
         let mut records = self
             .records
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let gone = self.within.get(&request.at).is_some_and(|scopes| {
+            scopes.iter().any(|(s, i)| {
+                request
+                    .params
+                    .get(*i)
+                    .is_some_and(|key| records.deleted.contains(&(*s, key.to_string())))
+            })
+        });
+        if gone {
+            return Some(Answer::Gone);
+        }
+        let role = self.roles.get(&request.at).copied();
+        if let Some(&scope) = self.deletes.get(&request.at) {
+            let key = request.params.last()?.to_string();
+            records.deleted.insert((scope, key.clone()));
+            if role.is_none() {
+                return None; // Answered as without state; gone from now on.
+            }
+        }
+        let (l, role) = role?;
+        let lifecycle = &self.lifecycles[l];
+        let model = spec.resolve_model(lifecycle.record.named()?)?;
+        let (r, o) = request.at;
+        let op = &spec.service.resources[r].operations[o];
+        let returns_record = success_type(op) == Some(&lifecycle.record);
         if role == Role::Create {
             let record = records.create(spec, l, lifecycle, model, op, request.body)?;
+            let key = key_text(&record, &lifecycle.key)?;
+            records.deleted.remove(&(self.lifecycle_scope[l], key));
             return Some(Answer::Record(returns_record.then_some(record)));
         }
         let slot = (l, request.params.last()?.to_string());
-        if records.deleted.contains(&slot) {
-            return Some(Answer::Gone);
-        }
         match role {
+            // (A create was answered above.)
             Role::Create | Role::Read => {
                 let record = records.live.get(&slot)?;
                 Some(Answer::Record(Some(record.clone())))
@@ -316,7 +361,6 @@ impl Store {
             }
             Role::Delete => {
                 let removed = records.live.remove(&slot);
-                records.deleted.insert(slot);
                 Some(Answer::Record(removed.filter(|_| returns_record)))
             }
         }
@@ -325,7 +369,7 @@ impl Store {
 
 impl Records {
     /// A new record: synthesised, the given fields overlaid, a fresh key unless the
-    /// request chose one. Stored; its key no longer counts as deleted.
+    /// request chose one. Stored.
     fn create(
         &mut self,
         spec: &Spec,
@@ -338,15 +382,15 @@ impl Records {
         self.created += 1;
         let seed = self.created;
         let mut record = Synth::with_seed(spec, seed).value(&lifecycle.record);
+        // An empty key cannot be addressed (`/users/`): the mock picks one instead.
         let chosen = body
             .and_then(|b| b.get(&lifecycle.key))
-            .is_some_and(|v| !v.is_null());
+            .is_some_and(|v| !v.is_null() && v.as_str() != Some(""));
         overlay(spec, &mut record, model, &given_fields(spec, op), body);
         if !chosen {
             set_fresh_key(spec, &mut record, model, &lifecycle.key, seed);
         }
         let key = key_text(&record, &lifecycle.key)?;
-        self.deleted.remove(&(l, key.clone()));
         self.live.insert((l, key), record.clone());
         Some(record)
     }
