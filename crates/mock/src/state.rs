@@ -591,6 +591,38 @@ mod tests {
     }
 
     #[test]
+    fn a_delete_outside_any_lifecycle_still_removes() {
+        let spec = load_str(
+            "t.json",
+            r#"{"name": "t",
+                "models": {"tag": {"fields": [{"name": "id", "type": "string"}]}},
+                "resources": {"tag": {"operations": [
+                  {"method": "GET", "path": "/:id", "responses": {"200": {"type": "tag"}}},
+                  {"method": "GET", "path": "/:id/uses", "responses": {"200": {"type": "[string]"}}},
+                  {"method": "DELETE", "path": "/:id", "responses": {"204": {"type": "unit"}}}
+                ]}}}"#,
+            &LoadOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(lifecycles(&spec).is_empty(), "no create, no lifecycle");
+        let store = Store::new(&spec);
+        let at = |o| Request {
+            at: (0, o),
+            params: &["a"],
+            body: None,
+        };
+        assert_eq!(store.answer(&spec, at(0)), None, "never deleted: no say");
+        assert_eq!(
+            store.answer(&spec, at(2)),
+            None,
+            "answered as without state"
+        );
+        for o in [0, 1, 2] {
+            assert_eq!(store.answer(&spec, at(o)), Some(Answer::Gone), "op {o}");
+        }
+    }
+
+    #[test]
     fn records_are_kept_changed_and_removed() {
         let spec = spec();
         let store = Store::new(&spec);
