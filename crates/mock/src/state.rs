@@ -326,11 +326,9 @@ impl Store {
         let role = self.roles.get(&request.at).copied();
         if let Some(&scope) = self.deletes.get(&request.at) {
             let key = request.params.last()?.to_string();
-            records.deleted.insert((scope, key.clone()));
-            if role.is_none() {
-                return None; // Answered as without state; gone from now on.
-            }
+            records.deleted.insert((scope, key));
         }
+        // Outside every lifecycle: answered as without state (a delete is gone from now on).
         let (l, role) = role?;
         let lifecycle = &self.lifecycles[l];
         let model = spec.resolve_model(lifecycle.record.named()?)?;
