@@ -1,15 +1,20 @@
 //! `dev`: the one command line for every Blueprint developer task.
 //!
 //! Wiring only: each subcommand parses its flags, calls the library crates and
-//! prints. Exit codes everywhere: 0 success, 1 findings (invalid spec, lint
-//! findings, breaking change...), 2 usage or I/O error.
+//! prints: what it produces (a service's JSON, a diff, a report, a database URL) on
+//! stdout; diagnostics, warnings and progress on stderr. Exit codes everywhere: 0
+//! success, 1 findings (invalid spec, lint findings, breaking change...), 2 usage or
+//! I/O error.
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
+mod changes;
 mod cmd;
+mod git;
 mod report;
+mod workspace;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -19,6 +24,8 @@ mod report;
     long_about = "Blueprint: schema-first microservices in Rust.\n\n\
         The spec (apibuilder api.json) is the single source of truth; `dev` lints it, \
         generates code from it and checks services against it.\n\n\
+        Output: what a command produces on stdout; diagnostics, warnings and progress \
+        on stderr.\n\n\
         Exit codes: 0 success, 1 findings (invalid spec, lint findings, breaking change), \
         2 usage or I/O error."
 )]
@@ -45,6 +52,17 @@ enum Command {
     Mock(cmd::mock::MockArgs),
     /// Call a running service and check every answer against its spec.
     Verify(cmd::verify::VerifyArgs),
+    /// The services, the streams they own and consume, who calls whom.
+    Graph(cmd::graph::GraphArgs),
+    /// What changed since a revision and the deploy phases for it.
+    Plan(cmd::plan::PlanArgs),
+    /// Tag every service that changed with its next semantic version.
+    Release(cmd::release::ReleaseArgs),
+    /// Deployment: Dockerfiles, Kubernetes manifests, CI/CD workflows.
+    #[command(subcommand)]
+    Deploy(cmd::deploy::DeployCommand),
+    /// Dependencies against the registry; `upgrade` raises them in small batches.
+    Deps(cmd::deps::DepsArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +75,11 @@ fn main() -> ExitCode {
         Command::Gen(args) => cmd::r#gen::run(&args),
         Command::Mock(args) => cmd::mock::run(args),
         Command::Verify(args) => cmd::verify::run(args),
+        Command::Graph(args) => cmd::graph::run(args),
+        Command::Plan(args) => cmd::plan::run(args),
+        Command::Release(args) => cmd::release::run(args),
+        Command::Deploy(c) => cmd::deploy::run(c),
+        Command::Deps(args) => cmd::deps::run(args),
     };
     match result {
         Ok(code) => code,

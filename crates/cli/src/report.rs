@@ -1,8 +1,13 @@
 //! Printing diagnostics in the formats every command shares.
+//!
+//! Diagnostics (errors, warnings, lint findings) always go to stderr, in every
+//! format; stdout carries only what a command produces (a service's JSON, a diff,
+//! a verification report), so `dev spec show --json api.json | jq` never reads a
+//! diagnostic.
 
 use std::io::{IsTerminal, Write};
 
-use blueprint_spec::{Diagnostic, SourceMap, diag::render_human};
+use blueprint_spec::{Diagnostic, SourceMap, Spec, diag::render_human};
 
 /// Output format for diagnostics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -18,18 +23,18 @@ pub enum Format {
     Short,
 }
 
-/// Whether to colour human output: a terminal, and `NO_COLOR` unset.
+/// Whether to colour diagnostics: stderr is a terminal, and `NO_COLOR` unset.
 pub fn use_color() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
-/// Print diagnostics to stdout in `format`.
+/// Print diagnostics to stderr in `format`.
 pub fn print_diagnostics<'a>(
     diagnostics: impl IntoIterator<Item = &'a Diagnostic>,
     sources: &SourceMap,
     format: Format,
 ) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = std::io::stderr().lock();
     let diagnostics: Vec<&Diagnostic> = diagnostics.into_iter().collect();
     match format {
         Format::Human => {
@@ -45,12 +50,7 @@ pub fn print_diagnostics<'a>(
         }
         Format::Json => {
             let list: Vec<_> = diagnostics.iter().map(|d| d.to_json(sources)).collect();
-            let doc = serde_json::json!({ "diagnostics": list });
-            writeln!(
-                out,
-                "{}",
-                serde_json::to_string_pretty(&doc).unwrap_or_default()
-            )?;
+            write_json_document(&mut out, list)?;
         }
         Format::Github => {
             for d in &diagnostics {
@@ -59,6 +59,28 @@ pub fn print_diagnostics<'a>(
         }
     }
     Ok(())
+}
+
+/// The spec's warnings, in `format`; nothing when there are none (so a JSON
+/// format prints no empty document).
+pub fn print_warnings(spec: &Spec, format: Format) -> std::io::Result<()> {
+    if spec.warnings.is_empty() {
+        return Ok(());
+    }
+    print_diagnostics(&spec.warnings, &spec.sources, format)
+}
+
+/// `{"diagnostics": [...]}`: the one JSON document `--format json` prints.
+pub fn write_json_document(
+    out: &mut impl Write,
+    diagnostics: Vec<serde_json::Value>,
+) -> std::io::Result<()> {
+    let doc = serde_json::json!({ "diagnostics": diagnostics });
+    writeln!(
+        out,
+        "{}",
+        serde_json::to_string_pretty(&doc).unwrap_or_default()
+    )
 }
 
 /// `::error file=F,line=L,col=C,title=CODE::MESSAGE`, escaped as GitHub requires.

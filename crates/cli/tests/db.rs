@@ -95,3 +95,52 @@ fn generate_migrate_status_edit_reset() {
     assert!(reset.status.success(), "{}", text(&reset));
     assert!(run("status", &[]).status.success());
 }
+
+#[test]
+fn default_paths_are_relative_to_the_workspace_root() {
+    // A workspace whose blueprint.toml names the migrations; `dev db` run from the
+    // root and from a subfolder must use the one database at the root's `.dev/`.
+    let dir = scratch("dev-db-subfolder");
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("../codegen/tests/db/users.json");
+    let out = dev(
+        &dir,
+        &[
+            "gen",
+            "--spec",
+            &spec.to_string_lossy(),
+            "--out",
+            "api",
+            "--generators",
+            "sql-postgres,sql-sqlite",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    std::fs::write(
+        dir.join("blueprint.toml"),
+        "[db]\nservice = \"users\"\nmigrations = \"api/migrations\"\n",
+    )
+    .unwrap();
+    let sub = dir.join("services/users/src");
+    std::fs::create_dir_all(&sub).unwrap();
+
+    let migrate = dev(&dir, &["db", "migrate"]);
+    assert!(migrate.status.success(), "{}", text(&migrate));
+    let status = dev(&sub, &["db", "status"]);
+    assert!(
+        status.status.success(),
+        "applied at the root: {}",
+        text(&status)
+    );
+    assert!(
+        text(&status).contains("0001_initial.sql"),
+        "{}",
+        text(&status)
+    );
+    assert!(dir.join(".dev/users.sqlite").is_file());
+    let stray: Vec<PathBuf> = [dir.join("services"), dir.join("services/users"), sub]
+        .into_iter()
+        .map(|d| d.join(".dev"))
+        .filter(|d| d.exists())
+        .collect();
+    assert!(stray.is_empty(), "a second .dev: {stray:?}");
+}

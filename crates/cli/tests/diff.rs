@@ -166,3 +166,46 @@ fn against_a_git_revision_with_allowances() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown category `no-such-id`"));
 }
+
+#[test]
+fn against_a_git_revision_without_specs_compares_every_workspace_spec() {
+    let repo = Path::new(env!("CARGO_TARGET_TMPDIR")).join("diff-against-git-workspace");
+    let _ = std::fs::remove_dir_all(&repo);
+    std::fs::create_dir_all(repo.join("spec")).expect("temp dir");
+    std::fs::create_dir_all(repo.join("src/deep")).expect("temp dir");
+    std::fs::write(
+        repo.join("blueprint.toml"),
+        "[workspace]\nspecs = [\"spec/*.json\"]\n",
+    )
+    .expect("config");
+    std::fs::copy(
+        case("many-changes", "old.json"),
+        repo.join("spec/shop.json"),
+    )
+    .expect("copy");
+    std::fs::copy(case("identical", "old.json"), repo.join("spec/same.json")).expect("copy");
+    git(&repo, &["init", "-q"]);
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-qm", "v1"]);
+    std::fs::copy(
+        case("many-changes", "new.json"),
+        repo.join("spec/shop.json"),
+    )
+    .expect("copy");
+
+    // From a subfolder too: the workspace is the folder of blueprint.toml.
+    for dir in [repo.clone(), repo.join("src/deep")] {
+        let out = dev(&["diff", "--against", "git:HEAD", "--format", "json"], &dir);
+        assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let compared: Vec<&str> = doc["comparisons"]
+            .as_array()
+            .expect("comparisons")
+            .iter()
+            .map(|c| c["new"].as_str().expect("path"))
+            .collect();
+        assert_eq!(compared.len(), 2, "{compared:?}");
+        assert!(compared[0].ends_with("spec/same.json"), "{compared:?}");
+        assert!(compared[1].ends_with("spec/shop.json"), "{compared:?}");
+    }
+}

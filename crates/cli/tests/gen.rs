@@ -84,7 +84,8 @@ fn check_lists_changed_missing_and_leftover_files_then_gen_fixes_them() {
     std::fs::write(dir.join("pkg/src/hand_written.rs"), "// mine\n").expect("own file");
     let out = dev(&dir, &check);
     assert_eq!(out.status.code(), Some(1));
-    let listed = stdout(&out);
+    assert_eq!(stdout(&out), "", "gen reports on stderr");
+    let listed = String::from_utf8_lossy(&out.stderr);
     for stale in ["src/client.rs", "src/mock.rs", "src/models/old.rs"] {
         assert!(listed.contains(stale), "{stale} not listed:\n{listed}");
     }
@@ -154,4 +155,53 @@ fn unknown_generator_is_a_usage_error() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown generator `cobol`"));
+}
+
+#[test]
+fn db_models_get_the_dao_and_embedded_migrations_by_default() {
+    let dir = scratch("gen-db-defaults");
+    let original = root().join("crates/codegen/tests/db/users.json");
+    let text = std::fs::read_to_string(original).expect("fixture");
+    std::fs::write(dir.join("users.json"), &text).expect("spec");
+    let args = [
+        "gen",
+        "--spec",
+        "users.json",
+        "--out",
+        "pkg",
+        "--crate",
+        "users-db",
+    ];
+    let out = dev(&dir, &args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.join("pkg/src/dao.rs").exists());
+    let manifest = std::fs::read_to_string(dir.join("pkg/Cargo.toml")).expect("manifest");
+    assert!(manifest.contains("\"db\""), "{manifest}");
+
+    // A second migration: the package embeds the first (on disk) and the new one.
+    let changed = text.replacen(
+        r#"{"name": "name", "type": "string", "required": false},"#,
+        r#"{"name": "name", "type": "string", "required": false}, {"name": "nickname", "type": "string", "required": false},"#,
+        1,
+    );
+    assert_ne!(changed, text, "the fixture changed shape");
+    std::fs::write(dir.join("users.json"), changed).expect("spec");
+    assert_eq!(dev(&dir, &args).status.code(), Some(0));
+    let lib = std::fs::read_to_string(dir.join("pkg/src/lib.rs")).expect("lib.rs");
+    for dialect in ["postgres", "sqlite"] {
+        for file in ["0001_initial.sql", "0002_add_users_nickname.sql"] {
+            let path = format!("migrations/{dialect}/{file}");
+            assert!(dir.join("pkg").join(&path).exists(), "{path}");
+            assert!(lib.contains(&format!("\"../{path}\"")), "{path} in:\n{lib}");
+        }
+    }
+    assert_eq!(
+        dev(&dir, &[&args[..], &["--check"]].concat()).status.code(),
+        Some(0)
+    );
 }

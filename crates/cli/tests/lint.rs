@@ -65,12 +65,18 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// Findings are diagnostics: on stderr, whatever the format; stdout stays empty.
+fn findings(o: &Output) -> String {
+    assert_eq!(stdout(o), "", "findings go to stderr");
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
 #[test]
 fn clean_workspace_exits_0() {
     let ws = Workspace::new("clean", "", CLEAN);
     let out = ws.dev(&["--format", "short"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    assert_eq!(stdout(&out), "");
+    assert_eq!(out.status.code(), Some(0), "{}", findings(&out));
+    assert_eq!(findings(&out), "");
 }
 
 #[test]
@@ -79,12 +85,29 @@ fn findings_exit_1_unless_only_errors_are_denied() {
     let out = ws.dev(&["--format", "short"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
-        stdout(&out).trim(),
+        findings(&out).trim(),
         "warning[field-common-types] services/users/spec/users.json:4:90: field `user.created_at` has type `string`, expected `date-time-iso8601`"
             .replace("services/users/spec/users.json", &ws.path("services/users/spec/users.json").display().to_string())
     );
     let out = ws.dev(&["--format", "short", "--deny", "errors"]);
     assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn the_loaders_warnings_are_shown_but_do_not_fail() {
+    // A key repeated with the same value: the spec loads, with a warning.
+    let spec = CLEAN.replace(
+        r#"{"name": "id", "type": "string"}"#,
+        r#"{"name": "id", "type": "string", "required": true, "required": true}"#,
+    );
+    let ws = Workspace::new("load-warning", "", &spec);
+    let out = ws.dev(&["--format", "short"]);
+    assert_eq!(out.status.code(), Some(0), "{}", findings(&out));
+    assert!(
+        findings(&out).contains("warning[spec/duplicate-key]"),
+        "{}",
+        findings(&out)
+    );
 }
 
 #[test]
@@ -108,7 +131,7 @@ fn explicit_files_json_format() {
     let ws = Workspace::new("json", "", &with_warning());
     let out = ws.dev(&["services/users/spec/users.json", "--format", "json"]);
     assert_eq!(out.status.code(), Some(1));
-    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json output");
+    let doc: serde_json::Value = serde_json::from_str(&findings(&out)).expect("json output");
     let list = doc["diagnostics"].as_array().expect("diagnostics list");
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["code"], "field-common-types");
@@ -124,7 +147,7 @@ fn invalid_spec_exits_1_missing_file_exits_2() {
     );
     let out = ws.dev(&["--format", "short"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stdout(&out).contains("error[spec/"), "{}", stdout(&out));
+    assert!(findings(&out).contains("error[spec/"), "{}", findings(&out));
 
     let out = ws.dev(&["nope.json"]);
     assert_eq!(out.status.code(), Some(2));

@@ -25,14 +25,27 @@ impl Drop for Server {
 
 /// One request with `Connection: close`; the status line's code and the body.
 fn request(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+    let (status, _, body) = exchange(addr, method, path, &[], body);
+    (status, body)
+}
+
+/// One request with `extra` headers: the status, the response head and the body.
+fn exchange(
+    addr: &str,
+    method: &str,
+    path: &str,
+    extra: &[String],
+    body: Option<&str>,
+) -> (u16, String, String) {
     let mut stream = TcpStream::connect(addr).expect("connect to the mock");
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
     let body = body.unwrap_or("");
+    let extra: String = extra.iter().map(|h| format!("{h}\r\n")).collect();
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .expect("send");
@@ -45,11 +58,8 @@ fn request(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, St
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("no status line in {response:?}"));
-    let body = response
-        .split_once("\r\n\r\n")
-        .map_or("", |(_, b)| b)
-        .to_string();
-    (status, body)
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (status, head.to_ascii_lowercase(), body.to_string())
 }
 
 #[test]
@@ -71,10 +81,14 @@ fn serves_the_spec_on_loopback_and_stops_on_ctrl_c() {
         .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or_else(|| panic!("no address in {banner:?}"))
         .to_string();
-    assert!(banner.contains("8 operations"), "{banner}");
+    assert!(banner.contains("11 operations"), "{banner}");
 
+    // The spec declares its own healthcheck: it answers, not the built-in one.
     let (status, body) = request(&addr, "GET", "/_internal_/healthcheck", None);
-    assert_eq!((status, body.as_str()), (200, r#"{"status":"healthy"}"#));
+    assert_eq!(
+        (status, body.as_str()),
+        (200, r#"{"status":"ok","checked":["string"]}"#)
+    );
     let (status, body) = request(
         &addr,
         "GET",
@@ -91,6 +105,26 @@ fn serves_the_spec_on_loopback_and_stops_on_ctrl_c() {
     let (status, _) = request(&addr, "GET", "/nope", None);
     assert_eq!(status, 404);
 
+    // Over the wire, as hyper serves it: HEAD carries the GET's length; a request
+    // head past the router's limits (below hyper's own) is answered in JSON.
+    let user = "/users/3f1c2d4e-5b6a-4c7d-8e9f-0a1b2c3d4e5f";
+    let (_, get_head, get_body) = exchange(&addr, "GET", user, &[], None);
+    let (status, head, body) = exchange(&addr, "HEAD", user, &[], None);
+    assert_eq!((status, body.as_str()), (200, ""));
+    let length = format!("content-length: {}", get_body.len());
+    assert!(
+        get_head.contains(&length) && head.contains(&length),
+        "{head}"
+    );
+    let long = format!("/users?q={}", "x".repeat(9000));
+    let (status, _, body) = exchange(&addr, "GET", &long, &[], None);
+    assert_eq!(status, 414);
+    assert!(body.contains(r#""code":"uri_too_long""#), "{body}");
+    let many: Vec<String> = (0..80).map(|i| format!("x-header-{i}: {i}")).collect();
+    let (status, _, body) = exchange(&addr, "GET", "/users?q=a", &many, None);
+    assert_eq!(status, 431);
+    assert!(body.contains(r#""code":"headers_too_large""#), "{body}");
+
     // Ctrl-C: a graceful stop, exit status 0.
     let pid = server.0.id().to_string();
     let sent = Command::new("kill")
@@ -100,8 +134,18 @@ fn serves_the_spec_on_loopback_and_stops_on_ctrl_c() {
     assert!(sent.success());
     let status = server.0.wait().expect("wait for dev mock");
     assert!(status.success(), "dev mock exited with {status}");
+    // stdout holds only the address line; the rest is progress, on stderr.
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
-    assert_eq!(rest, ["mock stopped"]);
+    assert!(rest.is_empty(), "{rest:?}");
+    let mut progress = String::new();
+    server
+        .0
+        .stderr
+        .take()
+        .expect("piped stderr")
+        .read_to_string(&mut progress)
+        .expect("read stderr");
+    assert!(progress.contains("mock stopped"), "{progress}");
 }
 
 #[test]
@@ -125,5 +169,6 @@ fn an_invalid_spec_is_exit_1_with_diagnostics() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("nope"));
+    assert!(out.stdout.is_empty(), "diagnostics go to stderr");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
 }

@@ -55,7 +55,8 @@ fn invalid_spec_prints_diagnostics_and_exits_1() {
         .output()
         .expect("run dev");
     assert_eq!(out.status.code(), Some(1));
-    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.stdout.is_empty(), "diagnostics go to stderr");
+    let text = String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("error[spec/unknown-type]"), "{text}");
     assert!(text.contains("unknown-type--field.json:16:19"), "{text}");
 }
@@ -68,7 +69,8 @@ fn invalid_spec_json_format_is_a_json_document() {
         .output()
         .expect("run dev");
     assert_eq!(out.status.code(), Some(1));
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert!(out.stdout.is_empty(), "diagnostics go to stderr");
+    let json: serde_json::Value = serde_json::from_slice(&out.stderr).expect("JSON on stderr");
     assert_eq!(json["diagnostics"][0]["code"], "spec/enum-no-values");
 }
 

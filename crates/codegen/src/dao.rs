@@ -25,7 +25,7 @@ use quote::{format_ident, quote};
 
 use crate::rust::naming;
 use crate::rust::{Ctx, Place};
-use crate::sql::schema::{CREATED_AT, UPDATED_AT};
+use crate::sql::schema::CREATED_AT;
 use crate::sql::{self, Table, postgres, sqlite};
 use crate::{CodegenError, GeneratedFile};
 
@@ -36,7 +36,13 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<Option<GeneratedFil
     if schema.tables.is_empty() {
         return Ok(None);
     }
-    let tables: Vec<TokenStream> = schema.tables.iter().map(|t| table_module(ctx, t)).collect();
+    // Table modules sit beside the `models` import they name the models through.
+    let mut modules = naming::Scope::with_reserved(&["models"]);
+    let tables: Vec<TokenStream> = schema
+        .tables
+        .iter()
+        .map(|t| table_module(ctx, t, modules.claim_ident(&naming::snake(&t.name))))
+        .collect();
     let doc = format!(
         " Data access for the tables of `{}`: one module per table.",
         ctx.spec.service.name
@@ -76,9 +82,11 @@ fn param_type(ctx: &Ctx<'_>, t: &TypeRef) -> TokenStream {
     }
 }
 
-fn table_module(ctx: &Ctx<'_>, table: &Table) -> TokenStream {
+/// The names a lookup function binds or reads besides its key parameters.
+const LOOKUP_LOCALS: &[&str] = &["conn", "lookup", "sql", "decode"];
+
+fn table_module(ctx: &Ctx<'_>, table: &Table, module: Ident) -> TokenStream {
     let spec = ctx.spec;
-    let module = naming::ident(&naming::snake(&table.name));
     let model = ctx.named_path(
         &spec.service.named(TypeKind::Model, &table.model),
         Place::Sibling,
@@ -148,14 +156,18 @@ fn table_module(ctx: &Ctx<'_>, table: &Table) -> TokenStream {
             postgres::find_by(table, columns),
             sqlite::find_by(table, columns),
         );
-        let params: Vec<Ident> = columns.iter().map(|c| ident(c)).collect();
+        let mut locals = naming::Scope::with_reserved(LOOKUP_LOCALS);
+        let params: Vec<Ident> = columns
+            .iter()
+            .map(|c| locals.claim_ident(&naming::field_name(c)))
+            .collect();
         let types: Vec<TokenStream> = columns
             .iter()
             .map(|c| param_type(ctx, &field_type(c)))
             .collect();
         let names = columns.iter();
         let doc = format!(
-            "The row of `{doc_table}` with this {}, if any.",
+            " The row of `{doc_table}` with this {}, if any.",
             columns.join(", ")
         );
         let delete_const = primary.then(|| {
@@ -168,24 +180,24 @@ fn table_module(ctx: &Ctx<'_>, table: &Table) -> TokenStream {
         let delete = delete_const.map(|delete| {
             let delete_fn = format_ident!("delete_by_{suffix}");
             let names = columns.iter();
-            let ddoc = format!("Delete the row of `{doc_table}` with this key; whether there was one. Journals a DELETE with the old values.");
+            let ddoc = format!(" Delete the row of `{doc_table}` with this key; whether there was one. Journals a DELETE with the old values.");
             quote! {
                 #[doc = #ddoc]
                 pub async fn #delete_fn<'c>(conn: impl Into<Conn<'c>>, #(#params: #types),*) -> Result<bool, DbError> {
-                    let key = Doc::new() #(.field(#names, #params)?)* .finish();
+                    let lookup = Doc::new() #(.field(#names, #params)?)* .finish();
                     let conn = conn.into();
                     let sql = #delete.get(conn.dialect());
-                    Ok(conn.execute(sql.into(), &key, &[]).await? > 0)
+                    Ok(conn.execute(sql.into(), &lookup, &[]).await? > 0)
                 }
             }
         });
         key_fns.push(quote! {
             #[doc = #doc]
             pub async fn #by<'c>(conn: impl Into<Conn<'c>>, #(#params: #types),*) -> Result<Option<#model>, DbError> {
-                let key = Doc::new() #(.field(#names, #params)?)* .finish();
+                let lookup = Doc::new() #(.field(#names, #params)?)* .finish();
                 let conn = conn.into();
                 let sql = #find.get(conn.dialect());
-                conn.fetch_optional(sql.into(), &key, &[]).await?.as_deref().map(decode).transpose()
+                conn.fetch_optional(sql.into(), &lookup, &[]).await?.as_deref().map(decode).transpose()
             }
             #delete
         });
@@ -224,19 +236,21 @@ fn table_module(ctx: &Ctx<'_>, table: &Table) -> TokenStream {
             }
         })
         .collect();
-    let mut sortable: Vec<String> = filtered.iter().map(|c| c.name.clone()).collect();
-    for meta in [CREATED_AT, UPDATED_AT] {
-        if !sortable.iter().any(|s| s == meta) {
-            sortable.push(meta.to_string());
-        }
-    }
+    // The indexed columns and the timestamps: `Model::sortable`, which the
+    // server's `sort` check reads too.
+    let sortable: Vec<&str> = ctx
+        .spec
+        .service
+        .model(&table.model)
+        .and_then(|m| m.sortable())
+        .unwrap_or_default();
     let default_sort = format!("-{CREATED_AT}");
     let filter_doc = format!(
-        "Filters for [`list`]: the indexed fields of `{}`; `None` matches every row.",
+        " Filters for [`list`]: the indexed fields of `{}`; `None` matches every row.",
         table.name
     );
     let list_doc = format!(
-        "Rows of `{}` matching `filter`, one page (limit 25 by default, at most 100), sorted by `page.sort` over {} (default `{default_sort}`).",
+        " Rows of `{}` matching `filter`, one page (limit 25 by default, at most 100), sorted by `page.sort` over {} (default `{default_sort}`).",
         table.name,
         sortable
             .iter()
@@ -244,7 +258,7 @@ fn table_module(ctx: &Ctx<'_>, table: &Table) -> TokenStream {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let module_doc = format!("Table `{}`: rows of model `{}`.", table.name, table.model);
+    let module_doc = format!(" Table `{}`: rows of model `{}`.", table.name, table.model);
 
     quote! {
         #[doc = #module_doc]

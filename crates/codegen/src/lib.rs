@@ -35,8 +35,9 @@
 //! - Types (models, enums, unions, interfaces): `UpperCamelCase` of the spec name
 //!   (`user_form` → `UserForm`). Names that would shadow items the generated code
 //!   uses unqualified (`Option`, `Result`, `String`, `Vec`, `Box`, `Some`, `None`,
-//!   `Ok`, `Err`, `Default`, `From`, `Serialize`, `Deserialize`) get their kind
-//!   appended (`result` enum → `ResultEnum`, `option` model → `OptionModel`).
+//!   `Ok`, `Err`, `Default`, `From`, `Serialize`, `Deserialize`, and the generic
+//!   parameters `D` and `S`) get their kind appended (`result` enum → `ResultEnum`,
+//!   `option` model → `OptionModel`).
 //! - Fields, parameters, methods: `snake_case` (`userId` → `user_id`, `x-dash` →
 //!   `x_dash`); Rust keywords become raw identifiers (`type` → `r#type`), except
 //!   `self`, `super`, `crate`, which get a trailing `_`. The wire name is kept with
@@ -46,7 +47,10 @@
 //!   identifiers separate words; non-ASCII letters are dropped.
 //! - Names that collide after conversion get `2`, `3`... (`_2` for snake_case)
 //!   appended, in declaration order; two union members with the same type name are
-//!   told apart by their wire value.
+//!   told apart by their wire value. So do names that collide with what generated
+//!   code binds itself (see [`rust::naming`]'s hygiene): a parameter `inputs` is the
+//!   field `inputs` but the handler's local `inputs_2`; a service `http` gets the
+//!   client `HttpClient2` (the runtime's `HttpClient` is imported beside it).
 //! - Enums: the catch-all for unknown values is `Undefined(String)`
 //!   (`UndefinedValue(String)` if the enum has a value `undefined`).
 //! - Unions: variants are named after the member type (`RegisteredUser`, `Uuid`,
@@ -86,7 +90,7 @@
 //!   and reports every violation with its path; generated servers run it before
 //!   decoding, so a bad request gets one 422 listing all problems.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use blueprint_spec::Spec;
 
@@ -137,13 +141,23 @@ impl Generator {
         Generator::Dao,
     ];
 
-    /// The Rust generators `dev gen` runs when none are named.
+    /// The Rust generators of every service.
     pub const RUST: [Generator; 4] = [
         Generator::Models,
         Generator::Server,
         Generator::Client,
         Generator::Mock,
     ];
+
+    /// What `dev gen` runs when no generators are named: [`Generator::RUST`], plus
+    /// the DAO and both dialects' migrations when the service has `db` models.
+    pub fn defaults(spec: &Spec) -> Vec<Generator> {
+        let mut generators = Generator::RUST.to_vec();
+        if spec.service.models.iter().any(|m| m.db.is_some()) {
+            generators.extend([Generator::Dao, Generator::SqlPostgres, Generator::SqlSqlite]);
+        }
+        generators
+    }
 
     pub fn name(&self) -> &'static str {
         match self {
@@ -197,6 +211,10 @@ pub struct SqlOptions {
     pub previous: Option<sql::migrations::Snapshot>,
     /// Generate dropped tables/columns and type changes instead of refusing them.
     pub allow_destructive: bool,
+    /// The migration files already in the output folder
+    /// (`migrations/<dialect>/NNNN_*.sql`): the generated Rust embeds them with
+    /// the new ones.
+    pub existing: Vec<PathBuf>,
 }
 
 impl GenOptions {
@@ -253,9 +271,6 @@ pub fn generate_with_sql(
     sql: &SqlOptions,
 ) -> Result<Vec<GeneratedFile>, CodegenError> {
     let mut files = Vec::new();
-    if opts.generators.iter().any(Generator::is_rust) || opts.package.is_some() {
-        files.extend(rust::generate(spec, opts)?);
-    }
     let dialects: Vec<sql::Dialect> = sql::Dialect::ALL
         .into_iter()
         .filter(|d| match d {
@@ -265,6 +280,24 @@ pub fn generate_with_sql(
         .collect();
     if !dialects.is_empty() {
         files.extend(sql_migrations(spec, sql, &dialects)?);
+    }
+    if opts.generators.iter().any(Generator::is_rust) || opts.package.is_some() {
+        // Every migration of the generated dialects, old and new, embedded.
+        let mut migrations: Vec<PathBuf> = sql
+            .existing
+            .iter()
+            .chain(files.iter().map(|f| &f.path))
+            .filter(|p| {
+                p.extension().is_some_and(|e| e == "sql")
+                    && dialects
+                        .iter()
+                        .any(|d| p.starts_with(Path::new(sql::migrations::DIR).join(d.name())))
+            })
+            .cloned()
+            .collect();
+        migrations.sort();
+        migrations.dedup();
+        files.extend(rust::generate(spec, opts, &migrations)?);
     }
     if opts.has(Generator::OpenApi) {
         files.push(GeneratedFile {

@@ -13,7 +13,10 @@
 //! - `minimum`/`maximum` become `minLength`/`maxLength` on strings,
 //!   `minItems`/`maxItems` on lists, `minProperties`/`maxProperties` on maps and
 //!   `minimum`/`maximum` on numbers; a field with a default is not `required`;
-//!   examples are exported only where they validate (`examples`);
+//!   a field that is not `required` may be `null` (`type: [T, "null"]`, or
+//!   `anyOf` with `{"type": "null"}` around a `$ref`), as servers read it as absent;
+//!   a required string may not be blank (`pattern: "[^ ]"`); examples are exported
+//!   only where they validate (`examples`);
 //! - a union with a discriminator is a `oneOf` of `$ref`s to one component per member,
 //!   `<union>.<wire value>`: the member's model plus its tag (`allOf [member,
 //!   {discriminator: const}]`), or for members that are not objects
@@ -310,7 +313,7 @@ impl<'s> Exporter<'s> {
             p.default.as_ref(),
             p.minimum.as_ref(),
             p.maximum.as_ref(),
-            p.example.as_deref(),
+            p.example.as_ref(),
         );
         param.insert("schema".into(), schema);
         Value::Object(param)
@@ -343,15 +346,17 @@ impl<'s> Exporter<'s> {
                 p.default.as_ref(),
                 p.minimum.as_ref(),
                 p.maximum.as_ref(),
-                p.example.as_deref(),
+                p.example.as_ref(),
             );
             if let (Value::Object(s), Some(d)) = (&mut schema, &p.description) {
                 s.insert("description".into(), json!(d));
             }
-            properties.insert(p.name.clone(), schema);
-            if p.required && p.default.is_none() {
+            if p.must_be_sent() {
                 required.push(json!(p.name));
+            } else {
+                schema = or_null(schema);
             }
+            properties.insert(p.name.clone(), schema);
         }
         let mut schema = Map::new();
         schema.insert("type".into(), json!("object"));
@@ -416,16 +421,25 @@ impl<'s> Exporter<'s> {
                 f.default.as_ref(),
                 f.minimum.as_ref(),
                 f.maximum.as_ref(),
-                f.example.as_deref(),
+                f.example.as_ref(),
             );
             if let Value::Object(p) = &mut schema {
+                if f.forbids_blank() {
+                    // Not blank: some character is not a space.
+                    p.insert("pattern".into(), json!("[^ ]"));
+                    if f.example.as_ref().is_some_and(examples::is_blank) {
+                        p.remove("examples");
+                    }
+                }
                 insert_opt(p, "description", f.description.as_deref());
                 insert_deprecated(p, f.deprecation.as_ref());
             }
-            properties.insert(f.name.clone(), schema);
-            if f.required && f.default.is_none() {
+            if f.must_be_sent() {
                 required.push(json!(f.name));
+            } else {
+                schema = or_null(schema);
             }
+            properties.insert(f.name.clone(), schema);
         }
         s.insert("properties".into(), Value::Object(properties));
         if !required.is_empty() {
@@ -557,7 +571,7 @@ impl<'s> Exporter<'s> {
         default: Option<&Value>,
         minimum: Option<&Bound>,
         maximum: Option<&Bound>,
-        example: Option<&str>,
+        example: Option<&Value>,
     ) -> Value {
         let mut schema = self.type_schema(t);
         let Value::Object(s) = &mut schema else {
@@ -582,7 +596,7 @@ impl<'s> Exporter<'s> {
             s.insert("default".into(), d.clone());
         }
         if let Some(e) =
-            example.and_then(|e| examples::example_value(self.spec, t, e, minimum, maximum))
+            example.and_then(|e| examples::valid_example(self.spec, t, e, minimum, maximum))
         {
             s.insert("examples".into(), json!([e]));
         }
@@ -676,6 +690,27 @@ fn reachable_types(spec: &Spec) -> Vec<NamedType> {
     // Imported types sorted by qualified name for a stable order.
     order.extend(imported);
     order
+}
+
+/// A field that may be left out may also be `null` (servers read it as absent):
+/// `type: [T, "null"]`, or `anyOf` with `{"type": "null"}` around a reference.
+fn or_null(schema: Value) -> Value {
+    let Value::Object(mut s) = schema else {
+        return schema;
+    };
+    match s.get("type").cloned() {
+        Some(Value::String(t)) => {
+            s.insert("type".into(), json!([t, "null"]));
+        }
+        Some(_) => {}
+        // `{}` (any JSON) already allows null.
+        None if !s.contains_key("$ref") => {}
+        None => {
+            let target = s.remove("$ref").unwrap_or_default();
+            s.insert("anyOf".into(), json!([{"$ref": target}, {"type": "null"}]));
+        }
+    }
+    Value::Object(s)
 }
 
 fn primitive_schema(p: Primitive) -> Value {

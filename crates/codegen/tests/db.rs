@@ -10,7 +10,7 @@ use std::future::Future;
 use std::path::Path;
 
 use blueprint::db::migrate::{self, Migration, Migrations, State};
-use blueprint::db::{Db, DbError, Dialect, Page, Write, journal};
+use blueprint::db::{Db, DbError, Dialect, Page, Refusal, Write, journal};
 use blueprint_codegen::sql::{self, migrations};
 use blueprint_testkit::TestPostgres;
 use support::fixture_schema;
@@ -160,6 +160,27 @@ async fn constraints(db: Db) {
         err.to_string().contains("primary key of table \"users\""),
         "{err}"
     );
+    assert!(matches!(err.refusal(), Some(Refusal::Invalid(_))));
+    // Refusals are the input's fault: answered 409/422, never 500.
+    let taken = users::insert(&db, &user("u2", "alice@example.com"))
+        .await
+        .unwrap_err();
+    let Some(Refusal::Conflict(body)) = taken.refusal() else {
+        panic!("{taken:?}");
+    };
+    assert_eq!((body.code.as_str(), body.violations.len()), ("conflict", 1));
+    let blank = users::insert(&db, &user("u3", " ")).await.unwrap_err();
+    let Some(Refusal::Invalid(body)) = blank.refusal() else {
+        panic!("{blank:?}");
+    };
+    assert_eq!(body.code, "validation_failed");
+    // The blank rule request validation enforces is the CHECK's: what one
+    // refuses, the other refuses.
+    for text in ["", " ", "   ", "\t", "\n", " a ", "\u{a0}"] {
+        let refused = users::insert(&db, &user("u9", text)).await.is_err();
+        assert_eq!(refused, blueprint::validate::is_blank(text), "{text:?}");
+        users::delete_by_id(&db, "u9").await.unwrap();
+    }
 }
 
 async fn journal_and_hash_code(db: Db) {
@@ -583,6 +604,55 @@ async fn all_types_round_trip(db: Db) {
     .unwrap();
 }
 
+async fn declared_timestamps_stay_managed(db: Db) {
+    // A model may declare `created_at` and `updated_at` to read them: the database
+    // still sets them, and they are not content.
+    use types_api::dao::notes;
+    use types_api::models::Note;
+    migrate::reset(&db).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    migrate_fixture(&db, "types.json", dir.path()).await;
+
+    let long_ago: blueprint::chrono::DateTime<blueprint::chrono::Utc> =
+        "2000-01-01T00:00:00Z".parse().unwrap();
+    let note = Note {
+        id: "n1".to_string(),
+        text: "hello".to_string(),
+        created_at: long_ago,
+        updated_at: None,
+    };
+    notes::insert(&db, &note).await.unwrap();
+    let stored = notes::find_by_id(&db, "n1").await.unwrap().unwrap();
+    assert!(
+        stored.created_at > long_ago,
+        "set by the database: {stored:?}"
+    );
+    let updated_at = stored.updated_at.expect("read like created_at");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM \"notes\" WHERE \"created_at\" IS NOT NULL AND \"updated_at\" IS NOT NULL"
+        )
+        .await,
+        1
+    );
+    // Read back and written again, or written with other timestamps: unchanged.
+    assert_eq!(notes::upsert(&db, &stored).await.unwrap(), Write::Unchanged);
+    assert_eq!(notes::update(&db, &note).await.unwrap(), Write::Unchanged);
+
+    // A change of content moves `updated_at`, never `created_at`.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let changed = Note {
+        text: "bye".to_string(),
+        ..note
+    };
+    assert_eq!(notes::upsert(&db, &changed).await.unwrap(), Write::Changed);
+    let after = notes::find_by_id(&db, "n1").await.unwrap().unwrap();
+    assert_eq!(after.text, "bye");
+    assert_eq!(after.created_at, stored.created_at);
+    assert!(after.updated_at.unwrap() > updated_at, "{after:?}");
+}
+
 /// Corpus specs that get a `db` attribute on every model with a scalar `id` (added
 /// to the loaded JSON here; the shared files are only read).
 const CORPUS: [&str; 3] = [
@@ -722,5 +792,6 @@ cases!(
     plain_insert_uses_defaults,
     retention,
     all_types_round_trip,
+    declared_timestamps_stay_managed,
     corpus_ddl_applies,
 );

@@ -53,3 +53,8 @@ fn union_of_unions() {
 fn naming_edge_cases() {
     snapshot_generated("naming", fixtures().join("naming.json"));
 }
+
+#[test]
+fn hygiene() {
+    snapshot_generated("hygiene", fixtures().join("hygiene.json"));
+}

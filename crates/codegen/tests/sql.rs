@@ -55,17 +55,6 @@ fn users_schema_has_bookkeeping_columns_and_indexes() {
     assert!(users.journal.is_some());
 }
 
-#[test]
-fn reserved_column_with_another_type_is_an_error() {
-    let text = r#"{"name": "x", "models": {"thing": {"fields": [
-        {"name": "id", "type": "string"}, {"name": "hash_code", "type": "string"}],
-        "attributes": [{"name": "db", "value": {}}]}}}"#;
-    let spec = blueprint_spec::load_str("x.json", text, &Default::default()).unwrap();
-    let err = sql::schema(&spec).unwrap_err();
-    let codes: Vec<&str> = err.iter().map(|d| d.code.as_str()).collect();
-    assert_eq!(codes, ["db-reserved-column"]);
-}
-
 fn initial() -> (sql::Schema, Snapshot) {
     let schema = fixture_schema("users.json");
     let files = migrations::generate(&schema, None, Options::default()).unwrap();
@@ -234,7 +223,7 @@ fn sql_generators_write_migrations_of_the_selected_dialects() {
     // Generating again from the written snapshot: nothing new to migrate.
     let sql = SqlOptions {
         previous: Some(Snapshot::parse(&files[0].contents).unwrap()),
-        allow_destructive: false,
+        ..SqlOptions::default()
     };
     let again = blueprint_codegen::generate_with_sql(&spec, &options, &sql).unwrap();
     assert_eq!(again.len(), 1);

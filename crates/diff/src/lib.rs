@@ -12,7 +12,9 @@
 //!   whether the type is sent by clients, returned to them, or stored as an event;
 //! - events: anything inside a type reached from a `*_event` stream union is in the
 //!   [`Scope::Event`] and judged by what already-stored events and still-deployed
-//!   consumers need (its id is prefixed `event-`).
+//!   consumers need (its id is prefixed `event-`); a type requests or responses
+//!   reach too is also judged for API clients, so one change may be reported in
+//!   both scopes.
 //!
 //! Breaking changes are *blocking* unless allowed: by a `[diff] allow` rule
 //! ([`DiffConfig`]), or because the namespace moved to a new major version

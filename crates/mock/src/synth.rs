@@ -18,7 +18,9 @@ use blueprint_spec::ir::{
 };
 use serde_json::{Map, Value};
 
-use crate::{validate, wire};
+use blueprint_spec::wire;
+
+use crate::validate;
 
 /// Below this nesting depth, optional fields are omitted and collections kept minimal.
 pub const OPTIONAL_DEPTH: usize = 3;
@@ -45,7 +47,7 @@ pub struct Synth<'s> {
 struct Hints<'a> {
     name: &'a str,
     default: Option<&'a Value>,
-    example: Option<&'a str>,
+    example: Option<&'a Value>,
     minimum: Option<&'a Bound>,
     maximum: Option<&'a Bound>,
 }
@@ -78,7 +80,7 @@ impl<'s> Synth<'s> {
         let hints = Hints {
             name: &p.name,
             default: p.default.as_ref(),
-            example: p.example.as_deref(),
+            example: p.example.as_ref(),
             minimum: p.minimum.as_ref(),
             maximum: p.maximum.as_ref(),
         };
@@ -95,17 +97,11 @@ impl<'s> Synth<'s> {
     }
 
     fn typed(&self, t: &TypeRef, hints: Hints<'_>, depth: usize) -> Value {
-        for candidate in [
-            hints.default.cloned(),
-            hints.example.and_then(|e| example_value(self.spec, t, e)),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            if validate::check_bounded(self.spec, t, &candidate, "", hints.minimum, hints.maximum)
+        for candidate in [hints.default, hints.example].into_iter().flatten() {
+            if validate::check_bounded(self.spec, t, candidate, "", hints.minimum, hints.maximum)
                 .is_empty()
             {
-                return candidate;
+                return candidate.clone();
             }
         }
         match t {
@@ -170,7 +166,11 @@ impl<'s> Synth<'s> {
         };
         let wire_value = member.wire_value(namespace);
         let inner = self.typed(&member.type_, Hints::default(), depth + 1);
-        let is_object = wire::is_object_member(self.spec, &member.type_);
+        let form = wire::members(self.spec, u, namespace)
+            .into_iter()
+            .find(|m| std::ptr::eq(m.member, member))
+            .map_or(wire::MemberForm::Value, |m| m.form);
+        let is_object = form != wire::MemberForm::Value;
         match &u.discriminator {
             Some(disc) => {
                 let mut map = match inner {
@@ -178,7 +178,7 @@ impl<'s> Synth<'s> {
                     other => Map::from_iter([(wire::VALUE_KEY.to_string(), other)]),
                 };
                 // A nested union already wrote its own member's discriminator value.
-                if wire::nested_union(self.spec, &member.type_).is_none() {
+                if form != wire::MemberForm::Nested {
                     map.insert(disc.clone(), Value::String(wire_value));
                 }
                 // The discriminator first, as apibuilder's clients write it.
@@ -309,7 +309,7 @@ fn field_hints(f: &Field) -> Hints<'_> {
     Hints {
         name: &f.name,
         default: f.default.as_ref(),
-        example: f.example.as_deref(),
+        example: f.example.as_ref(),
         minimum: f.minimum.as_ref(),
         maximum: f.maximum.as_ref(),
     }
@@ -324,19 +324,6 @@ fn splitmix(x: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
-}
-
-/// An `example` (always written as a string in api.json) as a value of type `t`.
-fn example_value(spec: &Spec, t: &TypeRef, example: &str) -> Option<Value> {
-    match t {
-        TypeRef::Primitive(Primitive::Object | Primitive::Json)
-        | TypeRef::List(_)
-        | TypeRef::Map(_) => serde_json::from_str(example).ok(),
-        TypeRef::Named(n) if !matches!(spec.resolve(n), Some(TypeDef::Enum(_))) => {
-            serde_json::from_str(example).ok()
-        }
-        _ => validate::parse_text(spec, t, example).ok(),
-    }
 }
 
 /// How a JSON scalar is written as text in a URL or header.

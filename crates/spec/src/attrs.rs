@@ -7,8 +7,8 @@
 
 use crate::diag::Diagnostic;
 use crate::ir::{
-    AuthRule, Consume, DbIndex, DbTable, Method, Model, ParameterLocation, Service, Stream,
-    TypeKind, TypeRef,
+    AuthRule, Consume, DbIndex, DbTable, Method, Model, ParameterLocation, Primitive, Service,
+    Stream, TypeKind, TypeRef,
 };
 use crate::json::Value;
 use crate::normalize::Scope;
@@ -437,6 +437,7 @@ pub fn db(raw: &RawModel, model: &Model, diags: &mut Vec<Diagnostic>) -> Option<
             );
         }
     }
+    managed_columns(model, r.diags);
     let journal = r.boolean(&o, "journal").is_none_or(|b| b.0);
     let journal_retention_days = integer(&mut r, &o, "journal_retention_days")
         .map_or(DEFAULT_JOURNAL_RETENTION_DAYS, |v| v.0);
@@ -458,6 +459,41 @@ pub fn db(raw: &RawModel, model: &Model, diags: &mut Vec<Diagnostic>) -> Option<
         journal_retention_days,
         span: a.span,
     })
+}
+
+/// Fields of a table's model named like the columns Blueprint manages: `hash_code`
+/// cannot be one; `created_at` and `updated_at` may be declared to read them, as the
+/// timestamps they are.
+fn managed_columns(model: &Model, diags: &mut Vec<Diagnostic>) {
+    for f in &model.fields {
+        if f.name == DbTable::HASH_CODE {
+            diags.push(
+                Diagnostic::error(
+                    "spec/db-reserved-column",
+                    format!(
+                        "field `hash_code` of model `{}` collides with the content hash every table has",
+                        model.name
+                    ),
+                )
+                .at(f.span)
+                .hint("rename the field"),
+            );
+        } else if DbTable::TIMESTAMPS.contains(&f.name.as_str())
+            && f.type_ != TypeRef::Primitive(Primitive::DateTimeIso8601)
+        {
+            diags.push(
+                Diagnostic::error(
+                    "spec/db-reserved-column",
+                    format!(
+                        "field `{}` of model `{}` is the timestamp every table has, but not a `date-time-iso8601`",
+                        f.name, model.name
+                    ),
+                )
+                .at(f.type_span)
+                .hint("declare it as `date-time-iso8601` to read the timestamp the database sets, or rename the field"),
+            );
+        }
+    }
 }
 
 /// A name that needs no quoting in SQLite or PostgreSQL.

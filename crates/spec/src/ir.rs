@@ -60,6 +60,22 @@ impl TypeDef<'_> {
 }
 
 impl Spec {
+    /// The short content hash of the root spec file (the first 6 bytes of its
+    /// SHA-256, in hex): which spec a service runs, as `GET /_internal_/version`
+    /// reports it.
+    pub fn source_hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let text = self
+            .sources
+            .get(self.service.span.file)
+            .map_or("", |f| f.text.as_str());
+        Sha256::digest(text.as_bytes())
+            .iter()
+            .take(6)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     /// The service (this one or an import) that owns `namespace`.
     pub fn service_for(&self, namespace: &str) -> Option<&Service> {
         std::iter::once(&self.service)
@@ -238,7 +254,7 @@ pub trait Documented: fmt::Debug {
     /// Where the element is written.
     fn span(&self) -> Span;
     /// Only fields and parameters have an example.
-    fn example(&self) -> Option<&str> {
+    fn example(&self) -> Option<&TypedValue> {
         None
     }
 }
@@ -260,8 +276,8 @@ macro_rules! impl_documented {
             fn span(&self) -> Span {
                 self.span
             }
-            $(fn example(&self) -> Option<&str> {
-                self.$example.as_deref()
+            $(fn example(&self) -> Option<&TypedValue> {
+                self.$example.as_ref()
             })?
         }
     )*};
@@ -318,7 +334,7 @@ pub struct Header {
     pub type_: TypeRef,
     pub required: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub default: Option<serde_json::Value>,
+    pub default: Option<TypedValue>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -404,7 +420,8 @@ pub struct Model {
     pub description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deprecation: Option<Deprecation>,
-    /// Fields in declaration order, template and interface fields merged in.
+    /// Fields in declaration order, template fields merged in (a model declares
+    /// its interfaces' fields itself).
     pub fields: Vec<Field>,
     pub attributes: Vec<Attribute>,
     /// Names of the interfaces this model implements (local or fully qualified).
@@ -420,6 +437,32 @@ impl Model {
     pub fn field(&self, name: &str) -> Option<&Field> {
         self.fields.iter().find(|f| f.name == name)
     }
+
+    /// The columns rows of this model's table can be sorted by (`None` without
+    /// `db`): its indexed fields (primary key included), in field order, then the
+    /// `created_at` and `updated_at` every table has.
+    pub fn sortable(&self) -> Option<Vec<&str>> {
+        let db = self.db.as_ref()?;
+        let indexed = |name: &str| {
+            db.primary_key.iter().any(|k| k == name)
+                || db
+                    .indexes
+                    .iter()
+                    .any(|i| i.fields.iter().any(|f| f == name))
+        };
+        let mut out: Vec<&str> = self
+            .fields
+            .iter()
+            .map(|f| f.name.as_str())
+            .filter(|name| indexed(name))
+            .collect();
+        for meta in ["created_at", "updated_at"] {
+            if !out.contains(&meta) {
+                out.push(meta);
+            }
+        }
+        Some(out)
+    }
 }
 
 /// A model or interface field.
@@ -432,16 +475,15 @@ pub struct Field {
     pub description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deprecation: Option<Deprecation>,
-    /// Typed default (a string for strings and enum values, a number, a bool, an array...).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub default: Option<serde_json::Value>,
+    pub default: Option<TypedValue>,
     pub required: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub minimum: Option<Bound>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub maximum: Option<Bound>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub example: Option<String>,
+    pub example: Option<TypedValue>,
     pub annotations: Vec<String>,
     pub attributes: Vec<Attribute>,
     #[serde(skip)]
@@ -449,6 +491,28 @@ pub struct Field {
     /// Span of the `"type"` value, for type errors.
     #[serde(skip)]
     pub type_span: Span,
+}
+
+/// A default or an example, typed once by the loader (`values.rs`): the JSON value
+/// of its field's, parameter's or header's type, format checked — a number for
+/// `integer`, `long`, `double` and `decimal`, a bool, a string for strings, uuids,
+/// dates, date-times and enum values, an array for lists, an object for maps and
+/// `object`, any JSON for `json` (and, for examples only, models and unions).
+/// Downstream crates use it as is and never parse it again.
+pub type TypedValue = serde_json::Value;
+
+impl Field {
+    /// Whether a document must carry the field: required, and no default fills it in.
+    pub fn must_be_sent(&self) -> bool {
+        self.required && self.default.is_none()
+    }
+
+    /// Whether the field's value may not be blank (empty, or only spaces): the
+    /// company-wide rule for required strings. Request validation refuses such a
+    /// value with a 422, and a table's column has the same rule as a CHECK.
+    pub fn forbids_blank(&self) -> bool {
+        self.required && self.type_ == TypeRef::Primitive(Primitive::String)
+    }
 }
 
 /// A `minimum`/`maximum` bound. For numbers the value; for strings the length; for
@@ -669,16 +733,23 @@ pub struct Parameter {
     pub deprecation: Option<Deprecation>,
     pub required: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub default: Option<serde_json::Value>,
+    pub default: Option<TypedValue>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub minimum: Option<Bound>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub maximum: Option<Bound>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub example: Option<String>,
+    pub example: Option<TypedValue>,
     pub attributes: Vec<Attribute>,
     #[serde(skip)]
     pub span: Span,
+}
+
+impl Parameter {
+    /// Whether a request must carry the parameter: required, and no default fills it in.
+    pub fn must_be_sent(&self) -> bool {
+        self.required && self.default.is_none()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -814,6 +885,16 @@ impl TypeKind {
         TypeKind::Union,
     ];
 
+    /// The word used in messages: `model`, `enum`...
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            TypeKind::Enum => "enum",
+            TypeKind::Interface => "interface",
+            TypeKind::Model => "model",
+            TypeKind::Union => "union",
+        }
+    }
+
     /// The plural used in fully qualified names: `<namespace>.models.<name>`.
     pub fn plural(&self) -> &'static str {
         match self {
@@ -910,6 +991,11 @@ pub struct ServiceExtensions {
 }
 
 /// The `db` attribute on a model: the model is a table.
+///
+/// Every table also has the columns Blueprint manages: `hash_code` (the content
+/// hash, never a field), `created_at` and `updated_at` (set by the database). A model
+/// may declare the timestamps, as `date-time-iso8601`, to read them; they stay
+/// Blueprint's (see [`DbTable::TIMESTAMPS`]).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DbTable {
     /// Default: the model's plural.
@@ -924,6 +1010,13 @@ pub struct DbTable {
     pub journal_retention_days: u32,
     #[serde(skip)]
     pub span: Span,
+}
+
+impl DbTable {
+    /// The content hash column.
+    pub const HASH_CODE: &'static str = "hash_code";
+    /// The timestamps the database sets: on insert, and on every change.
+    pub const TIMESTAMPS: [&'static str; 2] = ["created_at", "updated_at"];
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -1,9 +1,11 @@
 //! JSON with a span on every node.
 //!
 //! serde_json drops both positions and duplicate keys; apibuilder specs need both
-//! (every diagnostic points into the file, and a duplicate key is an error). We parse
+//! (every diagnostic points into the file, and duplicate keys are reported). We parse
 //! with dprint's `jsonc-parser` with every JSONC leniency switched off, so what is
 //! accepted is strict RFC 8259 JSON, and convert its AST into this small tree.
+
+use std::collections::HashMap;
 
 use crate::diag::Diagnostic;
 use crate::source::{FileId, Span};
@@ -39,8 +41,23 @@ pub struct Member {
 }
 
 impl Object {
+    /// The member named `key`; of duplicates, the last (as Play JSON, which
+    /// apibuilder reads specs with; duplicates with different values are errors).
     pub fn get(&self, key: &str) -> Option<&Member> {
-        self.members.iter().find(|m| m.key == key)
+        self.members.iter().rev().find(|m| m.key == key)
+    }
+
+    /// Members in source order, each key once: where a key repeats, its last
+    /// value, at the position of its first occurrence (as [`Spanned::to_serde`]).
+    pub fn unique_members(&self) -> Vec<&Member> {
+        let mut last: HashMap<&str, &Member> = HashMap::new();
+        for m in &self.members {
+            last.insert(&m.key, m);
+        }
+        self.members
+            .iter()
+            .filter_map(|m| last.remove(m.key.as_str()))
+            .collect()
     }
 }
 
@@ -59,6 +76,12 @@ impl Value {
 }
 
 impl Spanned {
+    /// Whether two values are the same JSON, wherever they are written (objects
+    /// compare as maps, numbers by value).
+    pub fn same_value(&self, other: &Spanned) -> bool {
+        self.to_serde() == other.to_serde()
+    }
+
     /// Convert to a plain `serde_json::Value` (for attribute values, defaults, examples).
     pub fn to_serde(&self) -> serde_json::Value {
         match &self.value {
@@ -179,6 +202,29 @@ mod tests {
         assert_eq!(o.members.len(), 2);
         assert_eq!(o.members[1].key_span.start, 10);
         assert_eq!(o.members[0].value.value, Value::Number("1".into()));
+    }
+
+    #[test]
+    fn the_last_duplicate_wins() {
+        let v = p(r#"{"a": 1, "b": 2, "a": 3}"#).expect("valid json");
+        let Value::Object(o) = &v.value else {
+            panic!("object expected")
+        };
+        let get = |k| o.get(k).map(|m| m.value.value.clone());
+        assert_eq!(get("a"), Some(Value::Number("3".into())));
+        let unique: Vec<(&str, &Value)> = o
+            .unique_members()
+            .into_iter()
+            .map(|m| (m.key.as_str(), &m.value.value))
+            .collect();
+        assert_eq!(
+            unique,
+            [
+                ("a", &Value::Number("3".into())),
+                ("b", &Value::Number("2".into()))
+            ]
+        );
+        assert_eq!(v.to_serde(), serde_json::json!({"a": 3, "b": 2}));
     }
 
     #[test]

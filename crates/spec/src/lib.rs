@@ -9,22 +9,23 @@
 //! ```text
 //! text ─json::parse─► Spanned ─raw::Reader─► RawService ─normalize─► ir::Service ─validate─► ok / diagnostics
 //!                     (spans,    (shape: unknown/      (types resolved,   (whole-service
-//!                      dup keys)  duplicate keys,       defaults, paths,   rules)
-//!                                 legacy format)        attrs typed)
+//!                      dup keys)  duplicate keys,       defaults and       rules)
+//!                                 legacy format)        examples, paths,
+//!                                                       attrs typed)
 //! ```
 //!
 //! - `load`: files, imports and the registry, service identity (namespace rules).
 //! - `raw`: the typed view of one file, input form or resolved `service.json`.
 //! - `templates`: apibuilder templates, applied to the raw spec.
-//! - `normalize` + `defaults` + `attrs`: build the IR service (Blueprint attributes
-//!   in `attrs`).
+//! - `normalize` + `values` + `attrs`: build the IR service (defaults and examples
+//!   typed in `values`, Blueprint attributes in `attrs`).
 //! - `validate`: apibuilder's rules and Blueprint's over the built service.
 //! - [`show`]: the IR back to apibuilder's `service.json` shape (`dev spec show`).
 
 mod attrs;
 pub mod config;
-mod defaults;
 pub mod diag;
+pub mod http;
 pub mod ir;
 pub mod json;
 mod load;
@@ -37,6 +38,8 @@ mod suggest;
 mod templates;
 pub mod types;
 mod validate;
+mod values;
+pub mod wire;
 
 pub use diag::{Diagnostic, Diagnostics, Severity};
 pub use ir::Spec;

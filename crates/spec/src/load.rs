@@ -241,7 +241,7 @@ impl<'c> Loader<'c> {
         self.stack.extend(canonical);
         let service = self.load_text(path, text, origin);
         let mut diagnostics = Diagnostics::default();
-        let mut warnings = Vec::new();
+        let mut warnings = Diagnostics::default();
         for d in self.diags {
             if d.severity == Severity::Error {
                 diagnostics.push(d);
@@ -249,12 +249,13 @@ impl<'c> Loader<'c> {
                 warnings.push(d);
             }
         }
+        warnings.sort();
         match service {
             Some(service) if !diagnostics.has_errors() => Ok(Spec {
                 service,
                 imports: self.done,
                 sources: self.sources,
-                warnings,
+                warnings: warnings.0,
             }),
             _ => {
                 diagnostics.extend(warnings);

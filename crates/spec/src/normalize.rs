@@ -1,8 +1,8 @@
 //! Raw spec -> IR service, the way apibuilder builds its `service.json`:
 //! names resolved, plurals and resource paths defaulted, operation paths joined,
 //! parameter locations and path-parameter types inferred, `204: unit` added where
-//! no response is declared, interface fields inherited, defaults typed (templates
-//! were applied to the raw spec before, by `templates`).
+//! no response is declared, defaults and examples typed (templates were applied to
+//! the raw spec before, by `templates`).
 //!
 //! Problems found while doing so (unknown types, invalid defaults, bad response
 //! codes...) are reported here, where the spans are at hand; rules that look at the
@@ -15,7 +15,8 @@ use crate::diag::Diagnostic;
 use crate::ir::{
     Annotation, Attribute, Body, Enum, EnumValue, Field, Header, Import, Interface, Method, Model,
     NamedType, Operation, Parameter, ParameterLocation, Primitive, Resource, Response,
-    ResponseCode, Service, ServiceExtensions, TypeDef, TypeKind, TypeRef, Union, UnionType,
+    ResponseCode, Service, ServiceExtensions, TypeDef, TypeKind, TypeRef, TypedValue, Union,
+    UnionType,
 };
 use crate::json::Spanned;
 use crate::plural::pluralize;
@@ -25,6 +26,7 @@ use crate::raw::{
 };
 use crate::source::Span;
 use crate::types::{self, TypeExpr};
+use crate::values::{self, Purpose};
 
 /// Who a service is, decided by the loader (namespace rules live there).
 #[derive(Debug, Clone)]
@@ -41,6 +43,8 @@ pub(crate) struct Scope<'a> {
     pub namespace: String,
     pub local: HashMap<String, (TypeKind, Span)>,
     pub imports: &'a [&'a Service],
+    /// Resource templates, whose names are types only inside the resources using them.
+    resource_templates: Vec<String>,
 }
 
 impl<'a> Scope<'a> {
@@ -73,6 +77,11 @@ impl<'a> Scope<'a> {
             namespace: namespace.to_string(),
             local,
             imports,
+            resource_templates: raw
+                .template_resources
+                .iter()
+                .map(|t| t.type_.value.trim().to_string())
+                .collect(),
         }
     }
 
@@ -156,8 +165,17 @@ impl<'a> Scope<'a> {
     }
 
     fn unknown(&self, name: &str) -> Diagnostic {
-        let candidates = self.candidates();
         let d = Diagnostic::error("spec/unknown-type", format!("unknown type `{name}`"));
+        if self
+            .resource_templates
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(name.trim()))
+        {
+            return d.hint(format!(
+                "`{name}` is a resource template: it stands for the resource's type only in the resources that use it (`\"templates\": [{{\"name\": \"{name}\"}}]`)"
+            ));
+        }
+        let candidates = self.candidates();
         match crate::suggest::closest(name, candidates.iter().map(String::as_str)) {
             Some(s) => d.hint(format!("did you mean `{s}`?")),
             None => d.hint(
@@ -202,6 +220,12 @@ impl Builder<'_, '_> {
     /// Resolve a type as written; unknown types are reported and become `json`
     /// (the spec is rejected anyway, this only lets checking continue).
     pub fn type_ref(&mut self, t: &Str) -> TypeRef {
+        self.try_type_ref(t)
+            .unwrap_or(TypeRef::Primitive(Primitive::Json))
+    }
+
+    /// Resolve a type as written; `None` when it does not resolve (reported).
+    fn try_type_ref(&mut self, t: &Str) -> Option<TypeRef> {
         match types::parse(&t.value) {
             Ok(expr) => self.resolve(&expr, t.span),
             Err(message) => {
@@ -210,24 +234,24 @@ impl Builder<'_, '_> {
                         .at(t.span)
                         .hint("types are primitives (string, integer, uuid, ...), `[T]`, `map[T]`, or type names"),
                 );
-                TypeRef::Primitive(Primitive::Json)
+                None
             }
         }
     }
 
-    fn resolve(&mut self, expr: &TypeExpr, span: Span) -> TypeRef {
-        match expr {
+    fn resolve(&mut self, expr: &TypeExpr, span: Span) -> Option<TypeRef> {
+        Some(match expr {
             TypeExpr::Primitive(p) => TypeRef::Primitive(*p),
-            TypeExpr::List(t) => TypeRef::List(Box::new(self.resolve(t, span))),
-            TypeExpr::Map(t) => TypeRef::Map(Box::new(self.resolve(t, span))),
+            TypeExpr::List(t) => TypeRef::List(Box::new(self.resolve(t, span)?)),
+            TypeExpr::Map(t) => TypeRef::Map(Box::new(self.resolve(t, span)?)),
             TypeExpr::Named(n) => match self.scope.resolve_name(n) {
                 Ok(named) => TypeRef::Named(named),
                 Err(d) => {
                     self.error(d.at(span));
-                    TypeRef::Primitive(Primitive::Json)
+                    return None;
                 }
             },
-        }
+        })
     }
 
     pub fn build(&mut self, raw: &RawService, id: Identity, imports: Vec<Import>) -> Service {
@@ -410,7 +434,7 @@ impl Builder<'_, '_> {
             required: f.default.is_some() || f.required.unwrap_or(true),
             minimum: f.minimum.as_ref().map(|b| b.bound.clone()),
             maximum: f.maximum.as_ref().map(|b| b.bound.clone()),
-            example: f.example.clone(),
+            example: self.example_value(f.example.as_ref(), &type_, service),
             annotations: f.annotations.iter().map(|a| a.value.clone()).collect(),
             attributes: attributes(&f.attributes),
             span: f.span,
@@ -440,25 +464,9 @@ impl Builder<'_, '_> {
 
     fn model(&mut self, m: &RawModel, service: &Service) -> Model {
         attrs::check_common(&m.attributes, Place::Model, self.diags);
-        let mut fields: Vec<Field> = Vec::new();
-        for f in &m.fields {
-            let field = self.field(f, service);
-            fields.push(field);
-        }
-        // Interface fields the model does not declare are inherited (apibuilder's
-        // InterfaceInheritance); declared ones must agree in type (see `validate`).
-        for i in &m.interfaces {
-            let Ok(t) = self.scope.resolve_name(i.value.trim()) else {
-                continue;
-            };
-            if let Some(TypeDef::Interface(interface)) = self.scope.lookup(service, &t) {
-                for f in &interface.fields {
-                    if !fields.iter().any(|own| own.name == f.name) {
-                        fields.push(f.clone());
-                    }
-                }
-            }
-        }
+        // A model declares every field of its interfaces itself (apibuilder's
+        // ModelBuilder inherits none); `validate` checks that they agree.
+        let fields = m.fields.iter().map(|f| self.field(f, service)).collect();
         Model {
             name: m.name.value.clone(),
             plural: plural_of(&m.name, m.plural.as_ref()),
@@ -474,9 +482,9 @@ impl Builder<'_, '_> {
 
     fn resource(&mut self, r: &RawResource, service: &Service) -> Resource {
         attrs::check_common(&r.attributes, Place::Other("a resource"), self.diags);
-        let type_ = self.type_ref(&r.type_);
-        let plural = match &type_ {
-            TypeRef::Named(n) => match self.scope.lookup(service, n) {
+        let resolved = self.try_type_ref(&r.type_);
+        let plural = match &resolved {
+            Some(TypeRef::Named(n)) => match self.scope.lookup(service, n) {
                 Some(TypeDef::Model(m)) => m.plural.clone(),
                 Some(TypeDef::Enum(e)) => e.plural.clone(),
                 Some(TypeDef::Union(u)) => u.plural.clone(),
@@ -485,7 +493,9 @@ impl Builder<'_, '_> {
                 // only if they failed; fall back to the rule.
                 None => pluralize(&n.name),
             },
-            other => {
+            // Unknown: reported once, as such, not again as a type of the wrong kind.
+            None => pluralize(&r.type_.value),
+            Some(other) => {
                 self.error(
                     Diagnostic::error(
                         "spec/invalid-resource-type",
@@ -500,6 +510,7 @@ impl Builder<'_, '_> {
                 pluralize(&r.type_.value)
             }
         };
+        let type_ = resolved.unwrap_or(TypeRef::Primitive(Primitive::Json));
         let path = match &r.path {
             Some(p) if p.value.trim().is_empty() => None,
             Some(p) => Some(absolute(p.value.trim())),
@@ -613,7 +624,7 @@ impl Builder<'_, '_> {
                 default,
                 minimum: p.minimum.as_ref().map(|b| b.bound.clone()),
                 maximum: p.maximum.as_ref().map(|b| b.bound.clone()),
-                example: p.example.clone(),
+                example: self.example_value(p.example.as_ref(), &type_, service),
                 attributes: attributes(&p.attributes),
                 span: p.span,
                 type_,
@@ -769,20 +780,9 @@ impl Builder<'_, '_> {
         min: Option<&RawBound>,
         max: Option<&RawBound>,
         service: &Service,
-    ) -> Option<serde_json::Value> {
+    ) -> Option<TypedValue> {
         let raw = raw?;
-        let lookup = |n: &NamedType| -> Option<Vec<String>> {
-            match self.scope.lookup(service, n)? {
-                TypeDef::Enum(e) => Some(
-                    e.values
-                        .iter()
-                        .flat_map(|v| [v.name.clone(), v.wire().to_string()])
-                        .collect(),
-                ),
-                _ => None,
-            }
-        };
-        let value = match crate::defaults::typed_default(raw, t, &lookup) {
+        let value = match self.typed(raw, t, Purpose::Default, service) {
             Ok(v) => v,
             Err(message) => {
                 self.error(
@@ -830,6 +830,57 @@ impl Builder<'_, '_> {
             }
         }
         Some(value)
+    }
+
+    /// Type an example. apibuilder does not check examples, and real specs have
+    /// prose in them, so one that is not a value of its type is a warning and is
+    /// left out of the IR: downstream, every example is a valid value.
+    fn example_value(
+        &mut self,
+        raw: Option<&Spanned>,
+        t: &TypeRef,
+        service: &Service,
+    ) -> Option<TypedValue> {
+        let raw = raw?;
+        match self.typed(raw, t, Purpose::Example, service) {
+            Ok(v) => Some(v),
+            Err(message) => {
+                self.error(
+                    Diagnostic::warning(
+                        "spec/invalid-example",
+                        format!(
+                            "invalid example for type `{}`: {message}; the example is ignored",
+                            t.display_in(&service.namespace)
+                        ),
+                    )
+                    .at(raw.span)
+                    .hint("an example must be a value of the declared type; Blueprint's mocks and OpenAPI export use it"),
+                );
+                None
+            }
+        }
+    }
+
+    /// A default or example as a value of `t` (see `values`).
+    fn typed(
+        &self,
+        raw: &Spanned,
+        t: &TypeRef,
+        purpose: Purpose,
+        service: &Service,
+    ) -> Result<TypedValue, String> {
+        let enum_values = |n: &NamedType| -> Option<Vec<String>> {
+            match self.scope.lookup(service, n)? {
+                TypeDef::Enum(e) => Some(
+                    e.values
+                        .iter()
+                        .flat_map(|v| [v.name.clone(), v.wire().to_string()])
+                        .collect(),
+                ),
+                _ => None,
+            }
+        };
+        values::typed(raw, t, purpose, &enum_values)
     }
 }
 

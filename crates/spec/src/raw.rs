@@ -7,6 +7,8 @@
 //! (arrays of named elements) that imported specs may come in. The resolved form is
 //! machine-written, so unknown keys in it are ignored rather than reported.
 
+use std::collections::HashMap;
+
 use crate::diag::Diagnostic;
 use crate::ir::{Bound, Contact, Deprecation, Info, License};
 use crate::json::{Member, Object, Spanned, Value};
@@ -112,8 +114,8 @@ pub struct RawModel {
     pub description: Option<String>,
     pub deprecation: Option<Deprecation>,
     pub fields: Vec<RawField>,
-    /// Entries of the `fields` array, including unreadable ones (which were
-    /// reported), so "no fields" is not reported on top of them.
+    /// Entries of the `fields` array, including unreadable ones, plus unknown
+    /// templates (all reported), so "no fields" is not reported on top of them.
     pub declared_fields: usize,
     pub attributes: Vec<RawAttribute>,
     pub interfaces: Vec<Str>,
@@ -133,7 +135,7 @@ pub struct RawField {
     pub type_: Str,
     pub required: Option<bool>,
     pub default: Option<Spanned>,
-    pub example: Option<String>,
+    pub example: Option<Spanned>,
     pub minimum: Option<RawBound>,
     pub maximum: Option<RawBound>,
     pub description: Option<String>,
@@ -176,7 +178,8 @@ pub struct RawResource {
     pub description: Option<String>,
     pub deprecation: Option<Deprecation>,
     pub operations: Vec<RawOperation>,
-    /// Entries of the `operations` array, including unreadable ones.
+    /// Entries of the `operations` array, including unreadable ones, plus
+    /// unknown templates (all reported).
     pub declared_operations: usize,
     pub attributes: Vec<RawAttribute>,
     pub templates: Vec<Str>,
@@ -214,7 +217,7 @@ pub struct RawParameter {
     pub default: Option<Spanned>,
     pub minimum: Option<RawBound>,
     pub maximum: Option<RawBound>,
-    pub example: Option<String>,
+    pub example: Option<Spanned>,
     pub description: Option<String>,
     pub deprecation: Option<Deprecation>,
     pub attributes: Vec<RawAttribute>,
@@ -425,7 +428,7 @@ impl<'d> Reader<'d> {
         if self.form == Form::Resolved {
             return;
         }
-        for m in &o.obj.members {
+        for m in o.obj.unique_members() {
             if allowed.contains(&m.key.as_str()) {
                 continue;
             }
@@ -522,17 +525,6 @@ impl<'d> Reader<'d> {
         }
     }
 
-    /// `example`: a string; other scalars are kept as their JSON text.
-    pub fn example(&mut self, o: &Obj<'_>) -> Option<String> {
-        let m = o.get("example")?;
-        match &m.value.value {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.clone()),
-            Value::Bool(b) => Some(b.to_string()),
-            _ => Some(m.value.to_serde().to_string()),
-        }
-    }
-
     pub fn array<'v>(&mut self, o: &Obj<'v>, key: &str) -> &'v [Spanned] {
         let Some(m) = o.get(key) else { return &[] };
         match &m.value.value {
@@ -577,8 +569,8 @@ impl<'d> Reader<'d> {
                     return Vec::new();
                 };
                 map.obj
-                    .members
-                    .iter()
+                    .unique_members()
+                    .into_iter()
                     .map(|e| {
                         (
                             Str {
@@ -780,7 +772,7 @@ impl<'d> Reader<'d> {
         let field = RawField {
             required: self.boolean(&f, "required").map(|b| b.0),
             default: f.get("default").map(|m| m.value.clone()),
-            example: self.example(&f),
+            example: f.get("example").map(|m| m.value.clone()),
             minimum: self.bound(&f, "minimum"),
             maximum: self.bound(&f, "maximum"),
             description: self.text(&f, "description"),
@@ -994,7 +986,7 @@ impl<'d> Reader<'d> {
             default: p.get("default").map(|m| m.value.clone()),
             minimum: self.bound(&p, "minimum"),
             maximum: self.bound(&p, "maximum"),
-            example: self.example(&p),
+            example: p.get("example").map(|m| m.value.clone()),
             description: self.text(&p, "description"),
             deprecation: self.deprecation(&p),
             attributes: self.attributes(&p),
@@ -1136,30 +1128,23 @@ impl<'d> Reader<'d> {
 }
 
 /// Report every duplicate key in a document, attribute values and defaults
-/// included: JSON parsers disagree on which duplicate wins, so none may be there.
-/// Messages name the object by its JSON path (`models.user.fields[0]`).
+/// included. Readers take the last value of a key (as Play JSON, which apibuilder
+/// parsed specs with, and which apibuilder's own `api.json` relied on): a key
+/// repeated with the same value is a warning; with another value it is an error,
+/// since JSON parsers disagree on which one wins. Messages name the object by its
+/// JSON path (`models.user.fields[0]`).
 pub fn duplicate_keys(root: &Spanned, diags: &mut Vec<Diagnostic>) {
     // Iterative: documents nest up to the parser's depth limit.
     let mut stack: Vec<(&Spanned, String)> = vec![(root, String::new())];
     while let Some((v, path)) = stack.pop() {
         match &v.value {
             Value::Object(obj) => {
-                for (i, m) in obj.members.iter().enumerate() {
-                    if let Some(first) = obj.members[..i].iter().find(|f| f.key == m.key) {
-                        let place = if path.is_empty() {
-                            "the top-level object".to_string()
-                        } else {
-                            format!("`{path}`")
-                        };
-                        diags.push(
-                            Diagnostic::error(
-                                "spec/duplicate-key",
-                                format!("duplicate key `{}` in {place}", m.key),
-                            )
-                            .at(m.key_span)
-                            .label(first.key_span, "first defined here")
-                            .hint("JSON parsers disagree on which duplicate wins; keep one"),
-                        );
+                let mut first: HashMap<&str, &Member> = HashMap::new();
+                for m in &obj.members {
+                    if let Some(f) = first.get(m.key.as_str()) {
+                        diags.push(duplicate_key(&path, f, m));
+                    } else {
+                        first.insert(&m.key, m);
                     }
                     let child = if path.is_empty() {
                         m.key.clone()
@@ -1177,6 +1162,32 @@ pub fn duplicate_keys(root: &Spanned, diags: &mut Vec<Diagnostic>) {
             _ => {}
         }
     }
+}
+
+fn duplicate_key(path: &str, first: &Member, again: &Member) -> Diagnostic {
+    let place = if path.is_empty() {
+        "the top-level object".to_string()
+    } else {
+        format!("`{path}`")
+    };
+    let d = if again.value.same_value(&first.value) {
+        Diagnostic::warning(
+            "spec/duplicate-key",
+            format!("key `{}` is repeated with the same value in {place}", again.key),
+        )
+        .hint("the last one is used; remove the repetition (apibuilder's current parser rejects every duplicate key)")
+    } else {
+        Diagnostic::error(
+            "spec/duplicate-key",
+            format!(
+                "duplicate key `{}` in {place} with a different value",
+                again.key
+            ),
+        )
+        .hint("JSON parsers disagree on which duplicate wins; keep one")
+    };
+    d.at(again.key_span)
+        .label(first.key_span, "first defined here")
 }
 
 /// Whether a parsed file is apibuilder's resolved `service.json` rather than the

@@ -14,7 +14,9 @@
 //!   resource's type (`crud` -> `user`, `[crud]` -> `[user]`).
 //!
 //! Templates may use templates; a template reached twice (a cycle, or a diamond)
-//! is applied once.
+//! is applied once. Template names compare trimmed and ignoring case, as
+//! apibuilder's. A name no template has is one error at the use, naming who uses it
+//! and listing the templates declared.
 
 use crate::diag::Diagnostic;
 use crate::raw::{
@@ -32,19 +34,34 @@ pub(crate) fn apply(raw: &mut RawService, diags: &mut Vec<Diagnostic>) {
         return;
     }
     let model_templates = raw.template_models.clone();
+    let resource_templates = raw.template_resources.clone();
+    let model_names: Vec<&str> = model_templates
+        .iter()
+        .map(|t| t.name.value.as_str())
+        .collect();
+    let resource_names: Vec<&str> = resource_templates
+        .iter()
+        .map(|t| t.type_.value.as_str())
+        .collect();
     for model in &mut raw.models {
-        let names = expand_names(
+        let used = Uses {
+            owner: format!("model `{}`", model.name.value),
+            kind: "model",
+            declared: &model_names,
+            other_kind: ("resource", &resource_names),
+        };
+        let (names, unknown) = used.expand(
             &model.templates,
             &model_templates,
             |t| &t.name,
             |t| &t.templates,
             diags,
         );
-        for name in names {
-            if let Some(tpl) = model_templates.iter().find(|t| t.name.value == name.value) {
-                merge_model(model, tpl);
-            }
+        for tpl in names {
+            merge_model(model, tpl);
         }
+        // The fields the unknown templates would have brought are not missing twice.
+        model.declared_fields += unknown;
         model.templates.clear();
     }
     for tpl in &model_templates {
@@ -59,69 +76,112 @@ pub(crate) fn apply(raw: &mut RawService, diags: &mut Vec<Diagnostic>) {
             raw.interfaces.push(interface);
         }
     }
-    let resource_templates = raw.template_resources.clone();
     for resource in &mut raw.resources {
-        let names = expand_names(
+        let used = Uses {
+            owner: format!("resource `{}`", resource.type_.value),
+            kind: "resource",
+            declared: &resource_names,
+            other_kind: ("model", &model_names),
+        };
+        let (names, unknown) = used.expand(
             &resource.templates,
             &resource_templates,
             |t| &t.type_,
             |t| &t.templates,
             diags,
         );
-        for name in names {
-            if let Some(tpl) = resource_templates
-                .iter()
-                .find(|t| t.type_.value == name.value)
-            {
-                merge_resource(resource, tpl);
-            }
+        for tpl in names {
+            merge_resource(resource, tpl);
         }
+        resource.declared_operations += unknown;
         resource.templates.clear();
     }
 }
 
-/// The templates `uses` names, with the templates those use, depth first and
-/// each once; unknown names are reported where they are used.
-fn expand_names<T>(
-    uses: &[Str],
-    templates: &[T],
-    name_of: impl Fn(&T) -> &Str,
-    uses_of: impl Fn(&T) -> &[Str],
-    diags: &mut Vec<Diagnostic>,
-) -> Vec<Str> {
-    let mut out: Vec<Str> = Vec::new();
-    let mut stack: Vec<Str> = uses.iter().rev().cloned().collect();
-    while let Some(name) = stack.pop() {
-        if out.iter().any(|n| n.value == name.value) {
-            continue;
-        }
-        match templates.iter().find(|t| name_of(t).value == name.value) {
-            Some(t) => {
-                stack.extend(uses_of(t).iter().rev().cloned());
-                out.push(name);
-            }
-            None => {
-                let names: Vec<&str> = templates
-                    .iter()
-                    .map(|t| name_of(t).value.as_str())
-                    .collect();
-                diags.push(unknown_template(&name, &names));
-            }
-        }
-    }
-    out
+/// apibuilder's template names: compared trimmed and ignoring case.
+fn same_name(a: &str, b: &str) -> bool {
+    a.trim().eq_ignore_ascii_case(b.trim())
 }
 
-fn unknown_template(t: &Str, names: &[&str]) -> Diagnostic {
-    let d = Diagnostic::error(
-        "spec/unknown-template",
-        format!("unknown template `{}`", t.value),
-    )
-    .at(t.span);
-    match crate::suggest::closest(&t.value, names.iter().copied()) {
-        Some(s) => d.hint(format!("did you mean `{s}`?")),
-        None if names.is_empty() => d.hint("declare it under the top-level `templates`"),
-        None => d.hint(format!("templates declared: {}", names.join(", "))),
+/// The templates one model or resource uses, for expanding them and for saying
+/// which are missing.
+struct Uses<'n> {
+    /// `model `user``, for messages.
+    owner: String,
+    /// `model` or `resource`: the kind of template it can use.
+    kind: &'static str,
+    declared: &'n [&'n str],
+    /// The templates of the other kind, for "`x` is a resource template".
+    other_kind: (&'static str, &'n [&'n str]),
+}
+
+impl Uses<'_> {
+    /// The templates `uses` names, with the templates those use, depth first and
+    /// each once, and how many names are unknown (each reported where used).
+    fn expand<'t, T>(
+        &self,
+        uses: &[Str],
+        templates: &'t [T],
+        name_of: impl Fn(&T) -> &Str,
+        uses_of: impl Fn(&T) -> &[Str],
+        diags: &mut Vec<Diagnostic>,
+    ) -> (Vec<&'t T>, usize) {
+        let mut out: Vec<&'t T> = Vec::new();
+        let mut unknown = 0;
+        let mut stack: Vec<Str> = uses.iter().rev().cloned().collect();
+        while let Some(name) = stack.pop() {
+            if out
+                .iter()
+                .any(|t| same_name(&name_of(t).value, &name.value))
+            {
+                continue;
+            }
+            match templates
+                .iter()
+                .find(|t| same_name(&name_of(t).value, &name.value))
+            {
+                Some(t) => {
+                    stack.extend(uses_of(t).iter().rev().cloned());
+                    out.push(t);
+                }
+                None => {
+                    unknown += 1;
+                    diags.push(self.unknown(&name));
+                }
+            }
+        }
+        (out, unknown)
+    }
+
+    /// One located error: the missing template, who uses it, what is declared.
+    fn unknown(&self, t: &Str) -> Diagnostic {
+        let name = t.value.trim();
+        let kind = self.kind;
+        let declared = if self.declared.is_empty() {
+            format!("no {kind} templates are declared (`templates.{kind}s`)")
+        } else {
+            format!("declared {kind} templates: {}", self.declared.join(", "))
+        };
+        let (other, other_names) = self.other_kind;
+        let hint = if other_names.iter().any(|n| same_name(n, name)) {
+            format!(
+                "`{name}` is a {other} template, and a {kind} uses {kind} templates; {declared}"
+            )
+        } else {
+            match crate::suggest::closest(name, self.declared.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`? {declared}"),
+                None => declared,
+            }
+        };
+        Diagnostic::error(
+            "spec/unknown-template",
+            format!(
+                "cannot find template named `{name}`, used by {}",
+                self.owner
+            ),
+        )
+        .at(t.span)
+        .hint(hint)
     }
 }
 

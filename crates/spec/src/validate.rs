@@ -10,8 +10,8 @@ use std::collections::HashMap;
 
 use crate::diag::Diagnostic;
 use crate::ir::{
-    Field, Method, Operation, ParameterLocation, Primitive, ResponseCode, Service, TypeDef,
-    TypeKind, TypeRef,
+    Field, Interface, Method, Model, Operation, ParameterLocation, Primitive, ResponseCode,
+    Service, TypeDef, TypeKind, TypeRef,
 };
 use crate::normalize::Scope;
 use crate::raw::{RawField, RawHeader, RawService, Str};
@@ -417,81 +417,151 @@ impl<'a> Validator<'a, '_> {
         }
     }
 
+    /// apibuilder's `ServiceSpecValidator`: a listed interface must exist, and a
+    /// model declares every field of each interface it lists, with the same type
+    /// and the same `required`; an interface is never a field's type.
     fn interfaces(&mut self) {
         let service = self.service;
         let raw = self.raw;
-        let kinds: Vec<(&[Str], Vec<&Field>, &str, &str)> = raw
+        for (rm, m) in raw.models.iter().zip(&service.models) {
+            for i in &rm.interfaces {
+                if let Some(interface) = self.interface(i, "model", &m.name) {
+                    self.implements(m, i, interface);
+                }
+            }
+        }
+        for u in &raw.unions {
+            for i in &u.interfaces {
+                self.interface(i, "union", &u.name.value);
+            }
+        }
+        let fields = service
             .models
             .iter()
-            .zip(&service.models)
-            .map(|(rm, m)| {
-                (
-                    rm.interfaces.as_slice(),
-                    m.fields.iter().collect(),
-                    "model",
-                    m.name.as_str(),
-                )
-            })
-            .chain(raw.unions.iter().map(|u| {
-                (
-                    u.interfaces.as_slice(),
-                    Vec::new(),
-                    "union",
-                    u.name.value.as_str(),
-                )
-            }))
-            .collect();
-        for (interfaces, fields, kind, owner) in kinds {
-            for i in interfaces {
-                let interface = match self.scope.resolve_name(i.value.trim()) {
-                    Ok(t) if t.kind == TypeKind::Interface => match self.lookup(&t) {
-                        Some(TypeDef::Interface(x)) => x,
-                        _ => continue,
-                    },
-                    Ok(_) | Err(_) => {
-                        let names: Vec<&str> =
-                            service.interfaces.iter().map(|x| x.name.as_str()).collect();
-                        let d = Diagnostic::error(
-                            "spec/unknown-interface",
+            .map(|m| ("model", &m.name, &m.fields))
+            .chain(
+                service
+                    .interfaces
+                    .iter()
+                    .map(|i| ("interface", &i.name, &i.fields)),
+            );
+        for (kind, owner, fields) in fields {
+            for f in fields {
+                if let TypeRef::Named(n) = &f.type_
+                    && n.kind == TypeKind::Interface
+                {
+                    self.push(
+                        Diagnostic::error(
+                            "spec/interface-as-type",
                             format!(
-                                "{kind} `{owner}` implements `{}`, which is not an interface",
-                                i.value
+                                "field `{}` of {kind} `{owner}` has type `{}`, which is an interface and cannot be used as a field type",
+                                f.name,
+                                f.type_.display_in(&service.namespace)
                             ),
                         )
-                        .at(i.span);
-                        self.push(
-                            match crate::suggest::closest(&i.value, names.iter().copied()) {
-                                Some(s) => d.hint(format!("did you mean `{s}`?")),
-                                None => d.hint("declare it under `interfaces`, or import it"),
-                            },
-                        );
-                        continue;
-                    }
-                };
-                if kind != "model" {
-                    continue;
+                        .at(f.type_span)
+                        .hint("specify the specific model you need or use a union type"),
+                    );
                 }
-                for f in &interface.fields {
-                    // Missing fields were inherited while building the model.
-                    match fields.iter().find(|x| x.name == f.name) {
-                        Some(mf) if mf.type_ != f.type_ => self.push(
-                            Diagnostic::error(
-                                "spec/interface-field-type",
-                                format!(
-                                    "field `{}` of model `{owner}` has type `{}` but interface `{}` declares `{}`",
-                                    f.name,
-                                    mf.type_.display_in(&service.namespace),
-                                    interface.name,
-                                    f.type_.display_in(&service.namespace)
-                                ),
-                            )
-                            .at(mf.type_span)
-                            .label(f.span, "declared by the interface here")
-                            .hint("use the interface's type"),
+            }
+        }
+    }
+
+    /// The interface `name` (listed by `kind` `owner`), or why there is none.
+    fn interface(&mut self, name: &Str, kind: &str, owner: &str) -> Option<&'a Interface> {
+        if let Ok(t) = self.scope.resolve_name(name.value.trim())
+            && t.kind == TypeKind::Interface
+        {
+            return match self.lookup(&t) {
+                Some(TypeDef::Interface(x)) => Some(x),
+                _ => None,
+            };
+        }
+        let names: Vec<&str> = self
+            .service
+            .interfaces
+            .iter()
+            .map(|x| x.name.as_str())
+            .collect();
+        let d = Diagnostic::error(
+            "spec/unknown-interface",
+            format!(
+                "{kind} `{owner}` implements `{}`, which is not an interface",
+                name.value
+            ),
+        )
+        .at(name.span);
+        self.push(
+            match crate::suggest::closest(&name.value, names.iter().copied()) {
+                Some(s) => d.hint(format!("did you mean `{s}`?")),
+                None => d.hint("declare it under `interfaces`, or import it"),
+            },
+        );
+        None
+    }
+
+    /// Model `m` declares every field of `interface` (listed at `listed`) alike.
+    fn implements(&mut self, m: &Model, listed: &Str, interface: &Interface) {
+        let ns = &self.service.namespace;
+        for f in &interface.fields {
+            let Some(own) = m.field(&f.name) else {
+                self.push(
+                    Diagnostic::error(
+                        "spec/interface-field-missing",
+                        format!(
+                            "model `{}` is missing field `{}` as defined in the interface `{}`",
+                            m.name, f.name, interface.name
                         ),
-                        _ => {}
-                    }
-                }
+                    )
+                    .at(listed.span)
+                    .label(f.span, "declared by the interface here")
+                    .hint(format!(
+                        "declare `{}` in `{}` with the interface's type and `required`; interface fields are not inherited",
+                        f.name, m.name
+                    )),
+                );
+                continue;
+            };
+            if own.type_ != f.type_ {
+                self.push(
+                    Diagnostic::error(
+                        "spec/interface-field-type",
+                        format!(
+                            "field `{}` of model `{}`: type `{}` is invalid. Must match the `{}` interface which defines this field as type `{}`",
+                            f.name,
+                            m.name,
+                            own.type_.display_in(ns),
+                            interface.name,
+                            f.type_.display_in(ns)
+                        ),
+                    )
+                    .at(own.type_span)
+                    .label(f.type_span, "declared by the interface here")
+                    .hint("use the interface's type"),
+                );
+            }
+            if own.required != f.required {
+                let (is, must) = if f.required {
+                    ("optional", "required")
+                } else {
+                    ("required", "optional")
+                };
+                self.push(
+                    Diagnostic::error(
+                        "spec/interface-field-required",
+                        format!(
+                            "field `{}` of model `{}` cannot be {is}. Must match the `{}` interface which defines this field as {must}",
+                            f.name, m.name, interface.name
+                        ),
+                    )
+                    .at(own.span)
+                    .label(f.span, "declared by the interface here")
+                    .hint(if f.required {
+                        "make the field required, as in the interface: drop `\"required\": false`"
+                    } else {
+                        "make the field optional, as in the interface: `\"required\": false` and no default (a field with a default is required)"
+                    }),
+                );
             }
         }
     }

@@ -4,14 +4,6 @@
 use blueprint_spec::{load, show};
 use blueprint_testkit::{LEGACY_SPEC, corpus_specs};
 
-/// Specs that need a type the registry stand-ins (`corpus/registry/`) do not
-/// reconstruct: they may fail, but only with `spec/unknown-type` naming that type.
-/// Once the stand-in gains the type they load and are snapshot-tested like the rest.
-const STAND_IN_GAPS: &[(&str, &str)] = &[
-    ("flow-registry.json", "io.flow.common.v0.models.error"),
-    ("flow-splashpage.json", "io.flow.common.v0.models.error"),
-];
-
 #[test]
 fn corpus_specs_load_and_match_snapshots() {
     let specs = corpus_specs();
@@ -28,22 +20,7 @@ fn corpus_specs_load_and_match_snapshots() {
             assert!(first.location(&err.sources).is_some(), "located: {err}");
             continue;
         }
-        let spec = match result {
-            Ok(spec) => spec,
-            Err(err) => {
-                let gap = STAND_IN_GAPS.iter().find(|(f, _)| *f == file);
-                let Some((_, missing)) = gap else {
-                    panic!("{file} should load: {err}");
-                };
-                for d in err.diagnostics.iter() {
-                    assert!(
-                        d.code == "spec/unknown-type" && d.message.contains(missing),
-                        "{file}: only the stand-in gap `{missing}` may fail it: {err}"
-                    );
-                }
-                continue;
-            }
-        };
+        let spec = result.unwrap_or_else(|err| panic!("{file} should load: {err}"));
         let name = file.trim_end_matches(".json");
         insta::assert_json_snapshot!(name, show::service_json(&spec));
     }

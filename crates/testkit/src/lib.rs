@@ -7,10 +7,12 @@
 use std::path::{Path, PathBuf};
 
 pub mod judges;
+pub mod nats;
 pub mod npm;
 pub mod postgres;
 pub mod python;
 
+pub use nats::TestNats;
 pub use postgres::TestPostgres;
 
 /// The environment variable naming the shared folder.
@@ -95,31 +97,19 @@ pub fn corpus_specs() -> Vec<PathBuf> {
 /// The one corpus spec that must be rejected (pre-1.0 apidoc format).
 pub const LEGACY_SPEC: &str = "reference-api-legacy.json";
 
-/// The corpus specs (legacy aside) that `load` accepts, with their paths. A spec
-/// may fail only with an error `tolerated` accepts (a registry stand-in gap, say):
-/// it is skipped with a note. Any other failure fails the test.
+/// The corpus specs (legacy aside), loaded with `load`, with their paths.
 ///
 /// # Panics
-/// When a spec fails with an error `tolerated` rejects.
+/// When a spec fails to load: every corpus spec but the legacy one must load.
 pub fn load_corpus<S, E: std::fmt::Display>(
     load: impl Fn(&Path) -> Result<S, E>,
-    tolerated: impl Fn(&E) -> bool,
 ) -> Vec<(PathBuf, S)> {
-    let mut out = Vec::new();
-    for path in corpus_specs() {
-        if path.ends_with(LEGACY_SPEC) {
-            continue;
-        }
-        match load(&path) {
-            Ok(spec) => out.push((path, spec)),
-            Err(e) if tolerated(&e) => {
-                eprintln!(
-                    "note: skipping {} (a tolerated load failure): {e}",
-                    path.display()
-                );
-            }
+    corpus_specs()
+        .into_iter()
+        .filter(|path| !path.ends_with(LEGACY_SPEC))
+        .map(|path| match load(&path) {
+            Ok(spec) => (path, spec),
             Err(e) => panic!("{} does not load: {e}", path.display()),
-        }
-    }
-    out
+        })
+        .collect()
 }

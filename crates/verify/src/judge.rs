@@ -81,16 +81,21 @@ pub fn judge(spec: &Spec, op: &Operation, expect: Expect, status: u16, body: &[u
                 ));
             }
             // Undeclared 4xx answers to invalid input are normal (specs rarely list
-            // 400/422). A declared one should carry its declared body, but servers
-            // (and the mock) answer validation errors in one standard shape, so a
-            // mismatch is worth a warning, not a failure: the request was rejected.
-            if let Some(response) = declared {
-                if let Err(problem) = check_body(spec, &response.type_, status, body) {
-                    return Verdict {
-                        outcome: Outcome::Warn,
-                        detail: problem,
-                    };
-                }
+            // 400/422). A declared 422 carries its declared body (servers write the
+            // violations in it); another declared status should, but a mismatch
+            // there is worth a warning, not a failure: the request was rejected.
+            if let Some(response) = declared
+                && let Err(problem) = check_body(spec, &response.type_, status, body)
+            {
+                let outcome = if status == 422 {
+                    Outcome::Fail
+                } else {
+                    Outcome::Warn
+                };
+                return Verdict {
+                    outcome,
+                    detail: problem,
+                };
             }
             Verdict::pass("")
         }
@@ -315,7 +320,7 @@ mod tests {
                 200,
                 br#"{"id": "1", "color": "blue"}"#,
                 Outcome::Fail,
-                "unknown value 'blue'",
+                r#"invalid value "blue""#,
             ),
             (
                 Expect::Accepted,
@@ -336,7 +341,7 @@ mod tests {
                 Expect::Rejected,
                 422,
                 br#"{"code": "x"}"#,
-                Outcome::Warn,
+                Outcome::Fail,
                 "body.messages: is required",
             ),
             (

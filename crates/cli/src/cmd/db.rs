@@ -3,10 +3,14 @@
 //! Which database: `--url`, else `DATABASE_URL`, else `[db] url` in
 //! `blueprint.toml`, else the one `dev db up` started (recorded in
 //! `.dev/database_url`), else the SQLite file `.dev/<service>.sqlite`, where the
-//! service is `--service`, else `[db] service`, else the current folder's name.
+//! service is `--service`, else `[db] service`, else the workspace folder's name.
 //! Migrations are read from `--migrations` (default `[db] migrations`, else
 //! `migrations`), in the sub-folder of the database's dialect (`postgres/`, `sqlite/`),
-//! as `dev gen --generators sql-postgres,sql-sqlite` writes them.
+//! as `dev gen` writes them (the same files a generated package compiles in).
+//!
+//! `.dev/` and the defaults are in the workspace root (the folder of
+//! `blueprint.toml`), wherever the command runs; `--url` and `--migrations` are
+//! relative to the current folder, like any command-line path.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -15,7 +19,8 @@ use anyhow::{Context, Result, bail};
 use blueprint::db::migrate::{self, Migrations, State};
 use blueprint::db::{Db, Dialect};
 use blueprint_pgcluster::{Cluster, Durability, StopMode};
-use blueprint_spec::config::Config;
+
+use crate::workspace::Workspace;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum DbCommand {
@@ -85,47 +90,56 @@ struct DbSection {
     service: Option<String>,
 }
 
-const DEV_DIR: &str = ".dev";
-const URL_FILE: &str = ".dev/database_url";
-const PG_DIR: &str = ".dev/postgres";
+/// Under `.dev/`: the URL of the database `dev db up` started.
+const URL_FILE: &str = "database_url";
+/// Under `.dev/`: the local PostgreSQL cluster.
+const PG_DIR: &str = "postgres";
 
 struct Resolved {
     url: String,
     migrations: PathBuf,
     service: String,
+    /// The workspace's `.dev/`.
+    dev_dir: PathBuf,
 }
 
 fn resolve(target: &Target) -> Result<Resolved> {
-    let cwd = std::env::current_dir().context("cannot read the current folder")?;
-    let config = Config::discover(&cwd)?;
-    let section: DbSection = config.section("db")?;
+    let workspace = Workspace::discover()?;
+    let section: DbSection = workspace.config.section("db")?;
+    let dev_dir = workspace.dev_dir();
     let service = target
         .service
         .clone()
         .or(section.service)
         .unwrap_or_else(|| {
-            cwd.file_name()
+            workspace
+                .root()
+                .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "service".to_string())
         });
-    let recorded = std::fs::read_to_string(URL_FILE)
+    let recorded = std::fs::read_to_string(dev_dir.join(URL_FILE))
         .ok()
         .map(|s| s.trim().to_string());
     let url = target
         .url
         .clone()
-        .or(section.url)
+        .or(section.url.map(|u| workspace.database_url(&u)))
         .or(recorded)
-        .unwrap_or_else(|| format!("sqlite:{DEV_DIR}/{service}.sqlite"));
-    let migrations = target
-        .migrations
-        .clone()
-        .or_else(|| section.migrations.map(|m| config.root.join(m)))
-        .unwrap_or_else(|| PathBuf::from("migrations"));
+        .unwrap_or_else(|| {
+            format!(
+                "sqlite:{}",
+                dev_dir.join(format!("{service}.sqlite")).display()
+            )
+        });
+    let migrations = target.migrations.clone().unwrap_or_else(|| {
+        workspace.path(section.migrations.unwrap_or_else(|| "migrations".into()))
+    });
     Ok(Resolved {
         url,
         migrations,
         service,
+        dev_dir,
     })
 }
 
@@ -140,11 +154,11 @@ pub fn run(command: DbCommand) -> Result<ExitCode> {
 async fn run_async(command: DbCommand) -> Result<ExitCode> {
     match command {
         DbCommand::Up { postgres, target } => up(postgres, &target).await,
-        DbCommand::Down => down(),
+        DbCommand::Down => down(&Workspace::discover()?.dev_dir()),
         DbCommand::Create { target } => {
             let r = resolve(&target)?;
             create(&r.url).await?;
-            println!("database ready: {}", r.url);
+            eprintln!("database ready: {}", r.url);
             Ok(ExitCode::SUCCESS)
         }
         DbCommand::Migrate { target } => {
@@ -153,10 +167,10 @@ async fn run_async(command: DbCommand) -> Result<ExitCode> {
             let set = migrations(&r, db.dialect())?;
             let applied = migrate::migrate(&db, &set).await?;
             if applied.is_empty() {
-                println!("up to date ({} migrations)", set.iter().count());
+                eprintln!("up to date ({} migrations)", set.iter().count());
             }
             for name in applied {
-                println!("applied {name}");
+                eprintln!("applied {name}");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -198,7 +212,7 @@ async fn run_async(command: DbCommand) -> Result<ExitCode> {
             migrate::reset(&db).await?;
             let set = migrations(&r, db.dialect())?;
             let applied = migrate::migrate(&db, &set).await?;
-            println!("reset {}; applied {} migrations", r.url, applied.len());
+            eprintln!("reset {}; applied {} migrations", r.url, applied.len());
             Ok(ExitCode::SUCCESS)
         }
         DbCommand::Shell { target } => {
@@ -275,28 +289,30 @@ async fn create(url: &str) -> Result<()> {
 }
 
 async fn up(postgres: bool, target: &Target) -> Result<ExitCode> {
-    std::fs::create_dir_all(DEV_DIR).with_context(|| format!("cannot create {DEV_DIR}"))?;
     let mut r = resolve(target)?;
+    std::fs::create_dir_all(&r.dev_dir)
+        .with_context(|| format!("cannot create {}", r.dev_dir.display()))?;
     if postgres {
-        let port = local_postgres_start()?;
+        let port = local_postgres_start(&r.dev_dir)?;
         r.url = format!("postgres://postgres@127.0.0.1:{port}/{}", r.service);
-        std::fs::write(URL_FILE, format!("{}\n", r.url))
-            .with_context(|| format!("cannot write {URL_FILE}"))?;
+        let url_file = r.dev_dir.join(URL_FILE);
+        std::fs::write(&url_file, format!("{}\n", r.url))
+            .with_context(|| format!("cannot write {}", url_file.display()))?;
     }
     create(&r.url).await?;
     let db = connect(&r.url).await?;
     if dialect_dir(&r, db.dialect()).is_dir() {
         let set = migrations(&r, db.dialect())?;
         let applied = migrate::migrate(&db, &set).await?;
-        println!("applied {} migrations", applied.len());
+        eprintln!("applied {} migrations", applied.len());
     }
     println!("DATABASE_URL={}", r.url);
     Ok(ExitCode::SUCCESS)
 }
 
 /// Initialise (first time) and start `.dev/postgres` on its recorded port; the port.
-fn local_postgres_start() -> Result<u16> {
-    let cluster = Cluster::new(std::fs::canonicalize(DEV_DIR)?.join("postgres"))?;
+fn local_postgres_start(dev_dir: &Path) -> Result<u16> {
+    let cluster = Cluster::new(std::fs::canonicalize(dev_dir)?.join(PG_DIR))?;
     let port_file = cluster.dir().join("port");
     if !cluster.is_initialized() {
         cluster.init(Durability::Durable).context(
@@ -313,21 +329,22 @@ fn local_postgres_start() -> Result<u16> {
         return Ok(port);
     }
     cluster.start(port, Durability::Durable.settings())?;
-    println!(
+    eprintln!(
         "PostgreSQL started in {} on port {port}",
         cluster.dir().display()
     );
     Ok(port)
 }
 
-fn down() -> Result<ExitCode> {
-    if !Path::new(PG_DIR).join("data").is_dir() {
-        println!("no local PostgreSQL in {PG_DIR}");
+fn down(dev_dir: &Path) -> Result<ExitCode> {
+    let pg_dir = dev_dir.join(PG_DIR);
+    if !pg_dir.join("data").is_dir() {
+        eprintln!("no local PostgreSQL in {}", pg_dir.display());
         return Ok(ExitCode::SUCCESS);
     }
-    Cluster::new(std::fs::canonicalize(PG_DIR)?)?.stop(StopMode::Fast)?;
-    let _ = std::fs::remove_file(URL_FILE);
-    println!("PostgreSQL stopped");
+    Cluster::new(std::fs::canonicalize(&pg_dir)?)?.stop(StopMode::Fast)?;
+    let _ = std::fs::remove_file(dev_dir.join(URL_FILE));
+    eprintln!("PostgreSQL stopped");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,27 +1,30 @@
 //! `dev diff`: breaking changes between two versions of a spec.
 //!
-//! `dev diff OLD NEW` compares two files; `dev diff --against git:<rev> SPEC...`
-//! compares each spec with its committed version (read with `git show`; its imports
+//! `dev diff OLD NEW` compares two files; `dev diff --against git:<rev> [SPEC...]`
+//! compares each spec (default: every workspace spec, `[workspace] specs`, as
+//! `dev lint` checks) with its committed version (read with `git show`; its imports
 //! resolve from the working tree). Exit 1 when a breaking change is neither allowed
 //! in `[diff] allow` nor covered by a major-version namespace bump.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use blueprint_diff::{Allowed, Category, Change, ChangeKind, DiffConfig, DiffSection, Report};
 use blueprint_spec::config::Config;
-use blueprint_spec::{LoadError, LoadOptions, SourceMap, Span, Spec};
+use blueprint_spec::{LoadError, Span, Spec};
 
+use crate::git::{self, AtRevision};
 use crate::report;
+use crate::workspace::Workspace;
 
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = after_help())]
 pub struct DiffArgs {
     /// `OLD NEW` spec files; with `--against`, the specs to compare with their
-    /// committed versions.
+    /// committed versions (default: every workspace spec).
     #[arg(value_name = "SPEC")]
     pub specs: Vec<PathBuf>,
     /// Compare with a git revision of the workspace: `git:<rev>` (`git:main`, `git:HEAD~1`).
@@ -93,19 +96,22 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
             let rev = against.strip_prefix("git:").with_context(|| {
                 format!("--against {against}: expected `git:<rev>`, e.g. `git:main`")
             })?;
-            if args.specs.is_empty() {
-                bail!(
-                    "--against needs the specs to compare: `dev diff --against {against} SPEC...`"
-                );
-            }
-            for path in &args.specs {
+            let specs = if args.specs.is_empty() {
+                Workspace::discover()?.specs()?
+            } else {
+                args.specs.clone()
+            };
+            for path in &specs {
                 let config = diff_config(path)?;
                 let Some(new) = load_or_report(path, args.format)? else {
                     return Ok(ExitCode::from(1));
                 };
-                let old = match load_at_revision(path, rev, args.format)? {
+                let old = match git::load_at_revision(path, rev)? {
                     AtRevision::Loaded(spec) => *spec,
-                    AtRevision::Invalid => return Ok(ExitCode::from(1)),
+                    AtRevision::Invalid(e) => {
+                        print_load_error(&e, args.format)?;
+                        return Ok(ExitCode::from(1));
+                    }
                     AtRevision::Missing => {
                         new_specs.push(format!("{} (not in {rev})", path.display()));
                         continue;
@@ -141,10 +147,14 @@ fn diff_config(spec: &Path) -> anyhow::Result<DiffConfig> {
     Ok(DiffConfig::from_section(&section)?)
 }
 
-/// Load a spec; an invalid one prints its diagnostics and gives `None`.
+/// Load a spec (its warnings printed); an invalid one prints its diagnostics and
+/// gives `None`.
 fn load_or_report(path: &Path, format: DiffFormat) -> anyhow::Result<Option<Spec>> {
     match blueprint_spec::load(path) {
-        Ok(spec) => Ok(Some(spec)),
+        Ok(spec) => {
+            report::print_warnings(&spec, diagnostics_format(format))?;
+            Ok(Some(spec))
+        }
         Err(e) if e.is_io() => Err(e.into()),
         Err(e) => {
             print_load_error(&e, format)?;
@@ -153,106 +163,18 @@ fn load_or_report(path: &Path, format: DiffFormat) -> anyhow::Result<Option<Spec
     }
 }
 
+/// Diagnostics go to stderr; stdout carries only the diff.
 fn print_load_error(e: &LoadError, format: DiffFormat) -> anyhow::Result<()> {
-    let format = match format {
-        DiffFormat::Human => report::Format::Human,
-        DiffFormat::Json => report::Format::Json,
-        DiffFormat::Github => report::Format::Github,
-    };
-    report::print_diagnostics(e.diagnostics.iter(), &e.sources, format)?;
+    report::print_diagnostics(e.diagnostics.iter(), &e.sources, diagnostics_format(format))?;
     Ok(())
 }
 
-/// A spec as committed in a revision.
-enum AtRevision {
-    Loaded(Box<Spec>),
-    /// In the revision but invalid there (diagnostics printed).
-    Invalid,
-    /// Not in the revision: a new spec.
-    Missing,
-}
-
-/// The spec at `path` as committed in `rev`.
-fn load_at_revision(path: &Path, rev: &str, format: DiffFormat) -> anyhow::Result<AtRevision> {
-    let abs =
-        std::fs::canonicalize(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let dir = abs.parent().unwrap_or(Path::new("/"));
-    let top = PathBuf::from(
-        git(dir, &["rev-parse", "--show-toplevel"])
-            .with_context(|| format!("{} is not in a git repository", path.display()))?
-            .trim_end(),
-    );
-    let top = std::fs::canonicalize(&top).unwrap_or(top);
-    let rel = abs.strip_prefix(&top).with_context(|| {
-        format!(
-            "{} is outside the repository {}",
-            abs.display(),
-            top.display()
-        )
-    })?;
-    let rel = rel.to_string_lossy().replace('\\', "/");
-    git(
-        &top,
-        &[
-            "rev-parse",
-            "--verify",
-            "--quiet",
-            &format!("{rev}^{{commit}}"),
-        ],
-    )
-    .with_context(|| format!("unknown git revision `{rev}`"))?;
-    let object = format!("{rev}:{rel}");
-    if git(&top, &["cat-file", "-e", &object]).is_err() {
-        return Ok(AtRevision::Missing);
+fn diagnostics_format(format: DiffFormat) -> report::Format {
+    match format {
+        DiffFormat::Human => report::Format::Human,
+        DiffFormat::Json => report::Format::Json,
+        DiffFormat::Github => report::Format::Github,
     }
-    let text = git(&top, &["show", &object])?;
-    // Loaded under its working-tree path so relative imports resolve from the
-    // working tree; shown as `<rev>:<path>`.
-    let config = Config::discover(&abs)?;
-    let name = abs.to_string_lossy();
-    match blueprint_spec::load_str(&name, &text, &LoadOptions { config }) {
-        Ok(mut spec) => {
-            spec.sources = relabel(&spec.sources, &abs, &object);
-            Ok(AtRevision::Loaded(Box::new(spec)))
-        }
-        Err(mut e) => {
-            e.sources = relabel(&e.sources, &abs, &object);
-            print_load_error(&e, format)?;
-            Ok(AtRevision::Invalid)
-        }
-    }
-}
-
-/// Run git in `dir`; its stdout, or an error with its stderr.
-fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .context("cannot run git")?;
-    if !output.status.success() {
-        bail!(
-            "git {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    String::from_utf8(output.stdout).context("git printed non-UTF-8 output")
-}
-
-/// The same sources with `from` shown as `to` (file ids keep their order).
-fn relabel(sources: &SourceMap, from: &Path, to: &str) -> SourceMap {
-    let mut out = SourceMap::new();
-    for (_, f) in sources.files() {
-        let path = if f.path == from {
-            PathBuf::from(to)
-        } else {
-            f.path.clone()
-        };
-        out.add(path, f.text.clone());
-    }
-    out
 }
 
 // ---------------------------------------------------------------------------

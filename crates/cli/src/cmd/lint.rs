@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -10,7 +10,8 @@ use blueprint_lint::{LintConfig, lint, rules};
 use blueprint_spec::config::Config;
 use blueprint_spec::{Diagnostic, LoadOptions, Severity, SourceMap, load_with};
 
-use crate::report::{Format, print_diagnostics};
+use crate::report::{Format, print_diagnostics, write_json_document};
+use crate::workspace::Workspace;
 
 /// Code the loader gives a spec file it cannot read.
 const IO_ERROR_CODE: &str = "spec/io";
@@ -20,10 +21,11 @@ pub struct LintArgs {
     /// Spec files to lint [default: the workspace's specs, `[workspace] specs` in
     /// blueprint.toml, `services/*/spec/*.json` when unset].
     pub files: Vec<PathBuf>,
-    /// Output format.
+    /// Format of the findings (printed on stderr) and of `--list-rules` (stdout).
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
-    /// Exit 1 when there is a finding of this severity or worse.
+    /// Exit 1 when there is a finding of this severity or worse (the spec loader's
+    /// warnings are shown but never fail the run).
     #[arg(long, value_enum, default_value_t = Deny::Warnings)]
     pub deny: Deny,
     /// Use this blueprint.toml instead of the one found above each spec.
@@ -55,7 +57,18 @@ impl Deny {
 /// What one spec produced: its diagnostics and the sources they point into.
 struct Outcome {
     sources: SourceMap,
+    /// The loader's warnings of a valid spec first, then the lint findings (or
+    /// the load errors of an invalid spec).
     diagnostics: Vec<Diagnostic>,
+    /// How many of `diagnostics` are the loader's warnings: shown, counted, but
+    /// never failing the run (the spec is valid; `--deny` is about findings).
+    load_warnings: usize,
+}
+
+impl Outcome {
+    fn findings(&self) -> &[Diagnostic] {
+        &self.diagnostics[self.load_warnings..]
+    }
 }
 
 pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
@@ -97,6 +110,7 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
                 Outcome {
                     sources: spec.sources,
                     diagnostics,
+                    load_warnings: spec.warnings.len(),
                 }
             }
             Err(e) => {
@@ -104,6 +118,7 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
                 Outcome {
                     sources: e.sources,
                     diagnostics: e.diagnostics.into_iter().collect(),
+                    load_warnings: 0,
                 }
             }
         };
@@ -130,7 +145,7 @@ pub fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
     }
     let failed = outcomes
         .iter()
-        .flat_map(|o| &o.diagnostics)
+        .flat_map(Outcome::findings)
         .any(|d| args.deny.fails(d.severity));
     Ok(match (unreadable, failed) {
         (true, _) => ExitCode::from(2),
@@ -145,23 +160,14 @@ fn plural(n: usize) -> &'static str {
 
 /// The specs of the workspace around the current directory (or of `explicit`).
 fn workspace_files(explicit: Option<&Config>) -> anyhow::Result<Vec<PathBuf>> {
-    let config = match explicit {
-        Some(c) => c.clone(),
-        None => Config::discover(Path::new("."))?,
+    let workspace = match explicit {
+        Some(c) => Workspace { config: c.clone() },
+        None => Workspace::discover()?,
     };
-    let files = config.workspace_specs()?;
-    if files.is_empty() {
-        anyhow::bail!(
-            "no specs to lint: `[workspace] specs` in {} matches no file; pass spec files as arguments",
-            config.path.as_deref().map_or_else(
-                || "blueprint.toml (none found)".into(),
-                |p| p.display().to_string()
-            )
-        );
-    }
-    Ok(files)
+    workspace.specs()
 }
 
+/// Findings go to stderr, as every diagnostic does.
 fn print(outcomes: &[Outcome], format: Format) -> anyhow::Result<()> {
     if format == Format::Json {
         // One document for the whole run, whatever the number of specs.
@@ -169,9 +175,7 @@ fn print(outcomes: &[Outcome], format: Format) -> anyhow::Result<()> {
             .iter()
             .flat_map(|o| o.diagnostics.iter().map(|d| d.to_json(&o.sources)))
             .collect();
-        let doc = serde_json::json!({ "diagnostics": list });
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        write_json_document(&mut std::io::stderr().lock(), list)?;
         return Ok(());
     }
     for o in outcomes {

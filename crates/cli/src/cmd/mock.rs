@@ -28,7 +28,10 @@ pub struct MockArgs {
 
 pub fn run(args: MockArgs) -> anyhow::Result<ExitCode> {
     let spec = match blueprint_spec::load(&args.spec) {
-        Ok(spec) => spec,
+        Ok(spec) => {
+            report::print_warnings(&spec, Format::Human)?;
+            spec
+        }
         Err(e) => {
             report::print_diagnostics(e.diagnostics.iter(), &e.sources, Format::Human)?;
             return Ok(ExitCode::from(1));
@@ -64,6 +67,7 @@ async fn serve(
     } else {
         "keeping records in memory"
     };
+    // On stdout: the one line a script reads (the bound address, with `--port 0`).
     println!(
         "mock of {} {}: {operations} operations on http://{bound} ({memory}; Ctrl-C stops)",
         spec.service.name, spec.service.version
@@ -76,6 +80,6 @@ async fn serve(
     })
     .await
     .context("serving")?;
-    println!("mock stopped");
+    eprintln!("mock stopped");
     Ok(())
 }

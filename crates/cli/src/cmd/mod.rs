@@ -1,9 +1,14 @@
 //! One module per `dev` subcommand.
 
 pub mod db;
+pub mod deploy;
+pub mod deps;
 pub mod diff;
 pub mod r#gen;
+pub mod graph;
 pub mod lint;
 pub mod mock;
+pub mod plan;
+pub mod release;
 pub mod spec;
 pub mod verify;

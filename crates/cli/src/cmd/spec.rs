@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use blueprint_spec::{Spec, show};
 
-use crate::report::{Format, print_diagnostics};
+use crate::report::{Format, print_diagnostics, print_warnings};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum SpecCommand {
@@ -23,7 +23,8 @@ pub struct ShowArgs {
     /// Blueprint's attributes).
     #[arg(long)]
     pub json: bool,
-    /// How to print diagnostics when the spec is invalid.
+    /// How to print diagnostics (on stderr): the errors of an invalid spec, or the
+    /// warnings of a valid one.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
 }
@@ -44,17 +45,14 @@ fn show_cmd(args: &ShowArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
+    // Warnings on stderr, like every diagnostic; stdout carries the service.
+    print_warnings(&spec, args.format)?;
     let mut out = std::io::stdout().lock();
     if args.json {
-        // stdout carries the JSON document; warnings go to stderr.
-        for w in &spec.warnings {
-            eprintln!("{}", w.to_short(&spec.sources));
-        }
         let text = serde_json::to_string_pretty(&show::service_json(&spec))
             .context("serialising the service")?;
         writeln!(out, "{text}")?;
     } else {
-        print_diagnostics(&spec.warnings, &spec.sources, args.format)?;
         write!(out, "{}", summary(&spec))?;
     }
     Ok(ExitCode::SUCCESS)

@@ -41,14 +41,17 @@ pub enum VerifyFormat {
 }
 
 pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let format = match args.format {
+        VerifyFormat::Human => Format::Human,
+        VerifyFormat::Json => Format::Json,
+    };
     let spec = match blueprint_spec::load(&args.spec) {
-        Ok(spec) => spec,
+        Ok(spec) => {
+            report::print_warnings(&spec, format)?;
+            spec
+        }
         Err(e) if e.is_io() => return Err(e.into()),
         Err(e) => {
-            let format = match args.format {
-                VerifyFormat::Human => Format::Human,
-                VerifyFormat::Json => Format::Json,
-            };
             report::print_diagnostics(e.diagnostics.iter(), &e.sources, format)?;
             return Ok(ExitCode::from(1));
         }
@@ -67,12 +70,10 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         .headers
         .iter()
         .any(|(name, _)| name.eq_ignore_ascii_case("authorization"));
-    if !has_auth {
-        if let Ok(token) = std::env::var(TOKEN_ENV) {
-            options
-                .headers
-                .push(("Authorization".to_string(), format!("Bearer {token}")));
-        }
+    if !has_auth && let Ok(token) = std::env::var(TOKEN_ENV) {
+        options
+            .headers
+            .push(("Authorization".to_string(), format!("Bearer {token}")));
     }
 
     let runtime = tokio::runtime::Builder::new_current_thread()

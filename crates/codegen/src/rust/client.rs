@@ -12,7 +12,9 @@ use super::{Ctx, ident, naming};
 use crate::{CodegenError, GeneratedFile};
 
 pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, CodegenError> {
-    let name = format_ident!("{}Client", naming::camel(&ctx.spec.service.name));
+    // The client is named beside the runtime items this module imports.
+    let name = naming::Scope::with_reserved(&["ClientError", "HttpClient", "Method"])
+        .claim_ident(&format!("{}Client", naming::camel(&ctx.spec.service.name)));
     let methods = operations(ctx).iter().map(method).collect::<Vec<_>>();
     let doc = format!(" A client of the `{}` service.", ctx.spec.service.name);
     // Service-level headers with a default are sent with every request, as
@@ -90,6 +92,7 @@ fn method(op: &Op<'_>) -> TokenStream {
     // percent-encoded as a path segment.
     let mut fmt = String::new();
     let mut segments = Vec::new();
+    let mut locals = naming::Scope::with_reserved(&["request", "answer"]);
     for seg in op.op.path.split('/').filter(|s| !s.is_empty()) {
         fmt.push('/');
         match seg.strip_prefix(':') {
@@ -101,9 +104,8 @@ fn method(op: &Op<'_>) -> TokenStream {
                 let Some(field) = field else {
                     continue;
                 };
-                let local = format!("{}_segment", field.ident.trim_start_matches('_'));
+                let local = locals.claim_ident(&format!("{}_segment", field.ident));
                 fmt.push_str(&format!("{{{local}}}"));
-                let local = format_ident!("{}", local);
                 let f = ident(&field.ident);
                 segments.push(quote!(let #local = ::blueprint::client::segment(&request.#f);));
             }

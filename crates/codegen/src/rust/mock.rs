@@ -232,14 +232,16 @@ fn struct_example(
 
 /// An example for a field that respects its `example`, `minimum` and `maximum`.
 fn field_example(ctx: &Ctx<'_>, f: &Field) -> TokenStream {
+    use serde_json::Value as J;
     let min = f.minimum.as_ref().map(|b| b.value);
     let max = f.maximum.as_ref().map(|b| b.value);
     let in_bounds = |v: f64| min.is_none_or(|m| v >= m) && max.is_none_or(|m| v <= m);
-    let example = f.example.as_deref();
-    match &f.type_ {
-        TypeRef::Primitive(Primitive::String) => {
+    // Typed by the loader: a value of the field's type.
+    let example = f.example.as_ref();
+    match (&f.type_, example) {
+        (TypeRef::Primitive(Primitive::String), _) => {
             let fits = |s: &str| in_bounds(s.chars().count() as f64);
-            let text = match example {
+            let text = match example.and_then(J::as_str) {
                 Some(e) if fits(e) => e.to_owned(),
                 _ if fits("example") => "example".to_owned(),
                 _ => {
@@ -249,10 +251,10 @@ fn field_example(ctx: &Ctx<'_>, f: &Field) -> TokenStream {
             };
             quote!(#text.to_owned())
         }
-        TypeRef::Primitive(p @ (Primitive::Integer | Primitive::Long | Primitive::Double)) => {
+        (TypeRef::Primitive(p @ (Primitive::Integer | Primitive::Long | Primitive::Double)), _) => {
             let is_int = *p != Primitive::Double;
             let usable = |v: f64| in_bounds(v) && (!is_int || v.fract() == 0.0);
-            let v = match example.and_then(|e| e.trim().parse::<f64>().ok()) {
+            let v = match example.and_then(J::as_f64) {
                 Some(v) if usable(v) => v,
                 _ if usable(1.0) => 1.0,
                 _ => match (min, max) {
@@ -269,20 +271,24 @@ fn field_example(ctx: &Ctx<'_>, f: &Field) -> TokenStream {
                 quote!(#lit)
             }
         }
-        TypeRef::Primitive(
-            Primitive::Boolean
-            | Primitive::Uuid
-            | Primitive::DateIso8601
-            | Primitive::DateTimeIso8601
-            | Primitive::Decimal,
-        ) if example.is_some() => {
-            let text = example.unwrap_or_default();
+        (TypeRef::Primitive(Primitive::Boolean), Some(J::Bool(b))) => quote!(#b),
+        (
+            TypeRef::Primitive(
+                Primitive::Uuid
+                | Primitive::DateIso8601
+                | Primitive::DateTimeIso8601
+                | Primitive::Decimal,
+            ),
+            Some(e),
+        ) => {
+            // The text the runtime type is read from: the string, or a decimal's digits.
+            let text = e.as_str().map_or_else(|| e.to_string(), str::to_owned);
             quote!(::blueprint::mock::from_example(#text))
         }
-        TypeRef::List(inner) if min.is_some_and(|m| m >= 1.0) => {
+        (TypeRef::List(inner), _) if min.is_some_and(|m| m >= 1.0) => {
             let item = example_value(ctx, inner);
             quote!(vec![#item])
         }
-        other => example_value(ctx, other),
+        (other, _) => example_value(ctx, other),
     }
 }

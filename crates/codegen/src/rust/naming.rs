@@ -1,5 +1,16 @@
 //! Rust names for spec names. The conventions are documented in the crate docs;
 //! the db helper's DAO generator reuses these so names agree across files.
+//!
+//! # Hygiene
+//!
+//! Generated code binds names of its own (locals and arguments such as `inputs`,
+//! `request`, `conn`; generic parameters; imported items) in the same scopes as
+//! names derived from the spec (fields, parameters, operations, types). They never
+//! collide because every spec-derived name is handed out by a [`Scope`], and a
+//! scope starts with the names the generated code uses there already taken
+//! ([`Scope::with_reserved`]): a parameter named `inputs` becomes the local
+//! `inputs_2`, a model named `d` the type `DModel`. Keywords are raw identifiers
+//! ([`ident`]) or get a `_` when they cannot be (`self_`).
 
 use std::collections::HashSet;
 
@@ -18,8 +29,10 @@ const KEYWORDS: &[&str] = &[
 /// Keywords that cannot be raw identifiers.
 const NOT_RAW: &[&str] = &["self", "Self", "super", "crate", "_"];
 
-/// Type names generated code uses unqualified; spec types must not shadow them.
-const PRELUDE_TYPES: &[&str] = &[
+/// Type names the models modules use unqualified (the prelude's, their imports, the
+/// generic parameters of serde functions); a spec type named like one gets its kind
+/// appended instead.
+const RESERVED_TYPES: &[&str] = &[
     "Option",
     "Result",
     "String",
@@ -32,8 +45,12 @@ const PRELUDE_TYPES: &[&str] = &[
     "Self",
     "Serialize",
     "Deserialize",
+    "NonBlank",
     "Default",
     "From",
+    // `fn deserialize<D: Deserializer>`, `fn serialize<S: Serializer>`.
+    "D",
+    "S",
 ];
 
 /// Replace everything but ASCII letters and digits by `_`, so heck sees word
@@ -76,10 +93,11 @@ pub fn snake(name: &str) -> String {
 }
 
 /// The Rust name of a model, enum, union or interface: `camel(name)`, with the kind
-/// appended when it would shadow a prelude type (`result` model → `ResultModel`).
+/// appended when it would shadow a name generated code uses (`result` model →
+/// `ResultModel`, `d` enum → `DEnum`).
 pub fn type_name(name: &str, kind_suffix: &str) -> String {
     let s = camel(name);
-    if PRELUDE_TYPES.contains(&s.as_str()) {
+    if RESERVED_TYPES.contains(&s.as_str()) {
         format!("{s}{kind_suffix}")
     } else {
         s
@@ -122,7 +140,8 @@ impl Scope {
         Scope::default()
     }
 
-    /// A scope where `reserved` names are already taken.
+    /// A scope where `reserved` names are already taken: the names generated code
+    /// binds or reads unqualified in this scope besides the spec-derived ones.
     pub fn with_reserved(reserved: &[&str]) -> Self {
         Scope {
             taken: reserved.iter().map(|s| (*s).to_owned()).collect(),
@@ -142,6 +161,11 @@ impl Scope {
             .map(|i| format!("{name}{sep}{i}"))
             .find(|candidate| self.taken.insert(candidate.clone()))
             .unwrap_or(name)
+    }
+
+    /// [`claim`](Self::claim) as an identifier (raw when it is a keyword).
+    pub fn claim_ident(&mut self, name: &str) -> Ident {
+        ident(&self.claim(name.to_owned()))
     }
 }
 
@@ -169,5 +193,9 @@ mod tests {
         assert_eq!(scope.claim("user_id".into()), "user_id_2");
         assert_eq!(scope.claim("User".into()), "User");
         assert_eq!(scope.claim("User".into()), "User2");
+        let mut locals = Scope::with_reserved(&["inputs"]);
+        assert_eq!(locals.claim_ident("inputs").to_string(), "inputs_2");
+        assert_eq!(locals.claim_ident("type").to_string(), "r#type");
+        assert_eq!(type_name("d", "Enum"), "DEnum");
     }
 }

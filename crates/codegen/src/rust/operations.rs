@@ -73,6 +73,7 @@ impl Op<'_> {
 /// The service's operations with their Rust names, in declaration order.
 pub(crate) fn operations<'a>(ctx: &Ctx<'a>) -> Vec<Op<'a>> {
     let mut methods = naming::Scope::new();
+    let mut types = naming::Scope::new();
     ctx.spec
         .service
         .operations()
@@ -113,7 +114,7 @@ pub(crate) fn operations<'a>(ctx: &Ctx<'a>) -> Vec<Op<'a>> {
                 .collect();
             Op {
                 op,
-                type_base: naming::camel(&method),
+                type_base: types.claim(naming::camel(&method)),
                 method,
                 params,
                 body_ident,

@@ -2,9 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
+use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use super::Ctx;
+use crate::sql::{Dialect, migrations};
 use crate::{CodegenError, GeneratedFile};
 
 /// How the generated package depends on the `blueprint` runtime.
@@ -44,12 +46,15 @@ pub(crate) fn root_module(
     ctx: &Ctx<'_>,
     path: &Path,
     modules: &[&str],
+    migrations: &[PathBuf],
 ) -> Result<GeneratedFile, CodegenError> {
     let service = &ctx.spec.service;
+    let embedded = embedded_migrations(path, migrations);
     let mods = modules.iter().map(|m| format_ident!("{}", m));
     let name = &service.name;
     let version = &service.version;
     let hash = &ctx.spec_hash;
+    let own_routes = blueprint_spec::http::own_builtin_routes(service);
     let doc = format!(
         " Generated code for the `{name}` service ({}, version {version}).",
         service.namespace
@@ -69,9 +74,54 @@ pub(crate) fn root_module(
                 version: #version,
                 spec_hash: #hash,
                 git_commit: option_env!("GIT_COMMIT"),
+                own_routes: &[#(#own_routes),*],
             };
+
+            #embedded
         },
     )
+}
+
+/// `migrations(dialect)`: the migration files compiled in with `include_str!`, so a
+/// service binary migrates its database from any folder. Nothing without migrations.
+fn embedded_migrations(root: &Path, migrations: &[PathBuf]) -> TokenStream {
+    if migrations.is_empty() {
+        return TokenStream::new();
+    }
+    // `include_str!` resolves against the root module's folder.
+    let up = root
+        .parent()
+        .map_or(0, |folder| folder.components().count());
+    let arms = Dialect::ALL.into_iter().map(|dialect| {
+        let folder = Path::new(migrations::DIR).join(dialect.name());
+        let entries = migrations
+            .iter()
+            .filter(|m| m.parent() == Some(folder.as_path()))
+            .filter_map(|m| {
+                let name = m.file_name()?.to_string_lossy().into_owned();
+                let relative = std::iter::repeat_n("..", up)
+                    .map(PathBuf::from)
+                    .chain([m.clone()])
+                    .collect::<PathBuf>();
+                let include = relative.to_string_lossy().replace('\\', "/");
+                Some(quote!((#name, include_str!(#include))))
+            });
+        let variant = match dialect {
+            Dialect::Postgres => quote!(Postgres),
+            Dialect::Sqlite => quote!(Sqlite),
+        };
+        quote!(::blueprint::db::Dialect::#variant => &[#(#entries),*],)
+    });
+    quote! {
+        /// The database migrations (`migrations/<dialect>/`), compiled in: apply them with
+        /// `blueprint::db::migrate::migrate(&db, &migrations(db.dialect()))`.
+        #[rustfmt::skip] // printed by prettyplease, like the modules
+        pub fn migrations(dialect: ::blueprint::db::Dialect) -> ::blueprint::db::migrate::Migrations {
+            ::blueprint::db::migrate::Migrations::embedded(match dialect {
+                #(#arms)*
+            })
+        }
+    }
 }
 
 /// A TOML basic string.
@@ -95,7 +145,7 @@ pub(crate) fn manifest(
     pkg: &PackageOptions,
     server: bool,
     client: bool,
-    dao: bool,
+    db: bool,
 ) -> Result<GeneratedFile, CodegenError> {
     let runtime = match &pkg.runtime {
         RuntimeDependency::Path(p) => format!(
@@ -111,7 +161,7 @@ pub(crate) fn manifest(
     if client {
         features.push("\"client\"");
     }
-    if dao {
+    if db {
         features.push("\"db\"");
     }
     let description = format!("Generated from the {} spec.", ctx.spec.service.name);

@@ -173,7 +173,7 @@ fn changes(old: &Schema, new: &Schema) -> Vec<Change> {
                 None => table_changes.push(alter(
                     format!("add column `{}.{}`", t.name, c.name),
                     format!("add_{}_{}", t.name, c.name),
-                    !c.nullable && c.default.is_none() && c.field,
+                    !c.nullable && c.default.is_none() && !c.is_managed(),
                 )),
                 Some(b) if b.ty != c.ty && !widened_enum(&b.ty, &c.ty) => {
                     table_changes.push(alter(

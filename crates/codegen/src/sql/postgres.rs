@@ -26,9 +26,9 @@ pub fn sql_type(ty: &ColumnType) -> &'static str {
     }
 }
 
-/// The column's SQL default: the spec's default, or the bookkeeping column's.
+/// The column's SQL default: the spec's default, or the managed column's.
 pub fn default(column: &Column) -> Option<String> {
-    if !column.field {
+    if column.is_managed() {
         return Some(match column.name.as_str() {
             HASH_CODE => "0".to_string(),
             _ => "now()".to_string(),
@@ -356,16 +356,12 @@ fn key_match(table: &Table, left: &str, right: &str) -> String {
         .join(" AND ")
 }
 
-fn model_columns(table: &Table) -> Vec<&Column> {
-    table.model_columns().collect()
-}
-
-fn has_own(table: &Table, name: &str) -> bool {
-    table.column(name).is_some_and(|c| c.field)
+fn written_columns(table: &Table) -> Vec<&Column> {
+    table.written_columns().collect()
 }
 
 pub fn insert(table: &Table) -> String {
-    let cols = model_columns(table);
+    let cols = written_columns(table);
     format!(
         "INSERT INTO {} ({}, \"hash_code\") SELECT {}, $2 FROM {} r",
         ident(&table.name),
@@ -379,15 +375,13 @@ pub fn insert(table: &Table) -> String {
 }
 
 fn set_list(table: &Table, source: &str) -> String {
-    let mut sets: Vec<String> = model_columns(table)
+    let mut sets: Vec<String> = written_columns(table)
         .iter()
         .filter(|c| !table.is_primary_key(&c.name))
         .map(|c| format!("{0} = {source}.{0}", ident(&c.name)))
         .collect();
     sets.push(format!("\"hash_code\" = {source}.\"hash_code\""));
-    if !has_own(table, UPDATED_AT) {
-        sets.push("\"updated_at\" = now()".to_string());
-    }
+    sets.push(format!("\"{UPDATED_AT}\" = now()"));
     sets.join(", ")
 }
 
@@ -403,15 +397,13 @@ pub fn upsert(table: &Table) -> String {
 }
 
 pub fn update(table: &Table) -> String {
-    let mut sets: Vec<String> = model_columns(table)
+    let mut sets: Vec<String> = written_columns(table)
         .iter()
         .filter(|c| !table.is_primary_key(&c.name))
         .map(|c| format!("{0} = r.{0}", ident(&c.name)))
         .collect();
     sets.push("\"hash_code\" = $2".to_string());
-    if !has_own(table, UPDATED_AT) {
-        sets.push("\"updated_at\" = now()".to_string());
-    }
+    sets.push(format!("\"{UPDATED_AT}\" = now()"));
     format!(
         "UPDATE {t} t SET {} FROM {} r WHERE {} AND t.\"hash_code\" IS DISTINCT FROM $2",
         sets.join(", "),

@@ -5,14 +5,18 @@
 //! generator compares against, so it holds only what DDL depends on and is stable
 //! under serde.
 
-use blueprint_spec::ir::{Bound, Field, Model, Primitive, Spec, TypeDef, TypeRef};
+use blueprint_spec::ir::{Bound, DbTable, Field, Model, Primitive, Spec, TypeDef, TypeRef};
 use blueprint_spec::{Diagnostic, Diagnostics};
 use serde::{Deserialize, Serialize};
 
-/// Columns every table gets, after the model's own fields.
-pub const HASH_CODE: &str = "hash_code";
-pub const CREATED_AT: &str = "created_at";
-pub const UPDATED_AT: &str = "updated_at";
+/// Columns every table gets, after the model's own fields. A model may declare the
+/// timestamps (the loader checks they are `date-time-iso8601`) to read them; they
+/// stay managed: set by the database, never written by the DAO, not content.
+pub const HASH_CODE: &str = DbTable::HASH_CODE;
+pub const CREATED_AT: &str = DbTable::TIMESTAMPS[0];
+pub const UPDATED_AT: &str = DbTable::TIMESTAMPS[1];
+/// The columns Blueprint manages.
+pub const MANAGED: [&str; 3] = [HASH_CODE, CREATED_AT, UPDATED_AT];
 /// The journal's queue column: when the record was queued for the publisher, NULL
 /// once published. The queue is a partial index over the non-NULL ones.
 pub const JOURNAL_QUEUED_AT: &str = "journal_queued_at";
@@ -50,9 +54,14 @@ impl Table {
         self.columns.iter().find(|c| c.name == name)
     }
 
-    /// Columns that are fields of the model (what the DAO reads and writes).
+    /// Columns that are fields of the model (what the DAO reads).
     pub fn model_columns(&self) -> impl Iterator<Item = &Column> {
         self.columns.iter().filter(|c| c.field)
+    }
+
+    /// The model's columns the DAO writes: all but declared timestamps.
+    pub fn written_columns(&self) -> impl Iterator<Item = &Column> {
+        self.model_columns().filter(|c| !c.is_managed())
     }
 
     pub fn journal_table(&self) -> String {
@@ -78,7 +87,8 @@ pub struct Column {
     /// The spec's default, as a JSON value of the field's type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<serde_json::Value>,
-    /// Required strings may not be empty (or blank).
+    /// Required strings may not be blank: `Field::forbids_blank`, checked as
+    /// `trim(column) <> ''` (SQL's `trim` removes spaces, as `blueprint::validate::is_blank` does).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub non_empty: bool,
     /// Bounds as written in the spec: value for numbers, length for strings, item
@@ -89,6 +99,13 @@ pub struct Column {
     pub maximum: Option<String>,
     /// True for the model's fields, false for bookkeeping columns (`hash_code`, ...).
     pub field: bool,
+}
+
+impl Column {
+    /// One of the columns Blueprint manages (declared by the model or not).
+    pub fn is_managed(&self) -> bool {
+        MANAGED.contains(&self.name.as_str())
+    }
 }
 
 /// What a column holds; each dialect maps it to its own SQL type.
@@ -174,29 +191,15 @@ fn table(spec: &Spec, model: &Model) -> Result<Table, Vec<Diagnostic>> {
             Err(d) => errors.push(d),
         }
     }
-    for (name, reserved) in [
-        (HASH_CODE, None),
-        (CREATED_AT, Some(ColumnType::DateTime)),
-        (UPDATED_AT, Some(ColumnType::DateTime)),
-    ] {
-        match (columns.iter().find(|c| c.name == name), reserved.clone()) {
-            // A model may carry its own timestamps; they are used as the table's.
-            (Some(c), Some(ty)) if c.ty == ty => {}
-            (Some(_), _) => errors.push(
-                Diagnostic::error(
-                    "db-reserved-column",
-                    format!(
-                        "field `{name}` of model `{}` collides with a column every table gets",
-                        model.name
-                    ),
-                )
-                .at_opt(model.field(name).map(|f| f.span))
-                .hint(match reserved {
-                    Some(_) => "declare it as `date-time-iso8601` or rename the field",
-                    None => "rename the field",
-                }),
-            ),
-            (None, _) => columns.push(Column {
+    for name in MANAGED {
+        match columns.iter_mut().find(|c| c.name == name) {
+            // Declared to be read (the loader allows only the timestamps, typed as
+            // such): the column is Blueprint's all the same.
+            Some(declared) => {
+                declared.nullable = false;
+                declared.default = None;
+            }
+            None => columns.push(Column {
                 name: name.to_string(),
                 ty: if name == HASH_CODE {
                     ColumnType::Long
@@ -303,7 +306,8 @@ fn column(spec: &Spec, field: &Field) -> Result<Column, Diagnostic> {
     let bounded = ty.is_numeric() || matches!(ty, ColumnType::String | ColumnType::JsonArray);
     Ok(Column {
         name: field.name.clone(),
-        non_empty: field.required && ty == ColumnType::String,
+        // The rule request validation enforces too (`blueprint::validate::NonBlank`).
+        non_empty: field.forbids_blank(),
         nullable: !field.required,
         default: field.default.clone(),
         minimum: field.minimum.as_ref().filter(|_| bounded).map(bound),

@@ -39,9 +39,9 @@ pub fn sql_type(ty: &ColumnType) -> &'static str {
     }
 }
 
-/// The column's SQL default: the spec's default, or the bookkeeping column's.
+/// The column's SQL default: the spec's default, or the managed column's.
 pub fn default(column: &Column) -> Option<String> {
-    if !column.field {
+    if column.is_managed() {
         return Some(match column.name.as_str() {
             HASH_CODE => "0".to_string(),
             _ => format!("({NOW})"),
@@ -257,10 +257,6 @@ pub fn select_json(table: &Table) -> String {
     format!("json_object({})", pairs.join(", "))
 }
 
-fn has_own(table: &Table, name: &str) -> bool {
-    table.column(name).is_some_and(|c| c.field)
-}
-
 fn matches(table: &Table, columns: &[String]) -> String {
     columns
         .iter()
@@ -271,7 +267,7 @@ fn matches(table: &Table, columns: &[String]) -> String {
 }
 
 pub fn insert(table: &Table) -> String {
-    let cols: Vec<&Column> = table.model_columns().collect();
+    let cols: Vec<&Column> = table.written_columns().collect();
     format!(
         "INSERT INTO {} ({}, \"hash_code\") VALUES ({}, ?2)",
         ident(&table.name),
@@ -282,14 +278,12 @@ pub fn insert(table: &Table) -> String {
 
 fn set_list(table: &Table, value: impl Fn(&Column) -> String, hash: &str) -> String {
     let mut sets: Vec<String> = table
-        .model_columns()
+        .written_columns()
         .filter(|c| !table.is_primary_key(&c.name))
         .map(|c| format!("{} = {}", ident(&c.name), value(c)))
         .collect();
     sets.push(format!("\"hash_code\" = {hash}"));
-    if !has_own(table, UPDATED_AT) {
-        sets.push(format!("\"updated_at\" = {NOW}"));
-    }
+    sets.push(format!("\"{UPDATED_AT}\" = {NOW}"));
     sets.join(", ")
 }
 

@@ -17,6 +17,9 @@ impl Differ<'_> {
         new: &T,
         loc: Loc,
     ) {
+        if owner.repeat {
+            return;
+        }
         self.text(
             owner,
             "description",
@@ -31,7 +34,7 @@ impl Differ<'_> {
 
     /// The plural a type or resource is generated under.
     pub(super) fn plural(&mut self, owner: &Owner, old: &str, new: &str, loc: Loc) {
-        if old != new {
+        if old != new && !owner.repeat {
             let message = format!("{} plural changed from `{old}` to `{new}`", owner.label);
             let path = format!("{}.plural", owner.path);
             self.push(
@@ -45,8 +48,15 @@ impl Differ<'_> {
         }
     }
 
-    /// Free text (`description`, `example`): reported, never breaking.
-    fn text(&mut self, owner: &Owner, what: &str, old: Option<&str>, new: Option<&str>, loc: Loc) {
+    /// Documentation (`description`, `example`): reported, never breaking.
+    fn text<T: PartialEq + ?Sized>(
+        &mut self,
+        owner: &Owner,
+        what: &str,
+        old: Option<&T>,
+        new: Option<&T>,
+        loc: Loc,
+    ) {
         if old != new {
             let message = format!("{} {what} changed", owner.label);
             self.push(

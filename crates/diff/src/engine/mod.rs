@@ -97,17 +97,56 @@ struct Owner {
     /// `model user`, `operation GET /users`
     label: String,
     usage: Usage,
+    /// The second audience of a type (see [`Owner::audiences`]): what does not
+    /// depend on the audience (docs, plurals) was reported with the first.
+    repeat: bool,
 }
 
 impl Owner {
+    fn new(path: impl Into<String>, label: impl Into<String>, usage: Usage) -> Owner {
+        Owner {
+            path: path.into(),
+            label: label.into(),
+            usage,
+            repeat: false,
+        }
+    }
+
     /// A part of this owner (an enum value, a field, a body): read and written
     /// wherever the owner is.
     fn child(&self, path: impl Into<String>, label: impl Into<String>) -> Owner {
         Owner {
             path: path.into(),
             label: label.into(),
-            usage: self.usage.clone(),
+            ..self.clone()
         }
+    }
+
+    /// This owner once per audience judged by its own rules: API clients (requests
+    /// and responses) and stream consumers. A type both reach is compared for each,
+    /// so removing a field both read is a `field-removed` and an `event-field-removed`.
+    fn audiences(self) -> Vec<Owner> {
+        let api = self.usage.request || self.usage.response;
+        if !(api && self.usage.is_event()) {
+            return vec![self];
+        }
+        let events = Owner {
+            usage: Usage {
+                request: false,
+                response: false,
+                streams: self.usage.streams.clone(),
+            },
+            repeat: true,
+            ..self.clone()
+        };
+        let clients = Owner {
+            usage: Usage {
+                streams: Default::default(),
+                ..self.usage
+            },
+            ..self
+        };
+        vec![clients, events]
     }
 
     fn scope(&self) -> Scope {

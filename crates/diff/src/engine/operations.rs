@@ -14,11 +14,11 @@ impl Differ<'_> {
     pub(super) fn resources(&mut self, old: &Service, new: &Service) {
         for o in &old.resources {
             let name = self.old_type(&o.type_);
-            let owner = Owner {
-                path: format!("resources.{name}"),
-                label: format!("resource `{name}`"),
-                usage: Usage::default(),
-            };
+            let owner = Owner::new(
+                format!("resources.{name}"),
+                format!("resource `{name}`"),
+                Usage::default(),
+            );
             let Some(n) = new
                 .resources
                 .iter()
@@ -115,14 +115,14 @@ impl Differ<'_> {
     pub(super) fn operation(&mut self, path: &str, old: &Operation, new: &Operation) {
         let loc = Loc::both(old.span, new.span);
         let label = format!("operation `{} {}`", old.method, old.path);
-        let owner = Owner {
-            path: path.to_string(),
-            label: label.clone(),
-            usage: Usage {
+        let owner = Owner::new(
+            path.to_string(),
+            label.clone(),
+            Usage {
                 request: true,
                 ..Usage::default()
             },
-        };
+        );
         self.metadata(&owner, old, new, loc);
         self.auth(&owner, old.auth.as_ref(), new.auth.as_ref(), loc);
 
@@ -238,14 +238,14 @@ impl Differ<'_> {
                             rloc,
                         );
                     }
-                    let rowner = Owner {
-                        path: rpath,
-                        label: format!("{label} response {}", o.code),
-                        usage: Usage {
+                    let rowner = Owner::new(
+                        rpath,
+                        format!("{label} response {}", o.code),
+                        Usage {
                             response: true,
                             ..Usage::default()
                         },
-                    };
+                    );
                     self.metadata(&rowner, o, n, rloc);
                     self.response_headers(&rowner, &o.headers, &n.headers);
                 }

@@ -57,21 +57,17 @@ impl Differ<'_> {
                 loc,
             );
         }
-        let owner = Owner {
-            path: String::new(),
-            label: "service".into(),
-            usage: Usage::default(),
-        };
+        let owner = Owner::new(String::new(), "service", Usage::default());
         self.metadata(&owner, old, new, loc);
 
-        let headers = Owner {
-            path: String::new(),
-            label: "service".into(),
-            usage: Usage {
+        let headers = Owner::new(
+            String::new(),
+            "service",
+            Usage {
                 request: true,
                 ..Usage::default()
             },
-        };
+        );
         let old_h: Vec<Member> = old.headers.iter().map(Member::header).collect();
         let new_h: Vec<Member> = new.headers.iter().map(Member::header).collect();
         self.members(MemberKind::Header, &headers, &old_h, &new_h, Loc::default());

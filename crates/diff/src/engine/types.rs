@@ -25,14 +25,17 @@ impl Differ<'_> {
                     if !local && !self.usage.is_reached(&key) {
                         continue;
                     }
-                    let owner = Owner {
-                        path: format!("{prefix}{}.{}", $kind.plural(), o.name),
-                        label: format!("{} `{}`", kind_label($kind), key),
-                        usage: self.usage.get(&key),
-                    };
-                    match new.$field.iter().find(|n| n.name == o.name) {
-                        Some(n) => self.$diff(&owner, o, n),
-                        None => self.type_removed(&owner, o.span),
+                    let owner = Owner::new(
+                        format!("{prefix}{}.{}", $kind.plural(), o.name),
+                        format!("{} `{}`", kind_label($kind), key),
+                        self.usage.get(&key),
+                    );
+                    let found = new.$field.iter().find(|n| n.name == o.name);
+                    for owner in owner.audiences() {
+                        match found {
+                            Some(n) => self.$diff(&owner, o, n),
+                            None => self.type_removed(&owner, o.span),
+                        }
                     }
                 }
                 if local {

@@ -25,13 +25,9 @@ pub fn try_load(path: &Path) -> Result<Spec, String> {
     })
 }
 
-/// The corpus specs (legacy aside) that load. A spec may fail only on a type the
-/// registry stand-ins do not reconstruct (`spec/unknown-type`, see the spec crate's
-/// corpus test); it is skipped with a note. Any other failure fails the test.
+/// The corpus specs (legacy aside), every one of which must load.
 pub fn corpus() -> Vec<(PathBuf, Spec)> {
-    blueprint_testkit::load_corpus(blueprint_spec::load, |e| {
-        e.diagnostics.iter().all(|d| d.code == "spec/unknown-type")
-    })
+    blueprint_testkit::load_corpus(blueprint_spec::load)
 }
 
 pub fn fixture(name: &str) -> Spec {

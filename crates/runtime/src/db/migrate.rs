@@ -65,6 +65,20 @@ impl Migrations {
         Migrations(migrations)
     }
 
+    /// Migrations compiled into the binary: `(file name, SQL)` pairs, as a generated
+    /// package's `migrations(dialect)` lists them with `include_str!`.
+    pub fn embedded(files: &[(&str, &str)]) -> Migrations {
+        Migrations::new(
+            files
+                .iter()
+                .map(|(name, sql)| Migration {
+                    name: (*name).to_owned(),
+                    sql: (*sql).to_owned(),
+                })
+                .collect(),
+        )
+    }
+
     /// `*.sql` files of `dir`.
     pub fn from_dir(dir: &Path) -> Result<Migrations, MigrateError> {
         let io = |source| MigrateError::Io {

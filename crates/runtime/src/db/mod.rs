@@ -19,7 +19,7 @@ mod page;
 
 pub use conn::{Conn, Db, Dialect, Statement, Tx};
 pub use doc::{Doc, decode, list_sql, to_doc};
-pub use error::{DbError, Violation};
+pub use error::{DbError, Refusal, Violation};
 pub use hash::{Row, hash_code};
 pub use page::{Page, SortKey};
 

@@ -3,23 +3,28 @@
 //! comma-separated list of column names, `-` for descending (`-created_at`).
 
 use super::DbError;
+pub use crate::sort::SortKey;
 
+/// One page of a `list`. `limit` and `offset` have the type of Flow's `limit` and
+/// `offset` parameters (`long`), so a generated operation's request fills a page
+/// as is: `Page::new(request.limit, request.offset).sorted(request.sort)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
-    pub limit: u32,
-    pub offset: u64,
+    pub limit: i64,
+    pub offset: i64,
     /// Flow-style sort expression; `None` for the table's default (`-created_at`).
     pub sort: Option<String>,
 }
 
 impl Page {
-    pub const DEFAULT_LIMIT: u32 = 25;
-    pub const MAX_LIMIT: u32 = 100;
+    pub const DEFAULT_LIMIT: i64 = 25;
+    pub const MAX_LIMIT: i64 = 100;
 
-    pub fn new(limit: u32, offset: u64) -> Page {
+    /// A page of `limit` rows from `offset` (an `integer` parameter converts too).
+    pub fn new(limit: impl Into<i64>, offset: impl Into<i64>) -> Page {
         Page {
-            limit,
-            offset,
+            limit: limit.into(),
+            offset: offset.into(),
             sort: None,
         }
     }
@@ -31,31 +36,28 @@ impl Page {
 
     /// The limit actually used: at least 1, at most [`Page::MAX_LIMIT`].
     pub fn effective_limit(&self) -> i64 {
-        i64::from(self.limit.clamp(1, Self::MAX_LIMIT))
+        self.limit.clamp(1, Self::MAX_LIMIT)
     }
 
+    /// The offset actually used: at least 0.
     pub fn effective_offset(&self) -> i64 {
-        i64::try_from(self.offset).unwrap_or(i64::MAX)
+        self.offset.max(0)
     }
 
     /// `ORDER BY` for this page, given the columns the table may be sorted by and
     /// its default; unknown columns are an error, never interpolated.
     pub fn order_by(&self, sortable: &[&str], default: &str) -> Result<String, DbError> {
         let spec = self.sort.as_deref().unwrap_or(default);
-        let mut keys = Vec::new();
-        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let key = SortKey::parse(part);
-            let Some(column) = sortable.iter().find(|c| **c == key.column) else {
-                return Err(DbError::InvalidSort(part.to_string()));
-            };
-            keys.push(format!(
-                "t.\"{column}\" {}",
-                if key.descending { "DESC" } else { "ASC" }
-            ));
-        }
-        if keys.is_empty() {
-            return Err(DbError::InvalidSort(spec.to_string()));
-        }
+        let keys = crate::sort::keys(spec, sortable)
+            .map_err(|bad| DbError::InvalidSort(bad.to_string()))?;
+        let keys: Vec<String> = keys
+            .iter()
+            .map(|key| {
+                let order = if key.descending { "DESC" } else { "ASC" };
+                // The column is one of `sortable`: a name from the spec, quoted.
+                format!("t.\"{}\" {order}", key.column)
+            })
+            .collect();
         Ok(format!(" ORDER BY {}", keys.join(", ")))
     }
 }
@@ -63,28 +65,6 @@ impl Page {
 impl Default for Page {
     fn default() -> Self {
         Page::new(Self::DEFAULT_LIMIT, 0)
-    }
-}
-
-/// One element of a sort expression.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SortKey<'a> {
-    pub column: &'a str,
-    pub descending: bool,
-}
-
-impl<'a> SortKey<'a> {
-    pub fn parse(s: &'a str) -> SortKey<'a> {
-        match s.strip_prefix('-') {
-            Some(column) => SortKey {
-                column,
-                descending: true,
-            },
-            None => SortKey {
-                column: s.strip_prefix('+').unwrap_or(s),
-                descending: false,
-            },
-        }
     }
 }
 
@@ -98,6 +78,10 @@ mod tests {
         assert_eq!(Page::default().effective_limit(), 25);
         assert_eq!(Page::new(1000, 0).effective_limit(), 100);
         assert_eq!(Page::new(0, 0).effective_limit(), 1);
+        assert_eq!(Page::new(25, -3).effective_offset(), 0);
+        // The types of generated `long` and `integer` parameters, as they are.
+        let (limit, offset): (i64, i32) = (50, 100);
+        assert_eq!(Page::new(limit, offset), Page::new(50, 100));
     }
 
     #[test]

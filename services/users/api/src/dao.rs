@@ -4,7 +4,7 @@
 //! Data access for the tables of `users`: one module per table.
 
 use super::models;
-///Table `users`: rows of model `user`.
+/// Table `users`: rows of model `user`.
 pub mod users {
     use ::blueprint::db::{decode, Conn, DbError, Doc, Page, Row, Statement, Write};
     const INSERT: Statement = Statement {
@@ -92,45 +92,45 @@ pub mod users {
         let found = conn.exists(EXISTS.get(dialect).into(), &row.json).await?;
         Ok(if found { Write::Unchanged } else { Write::NotFound })
     }
-    ///The row of `users` with this id, if any.
+    /// The row of `users` with this id, if any.
     pub async fn find_by_id<'c>(
         conn: impl Into<Conn<'c>>,
         id: &str,
     ) -> Result<Option<super::models::User>, DbError> {
-        let key = Doc::new().field("id", id)?.finish();
+        let lookup = Doc::new().field("id", id)?.finish();
         let conn = conn.into();
         let sql = FIND_BY_ID.get(conn.dialect());
-        conn.fetch_optional(sql.into(), &key, &[])
+        conn.fetch_optional(sql.into(), &lookup, &[])
             .await?
             .as_deref()
             .map(decode)
             .transpose()
     }
-    ///Delete the row of `users` with this key; whether there was one. Journals a DELETE with the old values.
+    /// Delete the row of `users` with this key; whether there was one. Journals a DELETE with the old values.
     pub async fn delete_by_id<'c>(
         conn: impl Into<Conn<'c>>,
         id: &str,
     ) -> Result<bool, DbError> {
-        let key = Doc::new().field("id", id)?.finish();
+        let lookup = Doc::new().field("id", id)?.finish();
         let conn = conn.into();
         let sql = DELETE_BY_ID.get(conn.dialect());
-        Ok(conn.execute(sql.into(), &key, &[]).await? > 0)
+        Ok(conn.execute(sql.into(), &lookup, &[]).await? > 0)
     }
-    ///The row of `users` with this email, if any.
+    /// The row of `users` with this email, if any.
     pub async fn find_by_email<'c>(
         conn: impl Into<Conn<'c>>,
         email: &str,
     ) -> Result<Option<super::models::User>, DbError> {
-        let key = Doc::new().field("email", email)?.finish();
+        let lookup = Doc::new().field("email", email)?.finish();
         let conn = conn.into();
         let sql = FIND_BY_EMAIL.get(conn.dialect());
-        conn.fetch_optional(sql.into(), &key, &[])
+        conn.fetch_optional(sql.into(), &lookup, &[])
             .await?
             .as_deref()
             .map(decode)
             .transpose()
     }
-    ///Filters for [`list`]: the indexed fields of `users`; `None` matches every row.
+    /// Filters for [`list`]: the indexed fields of `users`; `None` matches every row.
     #[derive(Debug, Clone, Default, PartialEq, ::blueprint::serde::Serialize)]
     #[serde(crate = "::blueprint::serde")]
     pub struct Filter {
@@ -141,7 +141,7 @@ pub mod users {
         #[serde(rename = "status", skip_serializing_if = "Option::is_none")]
         pub status: Option<super::models::UserStatus>,
     }
-    ///Rows of `users` matching `filter`, one page (limit 25 by default, at most 100), sorted by `page.sort` over `id`, `email`, `status`, `created_at`, `updated_at` (default `-created_at`).
+    /// Rows of `users` matching `filter`, one page (limit 25 by default, at most 100), sorted by `page.sort` over `id`, `email`, `status`, `created_at`, `updated_at` (default `-created_at`).
     pub async fn list<'c>(
         conn: impl Into<Conn<'c>>,
         filter: &Filter,

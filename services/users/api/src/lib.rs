@@ -22,4 +22,33 @@ pub const SERVICE: ::blueprint::ServiceInfo = ::blueprint::ServiceInfo {
     version: "0.0.1-dev",
     spec_hash: "7292318ecfad",
     git_commit: option_env!("GIT_COMMIT"),
+    own_routes: &[],
 };
+
+/// The database migrations (`migrations/<dialect>/`), compiled in: apply them with
+/// `blueprint::db::migrate::migrate(&db, &migrations(db.dialect()))`.
+#[rustfmt::skip]
+pub fn migrations(
+    dialect: ::blueprint::db::Dialect,
+) -> ::blueprint::db::migrate::Migrations {
+    ::blueprint::db::migrate::Migrations::embedded(
+        match dialect {
+            ::blueprint::db::Dialect::Postgres => {
+                &[
+                    (
+                        "0001_initial.sql",
+                        include_str!("../migrations/postgres/0001_initial.sql"),
+                    ),
+                ]
+            }
+            ::blueprint::db::Dialect::Sqlite => {
+                &[
+                    (
+                        "0001_initial.sql",
+                        include_str!("../migrations/sqlite/0001_initial.sql"),
+                    ),
+                ]
+            }
+        },
+    )
+}
