@@ -8,9 +8,9 @@
 //!
 //! The [`Store`] keeps records in memory, per lifecycle, by key:
 //! - create: a synthesised record, with the fields the request gave overlaid (those
-//!   the record declares with the same type and bounds) and a fresh key unless the
-//!   request chose one (an empty one cannot be addressed, so it is replaced); stored
-//!   and answered;
+//!   the record declares with the same type, when the record's field takes the value:
+//!   its bounds, not blank) and a fresh key unless the request chose one; stored and
+//!   answered;
 //! - read: the stored record; update: the stored record with the given fields
 //!   overlaid (the key kept); delete: removed (answered with the record when the
 //!   operation returns the model);
@@ -27,12 +27,13 @@ use std::sync::Mutex;
 
 use blueprint_spec::Spec;
 use blueprint_spec::ir::{
-    Bound, Field, Method, Model, NamedType, Operation, ParameterLocation, Primitive, Resource,
-    TypeDef, TypeRef,
+    Field, Method, Model, NamedType, Operation, ParameterLocation, Primitive, Resource, TypeDef,
+    TypeRef,
 };
 use serde_json::Value;
 
 use crate::synth::Synth;
+use crate::validate;
 
 /// What an operation does to the records of a lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -380,12 +381,9 @@ impl Records {
         self.created += 1;
         let seed = self.created;
         let mut record = Synth::with_seed(spec, seed).value(&lifecycle.record);
-        // An empty key cannot be addressed (`/users/`): the mock picks one instead.
-        let chosen = body
-            .and_then(|b| b.get(&lifecycle.key))
-            .is_some_and(|v| !v.is_null() && v.as_str() != Some(""));
-        overlay(spec, &mut record, model, &given_fields(spec, op), body);
-        if !chosen {
+        let copied = overlay(spec, &mut record, model, &given_fields(spec, op), body);
+        // (A key is a required field: never blank, so it can be addressed.)
+        if !copied.contains(&lifecycle.key.as_str()) {
             set_fresh_key(spec, &mut record, model, &lifecycle.key, seed);
         }
         let key = key_text(&record, &lifecycle.key)?;
@@ -398,8 +396,6 @@ impl Records {
 struct Given<'a> {
     name: &'a str,
     type_: &'a TypeRef,
-    minimum: Option<&'a Bound>,
-    maximum: Option<&'a Bound>,
 }
 
 fn given_fields<'s>(spec: &'s Spec, op: &'s Operation) -> Vec<Given<'s>> {
@@ -413,8 +409,6 @@ fn given_fields<'s>(spec: &'s Spec, op: &'s Operation) -> Vec<Given<'s>> {
             .map(|f| Given {
                 name: &f.name,
                 type_: &f.type_,
-                minimum: f.minimum.as_ref(),
-                maximum: f.maximum.as_ref(),
             })
             .collect();
     }
@@ -424,50 +418,57 @@ fn given_fields<'s>(spec: &'s Spec, op: &'s Operation) -> Vec<Given<'s>> {
         .map(|p| Given {
             name: &p.name,
             type_: &p.type_,
-            minimum: p.minimum.as_ref(),
-            maximum: p.maximum.as_ref(),
         })
         .collect()
 }
 
-/// Copy into `record` the given values of fields the record declares alike (same
-/// type and bounds, so the record stays valid).
-fn overlay(
+/// Copy into `record` the given values of the fields it declares with the same type,
+/// where its field takes the value (the runtime's validator: the record's bounds, not
+/// blank), so the record stays valid. The names of the fields copied.
+fn overlay<'g>(
     spec: &Spec,
     record: &mut Value,
     model: &Model,
-    given: &[Given<'_>],
+    given: &[Given<'g>],
     body: Option<&Value>,
-) {
+) -> Vec<&'g str> {
+    let mut copied = Vec::new();
     let (Value::Object(record), Some(Value::Object(body))) = (record, body) else {
-        return;
+        return copied;
     };
     for g in given {
         let Some(value) = body.get(g.name).filter(|v| !v.is_null()) else {
             continue;
         };
-        let alike = model.fields.iter().any(|f| {
-            f.name == g.name
-                && f.type_ == *g.type_
-                && (f.minimum.is_none() || f.minimum.as_ref() == g.minimum)
-                && (f.maximum.is_none() || f.maximum.as_ref() == g.maximum)
-        });
-        if !alike {
+        let field = model
+            .fields
+            .iter()
+            .find(|f| f.name == g.name && f.type_ == *g.type_);
+        let takes = field.is_some_and(|f| validate::check_field(spec, f, value, "").is_empty());
+        if !takes {
             continue;
         }
-        match (g.type_, value) {
+        let answered = match (g.type_, value) {
             // Decimals may be sent as text but are answered as numbers.
-            (TypeRef::Primitive(Primitive::Decimal), Value::String(text)) => {
-                if let Ok(n) = text.trim().parse::<serde_json::Number>() {
-                    record.insert(g.name.to_string(), Value::Number(n));
-                }
-            }
-            (t, _) if holds_decimal(spec, t, &mut HashSet::new()) => {} // keep the synthesised one
-            _ => {
-                record.insert(g.name.to_string(), value.clone());
-            }
+            (TypeRef::Primitive(Primitive::Decimal), Value::String(text)) => text
+                .trim()
+                .parse::<serde_json::Number>()
+                .ok()
+                .map(Value::Number),
+            // An integer sent as `308.0` is answered as `308`.
+            (TypeRef::Primitive(Primitive::Integer | Primitive::Long), Value::Number(n)) => n
+                .as_i64()
+                .or_else(|| n.as_f64().and_then(blueprint::validate::integral))
+                .map(Value::from),
+            (t, _) if holds_decimal(spec, t, &mut HashSet::new()) => None, // keep the synthesised one
+            _ => Some(value.clone()),
+        };
+        if let Some(answered) = answered {
+            record.insert(g.name.to_string(), answered);
+            copied.push(g.name);
         }
     }
+    copied
 }
 
 /// Whether a value of `t` can hold a decimal below its top level, where input text
@@ -548,11 +549,13 @@ mod tests {
         "user": { "fields": [
           { "name": "guid", "type": "string", "example": "u-1", "maximum": 8 },
           { "name": "email", "type": "string" },
-          { "name": "age", "type": "integer", "required": false }
+          { "name": "age", "type": "integer", "required": false },
+          { "name": "nickname", "type": "string", "required": false, "maximum": 4 }
         ] },
         "user_form": { "fields": [
           { "name": "email", "type": "string" },
-          { "name": "age", "type": "long", "required": false }
+          { "name": "age", "type": "long", "required": false },
+          { "name": "nickname", "type": "string", "required": false }
         ] }
       },
       "resources": { "user": { "operations": [
@@ -668,6 +671,26 @@ mod tests {
             store.answer(&spec, at(2)),
             Some(Answer::Record(Some(changed)))
         );
+        // A value the record's field does not take is not kept: the record stays valid.
+        for refused in [
+            serde_json::json!({"email": " "}),
+            serde_json::json!({"nickname": "longer than 4"}),
+        ] {
+            let Some(Answer::Record(Some(kept))) = store.answer(
+                &spec,
+                Request {
+                    body: Some(&refused),
+                    ..at(3)
+                },
+            ) else {
+                panic!("an update answers with the record");
+            };
+            assert_eq!(kept["email"], "grace@example.com", "not blank");
+            assert_ne!(
+                kept["nickname"], "longer than 4",
+                "within the record's maximum"
+            );
+        }
         assert_eq!(store.answer(&spec, at(5)), None, "outside the lifecycle");
         assert_eq!(store.answer(&spec, at(4)), Some(Answer::Record(None)));
         // Gone, and so is what is below it.
