@@ -28,8 +28,8 @@
 //!   `<union>.<wire value>` = `{"<wire value>": member}`, members that are not objects
 //!   wrapped in a named `<union>.<wire value>.value` = `{"value": ...}`;
 //! - every operation declares, besides its own responses, what every Blueprint server
-//!   may answer (400, 404, 405, 413, 422, 500, 503) with the standard error body
-//!   (`errors`), unless the spec declares that status itself;
+//!   may answer (400, 404, 405, 413, 414, 422, 431, 500, 503) with the standard error
+//!   body (`errors`), unless the spec declares that status itself;
 //! - `summary` is the description's first sentence, else `METHOD /path`; `form`
 //!   parameters are the properties of one JSON request body; operations with a
 //!   required `auth` rule need a bearer JWT, optional ones accept it, the rest declare

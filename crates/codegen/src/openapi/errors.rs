@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use super::names::Names;
 
 /// `(status, response component, description)`.
-const STANDARD: [(u16, &str, &str); 7] = [
+const STANDARD: [(u16, &str, &str); 9] = [
     (
         400,
         "bad_request",
@@ -32,9 +32,19 @@ const STANDARD: [(u16, &str, &str); 7] = [
         "The body is over the size limit (`payload_too_large`).",
     ),
     (
+        414,
+        "uri_too_long",
+        "The request target is over the size limit (`uri_too_long`).",
+    ),
+    (
         422,
         "validation_failed",
         "Some input is missing or invalid (`validation_failed`); `violations` lists each, with its path.",
+    ),
+    (
+        431,
+        "headers_too_large",
+        "The request's headers are over the size or count limit (`headers_too_large`).",
     ),
     (
         500,
