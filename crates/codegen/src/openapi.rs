@@ -30,6 +30,8 @@
 //! - every operation declares, besides its own responses, what every Blueprint server
 //!   may answer (400, 404, 405, 413, 414, 422, 431, 500, 503) with the standard error
 //!   body (`errors`), unless the spec declares that status itself;
+//! - a list operation's `sort` parameter has the `pattern` of what its table sorts by
+//!   (`blueprint_spec::http::sort_pattern`);
 //! - `summary` is the description's first sentence, else `METHOD /path`; `form`
 //!   parameters are the properties of one JSON request body; operations with a
 //!   required `auth` rule need a bearer JWT, optional ones accept it, the rest declare
@@ -43,11 +45,11 @@ mod names;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use blueprint_spec::Spec;
 use blueprint_spec::ir::{
     Bound, Deprecation, Field, Method, NamedType, Operation, Parameter, ParameterLocation,
-    Primitive, ResponseCode, Service, TypeDef, TypeKind, TypeRef, Union, UnionType,
+    Primitive, Resource, ResponseCode, Service, TypeDef, TypeKind, TypeRef, Union, UnionType,
 };
+use blueprint_spec::{Spec, http};
 use serde_json::{Map, Value, json};
 
 use errors::StandardErrors;
@@ -208,7 +210,7 @@ impl<'s> Exporter<'s> {
             if let Value::Object(item) = item {
                 // The loader rejects duplicate operations; keep the first if one slips by.
                 if !item.contains_key(method) {
-                    let operation = self.operation(&resource.plural, op, method);
+                    let operation = self.operation(resource, op, method);
                     item.insert(method.into(), operation);
                 }
             }
@@ -216,11 +218,11 @@ impl<'s> Exporter<'s> {
         Value::Object(paths)
     }
 
-    fn operation(&mut self, tag: &str, op: &Operation, method: &str) -> Value {
+    fn operation(&mut self, resource: &Resource, op: &Operation, method: &str) -> Value {
         let mut o = Map::new();
         o.insert("operationId".into(), json!(operation_id(method, &op.path)));
         o.insert("summary".into(), json!(summary(op, method)));
-        o.insert("tags".into(), json!([tag]));
+        o.insert("tags".into(), json!([resource.plural]));
         insert_opt(&mut o, "description", op.description.as_deref());
         insert_deprecated(&mut o, op.deprecation.as_ref());
 
@@ -242,7 +244,15 @@ impl<'s> Exporter<'s> {
                 ParameterLocation::Header => "header",
                 ParameterLocation::Form => continue,
             };
-            parameters.push(self.parameter(p, location));
+            let mut parameter = self.parameter(p, location);
+            if p.name == http::SORT_PARAMETER
+                && let Some(columns) = http::sortable(self.spec, resource, op)
+                && let Some(Value::Object(schema)) = parameter.get_mut("schema")
+            {
+                // What generated servers sort by; anything else is a 422.
+                schema.insert("pattern".into(), json!(http::sort_pattern(&columns)));
+            }
+            parameters.push(parameter);
         }
         if !parameters.is_empty() {
             o.insert("parameters".into(), Value::Array(parameters));
