@@ -1,5 +1,5 @@
 //! Independent judges against `dev mock`:
-//! - Schemathesis (PyPI), with all its checks, against the mock of every loadable
+//! - Schemathesis (PyPI), with all its checks, against the mock of every
 //!   corpus spec and of the users spec, each described by its OpenAPI export: it finds
 //!   nothing but the known findings (`crates/testkit/judges/schemathesis-known.json`);
 //! - the users client that openapi-python-client (PyPI) generates from the export

@@ -21,24 +21,24 @@ pub const SCHEMATHESIS_SECONDS: u32 = 30;
 
 /// `st run` with every check against the service at `url`; its JSON report goes to
 /// `report`. Bounded: a few examples per operation, a fixed seed, a time budget;
-/// Blueprint's hooks loaded (`judges/schemathesis_hooks.py`). `None` when
-/// Schemathesis is not installed.
+/// configured by `judges/schemathesis.toml` (the answers to requests over Blueprint's
+/// size limits). `None` when Schemathesis is not installed.
 ///
 /// # Panics
 /// Under `CI=true` when it is not.
 pub fn schemathesis(url: &str, report: &Path) -> Option<Command> {
     let st = python::judge("st", "schemathesis")?;
-    let hooks = Path::new(env!("CARGO_MANIFEST_DIR")).join("judges");
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("judges/schemathesis.toml");
     let mut command = Command::new(st);
     command
+        .arg("--config-file")
+        .arg(config)
         .args(["run", "--checks", "all", "--no-color", "--seed", "1"])
         .args(["--max-examples", &SCHEMATHESIS_EXAMPLES.to_string()])
         .args(["--max-time", &SCHEMATHESIS_SECONDS.to_string()])
         .args(["--request-timeout", "10", "--url", url])
         .args(["--report", "json", "--report-json-path"])
-        .arg(report)
-        .env("PYTHONPATH", hooks)
-        .env("SCHEMATHESIS_HOOKS", "schemathesis_hooks");
+        .arg(report);
     Some(command)
 }
 
