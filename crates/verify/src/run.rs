@@ -285,10 +285,10 @@ fn check(probe: &Probe, request: String, status: u16, verdict: Verdict) -> Check
 /// Point a record operation's last path parameter at `key` (unless corrupted on purpose).
 fn address(probe: &mut Probe, key: &str) {
     let corrupted = probe.corrupted_path_param.clone();
-    if let Some((name, text)) = probe.path_params.last_mut() {
-        if corrupted.as_deref() != Some(name.as_str()) {
-            *text = key.to_string();
-        }
+    if let Some((name, text)) = probe.path_params.last_mut()
+        && corrupted.as_deref() != Some(name.as_str())
+    {
+        *text = key.to_string();
     }
 }
 
