@@ -435,7 +435,10 @@ mod tests {
         // Read exactly (serde_json's default float parser may miss by an ulp, here by
         // a quarter, which left a fraction where none was written).
         let exact = br#"{"n":-2009380385000727.0}"#;
-        assert!(from_slice::<Long>(exact).is_ok(), "an exact float is that integer");
+        assert!(
+            from_slice::<Long>(exact).is_ok(),
+            "an exact float is that integer"
+        );
         let parsed: serde_json::Value = serde_json::from_slice(exact).unwrap();
         assert_eq!(parsed["n"].as_f64(), Some(-2_009_380_385_000_727.0));
         let value = serde_json::json!({"x": 7.0, "inner": {"x": 8.0}});
