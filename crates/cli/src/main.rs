@@ -10,10 +10,16 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod args;
 mod changes;
 mod cmd;
 mod git;
+mod keys;
+mod logs;
+mod probe;
 mod report;
+mod services;
+mod supervise;
 mod workspace;
 
 #[derive(Debug, Parser)]
@@ -46,6 +52,9 @@ enum Command {
     /// The service's database: up, create, migrate, status, reset, shell.
     #[command(subcommand)]
     Db(cmd::db::DbCommand),
+    /// Event streams: `failures` lists (and retries) what a service's consumers failed to apply.
+    #[command(subcommand)]
+    Stream(cmd::stream::StreamCommand),
     /// Generate code from specs: Rust models, server, client, mock (and more).
     Gen(cmd::r#gen::GenArgs),
     /// Serve a spec as an HTTP mock: valid synthesised responses, requests validated.
@@ -63,6 +72,14 @@ enum Command {
     Deploy(cmd::deploy::DeployCommand),
     /// Dependencies against the registry; `upgrade` raises them in small batches.
     Deps(cmd::deps::DepsArgs),
+    /// Write the workspace's documentation site: static HTML, with the service graph.
+    Docs(cmd::docs::DocsArgs),
+    /// Mint a JWT for development (signed with the workspace's dev key pair).
+    Token(cmd::token::TokenArgs),
+    /// Run every service of the workspace (build, migrate, start, supervise) until Ctrl-C.
+    Up(cmd::up::UpArgs),
+    /// Per service: running, healthy, and running what the working tree holds.
+    Status(cmd::status::StatusArgs),
 }
 
 fn main() -> ExitCode {
@@ -72,6 +89,7 @@ fn main() -> ExitCode {
         Command::Spec(c) => cmd::spec::run(c),
         Command::Diff(a) => cmd::diff::run(a),
         Command::Db(c) => cmd::db::run(c),
+        Command::Stream(c) => cmd::stream::run(c),
         Command::Gen(args) => cmd::r#gen::run(&args),
         Command::Mock(args) => cmd::mock::run(args),
         Command::Verify(args) => cmd::verify::run(args),
@@ -80,6 +98,10 @@ fn main() -> ExitCode {
         Command::Release(args) => cmd::release::run(args),
         Command::Deploy(c) => cmd::deploy::run(c),
         Command::Deps(args) => cmd::deps::run(args),
+        Command::Docs(args) => cmd::docs::run(args),
+        Command::Token(args) => cmd::token::run(args),
+        Command::Up(args) => cmd::up::run(args),
+        Command::Status(args) => cmd::status::run(args),
     };
     match result {
         Ok(code) => code,

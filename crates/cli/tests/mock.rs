@@ -172,3 +172,67 @@ fn an_invalid_spec_is_exit_1_with_diagnostics() {
     assert!(out.stdout.is_empty(), "diagnostics go to stderr");
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
 }
+
+/// A spec whose operations need a token: the mock checks it with the workspace's
+/// key, so a `dev token` of the same workspace is let in and no token is a 401.
+#[test]
+fn checks_tokens_with_the_workspace_key() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dev-mock-auth");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join("blueprint.toml"), "").expect("write blueprint.toml");
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("../codegen/tests/db/auth.json");
+    let child = Command::new(DEV)
+        .args(["mock", "--port", "0", "--host", "127.0.0.1"])
+        .arg(&spec)
+        .current_dir(&dir)
+        .env_remove("BLUEPRINT_JWT_PUBLIC_KEY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start dev mock");
+    let mut server = Server(child);
+    let stdout = server.0.stdout.take().expect("piped stdout");
+    let banner = BufReader::new(stdout)
+        .lines()
+        .next()
+        .expect("a banner line")
+        .expect("utf-8");
+    let addr = banner
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {banner:?}"))
+        .to_string();
+
+    let (status, head, body) = exchange(&addr, "GET", "/events", &[], None);
+    assert_eq!(status, 401, "{body}");
+    assert!(head.contains("www-authenticate: bearer"), "{head}");
+    assert!(body.contains(r#""code":"unauthorized""#), "{body}");
+
+    let token = |role: &[&str]| {
+        let out = Command::new(DEV)
+            .args(["token", "--user", "3f0c4a5e-6a2b-4c55-9d7e-0a1b2c3d4e5f"])
+            .args(["--agency", "8e1d2c3b-4a59-4687-a9b8-c7d6e5f40312"])
+            .args(role)
+            .current_dir(&dir)
+            .env_remove("BLUEPRINT_JWT_PUBLIC_KEY")
+            .output()
+            .expect("run dev token");
+        assert!(out.status.success());
+        format!(
+            "Authorization: Bearer {}",
+            String::from_utf8_lossy(&out.stdout).trim()
+        )
+    };
+    let (status, _, body) = exchange(&addr, "GET", "/events", &[token(&[])], None);
+    assert_eq!(status, 200, "{body}");
+    let event = "/events/3f1c2d4e-5b6a-4c7d-8e9f-0a1b2c3d4e5f";
+    let (status, _, body) = exchange(&addr, "DELETE", event, &[token(&[])], None);
+    assert_eq!(status, 403, "the role is missing: {body}");
+    let (status, _, body) = exchange(&addr, "DELETE", event, &[token(&["--role", "admin"])], None);
+    assert!(matches!(status, 204 | 404), "{status} {body}");
+    let garbage = "Authorization: Bearer x.y.z".to_string();
+    let (status, _, _) = exchange(&addr, "GET", "/events", &[garbage], None);
+    assert_eq!(status, 401);
+}

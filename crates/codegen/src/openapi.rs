@@ -79,6 +79,24 @@ pub fn document(spec: &Spec) -> Value {
     Exporter::new(spec).document()
 }
 
+/// The JSON Schemas this export writes for the types `roots` reach, keyed by
+/// component name ([`component_name`]), their `$ref`s pointing at
+/// `#/components/schemas/`. The AsyncAPI export builds its messages on these, so a
+/// type has one schema in both documents.
+pub fn component_schemas(spec: &Spec, roots: Vec<TypeRef>) -> Map<String, Value> {
+    let mut exporter = Exporter::with_roots(spec, roots.clone());
+    for t in reach(spec, roots) {
+        exporter.add_type(&t);
+    }
+    exporter.schemas
+}
+
+/// The component a type is exported as: local types by name, imported ones fully
+/// qualified.
+pub fn component_name(spec: &Spec, t: &NamedType) -> String {
+    Exporter::new(spec).schema_name(t)
+}
+
 struct Exporter<'s> {
     spec: &'s Spec,
     local: &'s str,
@@ -95,8 +113,13 @@ struct Exporter<'s> {
 
 impl<'s> Exporter<'s> {
     fn new(spec: &'s Spec) -> Self {
+        Self::with_roots(spec, Vec::new())
+    }
+
+    /// An exporter naming the service's types and those `roots` reach besides.
+    fn with_roots(spec: &'s Spec, roots: Vec<TypeRef>) -> Self {
         let local = spec.service.namespace.as_str();
-        let types = reachable_types(spec);
+        let types = reachable_types(spec, roots);
         let mut claimed = Names::default();
         let names: HashMap<NamedType, String> = types
             .iter()
@@ -637,56 +660,48 @@ impl<'s> Exporter<'s> {
     }
 }
 
-/// Every type the service defines, then the imported ones it reaches, each once.
-fn reachable_types(spec: &Spec) -> Vec<NamedType> {
+/// Every type the service defines, then the imported ones it (or `extra`) reaches,
+/// each once.
+fn reachable_types(spec: &Spec, extra: Vec<TypeRef>) -> Vec<NamedType> {
     let service = &spec.service;
-    let mut order: Vec<NamedType> = Vec::new();
-    order.extend(
-        service
-            .enums
-            .iter()
-            .map(|e| service.named(TypeKind::Enum, &e.name)),
-    );
-    order.extend(
-        service
-            .interfaces
-            .iter()
-            .map(|i| service.named(TypeKind::Interface, &i.name)),
-    );
-    order.extend(
-        service
-            .models
-            .iter()
-            .map(|m| service.named(TypeKind::Model, &m.name)),
-    );
-    order.extend(
-        service
-            .unions
-            .iter()
-            .map(|u| service.named(TypeKind::Union, &u.name)),
-    );
-    let mut seen: HashSet<NamedType> = order.iter().cloned().collect();
-    let mut pending: Vec<NamedType> = order.clone();
-    let mut uses = Vec::new();
+    let mut roots: Vec<TypeRef> = local_types(service).map(TypeRef::Named).collect();
     for (_, op) in service.operations() {
-        uses.extend(op.parameters.iter().map(|p| p.type_.clone()));
-        uses.extend(op.body.iter().map(|b| b.type_.clone()));
-        uses.extend(op.responses.iter().map(|r| r.type_.clone()));
+        roots.extend(op.parameters.iter().map(|p| p.type_.clone()));
+        roots.extend(op.body.iter().map(|b| b.type_.clone()));
+        roots.extend(op.responses.iter().map(|r| r.type_.clone()));
     }
-    uses.extend(service.headers.iter().map(|h| h.type_.clone()));
-    let mut imported = BTreeSet::new();
+    roots.extend(service.headers.iter().map(|h| h.type_.clone()));
+    roots.extend(extra);
+    reach(spec, roots)
+}
+
+/// The service's own types in declaration order: enums, interfaces, models, unions.
+fn local_types(service: &Service) -> impl Iterator<Item = NamedType> + '_ {
+    let enums = service.enums.iter().map(|e| (TypeKind::Enum, &e.name));
+    let interfaces = (service.interfaces.iter()).map(|i| (TypeKind::Interface, &i.name));
+    let models = service.models.iter().map(|m| (TypeKind::Model, &m.name));
+    let unions = service.unions.iter().map(|u| (TypeKind::Union, &u.name));
+    (enums.chain(interfaces).chain(models).chain(unions))
+        .map(move |(kind, name)| service.named(kind, name))
+}
+
+/// The named types `roots` reach, each once: local ones in declaration order, then
+/// imported ones sorted by qualified name (a stable order).
+fn reach(spec: &Spec, roots: Vec<TypeRef>) -> Vec<NamedType> {
+    let service = &spec.service;
+    let mut seen: HashSet<NamedType> = HashSet::new();
+    let mut pending: Vec<NamedType> = Vec::new();
     let mut visit = |t: &TypeRef, pending: &mut Vec<NamedType>| {
         if let Some(n) = t.element().named().filter(|n| seen.insert((*n).clone())) {
             pending.push(n.clone());
         }
     };
-    for t in &uses {
+    for t in &roots {
         visit(t, &mut pending);
     }
+    let mut imported = BTreeSet::new();
+    let mut local = HashSet::new();
     while let Some(n) = pending.pop() {
-        if n.namespace != service.namespace {
-            imported.insert(n.clone());
-        }
         let refs: Vec<TypeRef> = match spec.resolve(&n) {
             Some(TypeDef::Model(m)) => m.fields.iter().map(|f| f.type_.clone()).collect(),
             Some(TypeDef::Interface(i)) => i.fields.iter().map(|f| f.type_.clone()).collect(),
@@ -696,8 +711,13 @@ fn reachable_types(spec: &Spec) -> Vec<NamedType> {
         for t in &refs {
             visit(t, &mut pending);
         }
+        if n.namespace == service.namespace {
+            local.insert(n);
+        } else {
+            imported.insert(n);
+        }
     }
-    // Imported types sorted by qualified name for a stable order.
+    let mut order: Vec<NamedType> = local_types(service).filter(|n| local.contains(n)).collect();
     order.extend(imported);
     order
 }

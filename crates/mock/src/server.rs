@@ -13,10 +13,12 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::RawPathParams;
 use axum::extract::rejection::RawPathParamsRejection;
+use axum::handler::Handler;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter};
 use blueprint::ServiceInfo;
+use blueprint::auth::{RequireAuthLayer, Rule, Verifier};
 use blueprint::error::{Code, ErrorBody, ErrorFields, ErrorShape};
 use blueprint::param::{ParamKind, Sort};
 use blueprint::server::{Inputs, Location, Router, ServerConfig, service_router};
@@ -56,17 +58,40 @@ struct MockState {
 }
 
 /// How the mock answers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     /// Remember nothing: every answer is synthesised alone, as if no request came
     /// before (see [`crate::state`] for what the mock keeps otherwise).
     pub stateless: bool,
+    /// Check tokens as a generated server with this verifier does: operations whose
+    /// `auth` requires a token answer 401/403 (the runtime's auth layer, with the
+    /// operation's roles and claims) before any input is read. `None`: any caller is
+    /// taken, no token is checked.
+    pub verifier: Option<Arc<Verifier>>,
 }
 
 /// An axum router answering every operation of `spec`, keeping the records its
-/// clients create (see the crate docs).
+/// clients create and taking any caller (see the crate docs).
 pub fn router(spec: Arc<Spec>) -> Router {
     router_with(spec, Options::default())
+}
+
+/// The runtime's [`Rule`] for an operation's `auth`, when it requires a token: its
+/// roles, and its claims plus the string claims its scope reads (as generated routers).
+fn auth_rule(op: &Operation) -> Option<Rule> {
+    let auth = op.auth.as_ref().filter(|a| a.required)?;
+    let scoped = auth
+        .scope
+        .iter()
+        .filter(|s| !s.claim_is_uuid())
+        .map(|s| &s.claim);
+    let mut claims: Vec<&String> = auth.claims.iter().collect();
+    for claim in scoped {
+        if !claims.contains(&claim) {
+            claims.push(claim);
+        }
+    }
+    Some(Rule::any().roles(&auth.roles).claims(claims))
 }
 
 /// [`router`] with options.
@@ -104,11 +129,19 @@ pub fn router_with(spec: Arc<Spec>, options: Options) -> Router {
         let mut methods = MethodRouter::new();
         for (method, index) in route.methods {
             let state = state.clone();
+            let (r, o) = state.plans[index].at;
+            let rule = auth_rule(&spec.service.resources[r].operations[o]);
             let handler = move |path: Result<RawPathParams, RawPathParamsRejection>,
                                 inputs: Inputs| {
                 answer(state, index, path.ok(), inputs)
             };
-            methods = methods.on(filter(method), handler);
+            methods = match (&options.verifier, rule) {
+                (Some(verifier), Some(rule)) => methods.on(
+                    filter(method),
+                    handler.layer(RequireAuthLayer::new(Some(verifier.clone()), rule)),
+                ),
+                _ => methods.on(filter(method), handler),
+            };
         }
         router = router.route(&route.path, methods);
     }

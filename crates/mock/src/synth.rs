@@ -160,10 +160,19 @@ impl<'s> Synth<'s> {
             .into()
     }
 
+    /// A value of union `u` (defined in `namespace`) that is its member `member`.
+    pub fn union_member(&self, u: &Union, namespace: &str, member: &UnionType) -> Value {
+        self.member_value(u, namespace, member, 0)
+    }
+
     fn union(&self, u: &Union, namespace: &str, depth: usize) -> Value {
-        let Some(member) = self.member(u) else {
-            return Value::Object(Map::new());
-        };
+        match self.member(u) {
+            Some(member) => self.member_value(u, namespace, member, depth),
+            None => Value::Object(Map::new()),
+        }
+    }
+
+    fn member_value(&self, u: &Union, namespace: &str, member: &UnionType, depth: usize) -> Value {
         let wire_value = member.wire_value(namespace);
         let inner = self.typed(&member.type_, Hints::default(), depth + 1);
         let form = wire::members(self.spec, u, namespace)

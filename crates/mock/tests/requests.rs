@@ -65,7 +65,10 @@ impl Case {
 }
 
 /// The mock as it answers without the records it keeps (see the module docs).
-const STATELESS: blueprint_mock::Options = blueprint_mock::Options { stateless: true };
+const STATELESS: blueprint_mock::Options = blueprint_mock::Options {
+    stateless: true,
+    verifier: None,
+};
 
 /// The headers an answer is compared and shown by (not `x-request-id`: each
 /// router makes its own).

@@ -73,7 +73,13 @@ async fn created_records_are_found_until_deleted() {
 #[tokio::test]
 async fn stateless_remembers_nothing() {
     let spec = Arc::new(common::fixture("shop.json"));
-    let app = router_with(spec, Options { stateless: true });
+    let app = router_with(
+        spec,
+        Options {
+            stateless: true,
+            ..Options::default()
+        },
+    );
     let (_, created) = call(&app, "POST", "/users", Some(&user())).await;
     assert_ne!(created["email"], "ada@example.com");
     let uri = "/users/3f1c2d4e-5b6a-4c7d-8e9f-0a1b2c3d4e5f";

@@ -13,15 +13,22 @@
 //! - [`Decimal`]: apibuilder's `decimal`, exact, written as a JSON number;
 //! - [`error`]: the JSON error body every generated server answers with, and the
 //!   shapes a 422 takes when the spec declares its own type for it;
-//! - [`server`] (feature `server`): axum glue: input extraction, healthcheck and
-//!   version routes, JSON 404/405/413 answers;
+//! - [`server`] (feature `server`): axum glue: input extraction, healthcheck,
+//!   version and metrics routes, JSON 404/405/413 answers;
+//! - [`metrics`]: the names every service records (HTTP, journal, streams), the
+//!   process-wide Prometheus recorder (feature `metrics`, part of `server`), and a
+//!   reader of the text format;
 //! - [`client`] (feature `client`): reqwest glue: base URL, default headers,
 //!   timeout, response decoding;
 //! - [`mock`]: [`Example`] values for generated mocks;
+//! - `auth` (feature `auth`): JWT verification with the public key, typed claims,
+//!   a verified-token cache, 401/403 answers, dev key pairs and token signing;
 //! - `db` (feature `db`): the database layer generated DAOs run on (SQLite and
 //!   PostgreSQL, transactions, migrations runner, journal maintenance and replay);
 //! - `stream` (feature `stream`, backends `stream-sqlite` and `stream-nats`): event
-//!   streams, one API over an in-memory log, a SQLite-file log and NATS JetStream.
+//!   streams, one API over an in-memory log, a SQLite-file log and NATS JetStream;
+//! - `consume` (feature `consumer`): the driver running generated consumer traits
+//!   over an inbox in the service's database (durable before ack, applied once).
 //!
 //! Generated code refers to serde, serde_json, chrono, uuid and rust_decimal through
 //! the re-exports below, so a generated package needs no dependency but this crate;
@@ -30,6 +37,7 @@
 pub mod decimal;
 pub mod error;
 pub mod formats;
+pub mod metrics;
 pub mod mock;
 pub mod param;
 pub mod sort;
@@ -38,8 +46,12 @@ pub mod text;
 pub mod union;
 pub mod validate;
 
+#[cfg(feature = "auth")]
+pub mod auth;
 #[cfg(feature = "client")]
 pub mod client;
+#[cfg(feature = "consumer")]
+pub mod consume;
 #[cfg(feature = "db")]
 pub mod db;
 #[cfg(feature = "server")]
@@ -85,8 +97,9 @@ pub struct ServiceInfo<'a> {
     pub spec_hash: &'a str,
     /// Git commit the binary was built from (`GIT_COMMIT` at build time), if known.
     pub git_commit: Option<&'a str>,
-    /// The built-in routes (`/_internal_/healthcheck`, `/_internal_/version`) the
-    /// spec declares a `GET` for itself: its operation answers them instead.
+    /// The built-in routes (`/_internal_/healthcheck`, `/_internal_/version`,
+    /// `/_internal_/metrics`) the spec declares a `GET` for itself: its operation
+    /// answers them instead.
     pub own_routes: &'a [&'a str],
 }
 

@@ -1008,6 +1008,11 @@ pub struct DbTable {
     pub journal: bool,
     /// Days journal rows are kept (default 7).
     pub journal_retention_days: u32,
+    /// The tenant scope of every row: the `auth` scope of the scoped operations of
+    /// the resource this model is the type of (they all declare the same one).
+    /// Generated DAOs take it on every query. Empty: not scoped.
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "scope_as_map")]
+    pub scope: Vec<AuthScope>,
     #[serde(skip)]
     pub span: Span,
 }
@@ -1055,15 +1060,67 @@ pub struct Consume {
     pub span: Span,
 }
 
-/// The `auth` attribute: who may call an operation.
+/// The `auth` attribute: who may call an operation, and which tenant's rows it sees.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuthRule {
     /// Whether a verified JWT is needed at all.
     pub required: bool,
-    /// The caller needs one of these roles (claim `r`, or `roles`), when non-empty.
+    /// The caller needs one of these roles (claim `r`), when non-empty.
     pub roles: Vec<String>,
     /// Claims that must be present in the token.
     pub claims: Vec<String>,
+    /// The tenant scope, `{"agency_id": "a-id"}`: rows and bodies of the operation
+    /// are confined to those whose field equals the token's claim. In declaration order.
+    #[serde(serialize_with = "scope_as_map")]
+    pub scope: Vec<AuthScope>,
+    /// The attribute's value (the service's when inherited).
+    #[serde(skip)]
+    pub span: Span,
+}
+
+impl AuthRule {
+    /// The same rule: spans aside.
+    pub fn same_as(&self, other: &AuthRule) -> bool {
+        self.required == other.required
+            && self.roles == other.roles
+            && self.claims == other.claims
+            && self.scope.len() == other.scope.len()
+            && self
+                .scope
+                .iter()
+                .zip(&other.scope)
+                .all(|(a, b)| a.field == b.field && a.claim == b.claim)
+    }
+}
+
+/// One entry of an `auth` scope: field `field` of rows and bodies equals claim `claim`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuthScope {
+    pub field: String,
+    pub claim: String,
+    /// The entry's key (the field name) in the attribute.
+    #[serde(skip)]
+    pub span: Span,
+}
+
+impl AuthScope {
+    /// Claims whose value is a uuid (`u-id`: the user, `a-id`: the agency); every
+    /// other claim is read as a string.
+    pub const UUID_CLAIMS: &'static [&'static str] = &["u-id", "a-id"];
+
+    /// Whether the claim's value is a uuid.
+    pub fn claim_is_uuid(&self) -> bool {
+        Self::UUID_CLAIMS.contains(&self.claim.as_str())
+    }
+}
+
+fn scope_as_map<S: serde::Serializer>(scope: &[AuthScope], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(scope.len()))?;
+    for entry in scope {
+        map.serialize_entry(&entry.field, &entry.claim)?;
+    }
+    map.end()
 }
 
 // ---------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod browser;
 pub mod judges;
 pub mod nats;
 pub mod npm;

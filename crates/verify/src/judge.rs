@@ -56,7 +56,7 @@ pub fn judge(spec: &Spec, op: &Operation, expect: Expect, status: u16, body: &[u
             };
             if matches!(status, 401 | 403) {
                 return Verdict::fail(format!(
-                    "{status}: not authorised (pass --header 'Authorization: Bearer ...' or set BLUEPRINT_VERIFY_TOKEN)"
+                    "{status}: not authorised (pass --token, or set BLUEPRINT_TOKEN: `dev token` mints one)"
                 ));
             }
             if let Err(problem) = check_body(spec, &response.type_, status, body) {
@@ -70,6 +70,14 @@ pub fn judge(spec: &Spec, op: &Operation, expect: Expect, status: u16, body: &[u
                 _ => Verdict::fail(format!("valid request rejected{}", excerpt(body))),
             }
         }
+        Expect::Unauthenticated => match status {
+            401 if check_error_body(body) => Verdict::pass(""),
+            401 => Verdict::fail(format!("401 without a JSON error body{}", excerpt(body))),
+            _ => Verdict::fail(format!(
+                "answered {status} without a token, but the operation requires one (401){}",
+                excerpt(body)
+            )),
+        },
         Expect::Rejected => {
             if (200..400).contains(&status) {
                 return Verdict::fail(format!("invalid request accepted ({status})"));
@@ -218,6 +226,11 @@ fn excerpt(body: &[u8]) -> String {
     format!(": {short}{ellipsis}")
 }
 
+/// A JSON object with a `code`, as the runtime's error body.
+fn check_error_body(body: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(body).is_ok_and(|v| v.get("code").is_some_and(Value::is_string))
+}
+
 #[cfg(test)]
 mod tests {
     use blueprint_spec::{LoadOptions, load_str};
@@ -357,6 +370,27 @@ mod tests {
                 b"",
                 Outcome::Fail,
                 "server error 503 on an invalid request",
+            ),
+            (
+                Expect::Unauthenticated,
+                401,
+                br#"{"code": "unauthorized", "message": "..."}"#,
+                Outcome::Pass,
+                "",
+            ),
+            (
+                Expect::Unauthenticated,
+                401,
+                b"",
+                Outcome::Fail,
+                "401 without a JSON error body",
+            ),
+            (
+                Expect::Unauthenticated,
+                200,
+                ok_body,
+                Outcome::Fail,
+                "answered 200 without a token",
             ),
         ];
         for (expect, status, body, outcome, detail) in cases {

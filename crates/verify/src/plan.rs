@@ -23,6 +23,9 @@ pub enum Expect {
     Accepted,
     /// An invalid request: a 4xx, never 2xx or 5xx.
     Rejected,
+    /// The valid request without the caller's token, to an operation whose `auth`
+    /// requires one: a 401 before anything else.
+    Unauthenticated,
 }
 
 /// A request body.
@@ -78,6 +81,13 @@ pub fn valid_probe(spec: &Spec, op: &Operation) -> Probe {
 fn probes_with(spec: &Spec, op: &Operation, synth: &Synth<'_>) -> Vec<Probe> {
     let valid = valid(spec, op, synth);
     let mut out = vec![valid.clone()];
+    if op.auth.as_ref().is_some_and(|a| a.required) {
+        out.push(Probe {
+            expect: Expect::Unauthenticated,
+            label: "no bearer token".to_string(),
+            ..valid.clone()
+        });
+    }
     let invalid = |label: String| Probe {
         expect: Expect::Rejected,
         label,

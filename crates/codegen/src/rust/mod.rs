@@ -13,8 +13,9 @@ use quote::{format_ident, quote};
 use crate::{CodegenError, GenOptions, GeneratedFile, Generator};
 
 mod client;
+mod consumers;
 mod mock;
-mod models;
+pub(crate) mod models;
 pub mod naming;
 mod operations;
 mod package;
@@ -337,8 +338,10 @@ pub(crate) fn generate(
     let client = want(Generator::Client);
     let mock = want(Generator::Mock);
     let dao = want(Generator::Dao);
+    let consumers = want(Generator::Consumers) && !spec.service.blueprint.consumes.is_empty();
     let operations = server || client;
-    let models = operations || dao || want(Generator::Models) || opts.package.is_some();
+    let models =
+        operations || dao || consumers || want(Generator::Models) || opts.package.is_some();
 
     let src = if opts.package.is_some() {
         Path::new("src")
@@ -371,6 +374,10 @@ pub(crate) fn generate(
         files.push(file);
         modules.push("dao");
     }
+    if consumers && let Some(file) = consumers::generate(&ctx, &src.join("consumers.rs"))? {
+        files.push(file);
+        modules.push("consumers");
+    }
     let root = if opts.package.is_some() {
         src.join("lib.rs")
     } else {
@@ -379,7 +386,7 @@ pub(crate) fn generate(
     files.push(package::root_module(&ctx, &root, &modules, migrations)?);
     if let Some(pkg) = &opts.package {
         let db = dao || !migrations.is_empty();
-        files.push(package::manifest(&ctx, pkg, server, client, db)?);
+        files.push(package::manifest(&ctx, pkg, server, client, db, consumers)?);
     }
     Ok(files)
 }

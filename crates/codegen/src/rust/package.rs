@@ -146,6 +146,7 @@ pub(crate) fn manifest(
     server: bool,
     client: bool,
     db: bool,
+    consumer: bool,
 ) -> Result<GeneratedFile, CodegenError> {
     let runtime = match &pkg.runtime {
         RuntimeDependency::Path(p) => format!(
@@ -163,6 +164,20 @@ pub(crate) fn manifest(
     }
     if db {
         features.push("\"db\"");
+    }
+    // Routers check tokens, and scoped DAOs build their scope from the claims.
+    let uses_auth = ctx
+        .spec
+        .service
+        .resources
+        .iter()
+        .flat_map(|r| &r.operations)
+        .any(|o| o.auth.as_ref().is_some_and(|a| a.required));
+    if uses_auth && (server || db) {
+        features.push("\"auth\"");
+    }
+    if consumer {
+        features.push("\"consumer\"");
     }
     let description = format!("Generated from the {} spec.", ctx.spec.service.name);
     let header = ctx.header.replace("// ", "# ");

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use blueprint_spec::http::{AnswerFields, Code, ErrorAnswer, SORT_PARAMETER};
-use blueprint_spec::ir::{Method, ParameterLocation, Primitive, ResponseCode, TypeRef};
+use blueprint_spec::ir::{Method, ParameterLocation, Primitive, ResponseCode, TypeDef, TypeRef};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
@@ -98,15 +98,24 @@ pub(crate) fn generate(
         .map(|tokens| tokens.to_string())
         .collect();
     let responses: Vec<_> = ops.iter().map(|op| into_response(ctx, op)).collect();
+    // An operation needing a token runs its handler behind the auth layer, which
+    // answers 401/403 before any input is read.
+    let uses_auth = ops.iter().any(|op| auth_rule(op).is_some());
     let route_calls = served.routes.iter().filter_map(|(path, methods)| {
         let mut calls = methods.iter().map(|(m, i)| {
             let f = format_ident!("{}", m.as_str().to_ascii_lowercase());
-            (f, handler_ident(&ops[*i]))
+            let h = handler_ident(&ops[*i]);
+            let handler = match auth_rule(&ops[*i]) {
+                Some(rule) => quote!(#h::<S>.layer(RequireAuthLayer::new(auth.clone(), #rule))),
+                None => quote!(#h::<S>),
+            };
+            (f, handler)
         });
         let (f, h) = calls.next()?;
-        let rest = calls.map(|(f, h)| quote!(.#f(#h::<S>)));
-        Some(quote!(.route(#path, ::blueprint::axum::routing::#f(#h::<S>) #(#rest)*)))
+        let rest = calls.map(|(f, h)| quote!(.#f(#h)));
+        Some(quote!(.route(#path, ::blueprint::axum::routing::#f(#h) #(#rest)*)))
     });
+    let auth_local = uses_auth.then(|| quote!(let auth = config.auth.clone();));
     let service_doc = format!(
         " The `{}` service: implement this trait, serve it with [`router`].",
         ctx.spec.service.name
@@ -170,10 +179,17 @@ pub(crate) fn generate(
             use super::operations::*;
         }
     };
+    let auth_imports = uses_auth.then(|| {
+        quote! {
+            use ::blueprint::auth::{RequireAuthLayer, Rule};
+            use ::blueprint::axum::handler::Handler;
+        }
+    });
     let tokens = quote! {
         //! Server for the service: the trait to implement and the axum router.
 
         #imports
+        #auth_imports
 
         #[doc = #service_doc]
         #[doc = ""]
@@ -191,6 +207,7 @@ pub(crate) fn generate(
         /// The axum router serving `service`: the spec's operations, the healthcheck
         /// and version routes, JSON 404/405/413 answers.
         pub fn router_with_config<S: #trait_ident>(service: S, config: &ServerConfig) -> Router {
+            #auth_local
             let routes = Router::new()
                 #(#route_calls)*
                 .with_state(Arc::new(service));
@@ -324,14 +341,28 @@ fn handler_fn(
         inits.push(field_init(&id, &local));
         names.push(local);
     }
+    // Agency and user come from the token, never from the body: a body's scoped
+    // fields are set from the verified claims.
+    let mut scoped_body = None;
     if let (Some(body), Some(b)) = (&op.body_ident, &op.op.body) {
         let id = ident(body);
         let local = locals.claim_ident(body);
         let ty = ctx.rust_type(&b.type_, Place::Sibling);
         lets.push(quote!(let #local = inputs.body::<#ty>();));
         inits.push(field_init(&id, &local));
+        let sets = scope_sets(ctx, op, &b.type_, &local);
+        if !sets.is_empty() {
+            scoped_body = Some((local.clone(), sets));
+        }
         names.push(local);
     }
+    let patterns: Vec<TokenStream> = names
+        .iter()
+        .map(|n| match &scoped_body {
+            Some((body, _)) if body == n => quote!(mut #n),
+            _ => quote!(#n),
+        })
+        .collect();
     let reject = match reject_shape(ctx, op) {
         Some(shape) => quote!(inputs.reject_as(&#shape)),
         None => quote!(inputs.reject()),
@@ -339,21 +370,29 @@ fn handler_fn(
     let (inputs_arg, check) = match names.len() {
         0 => (quote!(inputs: Inputs), quote!()),
         1 => {
-            let n = &names[0];
+            let (n, p) = (&names[0], &patterns[0]);
             (
                 quote!(mut inputs: Inputs),
-                quote!(let Some(#n) = #n else { return #reject; };),
+                quote!(let Some(#p) = #n else { return #reject; };),
             )
         }
         _ => (
             quote!(mut inputs: Inputs),
-            quote!(let (#(Some(#names)),*) = (#(#names),*) else { return #reject; };),
+            quote!(let (#(Some(#patterns)),*) = (#(#names),*) else { return #reject; };),
         ),
     };
+    let scope = scoped_body.map(|(_, sets)| {
+        quote! {
+            if let Some(claims) = inputs.claims() {
+                #(#sets)*
+            }
+        }
+    });
     quote! {
         async fn #handler<S: #trait_ident>(State(service): State<Arc<S>>, #inputs_arg) -> Response {
             #(#lets)*
             #check
+            #scope
             let request = #req { #(#inits),* };
             service.#m(request, inputs.into_context()).await.into_response()
         }
@@ -482,4 +521,61 @@ fn into_response(ctx: &Ctx<'_>, op: &Op<'_>) -> TokenStream {
             }
         }
     }
+}
+
+/// The `Rule` an operation's handler runs behind, when it needs a token: its roles,
+/// and the claims it needs (a string claim its scope reads included).
+fn auth_rule(op: &Op<'_>) -> Option<TokenStream> {
+    let rule = op.op.auth.as_ref().filter(|a| a.required)?;
+    let mut claims: Vec<&str> = rule.claims.iter().map(String::as_str).collect();
+    for s in rule.scope.iter().filter(|s| !s.claim_is_uuid()) {
+        if !claims.contains(&s.claim.as_str()) {
+            claims.push(&s.claim);
+        }
+    }
+    let roles = &rule.roles;
+    let roles = (!roles.is_empty()).then(|| quote!(.roles([#(#roles),*])));
+    let claims = (!claims.is_empty()).then(|| quote!(.claims([#(#claims),*])));
+    Some(quote!(Rule::any() #roles #claims))
+}
+
+/// `body.agency_id = claims.agency_id;` for each scoped field the body's model has.
+fn scope_sets(
+    ctx: &Ctx<'_>,
+    op: &Op<'_>,
+    body: &TypeRef,
+    local: &proc_macro2::Ident,
+) -> Vec<TokenStream> {
+    let Some(rule) = op.op.auth.as_ref().filter(|a| a.required) else {
+        return Vec::new();
+    };
+    let TypeRef::Named(t) = body else {
+        return Vec::new();
+    };
+    let Some(TypeDef::Model(model)) = ctx.spec.resolve(t) else {
+        return Vec::new();
+    };
+    let idents = super::models::field_idents(&model.fields);
+    rule.scope
+        .iter()
+        .filter_map(|s| {
+            let i = model.fields.iter().position(|f| f.name == s.field)?;
+            let f = &model.fields[i];
+            let name = naming::ident(&idents[i]);
+            let is_uuid = f.type_ == TypeRef::Primitive(Primitive::Uuid);
+            let value = match s.claim.as_str() {
+                "a-id" if is_uuid => quote!(claims.agency_id),
+                "u-id" if is_uuid => quote!(claims.user_id),
+                "a-id" => quote!(claims.agency_id.to_string()),
+                "u-id" => quote!(claims.user_id.to_string()),
+                // Present: the operation's rule requires the claim.
+                claim => quote!(claims.text(#claim).unwrap_or_default().to_owned()),
+            };
+            let value = match super::models::presence(f) {
+                super::models::Presence::Optional => quote!(Some(#value)),
+                _ => value,
+            };
+            Some(quote!(#local.#name = #value;))
+        })
+        .collect()
 }

@@ -24,9 +24,18 @@ pub const JOURNAL_QUEUED_AT: &str = "journal_queued_at";
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Schema {
     pub tables: Vec<Table>,
+    /// The service consumes streams: it has the consumer inbox (`_blueprint_inbox`
+    /// and `_blueprint_inbox_applied`, see [`super::inbox`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inbox: bool,
 }
 
 impl Schema {
+    /// Whether the database has anything Blueprint creates.
+    pub fn is_empty(&self) -> bool {
+        self.tables.is_empty() && !self.inbox
+    }
+
     pub fn table(&self, name: &str) -> Option<&Table> {
         self.tables.iter().find(|t| t.name == name)
     }
@@ -151,7 +160,8 @@ pub struct Index {
     pub unique: bool,
 }
 
-/// The tables of `spec`'s own service (imports own their databases).
+/// The tables of `spec`'s own service (imports own their databases), and the
+/// consumer inbox when it consumes streams.
 pub fn schema(spec: &Spec) -> Result<Schema, Diagnostics> {
     let mut diags = Diagnostics::default();
     let mut tables = Vec::new();
@@ -174,7 +184,10 @@ pub fn schema(spec: &Spec) -> Result<Schema, Diagnostics> {
     if diags.has_errors() {
         Err(diags)
     } else {
-        Ok(Schema { tables })
+        Ok(Schema {
+            tables,
+            inbox: !spec.service.blueprint.consumes.is_empty(),
+        })
     }
 }
 

@@ -21,6 +21,10 @@ pub enum DbError {
     Encode(#[source] serde_json::Error),
     #[error("cannot decode a row: {0}")]
     Decode(#[source] serde_json::Error),
+    /// A scoped DAO was given a row of another tenant: its field (named) differs
+    /// from the scope's.
+    #[error("the row's `{0}` is outside the caller's scope")]
+    OutOfScope(&'static str),
     #[error("cannot sort by `{0}`")]
     InvalidSort(String),
     /// A table name given at run time (replay) that is not a journaled table.
