@@ -80,18 +80,7 @@ pub fn router(spec: Arc<Spec>) -> Router {
 /// roles, and its claims plus the string claims its scope reads (as generated routers).
 fn auth_rule(op: &Operation) -> Option<Rule> {
     let auth = op.auth.as_ref().filter(|a| a.required)?;
-    let scoped = auth
-        .scope
-        .iter()
-        .filter(|s| !s.claim_is_uuid())
-        .map(|s| &s.claim);
-    let mut claims: Vec<&String> = auth.claims.iter().collect();
-    for claim in scoped {
-        if !claims.contains(&claim) {
-            claims.push(claim);
-        }
-    }
-    Some(Rule::any().roles(&auth.roles).claims(claims))
+    Some(Rule::any().roles(&auth.roles).claims(auth.needed_claims()))
 }
 
 /// [`router`] with options.
