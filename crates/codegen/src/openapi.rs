@@ -28,8 +28,9 @@
 //!   `<union>.<wire value>` = `{"<wire value>": member}`, members that are not objects
 //!   wrapped in a named `<union>.<wire value>.value` = `{"value": ...}`;
 //! - every operation declares, besides its own responses, what every Blueprint server
-//!   may answer (400, 404, 405, 413, 414, 422, 431, 500, 503) with the standard error
-//!   body (`errors`), unless the spec declares that status itself;
+//!   may answer (400, 404, 405, 413, 414, 422, 431, 500, 503; 401 when its `auth`
+//!   requires a token, 403 when that rule needs a role or claim) with the standard
+//!   error body (`errors`), unless the spec declares that status itself;
 //! - a list operation's `sort` parameter has the `pattern` of what its table sorts by
 //!   (`blueprint_spec::http::sort_pattern`);
 //! - `summary` is the description's first sentence, else `METHOD /path`; `form`

@@ -1,7 +1,8 @@
-//! OpenAPI export: every corpus spec (and the users and shop specs) exports to a
+//! OpenAPI export: every corpus spec (and the users, shop and auth specs) exports to a
 //! document that an independent validator (`openapi-spec-validator`, from PyPI)
 //! accepts and that Redocly's `recommended` ruleset (npm) passes with no error; every
-//! `$ref` resolves; the export of three union-heavy specs is pinned by snapshots.
+//! `$ref` resolves; the export of three union-heavy specs, the shop and the auth
+//! fixtures is pinned by snapshots.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -30,6 +31,7 @@ fn corpus_exports_are_valid_openapi() {
     let mut specs = corpus();
     specs.push((shop_fixture(), load(&shop_fixture())));
     specs.push((users_spec(), load(&users_spec())));
+    specs.push((auth_fixture(), load(&auth_fixture())));
     for (path, spec) in specs {
         let text = openapi::render(&spec);
         let doc: Value = serde_json::from_str(&text).expect("the export is JSON");
@@ -162,9 +164,21 @@ fn shop_fixture() -> PathBuf {
     blueprint_testkit::workspace_root().join("crates/mock/tests/fixtures/shop.json")
 }
 
+/// The auth fixture: every operation needs a token, one an `admin` role, one reads a
+/// scope from the user's id.
+fn auth_fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/db/auth.json")
+}
+
 #[test]
 fn snapshot_of_every_feature() {
     insta::assert_snapshot!("shop", openapi::render(&load(&shop_fixture())));
+}
+
+/// Bearer security, and the 401 (and 403 where a role is needed) the auth layer answers.
+#[test]
+fn snapshot_of_auth() {
+    insta::assert_snapshot!("auth", openapi::render(&load(&auth_fixture())));
 }
 
 #[test]

@@ -4,7 +4,9 @@
 //!
 //! They are declared on every operation that does not declare the status itself, as
 //! `$ref`s to shared `components/responses`, so clients decode them and API testers
-//! expect them.
+//! expect them. Operations whose `auth` requires a token may also answer 401, and 403
+//! when their rule needs a role or a claim (the runtime's auth layer answers them
+//! before any input is read).
 
 use std::collections::BTreeSet;
 
@@ -58,6 +60,29 @@ const STANDARD: [(u16, &str, &str); 9] = [
     ),
 ];
 
+/// A token is missing or invalid: every operation whose `auth` requires one.
+const UNAUTHORIZED: (u16, &str, &str) = (
+    401,
+    "unauthorized",
+    "No valid bearer token (`unauthorized`, `invalid_token`); `WWW-Authenticate` says why.",
+);
+
+/// A valid token lacks a role or claim the operation's rule needs.
+const FORBIDDEN: (u16, &str, &str) = (
+    403,
+    "forbidden",
+    "The token lacks a role or claim the operation needs (`forbidden`).",
+);
+
+/// The answers `op` may give whatever it declares: the standard ones, and its auth
+/// rule's.
+fn answers(op: &Operation) -> impl Iterator<Item = (u16, &'static str, &'static str)> {
+    let auth = op.auth.as_ref().filter(|a| a.required);
+    let unauthorized = auth.map(|_| UNAUTHORIZED);
+    let forbidden = auth.filter(|a| a.can_forbid()).map(|_| FORBIDDEN);
+    STANDARD.into_iter().chain(unauthorized).chain(forbidden)
+}
+
 #[derive(Debug)]
 pub(super) struct StandardErrors {
     /// Component names of the error body and of one violation.
@@ -79,7 +104,7 @@ impl StandardErrors {
     /// `(status, $ref)` for each standard answer `op` does not declare itself.
     pub(super) fn undeclared(&mut self, op: &Operation) -> Vec<(u16, String)> {
         let mut out = Vec::new();
-        for (code, name, _) in STANDARD {
+        for (code, name, _) in answers(op) {
             if op.response(ResponseCode::Status(code)).is_none() {
                 self.used.insert(code);
                 out.push((code, format!("#/components/responses/{name}")));
@@ -95,7 +120,7 @@ impl StandardErrors {
             return responses;
         }
         let body_ref = format!("#/components/schemas/{}", self.body);
-        for (code, name, description) in STANDARD {
+        for (code, name, description) in STANDARD.into_iter().chain([UNAUTHORIZED, FORBIDDEN]) {
             if !self.used.contains(&code) {
                 continue;
             }
@@ -106,6 +131,12 @@ impl StandardErrors {
             if code == 405 {
                 response["headers"] = json!({"Allow": {
                     "description": "The methods the path takes, comma-separated.",
+                    "schema": {"type": "string"},
+                }});
+            }
+            if matches!(code, 401 | 403) {
+                response["headers"] = json!({"WWW-Authenticate": {
+                    "description": "The RFC 6750 bearer challenge (`Bearer error=\"...\"`).",
                     "schema": {"type": "string"},
                 }});
             }
