@@ -81,7 +81,12 @@ fn nothing_listening_fails_and_bad_flags_are_usage_errors() {
         .output()
         .expect("dev verify runs");
     assert_eq!(down.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&down.stdout).contains("request failed"));
+    let shown = String::from_utf8_lossy(&down.stdout);
+    assert_eq!(
+        shown.matches("connection refused").count(),
+        1,
+        "said once: {shown}"
+    );
 
     let bad_header = Command::new(env!("CARGO_BIN_EXE_dev"))
         .args(["verify", "--url", "http://127.0.0.1:9", "-H", "no colon"])

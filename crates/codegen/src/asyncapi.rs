@@ -10,8 +10,10 @@
 //! - a message per union member (an event model): `name` is the member's wire value
 //!   (its discriminator value, or wrapper key), `title` its type; the payload is the
 //!   member's wire form exactly as the OpenAPI export writes it in the union's
-//!   `oneOf` (the member's schema plus the discriminator's `const`), over the same
-//!   component schemas ([`openapi::component_schemas`]): one truth for type → schema.
+//!   `oneOf`: a reference to the member's component `<union>.<wire value>` (the
+//!   member's schema plus the discriminator's `const`, or its one-key object), over the
+//!   same component schemas ([`openapi::component_schemas`]): one truth for type →
+//!   schema.
 //!   `x-discriminator` names the discriminator property and the member's value, so a
 //!   reader can pick the message before decoding;
 //! - a `send` operation per own stream, a `receive` operation per consumed one, each

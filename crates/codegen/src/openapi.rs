@@ -3,8 +3,10 @@
 //! Mapping decisions (the wire rules are the mock server's, see `blueprint-mock`):
 //! - components are named as apibuilder writes the type: local types by name (`user`),
 //!   imported ones fully qualified (`io.flow.common.v0.models.user`); only imported
-//!   types the service reaches are exported;
-//! - `integer` is `int32`, `long` `int64`, `double` `double`; `decimal` is a JSON
+//!   types the service reaches are exported; every component name stays distinct once
+//!   client generators fold case and separators (`names`);
+//! - `integer` is `int32`, `long` `int64` (with their ranges as `minimum`/`maximum`),
+//!   `double` `double`; `decimal` is a JSON
 //!   number with format `decimal`; `uuid`, `date-iso8601` and `date-time-iso8601` are
 //!   strings with formats `uuid`, `date`, `date-time`; `object` is any object, `json`
 //!   any value; `map[T]` an object with `additionalProperties`;
@@ -13,33 +15,58 @@
 //!   `minimum`/`maximum` on numbers; a field with a default is not `required`;
 //!   a field that is not `required` may be `null` (`type: [T, "null"]`, or
 //!   `anyOf` with `{"type": "null"}` around a `$ref`), as servers read it as absent;
-//!   a required string may not be blank (`pattern: "[^ ]"`);
-//! - a union with a discriminator is a `oneOf` whose items are
-//!   `allOf [member, {discriminator: const}]` plus a `discriminator` with a `mapping`
-//!   from every wire value to its schema; members that are not objects are wrapped as
-//!   `{"value": ...}` (their own component, `<union>.<wire value>`, so `mapping` can
-//!   name them); members that are unions contribute their own members' values;
-//!   the default member does not require the discriminator (it may be left out);
-//! - a union without one is a `oneOf` of one-key objects `{"<wire value>": member}`;
-//! - `form` parameters are the properties of one JSON request body; operations with a
-//!   required `auth` rule need a bearer JWT.
+//!   a required string may not be blank (`pattern: "[^ ]"`); examples are exported
+//!   only where they validate (`examples`);
+//! - a union with a discriminator is a `oneOf` of `$ref`s to one component per member,
+//!   `<union>.<wire value>`: the member's model plus its tag (`allOf [member,
+//!   {discriminator: const}]`), or for members that are not objects
+//!   `{discriminator, "value": ...}`; `discriminator.mapping` names those components, so
+//!   the member models themselves stay untouched (a model used elsewhere gets no tag).
+//!   Members that are unions contribute their own members; the default member does not
+//!   require the discriminator (it may be left out);
+//! - a union without one is a `oneOf` of `$ref`s to one-key objects
+//!   `<union>.<wire value>` = `{"<wire value>": member}`, members that are not objects
+//!   wrapped in a named `<union>.<wire value>.value` = `{"value": ...}`;
+//! - every operation declares, besides its own responses, what every Blueprint server
+//!   may answer (400, 404, 405, 413, 414, 422, 431, 500, 503; 401 when its `auth`
+//!   requires a token, 403 when that rule needs a role or claim) with the standard
+//!   error body (`errors`), unless the spec declares that status itself;
+//! - a list operation's `sort` parameter has the `pattern` of what its table sorts by
+//!   (`blueprint_spec::http::sort_pattern`);
+//! - `summary` is the description's first sentence, else `METHOD /path`; `form`
+//!   parameters are the properties of one JSON request body; operations with a
+//!   required `auth` rule need a bearer JWT, optional ones accept it, the rest declare
+//!   `security: []`; `servers` is the spec's `base_url`, else `dev mock`'s address.
 //!
 //! The output is deterministic: it follows the spec's declaration order.
 
-use std::collections::{BTreeSet, HashSet};
+mod errors;
+mod examples;
+mod names;
 
-use blueprint_spec::Spec;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
 use blueprint_spec::ir::{
     Bound, Deprecation, Field, Method, NamedType, Operation, Parameter, ParameterLocation,
-    Primitive, ResponseCode, Service, TypeDef, TypeKind, TypeRef, Union,
+    Primitive, Resource, ResponseCode, Service, TypeDef, TypeKind, TypeRef, Union, UnionType,
 };
+use blueprint_spec::{Spec, http};
 use serde_json::{Map, Value, json};
+
+use errors::StandardErrors;
+use names::{Names, clean};
 
 /// The file `dev gen --generators openapi` writes, relative to the output directory.
 pub const FILE_NAME: &str = "openapi.json";
 
 /// The key non-object union members are wrapped under (`{"value": ...}`).
 const VALUE_KEY: &str = "value";
+
+/// Where `servers` points when the spec has no `base_url`: `dev mock`'s default.
+const LOCAL_SERVER: &str = "http://127.0.0.1:7000";
+
+/// The longest `summary` taken from a description, in characters.
+const SUMMARY_LENGTH: usize = 100;
 
 /// The OpenAPI document for `spec`, as pretty JSON with a final newline.
 pub fn render(spec: &Spec) -> String {
@@ -58,8 +85,8 @@ pub fn document(spec: &Spec) -> Value {
 /// `#/components/schemas/`. The AsyncAPI export builds its messages on these, so a
 /// type has one schema in both documents.
 pub fn component_schemas(spec: &Spec, roots: Vec<TypeRef>) -> Map<String, Value> {
-    let mut exporter = Exporter::new(spec);
-    for t in exporter.reach(roots) {
+    let mut exporter = Exporter::with_roots(spec, roots.clone());
+    for t in reach(spec, roots) {
         exporter.add_type(&t);
     }
     exporter.schemas
@@ -74,14 +101,66 @@ pub fn component_name(spec: &Spec, t: &NamedType) -> String {
 struct Exporter<'s> {
     spec: &'s Spec,
     local: &'s str,
+    /// Every exported type, in output order.
+    types: Vec<NamedType>,
+    /// Component names: of types, of union members (`(union, wire value)`), and of
+    /// wrapper unions' `{"value": ...}` objects.
+    names: HashMap<NamedType, String>,
+    members: HashMap<(NamedType, String), String>,
+    values: HashMap<(NamedType, String), String>,
+    errors: StandardErrors,
     schemas: Map<String, Value>,
 }
 
 impl<'s> Exporter<'s> {
     fn new(spec: &'s Spec) -> Self {
+        Self::with_roots(spec, Vec::new())
+    }
+
+    /// An exporter naming the service's types and those `roots` reach besides.
+    fn with_roots(spec: &'s Spec, roots: Vec<TypeRef>) -> Self {
+        let local = spec.service.namespace.as_str();
+        let types = reachable_types(spec, roots);
+        let mut claimed = Names::default();
+        let names: HashMap<NamedType, String> = types
+            .iter()
+            .map(|n| {
+                let name = if n.namespace == local {
+                    n.name.clone()
+                } else {
+                    n.qualified()
+                };
+                (n.clone(), claimed.claim(&name))
+            })
+            .collect();
+        let mut members = HashMap::new();
+        let mut values = HashMap::new();
+        for n in &types {
+            let Some(u) = spec.resolve_union(n) else {
+                continue;
+            };
+            for m in &u.types {
+                let wire = m.wire_value(&n.namespace);
+                if u.discriminator.is_some() && discriminated_union(spec, &m.type_).is_some() {
+                    continue; // Its own members are the members.
+                }
+                let name = claimed.claim(&format!("{}.{}", names[n], clean(&wire)));
+                if u.discriminator.is_none() && !is_object_member(spec, &m.type_) {
+                    let value = claimed.claim(&format!("{name}.{VALUE_KEY}"));
+                    values.insert((n.clone(), wire.clone()), value);
+                }
+                members.insert((n.clone(), wire), name);
+            }
+        }
+        let errors = StandardErrors::new(&mut claimed);
         Exporter {
             spec,
-            local: &spec.service.namespace,
+            local,
+            types,
+            names,
+            members,
+            values,
+            errors,
             schemas: Map::new(),
         }
     }
@@ -91,23 +170,26 @@ impl<'s> Exporter<'s> {
         let mut doc = Map::new();
         doc.insert("openapi".into(), json!("3.1.0"));
         doc.insert("info".into(), self.info(service));
-        if let Some(url) = &service.base_url {
-            doc.insert("servers".into(), json!([{ "url": url }]));
-        }
+        let server = match &service.base_url {
+            Some(url) => json!({ "url": url }),
+            None => {
+                json!({ "url": LOCAL_SERVER, "description": "dev mock (the spec has no base_url)" })
+            }
+        };
+        doc.insert("servers".into(), json!([server]));
         let paths = self.paths(service);
         doc.insert("paths".into(), paths);
-        for t in self.reachable_types() {
+        for t in self.types.clone() {
             self.add_type(&t);
         }
         let mut components = Map::new();
-        components.insert(
-            "schemas".into(),
-            Value::Object(std::mem::take(&mut self.schemas)),
-        );
-        if service
-            .operations()
-            .any(|(_, op)| op.auth.as_ref().is_some_and(|a| a.required))
-        {
+        let mut schemas = std::mem::take(&mut self.schemas);
+        let responses = self.errors.components(&mut schemas);
+        components.insert("schemas".into(), Value::Object(schemas));
+        if !responses.is_empty() {
+            components.insert("responses".into(), Value::Object(responses));
+        }
+        if service.operations().any(|(_, op)| op.auth.is_some()) {
             components.insert(
                 "securitySchemes".into(),
                 json!({"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}),
@@ -140,7 +222,7 @@ impl<'s> Exporter<'s> {
 
     // -- paths ------------------------------------------------------------------
 
-    fn paths(&self, service: &Service) -> Value {
+    fn paths(&mut self, service: &Service) -> Value {
         let mut paths = Map::new();
         for (resource, op) in service.operations() {
             let Some(method) = openapi_method(op.method) else {
@@ -152,17 +234,19 @@ impl<'s> Exporter<'s> {
             if let Value::Object(item) = item {
                 // The loader rejects duplicate operations; keep the first if one slips by.
                 if !item.contains_key(method) {
-                    item.insert(method.into(), self.operation(&resource.plural, op, method));
+                    let operation = self.operation(resource, op, method);
+                    item.insert(method.into(), operation);
                 }
             }
         }
         Value::Object(paths)
     }
 
-    fn operation(&self, tag: &str, op: &Operation, method: &str) -> Value {
+    fn operation(&mut self, resource: &Resource, op: &Operation, method: &str) -> Value {
         let mut o = Map::new();
         o.insert("operationId".into(), json!(operation_id(method, &op.path)));
-        o.insert("tags".into(), json!([tag]));
+        o.insert("summary".into(), json!(summary(op, method)));
+        o.insert("tags".into(), json!([resource.plural]));
         insert_opt(&mut o, "description", op.description.as_deref());
         insert_deprecated(&mut o, op.deprecation.as_ref());
 
@@ -184,7 +268,15 @@ impl<'s> Exporter<'s> {
                 ParameterLocation::Header => "header",
                 ParameterLocation::Form => continue,
             };
-            parameters.push(self.parameter(p, location));
+            let mut parameter = self.parameter(p, location);
+            if p.name == http::SORT_PARAMETER
+                && let Some(columns) = http::sortable(self.spec, resource, op)
+                && let Some(Value::Object(schema)) = parameter.get_mut("schema")
+            {
+                // What generated servers sort by; anything else is a 422.
+                schema.insert("pattern".into(), json!(http::sort_pattern(&columns)));
+            }
+            parameters.push(parameter);
         }
         if !parameters.is_empty() {
             o.insert("parameters".into(), Value::Array(parameters));
@@ -222,10 +314,22 @@ impl<'s> Exporter<'s> {
             }
             responses.insert(r.code.to_string(), Value::Object(resp));
         }
-        o.insert("responses".into(), Value::Object(responses));
-        if op.auth.as_ref().is_some_and(|a| a.required) {
-            o.insert("security".into(), json!([{"bearer": []}]));
+        for (code, reference) in self.errors.undeclared(op) {
+            responses.insert(code.to_string(), json!({ "$ref": reference }));
         }
+        // By status, `default` last.
+        let mut responses: Vec<(String, Value)> = responses.into_iter().collect();
+        responses.sort_by_key(|(code, _)| code.parse::<u16>().unwrap_or(u16::MAX));
+        o.insert(
+            "responses".into(),
+            Value::Object(responses.into_iter().collect()),
+        );
+        let security = match &op.auth {
+            Some(a) if a.required => json!([{"bearer": []}]),
+            Some(_) => json!([{}, {"bearer": []}]),
+            None => json!([]),
+        };
+        o.insert("security".into(), security);
         Value::Object(o)
     }
 
@@ -302,66 +406,6 @@ impl<'s> Exporter<'s> {
 
     // -- schemas ------------------------------------------------------------------
 
-    /// Every type the service defines, then the imported ones it reaches, each once.
-    fn reachable_types(&self) -> Vec<NamedType> {
-        let service = &self.spec.service;
-        let mut roots: Vec<TypeRef> = self.local_types().map(TypeRef::Named).collect();
-        for (_, op) in service.operations() {
-            roots.extend(op.parameters.iter().map(|p| p.type_.clone()));
-            roots.extend(op.body.iter().map(|b| b.type_.clone()));
-            roots.extend(op.responses.iter().map(|r| r.type_.clone()));
-        }
-        roots.extend(service.headers.iter().map(|h| h.type_.clone()));
-        self.reach(roots)
-    }
-
-    /// The service's own types in declaration order: enums, interfaces, models, unions.
-    fn local_types(&self) -> impl Iterator<Item = NamedType> + '_ {
-        let service = &self.spec.service;
-        let enums = service.enums.iter().map(|e| (TypeKind::Enum, &e.name));
-        let interfaces = (service.interfaces.iter()).map(|i| (TypeKind::Interface, &i.name));
-        let models = service.models.iter().map(|m| (TypeKind::Model, &m.name));
-        let unions = service.unions.iter().map(|u| (TypeKind::Union, &u.name));
-        (enums.chain(interfaces).chain(models).chain(unions))
-            .map(move |(kind, name)| service.named(kind, name))
-    }
-
-    /// The named types `roots` reach, each once: local ones in declaration order, then
-    /// imported ones sorted by qualified name (a stable order).
-    fn reach(&self, roots: Vec<TypeRef>) -> Vec<NamedType> {
-        let mut seen: HashSet<NamedType> = HashSet::new();
-        let mut pending: Vec<NamedType> = Vec::new();
-        let mut visit = |t: &TypeRef, pending: &mut Vec<NamedType>| {
-            if let Some(n) = t.element().named().filter(|n| seen.insert((*n).clone())) {
-                pending.push(n.clone());
-            }
-        };
-        for t in &roots {
-            visit(t, &mut pending);
-        }
-        let mut imported = BTreeSet::new();
-        let mut local = HashSet::new();
-        while let Some(n) = pending.pop() {
-            let refs: Vec<TypeRef> = match self.spec.resolve(&n) {
-                Some(TypeDef::Model(m)) => m.fields.iter().map(|f| f.type_.clone()).collect(),
-                Some(TypeDef::Interface(i)) => i.fields.iter().map(|f| f.type_.clone()).collect(),
-                Some(TypeDef::Union(u)) => u.types.iter().map(|t| t.type_.clone()).collect(),
-                Some(TypeDef::Enum(_)) | None => Vec::new(),
-            };
-            for t in &refs {
-                visit(t, &mut pending);
-            }
-            if n.namespace == self.local {
-                local.insert(n);
-            } else {
-                imported.insert(n);
-            }
-        }
-        let mut order: Vec<NamedType> = self.local_types().filter(|n| local.contains(n)).collect();
-        order.extend(imported);
-        order
-    }
-
     fn add_type(&mut self, n: &NamedType) {
         let name = self.schema_name(n);
         let schema = match self.spec.resolve(n) {
@@ -382,7 +426,12 @@ impl<'s> Exporter<'s> {
             Some(TypeDef::Interface(i)) => {
                 self.object_schema(&i.fields, i.description.as_deref(), i.deprecation.as_ref())
             }
-            Some(TypeDef::Union(u)) => self.union_schema(u, &n.namespace, &name),
+            Some(TypeDef::Union(u)) => {
+                let (schema, members) = self.union_schema(u, n);
+                self.schemas.insert(name, schema);
+                self.schemas.extend(members);
+                return;
+            }
             None => return,
         };
         self.schemas.insert(name, schema);
@@ -412,6 +461,9 @@ impl<'s> Exporter<'s> {
                 if f.forbids_blank() {
                     // Not blank: some character is not a space.
                     p.insert("pattern".into(), json!("[^ ]"));
+                    if f.example.as_ref().is_some_and(examples::is_blank) {
+                        p.remove("examples");
+                    }
                 }
                 insert_opt(p, "description", f.description.as_deref());
                 insert_deprecated(p, f.deprecation.as_ref());
@@ -430,119 +482,120 @@ impl<'s> Exporter<'s> {
         Value::Object(s)
     }
 
-    fn union_schema(&mut self, u: &Union, namespace: &str, name: &str) -> Value {
+    /// The union's schema, then its members' components.
+    fn union_schema(&self, u: &Union, n: &NamedType) -> (Value, Vec<(String, Value)>) {
+        let union_name = self.schema_name(n);
         let mut s = Map::new();
         insert_opt(&mut s, "description", u.description.as_deref());
         insert_deprecated(&mut s, u.deprecation.as_ref());
         let mut one_of = Vec::new();
-        match &u.discriminator {
-            Some(disc) => {
-                let mut mapping = Map::new();
-                for m in &u.types {
-                    let wire = m.wire_value(namespace);
-                    let nested = m
-                        .type_
-                        .named()
-                        .and_then(|n| self.spec.resolve_union(n).map(|inner| (n, inner)));
-                    if let Some((n, inner)) =
-                        nested.filter(|(_, inner)| inner.discriminator.is_some())
-                    {
-                        // A union member carries its own members' discriminator values.
-                        one_of.push(json!({"$ref": self.schema_ref(n)}));
-                        for (value, target) in
-                            self.mapping_of(inner, &n.namespace, &self.schema_name(n))
-                        {
-                            mapping.entry(value).or_insert(json!(target));
-                        }
-                        continue;
-                    }
-                    let member_ref = self.member_ref(&m.type_, name, &wire, disc);
-                    let mut constraint = Map::new();
-                    constraint.insert("type".into(), json!("object"));
-                    constraint.insert(
-                        "properties".into(),
-                        json!({ disc.as_str(): {"const": wire} }),
-                    );
-                    if !m.default {
-                        constraint.insert("required".into(), json!([disc]));
-                    }
-                    one_of.push(json!({"allOf": [{"$ref": member_ref}, constraint]}));
-                    mapping.insert(wire, json!(member_ref));
+        let mut components = Vec::new();
+        let mut mapping = Map::new();
+        for m in &u.types {
+            let wire = m.wire_value(&n.namespace);
+            if let Some((inner_name, inner)) = u
+                .discriminator
+                .as_ref()
+                .and_then(|_| discriminated_union(self.spec, &m.type_))
+            {
+                // A union member carries its own members' discriminator values.
+                one_of.push(json!({"$ref": self.schema_ref(inner_name)}));
+                for (value, target) in self.mapping_of(inner, inner_name) {
+                    mapping.entry(value).or_insert(json!(target));
                 }
-                s.insert("oneOf".into(), Value::Array(one_of));
-                s.insert(
-                    "discriminator".into(),
-                    json!({"propertyName": disc, "mapping": mapping}),
-                );
+                continue;
             }
-            None => {
-                for m in &u.types {
-                    let wire = m.wire_value(namespace);
-                    let inner = if is_object_member(self.spec, &m.type_) {
-                        self.type_schema(&m.type_)
-                    } else {
-                        wrapped(self.type_schema(&m.type_))
+            let Some(member) = self.members.get(&(n.clone(), wire.clone())) else {
+                continue;
+            };
+            let target = component_ref(member);
+            one_of.push(json!({ "$ref": target }));
+            let description = format!("The `{wire}` member of `{union_name}`.");
+            let schema = match &u.discriminator {
+                Some(disc) => {
+                    mapping.insert(wire.clone(), json!(target));
+                    self.tagged_member(m, disc, &wire, description)
+                }
+                None => {
+                    let inner = match self.values.get(&(n.clone(), wire.clone())) {
+                        Some(value) => {
+                            let mut wrapper = wrapped(self.type_schema(&m.type_));
+                            if let Value::Object(w) = &mut wrapper {
+                                w.insert(
+                                    "description".into(),
+                                    json!(format!(
+                                        "The value of the `{wire}` member of `{union_name}`."
+                                    )),
+                                );
+                            }
+                            components.push((value.clone(), wrapper));
+                            json!({ "$ref": component_ref(value) })
+                        }
+                        None => self.type_schema(&m.type_),
                     };
-                    one_of.push(json!({
+                    json!({
+                        "description": description,
                         "type": "object",
                         "properties": { wire.as_str(): inner },
                         "required": [wire],
                         "additionalProperties": false,
-                    }));
+                    })
                 }
-                s.insert("oneOf".into(), Value::Array(one_of));
-            }
+            };
+            components.push((member.clone(), schema));
         }
-        Value::Object(s)
+        s.insert("oneOf".into(), Value::Array(one_of));
+        if let Some(disc) = &u.discriminator {
+            s.insert(
+                "discriminator".into(),
+                json!({"propertyName": disc, "mapping": mapping}),
+            );
+        }
+        (Value::Object(s), components)
+    }
+
+    /// A discriminated member's component: the member plus `"<disc>": "<wire>"` (not
+    /// required of the default member), or for a non-object member
+    /// `{"<disc>": "<wire>", "value": ...}`.
+    fn tagged_member(&self, m: &UnionType, disc: &str, wire: &str, description: String) -> Value {
+        let tag = json!({"type": "string", "const": wire});
+        let mut required = Vec::new();
+        if !m.default {
+            required.push(json!(disc));
+        }
+        if is_object_member(self.spec, &m.type_) {
+            let mut constraint = Map::new();
+            constraint.insert("type".into(), json!("object"));
+            constraint.insert("properties".into(), json!({ disc: tag }));
+            if !required.is_empty() {
+                constraint.insert("required".into(), Value::Array(required));
+            }
+            return json!({
+                "description": description,
+                "allOf": [self.type_schema(&m.type_), constraint],
+            });
+        }
+        required.push(json!(VALUE_KEY));
+        json!({
+            "description": description,
+            "type": "object",
+            "properties": { disc: tag, VALUE_KEY: self.type_schema(&m.type_) },
+            "required": required,
+        })
     }
 
     /// `(discriminator value, $ref)` for a discriminated union's members, nested unions expanded.
-    fn mapping_of(&self, u: &Union, namespace: &str, union_name: &str) -> Vec<(String, String)> {
+    fn mapping_of(&self, u: &Union, n: &NamedType) -> Vec<(String, String)> {
         let mut out = Vec::new();
         for m in &u.types {
-            let wire = m.wire_value(namespace);
-            match m
-                .type_
-                .named()
-                .and_then(|n| self.spec.resolve_union(n).map(|inner| (n, inner)))
-            {
-                Some((n, inner)) if inner.discriminator.is_some() => {
-                    out.extend(self.mapping_of(inner, &n.namespace, &self.schema_name(n)));
-                }
-                _ => out.push((
-                    wire.clone(),
-                    self.member_target(&m.type_, union_name, &wire),
-                )),
+            let wire = m.wire_value(&n.namespace);
+            if let Some((inner_name, inner)) = discriminated_union(self.spec, &m.type_) {
+                out.extend(self.mapping_of(inner, inner_name));
+            } else if let Some(member) = self.members.get(&(n.clone(), wire.clone())) {
+                out.push((wire, component_ref(member)));
             }
         }
         out
-    }
-
-    /// The schema a discriminated member's mapping names: the model itself, or for a
-    /// non-object member a `{"value": ...}` wrapper component (created here).
-    fn member_ref(&mut self, t: &TypeRef, union_name: &str, wire: &str, disc: &str) -> String {
-        if is_object_member(self.spec, t) {
-            return self.member_target(t, union_name, wire);
-        }
-        let name = wrapper_name(union_name, wire);
-        let mut wrapper = wrapped(self.type_schema(t));
-        if let Value::Object(w) = &mut wrapper {
-            w.insert(
-                "description".into(),
-                json!(format!(
-                    "The `{wire}` member of `{union_name}`, wrapped; `{disc}` is `{wire}`."
-                )),
-            );
-        }
-        self.schemas.insert(name.clone(), wrapper);
-        format!("#/components/schemas/{name}")
-    }
-
-    fn member_target(&self, t: &TypeRef, union_name: &str, wire: &str) -> String {
-        match t.named() {
-            Some(n) if is_object_member(self.spec, t) => self.schema_ref(n),
-            _ => format!("#/components/schemas/{}", wrapper_name(union_name, wire)),
-        }
     }
 
     /// The schema of a field or parameter: its type plus default, bounds and example.
@@ -576,7 +629,9 @@ impl<'s> Exporter<'s> {
         if let Some(d) = default {
             s.insert("default".into(), d.clone());
         }
-        if let Some(e) = example {
+        if let Some(e) =
+            example.and_then(|e| examples::valid_example(self.spec, t, e, minimum, maximum))
+        {
             s.insert("examples".into(), json!([e]));
         }
         schema
@@ -594,16 +649,78 @@ impl<'s> Exporter<'s> {
     }
 
     fn schema_name(&self, n: &NamedType) -> String {
-        if n.namespace == self.local {
-            n.name.clone()
-        } else {
-            n.qualified()
+        match self.names.get(n) {
+            Some(name) => name.clone(),
+            None if n.namespace == self.local => n.name.clone(),
+            None => n.qualified(),
         }
     }
 
     fn schema_ref(&self, n: &NamedType) -> String {
-        format!("#/components/schemas/{}", self.schema_name(n))
+        component_ref(&self.schema_name(n))
     }
+}
+
+/// Every type the service defines, then the imported ones it (or `extra`) reaches,
+/// each once.
+fn reachable_types(spec: &Spec, extra: Vec<TypeRef>) -> Vec<NamedType> {
+    let service = &spec.service;
+    let mut roots: Vec<TypeRef> = local_types(service).map(TypeRef::Named).collect();
+    for (_, op) in service.operations() {
+        roots.extend(op.parameters.iter().map(|p| p.type_.clone()));
+        roots.extend(op.body.iter().map(|b| b.type_.clone()));
+        roots.extend(op.responses.iter().map(|r| r.type_.clone()));
+    }
+    roots.extend(service.headers.iter().map(|h| h.type_.clone()));
+    roots.extend(extra);
+    reach(spec, roots)
+}
+
+/// The service's own types in declaration order: enums, interfaces, models, unions.
+fn local_types(service: &Service) -> impl Iterator<Item = NamedType> + '_ {
+    let enums = service.enums.iter().map(|e| (TypeKind::Enum, &e.name));
+    let interfaces = (service.interfaces.iter()).map(|i| (TypeKind::Interface, &i.name));
+    let models = service.models.iter().map(|m| (TypeKind::Model, &m.name));
+    let unions = service.unions.iter().map(|u| (TypeKind::Union, &u.name));
+    (enums.chain(interfaces).chain(models).chain(unions))
+        .map(move |(kind, name)| service.named(kind, name))
+}
+
+/// The named types `roots` reach, each once: local ones in declaration order, then
+/// imported ones sorted by qualified name (a stable order).
+fn reach(spec: &Spec, roots: Vec<TypeRef>) -> Vec<NamedType> {
+    let service = &spec.service;
+    let mut seen: HashSet<NamedType> = HashSet::new();
+    let mut pending: Vec<NamedType> = Vec::new();
+    let mut visit = |t: &TypeRef, pending: &mut Vec<NamedType>| {
+        if let Some(n) = t.element().named().filter(|n| seen.insert((*n).clone())) {
+            pending.push(n.clone());
+        }
+    };
+    for t in &roots {
+        visit(t, &mut pending);
+    }
+    let mut imported = BTreeSet::new();
+    let mut local = HashSet::new();
+    while let Some(n) = pending.pop() {
+        let refs: Vec<TypeRef> = match spec.resolve(&n) {
+            Some(TypeDef::Model(m)) => m.fields.iter().map(|f| f.type_.clone()).collect(),
+            Some(TypeDef::Interface(i)) => i.fields.iter().map(|f| f.type_.clone()).collect(),
+            Some(TypeDef::Union(u)) => u.types.iter().map(|t| t.type_.clone()).collect(),
+            Some(TypeDef::Enum(_)) | None => Vec::new(),
+        };
+        for t in &refs {
+            visit(t, &mut pending);
+        }
+        if n.namespace == service.namespace {
+            local.insert(n);
+        } else {
+            imported.insert(n);
+        }
+    }
+    let mut order: Vec<NamedType> = local_types(service).filter(|n| local.contains(n)).collect();
+    order.extend(imported);
+    order
 }
 
 /// A field that may be left out may also be `null` (servers read it as absent):
@@ -634,8 +751,13 @@ fn primitive_schema(p: Primitive) -> Value {
         Primitive::DateTimeIso8601 => json!({"type": "string", "format": "date-time"}),
         Primitive::Decimal => json!({"type": "number", "format": "decimal"}),
         Primitive::Double => json!({"type": "number", "format": "double"}),
-        Primitive::Integer => json!({"type": "integer", "format": "int32"}),
-        Primitive::Long => json!({"type": "integer", "format": "int64"}),
+        // The ranges are explicit: not every tool reads them from the format.
+        Primitive::Integer => {
+            json!({"type": "integer", "format": "int32", "minimum": i32::MIN, "maximum": i32::MAX})
+        }
+        Primitive::Long => {
+            json!({"type": "integer", "format": "int64", "minimum": i64::MIN, "maximum": i64::MAX})
+        }
         Primitive::Object => json!({"type": "object"}),
         Primitive::Json => json!({}),
         Primitive::String => json!({"type": "string"}),
@@ -654,19 +776,36 @@ fn wrapped(schema: Value) -> Value {
     json!({"type": "object", "properties": { VALUE_KEY: schema }, "required": [VALUE_KEY]})
 }
 
-/// `<union>.<wire value>`, with characters a component name cannot hold as `_`.
-fn wrapper_name(union_name: &str, wire: &str) -> String {
-    let clean: String = wire
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
+fn component_ref(name: &str) -> String {
+    format!("#/components/schemas/{name}")
+}
+
+/// The member as a union with a discriminator of its own (whose members it brings).
+fn discriminated_union<'s>(spec: &'s Spec, t: &'s TypeRef) -> Option<(&'s NamedType, &'s Union)> {
+    let n = t.named()?;
+    spec.resolve_union(n)
+        .filter(|u| u.discriminator.is_some())
+        .map(|u| (n, u))
+}
+
+/// The description's first sentence (or line), else `METHOD /path`.
+fn summary(op: &Operation, method: &str) -> String {
+    let from_description = op.description.as_deref().and_then(|d| {
+        let line = d.trim().lines().next()?.trim();
+        let sentence = line
+            .find(". ")
+            .map_or(line, |end| &line[..end])
+            .trim_end_matches('.');
+        (!sentence.is_empty()).then(|| {
+            if sentence.chars().count() <= SUMMARY_LENGTH {
+                sentence.to_string()
             } else {
-                '_'
+                let cut: String = sentence.chars().take(SUMMARY_LENGTH - 1).collect();
+                format!("{}…", cut.trim_end())
             }
         })
-        .collect();
-    format!("{union_name}.{clean}")
+    });
+    from_description.unwrap_or_else(|| format!("{} {}", method.to_uppercase(), template(&op.path)))
 }
 
 fn bound(b: &Bound, integral: bool, round: fn(f64) -> f64) -> Value {

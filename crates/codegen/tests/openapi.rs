@@ -1,13 +1,15 @@
-//! OpenAPI export: every corpus spec exports to a document that an independent
-//! validator (`openapi-spec-validator`, from PyPI) accepts, every `$ref` resolves, and
-//! the export of three union-heavy specs is pinned by snapshots.
+//! OpenAPI export: every corpus spec (and the users, shop and auth specs) exports to a
+//! document that an independent validator (`openapi-spec-validator`, from PyPI)
+//! accepts and that Redocly's `recommended` ruleset (npm) passes with no error; every
+//! `$ref` resolves; the export of three union-heavy specs, the shop and the auth
+//! fixtures is pinned by snapshots.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use blueprint_codegen::openapi;
 use blueprint_spec::Spec;
-use blueprint_testkit::python;
+use blueprint_testkit::{npm, python};
 use serde_json::Value;
 
 const VALIDATOR: &str = "openapi-spec-validator";
@@ -28,6 +30,8 @@ fn corpus_exports_are_valid_openapi() {
     let mut files = Vec::new();
     let mut specs = corpus();
     specs.push((shop_fixture(), load(&shop_fixture())));
+    specs.push((users_spec(), load(&users_spec())));
+    specs.push((auth_fixture(), load(&auth_fixture())));
     for (path, spec) in specs {
         let text = openapi::render(&spec);
         let doc: Value = serde_json::from_str(&text).expect("the export is JSON");
@@ -52,6 +56,36 @@ fn corpus_exports_are_valid_openapi() {
         files.push(file);
     }
     validate_independently(&files);
+    lint_with_redocly(&files);
+}
+
+/// Redocly's `recommended` rules: no error (warnings are printed: a license the spec
+/// does not give, a spec type no operation uses, a base URL at example.com).
+fn lint_with_redocly(files: &[PathBuf]) {
+    if files.is_empty() {
+        return;
+    }
+    let Some(redocly) = npm::tool("redocly") else {
+        return;
+    };
+    let output = Command::new(redocly)
+        .args(["lint", "--extends", "recommended", "--format", "summary"])
+        .args(files)
+        .env("REDOCLY_TELEMETRY", "off")
+        .env("REDOCLY_SUPPRESS_UPDATE_NOTICE", "true")
+        .output()
+        .expect("run redocly");
+    let shown = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "Redocly found errors:\n{shown}");
+    assert!(
+        shown.contains("Woohoo") || shown.contains("warning"),
+        "Redocly checked nothing?\n{shown}"
+    );
+    eprintln!("{shown}");
 }
 
 /// Run `openapi-spec-validator` over the exported files.
@@ -77,32 +111,33 @@ fn validate_independently(files: &[PathBuf]) {
     );
 }
 
-/// Every `"$ref"` that does not point at an existing `#/components/schemas/<name>`.
+/// Every `"$ref"` that does not point at an existing `#/components/<kind>/<name>`.
 fn dangling_refs(doc: &Value) -> Vec<String> {
-    fn walk(v: &Value, schemas: &serde_json::Map<String, Value>, out: &mut Vec<String>) {
+    fn walk(v: &Value, components: &Value, out: &mut Vec<String>) {
         match v {
             Value::Object(map) => {
                 for (k, child) in map {
                     if k == "$ref" {
-                        let name = child
+                        let target = child
                             .as_str()
-                            .and_then(|r| r.strip_prefix("#/components/schemas/"));
-                        if !name.is_some_and(|n| schemas.contains_key(n)) {
+                            .and_then(|r| r.strip_prefix("#/components/"))
+                            .and_then(|r| r.split_once('/'));
+                        if target.is_none_or(|(kind, name)| components[kind].get(name).is_none()) {
                             out.push(child.to_string());
                         }
                     } else {
-                        walk(child, schemas, out);
+                        walk(child, components, out);
                     }
                 }
             }
-            Value::Array(items) => items.iter().for_each(|i| walk(i, schemas, out)),
+            Value::Array(items) => items.iter().for_each(|i| walk(i, components, out)),
             _ => {}
         }
     }
     let empty = serde_json::Map::new();
     let schemas = doc["components"]["schemas"].as_object().unwrap_or(&empty);
     let mut out = Vec::new();
-    walk(doc, schemas, &mut out);
+    walk(doc, &doc["components"], &mut out);
     // Discriminator mappings name schemas too.
     for schema in schemas.values() {
         if let Some(mapping) = schema["discriminator"]["mapping"].as_object() {
@@ -119,15 +154,31 @@ fn dangling_refs(doc: &Value) -> Vec<String> {
     out
 }
 
+fn users_spec() -> PathBuf {
+    blueprint_testkit::workspace_root().join("services/users/spec/users.json")
+}
+
 /// The mock's fixture: every primitive, bounds, defaults, form and header
 /// parameters, both union styles, a `default` response (shared, not copied).
 fn shop_fixture() -> PathBuf {
     blueprint_testkit::workspace_root().join("crates/mock/tests/fixtures/shop.json")
 }
 
+/// The auth fixture: every operation needs a token, one an `admin` role, one reads a
+/// scope from the user's id.
+fn auth_fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/db/auth.json")
+}
+
 #[test]
 fn snapshot_of_every_feature() {
     insta::assert_snapshot!("shop", openapi::render(&load(&shop_fixture())));
+}
+
+/// Bearer security, and the 401 (and 403 where a role is needed) the auth layer answers.
+#[test]
+fn snapshot_of_auth() {
+    insta::assert_snapshot!("auth", openapi::render(&load(&auth_fixture())));
 }
 
 #[test]

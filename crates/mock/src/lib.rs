@@ -15,14 +15,19 @@
 //!   into one `422`, in the shape of the type the operation declares for it
 //!   ([`blueprint::ErrorShape`]; Blueprint's [`ErrorBody`] by default);
 //! - answers with the first declared 2xx response (else `default`, as 200), its body
-//!   synthesised by [`synth`] (`unit` → empty body).
+//!   synthesised by [`synth`] (`unit` → empty body);
+//! - keeps what it is given ([`state`]): a record created by `POST` is what `GET`
+//!   returns, `PUT` changes it, `DELETE` removes it (then `404`, as the operation
+//!   declares it), in memory, per resource, by the path's id. [`Options::stateless`]
+//!   turns this off.
 //!
 //! Unknown paths get a JSON `404`, known paths with another method a `405` with
 //! `Allow`; bodies over 1 MiB a `413`; `GET /_internal_/healthcheck` answers
 //! `{"status": "healthy"}` and `GET /_internal_/metrics` the runtime's metrics
 //! (requests counted by route, as a generated server counts them) unless the spec
-//! declares them; HEAD on a GET operation is the GET without a body. Authentication
-//! is not checked: a mock answers everyone.
+//! declares them; HEAD on a GET operation is the GET without a body. Tokens are
+//! checked only when [`Options::verifier`] is given (as `dev mock` does for a spec
+//! with operations that need one): then as a generated server checks them.
 //!
 //! Wire rules (shared with the OpenAPI export): decimals are JSON numbers (a decimal
 //! string is accepted on input); an integer may be written `308.0`; dates are
@@ -32,6 +37,7 @@
 
 pub mod example;
 mod server;
+pub mod state;
 pub mod synth;
 pub mod validate;
 
@@ -42,7 +48,7 @@ use blueprint_spec::Spec;
 use tokio::net::TcpListener;
 
 pub use blueprint::error::ErrorBody;
-pub use server::{BODY_LIMIT, HEALTHCHECK_PATH, router, router_with_auth};
+pub use server::{BODY_LIMIT, HEALTHCHECK_PATH, Options, router, router_with};
 pub use synth::value_for;
 pub use validate::{Violation, check};
 
@@ -50,20 +56,9 @@ pub use validate::{Violation, check};
 /// requests in flight.
 pub async fn serve(
     spec: Arc<Spec>,
+    options: Options,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    blueprint::server::serve_with_shutdown(listener, router(spec), shutdown).await
-}
-
-/// [`serve`] with the operations that need a token checking it with `verifier`
-/// (see [`router_with_auth`]).
-pub async fn serve_with_auth(
-    spec: Arc<Spec>,
-    verifier: Arc<blueprint::auth::Verifier>,
-    listener: TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let router = router_with_auth(spec, verifier);
-    blueprint::server::serve_with_shutdown(listener, router, shutdown).await
+    blueprint::server::serve_with_shutdown(listener, router_with(spec, options), shutdown).await
 }

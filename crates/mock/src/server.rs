@@ -5,18 +5,21 @@
 //! routes ([`blueprint_spec::http::routes`] on axum), `service_router`'s layers
 //! and built-in routes, and the request pipeline of a generated handler: route →
 //! read and validate every input through [`Inputs`] (with the types described at
-//! run time) → reject in the declared 422 shape, or answer.
+//! run time) → reject in the declared 422 shape, or answer — from the records the
+//! mock keeps ([`crate::state`]) when it has them.
 
 use std::sync::Arc;
 
 use axum::body::Body;
+use axum::extract::RawPathParams;
+use axum::extract::rejection::RawPathParamsRejection;
 use axum::handler::Handler;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter};
 use blueprint::ServiceInfo;
 use blueprint::auth::{RequireAuthLayer, Rule, Verifier};
-use blueprint::error::{Code, ErrorFields, ErrorShape};
+use blueprint::error::{Code, ErrorBody, ErrorFields, ErrorShape};
 use blueprint::param::{ParamKind, Sort};
 use blueprint::server::{Inputs, Location, Router, ServerConfig, service_router};
 use blueprint_spec::Spec;
@@ -24,8 +27,9 @@ use blueprint_spec::http::{self, AnswerFields, ErrorAnswer, SORT_PARAMETER};
 use blueprint_spec::ir::{
     Method, Operation, Parameter, ParameterLocation, ResponseCode, TypeDef, TypeRef,
 };
-use serde_json::Value;
+use serde_json::{Map, Value};
 
+use crate::state::{self, Answer, Store};
 use crate::synth::Synth;
 use crate::validate::{Walk, scalar};
 
@@ -49,41 +53,38 @@ struct Plan {
 struct MockState {
     spec: Arc<Spec>,
     plans: Vec<Plan>,
+    /// `None` when stateless.
+    store: Option<Store>,
 }
 
-/// An axum router answering every operation of `spec` (see the crate docs), taking
-/// any caller: operations whose `auth` requires a token do not check one.
+/// How the mock answers.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Remember nothing: every answer is synthesised alone, as if no request came
+    /// before (see [`crate::state`] for what the mock keeps otherwise).
+    pub stateless: bool,
+    /// Check tokens as a generated server with this verifier does: operations whose
+    /// `auth` requires a token answer 401/403 (the runtime's auth layer, with the
+    /// operation's roles and claims) before any input is read. `None`: any caller is
+    /// taken, no token is checked.
+    pub verifier: Option<Arc<Verifier>>,
+}
+
+/// An axum router answering every operation of `spec`, keeping the records its
+/// clients create and taking any caller (see the crate docs).
 pub fn router(spec: Arc<Spec>) -> Router {
-    build(spec, None)
-}
-
-/// An axum router answering every operation of `spec` as a generated server with
-/// `verifier` does: operations whose `auth` requires a token answer 401/403 (the
-/// runtime's auth layer, with the operation's roles and claims) before any input is
-/// read; tokens are verified with `verifier`'s keys.
-pub fn router_with_auth(spec: Arc<Spec>, verifier: Arc<Verifier>) -> Router {
-    build(spec, Some(verifier))
+    router_with(spec, Options::default())
 }
 
 /// The runtime's [`Rule`] for an operation's `auth`, when it requires a token: its
 /// roles, and its claims plus the string claims its scope reads (as generated routers).
 fn auth_rule(op: &Operation) -> Option<Rule> {
     let auth = op.auth.as_ref().filter(|a| a.required)?;
-    let scoped = auth
-        .scope
-        .iter()
-        .filter(|s| !s.claim_is_uuid())
-        .map(|s| &s.claim);
-    let mut claims: Vec<&String> = auth.claims.iter().collect();
-    for claim in scoped {
-        if !claims.contains(&claim) {
-            claims.push(claim);
-        }
-    }
-    Some(Rule::any().roles(&auth.roles).claims(claims))
+    Some(Rule::any().roles(&auth.roles).claims(auth.needed_claims()))
 }
 
-fn build(spec: Arc<Spec>, verifier: Option<Arc<Verifier>>) -> Router {
+/// [`router`] with options.
+pub fn router_with(spec: Arc<Spec>, options: Options) -> Router {
     let service = &spec.service;
     let mut plans = Vec::new();
     for (r, resource) in service.resources.iter().enumerate() {
@@ -112,6 +113,7 @@ fn build(spec: Arc<Spec>, verifier: Option<Arc<Verifier>>) -> Router {
     let state = Arc::new(MockState {
         spec: spec.clone(),
         plans,
+        store: (!options.stateless).then(|| Store::new(&spec)),
     });
     let mut router = Router::new();
     for route in routes {
@@ -120,8 +122,11 @@ fn build(spec: Arc<Spec>, verifier: Option<Arc<Verifier>>) -> Router {
             let state = state.clone();
             let (r, o) = state.plans[index].at;
             let rule = auth_rule(&spec.service.resources[r].operations[o]);
-            let handler = move |inputs: Inputs| answer(state, index, inputs);
-            methods = match (&verifier, rule) {
+            let handler = move |path: Result<RawPathParams, RawPathParamsRejection>,
+                                inputs: Inputs| {
+                answer(state, index, path.ok(), inputs)
+            };
+            methods = match (&options.verifier, rule) {
                 (Some(verifier), Some(rule)) => methods.on(
                     filter(method),
                     handler.layer(RequireAuthLayer::new(Some(verifier.clone()), rule)),
@@ -177,34 +182,65 @@ fn shape(answer: ErrorAnswer) -> ErrorShape {
 }
 
 /// A generated handler, interpreted: read every input in declaration order, then
-/// the body; reject if any is invalid; else answer.
-async fn answer(state: Arc<MockState>, index: usize, mut inputs: Inputs) -> Response {
+/// the body; reject if any is invalid; else answer. `path` holds the path
+/// parameters' texts (in route order), which the records are kept by.
+async fn answer(
+    state: Arc<MockState>,
+    index: usize,
+    path: Option<RawPathParams>,
+    mut inputs: Inputs,
+) -> Response {
     let spec = &state.spec;
     let plan = &state.plans[index];
     let op = &spec.service.resources[plan.at.0].operations[plan.at.1];
     let walk = Walk { spec };
     let mut valid = true;
+    // What the request gives the record: its body, or its form parameters as one object.
+    let mut given = Map::new();
     for p in &op.parameters {
-        valid &= read(walk, op, p, plan.sortable.as_deref(), &mut inputs);
+        valid &= read(
+            walk,
+            op,
+            p,
+            plan.sortable.as_deref(),
+            &mut inputs,
+            &mut given,
+        );
     }
-    if let Some(body) = &op.body {
-        valid &= inputs
-            .body_with(|value, v| walk.value(&body.type_, value, v))
-            .is_some();
+    let mut body = None;
+    if let Some(declared) = &op.body {
+        body = inputs.body_with(|value, v| walk.value(&declared.type_, value, v));
+        valid &= body.is_some();
     }
     if !valid {
         return inputs.reject_as(&plan.shape);
     }
-    respond(spec, op)
+    let Some(store) = &state.store else {
+        return respond(spec, op, None);
+    };
+    let params: Vec<&str> = path.iter().flat_map(|p| p.iter().map(|(_, v)| v)).collect();
+    let body = body.or_else(|| (!given.is_empty()).then_some(Value::Object(given)));
+    let request = state::Request {
+        at: plan.at,
+        params: &params,
+        body: body.as_ref(),
+    };
+    match store.answer(spec, request) {
+        Some(Answer::Gone) => gone(spec, op, &params),
+        Some(Answer::Record(record)) => respond(spec, op, record),
+        None => respond(spec, op, None),
+    }
 }
 
-/// Read parameter `p` as the generated handler does; whether it is valid.
+/// Read parameter `p` as the generated handler does; whether it is valid. A form
+/// parameter's value is kept in `given`.
 fn read(
     walk: Walk<'_>,
     op: &Operation,
     p: &Parameter,
     sortable: Option<&[String]>,
     inputs: &mut Inputs,
+    given: &mut Map<String, Value>,
 ) -> bool {
     let (min, max) = (
         p.minimum.as_ref().map(|b| b.value),
@@ -233,11 +269,15 @@ fn read(
                 .unwrap_or(usize::MAX);
             inputs.path_as(&kind, index, name, min, max).is_some()
         }
-        ParameterLocation::Form => inputs
-            .form_with(name, p.must_be_sent(), min, max, |value, v| {
+        ParameterLocation::Form => {
+            let read = inputs.form_with(name, p.must_be_sent(), min, max, |value, v| {
                 walk.value(&p.type_, value, v);
-            })
-            .is_some(),
+            });
+            if let Some(Some(value)) = &read {
+                given.insert(name.to_owned(), value.clone());
+            }
+            read.is_some()
+        }
         location => {
             let location = if location == ParameterLocation::Header {
                 Location::Header
@@ -277,8 +317,25 @@ fn enum_values(walk: Walk<'_>, t: &TypeRef) -> Option<Vec<String>> {
     }
 }
 
-/// The first declared 2xx response (else `default` as 200, else 204), body synthesised.
-fn respond(spec: &Spec, op: &Operation) -> Response {
+/// A deleted record (or one below it): the operation's declared 404, else the
+/// standard `not_found`.
+fn gone(spec: &Spec, op: &Operation, params: &[&str]) -> Response {
+    match op.response(ResponseCode::Status(404)) {
+        Some(declared) if declared.type_.is_unit() => StatusCode::NOT_FOUND.into_response(),
+        Some(declared) => blueprint::server::json(
+            StatusCode::NOT_FOUND,
+            &Synth::new(spec).value(&declared.type_),
+        ),
+        None => blueprint::server::error(
+            StatusCode::NOT_FOUND,
+            ErrorBody::new("not_found", format!("{} was deleted", params.join("/"))),
+        ),
+    }
+}
+
+/// The first declared 2xx response (else `default` as 200, else 204), with `record`
+/// as its body, else a synthesised one.
+fn respond(spec: &Spec, op: &Operation, record: Option<Value>) -> Response {
     let chosen = op
         .responses
         .iter()
@@ -295,7 +352,8 @@ fn respond(spec: &Spec, op: &Operation) -> Response {
     let mut resp = if response.type_.is_unit() || matches!(status.as_u16(), 204 | 304) {
         (status, Body::empty()).into_response()
     } else {
-        blueprint::server::json(status, &synth.value(&response.type_))
+        let body = record.unwrap_or_else(|| synth.value(&response.type_));
+        blueprint::server::json(status, &body)
     };
     for h in &response.headers {
         let value = match synth.value(&h.type_) {

@@ -36,6 +36,22 @@ pub fn check_bounded(
     v.into_violations()
 }
 
+/// Every way `value` fails as the value of field `f` (its type, its bounds, and not
+/// blank when it is a required string), under `path`; empty when it is valid.
+pub fn check_field(spec: &Spec, f: &Field, value: &Value, path: &str) -> Vec<Violation> {
+    let mut v = Validator::new(path);
+    let (min, max) = (f.minimum.as_ref(), f.maximum.as_ref());
+    v.bounded(
+        value,
+        min.map(|b| b.value),
+        max.map(|b| b.value),
+        |value, v| {
+            Walk { spec }.field_value(f, value, v);
+        },
+    );
+    v.into_violations()
+}
+
 /// The runtime's description of a primitive type.
 pub fn scalar(p: Primitive) -> Scalar {
     match p {

@@ -374,6 +374,12 @@ mod tests {
         inner: Option<Box<Point>>,
     }
 
+    #[derive(Debug, Deserialize)]
+    struct Long {
+        #[allow(dead_code)] // read to be decoded
+        n: i64,
+    }
+
     #[test]
     fn structs_are_objects_at_every_depth() {
         assert!(
@@ -415,6 +421,26 @@ mod tests {
             from_slice::<Point>(br#"{"x":3e9}"#).is_err(),
             "out of range"
         );
+        // Past i64::MIN, serde_json reads the literal as a float, which rounds to
+        // exactly -2^63: the number sent is out of range all the same.
+        assert!(from_slice::<Long>(br#"{"n":-9223372036854775808}"#).is_ok());
+        assert!(
+            from_slice::<Long>(br#"{"n":-9223372036854775809}"#).is_err(),
+            "below i64::MIN"
+        );
+        let rounded = serde_json::json!({"n": -9_223_372_036_854_775_809_f64});
+        let mut v = crate::validate::Validator::new("body");
+        <i64 as crate::validate::Validate>::validate(&rounded["n"], &mut v);
+        assert!(!v.into_violations().is_empty(), "the walk refuses it too");
+        // Read exactly (serde_json's default float parser may miss by an ulp, here by
+        // a quarter, which left a fraction where none was written).
+        let exact = br#"{"n":-2009380385000727.0}"#;
+        assert!(
+            from_slice::<Long>(exact).is_ok(),
+            "an exact float is that integer"
+        );
+        let parsed: serde_json::Value = serde_json::from_slice(exact).unwrap();
+        assert_eq!(parsed["n"].as_f64(), Some(-2_009_380_385_000_727.0));
         let value = serde_json::json!({"x": 7.0, "inner": {"x": 8.0}});
         assert_eq!(from_value::<Point>(value).unwrap().inner.unwrap().x, 8);
         // A float stays a float where any JSON is expected.

@@ -579,10 +579,13 @@ impl Validate for bool {
 /// The integer a JSON number stands for: an integer, or a float with a zero
 /// fraction (`308.0`, as JSON Schema reads it) within `i64`.
 pub fn integral(n: f64) -> Option<i64> {
-    // -2^63 is exactly representable; 2^63 is the first float past i64::MAX.
+    // 2^63 is the first float past i64::MAX. -2^63 is i64::MIN, but a float of -2^63
+    // is also what every literal a little below it rounds to (serde_json reads an
+    // integer literal past i64 as a float): refused, as i64::MIN itself arrives as
+    // an integer.
     const LIMIT: f64 = 9_223_372_036_854_775_808.0;
     #[allow(clippy::cast_possible_truncation)] // in range and integral: exact
-    (n.fract() == 0.0 && (-LIMIT..LIMIT).contains(&n)).then_some(n as i64)
+    (n.fract() == 0.0 && n > -LIMIT && n < LIMIT).then_some(n as i64)
 }
 
 /// An integer within `range`, or a violation naming `what` it must be.

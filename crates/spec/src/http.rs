@@ -4,7 +4,8 @@
 //! - [`own_builtin_routes`]: the built-in routes a spec declares itself;
 //! - [`validation_answer`], [`error_answer`]: how a 422 (or a 409) is written in the
 //!   type an operation declares;
-//! - [`sortable`]: what an operation's `sort` parameter may name.
+//! - [`sortable`]: what an operation's `sort` parameter may name; [`sort_pattern`]:
+//!   the expressions it takes, as a regular expression.
 
 use crate::ir::{
     Field, Method, Model, Operation, ParameterLocation, Primitive, Resource, ResponseCode, Service,
@@ -348,6 +349,30 @@ pub fn sortable<'s>(spec: &'s Spec, resource: &Resource, op: &Operation) -> Opti
         return None;
     }
     spec.service.model(&n.name)?.sortable()
+}
+
+/// What a `sort` expression over `columns` may be, as a regular expression (JSON
+/// Schema's `pattern`, read by ECMA-262 and Python alike): keys separated by `,`,
+/// each a column with `-` or `+` in front or not, white space around a key and
+/// empty keys ignored, at least one key. Exactly what the runtime's `sort::check`
+/// accepts; its white space is Rust's (`str::trim`), spelled out because `\s`
+/// differs between regex dialects.
+pub fn sort_pattern(columns: &[&str]) -> String {
+    const SPACE: &str =
+        r"[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]";
+    let names: Vec<String> = columns
+        .iter()
+        .map(|c| {
+            c.chars()
+                .flat_map(|ch| {
+                    let escape = !(ch.is_ascii_alphanumeric() || ch == '_');
+                    escape.then_some('\\').into_iter().chain([ch])
+                })
+                .collect()
+        })
+        .collect();
+    let key = format!("[-+]?(?:{}){SPACE}*", names.join("|"));
+    format!("^(?:{SPACE}|,)*{key}(?:,{SPACE}*(?:{key})?)*$")
 }
 
 #[cfg(test)]

@@ -1079,6 +1079,25 @@ pub struct AuthRule {
 }
 
 impl AuthRule {
+    /// The claims a token must carry: the declared ones, then the string claims the
+    /// scope reads (each once). The uuid claims ([`AuthScope::UUID_CLAIMS`]) are typed
+    /// claims every verified token has.
+    pub fn needed_claims(&self) -> Vec<&str> {
+        let mut claims: Vec<&str> = self.claims.iter().map(String::as_str).collect();
+        for s in self.scope.iter().filter(|s| !s.claim_is_uuid()) {
+            if !claims.contains(&s.claim.as_str()) {
+                claims.push(&s.claim);
+            }
+        }
+        claims
+    }
+
+    /// Whether a verified token can still be refused (403): the rule needs a role or
+    /// a claim.
+    pub fn can_forbid(&self) -> bool {
+        !self.roles.is_empty() || !self.needed_claims().is_empty()
+    }
+
     /// The same rule: spans aside.
     pub fn same_as(&self, other: &AuthRule) -> bool {
         self.required == other.required

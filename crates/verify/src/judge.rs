@@ -3,6 +3,7 @@
 use blueprint_spec::Spec;
 use blueprint_spec::ir::{Operation, ResponseCode};
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::plan::Expect;
 
@@ -23,7 +24,7 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    fn pass(detail: impl Into<String>) -> Self {
+    pub(crate) fn pass(detail: impl Into<String>) -> Self {
         Verdict {
             outcome: Outcome::Pass,
             detail: detail.into(),
@@ -109,6 +110,76 @@ pub fn judge(spec: &Spec, op: &Operation, expect: Expect, status: u16, body: &[u
     }
 }
 
+/// A read of a record the service was given: found (2xx), with the body `expected`
+/// (what the create or update answered). `after` names what came before
+/// (`POST /users`).
+pub fn same_record(expected: &Value, after: &str, status: u16, body: &[u8]) -> Verdict {
+    if !(200..300).contains(&status) {
+        return Verdict::fail(format!(
+            "the record {after} made is not found ({status}){}",
+            excerpt(body)
+        ));
+    }
+    let Ok(found) = serde_json::from_slice::<Value>(body) else {
+        return Verdict::fail(format!("body is not JSON{}", excerpt(body)));
+    };
+    match first_difference(expected, &found, "body") {
+        None => Verdict::pass(""),
+        Some((path, want, got)) => Verdict::fail(format!(
+            "not what {after} answered: {path} is {got}, was {want}"
+        )),
+    }
+}
+
+/// A read after the record was deleted: 404 (or 410), never found.
+pub fn gone(after: &str, status: u16, body: &[u8]) -> Verdict {
+    match status {
+        404 | 410 => Verdict::pass(""),
+        200..=299 => Verdict::fail(format!("still found after {after}")),
+        _ => Verdict::fail(format!(
+            "expected 404 after {after}, got {status}{}",
+            excerpt(body)
+        )),
+    }
+}
+
+/// The first place two JSON values differ: `(path, expected, found)`, values shown short.
+fn first_difference(
+    expected: &Value,
+    found: &Value,
+    path: &str,
+) -> Option<(String, String, String)> {
+    match (expected, found) {
+        (Value::Object(a), Value::Object(b)) => a
+            .iter()
+            .find_map(|(k, v)| match b.get(k) {
+                Some(w) => first_difference(v, w, &format!("{path}.{k}")),
+                None => Some((format!("{path}.{k}"), short(v), "missing".to_string())),
+            })
+            .or_else(|| {
+                b.iter()
+                    .find(|(k, _)| !a.contains_key(*k))
+                    .map(|(k, w)| (format!("{path}.{k}"), "missing".to_string(), short(w)))
+            }),
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => a
+            .iter()
+            .zip(b)
+            .enumerate()
+            .find_map(|(i, (v, w))| first_difference(v, w, &format!("{path}[{i}]"))),
+        (a, b) if a == b => None,
+        (a, b) => Some((path.to_string(), short(a), short(b))),
+    }
+}
+
+fn short(v: &Value) -> String {
+    let text = v.to_string();
+    if text.chars().count() <= 60 {
+        return text;
+    }
+    let cut: String = text.chars().take(60).collect();
+    format!("{cut}…")
+}
+
 /// The body decodes as `t`: JSON, required fields present, enum values known...
 fn check_body(
     spec: &Spec,
@@ -119,7 +190,7 @@ fn check_body(
     if t.is_unit() || status == 204 || status == 304 {
         return Ok(());
     }
-    let value: serde_json::Value = serde_json::from_slice(body)
+    let value: Value = serde_json::from_slice(body)
         .map_err(|e| format!("body is not JSON ({e}){}", excerpt(body)))?;
     let violations = blueprint_mock::validate::check(spec, t, &value, "body");
     if violations.is_empty() {
@@ -157,8 +228,7 @@ fn excerpt(body: &[u8]) -> String {
 
 /// A JSON object with a `code`, as the runtime's error body.
 fn check_error_body(body: &[u8]) -> bool {
-    serde_json::from_slice::<serde_json::Value>(body)
-        .is_ok_and(|v| v.get("code").is_some_and(serde_json::Value::is_string))
+    serde_json::from_slice::<Value>(body).is_ok_and(|v| v.get("code").is_some_and(Value::is_string))
 }
 
 #[cfg(test)]
@@ -179,6 +249,48 @@ mod tests {
           "responses": { "200": { "type": "thing" }, "404": { "type": "unit" }, "422": { "type": "problem" } } }
       ] } }
     }"#;
+
+    #[test]
+    fn reads_after_writes() {
+        let created = serde_json::json!({"id": "1", "tags": ["a"], "name": {"first": "Ada"}});
+        let cases: &[(u16, &[u8], Outcome, &str)] = &[
+            (
+                200,
+                br#"{"id": "1", "tags": ["a"], "name": {"first": "Ada"}}"#,
+                Outcome::Pass,
+                "",
+            ),
+            (
+                404,
+                b"",
+                Outcome::Fail,
+                "the record POST /users made is not found (404)",
+            ),
+            (
+                200,
+                br#"{"id": "1", "tags": ["b"], "name": {"first": "Ada"}}"#,
+                Outcome::Fail,
+                r#"body.tags[0] is "b", was "a""#,
+            ),
+            (
+                200,
+                br#"{"id": "1", "tags": ["a"], "name": {}}"#,
+                Outcome::Fail,
+                "body.name.first is missing",
+            ),
+        ];
+        for (status, body, outcome, detail) in cases {
+            let v = same_record(&created, "POST /users", *status, body);
+            assert_eq!(v.outcome, *outcome, "{status}: {}", v.detail);
+            assert!(v.detail.contains(detail), "{status}: {}", v.detail);
+        }
+        assert_eq!(gone("DELETE", 404, b"").outcome, Outcome::Pass);
+        assert_eq!(
+            gone("DELETE /users/1", 200, b"{}").detail,
+            "still found after DELETE /users/1"
+        );
+        assert_eq!(gone("DELETE", 500, b"").outcome, Outcome::Fail);
+    }
 
     #[test]
     fn verdicts() {

@@ -9,6 +9,14 @@
 //! wrong type, a value past `maximum`, an unknown enum value, malformed JSON, a path
 //! id of the wrong type), which must be answered with a 4xx — never a 2xx or a 5xx.
 //!
+//! Verify is stateful where the spec has a record lifecycle
+//! (`blueprint_mock::state::lifecycles`: POST on a collection, GET/PUT/DELETE on
+//! `<collection>/:id`): the record created by POST must be found by GET with the
+//! body POST answered, a PUT (with a body that differs from the create's) must be
+//! what GET then returns, and after DELETE a GET must answer 404. A service that
+//! loses what it was given fails. A service that cannot be reached is reported
+//! once (`cannot connect to ...: connection refused`) and checking stops.
+//!
 //! The [`plan`] (what to send) and the [`judge`] (whether an answer conforms) are
 //! pure; only [`verify`] does I/O.
 
@@ -70,6 +78,10 @@ pub struct Report {
     pub service: String,
     pub base_url: String,
     pub operations: Vec<OperationReport>,
+    /// Why nothing was checked: the service could not be reached
+    /// (`cannot connect to http://127.0.0.1:9: connection refused`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unreachable: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -105,7 +117,7 @@ impl Report {
     }
 
     pub fn is_ok(&self) -> bool {
-        self.failures().next().is_none()
+        self.unreachable.is_none() && self.failures().next().is_none()
     }
 
     /// One table per operation, then a summary line.
@@ -149,12 +161,20 @@ impl Report {
             .checks()
             .filter(|(_, c)| c.outcome == Outcome::Warn)
             .count();
-        let _ = writeln!(
-            s,
-            "\n{}: {} operations, {total} checks, {failed} failed, {warned} warnings",
-            if failed == 0 { "ok" } else { "error" },
-            self.operations.len()
-        );
+        let _ = match &self.unreachable {
+            Some(why) if self.operations.is_empty() => writeln!(s, "error: {why}"),
+            Some(why) => writeln!(
+                s,
+                "\nerror: {why}; stopped after {} operations, {total} checks, {failed} failed",
+                self.operations.len()
+            ),
+            None => writeln!(
+                s,
+                "\n{}: {} operations, {total} checks, {failed} failed, {warned} warnings",
+                if failed == 0 { "ok" } else { "error" },
+                self.operations.len()
+            ),
+        };
         s
     }
 }

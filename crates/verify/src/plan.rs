@@ -54,10 +54,32 @@ pub struct Probe {
 /// A value no enum declares.
 pub const UNKNOWN_ENUM_VALUE: &str = "__blueprint_verify_unknown__";
 
+/// How many seeds [`update_probes`] tries for a body that differs from the create's.
+const UPDATE_SEEDS: u64 = 8;
+
 /// The valid request followed by the invalid ones.
 pub fn probes(spec: &Spec, op: &Operation) -> Vec<Probe> {
-    let synth = Synth::new(spec);
-    let valid = valid(spec, op, &synth);
+    probes_with(spec, op, &Synth::new(spec))
+}
+
+/// [`probes`] for an operation that changes the record `create` made: its valid
+/// body is synthesised with another seed, one that makes it differ from the
+/// create's valid body where one does, so that a service ignoring the change shows.
+pub fn update_probes(spec: &Spec, op: &Operation, create: &Operation) -> Vec<Probe> {
+    let created = valid(spec, create, &Synth::new(spec)).body;
+    let seed = (1..=UPDATE_SEEDS)
+        .find(|seed| valid(spec, op, &Synth::with_seed(spec, *seed)).body != created)
+        .unwrap_or(1);
+    probes_with(spec, op, &Synth::with_seed(spec, seed))
+}
+
+/// The valid request alone (a read that follows a create, update or delete).
+pub fn valid_probe(spec: &Spec, op: &Operation) -> Probe {
+    valid(spec, op, &Synth::new(spec))
+}
+
+fn probes_with(spec: &Spec, op: &Operation, synth: &Synth<'_>) -> Vec<Probe> {
+    let valid = valid(spec, op, synth);
     let mut out = vec![valid.clone()];
     if op.auth.as_ref().is_some_and(|a| a.required) {
         out.push(Probe {
@@ -76,7 +98,7 @@ pub fn probes(spec: &Spec, op: &Operation) -> Vec<Probe> {
     let body_fields = body_fields(spec, op);
     if let (Some(Payload::Json(Value::Object(object))), Some(fields)) = (&valid.body, &body_fields)
     {
-        for (label, object) in body_mutations(spec, &synth, fields, object) {
+        for (label, object) in body_mutations(spec, synth, fields, object) {
             out.push(Probe {
                 body: Some(Payload::Json(Value::Object(object))),
                 ..invalid(label)
@@ -146,7 +168,7 @@ pub fn probes(spec: &Spec, op: &Operation) -> Vec<Probe> {
         });
     }
     if let Some((p, text)) = query.iter().find_map(|p| {
-        let v = past_maximum(&synth, &p.type_, p.maximum.as_ref()?)?;
+        let v = past_maximum(synth, &p.type_, p.maximum.as_ref()?)?;
         Some((p, text_of(&v)?))
     }) {
         out.push(Probe {

@@ -11,7 +11,9 @@ use blueprint_spec::Spec;
 use blueprint_spec::ir::{Method, Operation, Resource};
 use serde_json::Value;
 
-use crate::judge::{Outcome, Verdict, judge};
+use blueprint_mock::state::{Lifecycle, Role, lifecycles};
+
+use crate::judge::{Outcome, Verdict, gone, judge, same_record};
 use crate::plan::{self, Expect, Payload, Probe};
 use crate::{CheckResult, OperationReport, Options, Report, VerifyError};
 
@@ -42,60 +44,292 @@ pub(crate) async fn run(spec: &Spec, options: &Options) -> Result<Report, Verify
         headers,
     };
 
-    let mut operations = Vec::new();
-    // Ids other than a bare `id` (`user_id`) carry over between resources.
-    let mut shared_ids: HashMap<String, String> = HashMap::new();
-    for resource in &spec.service.resources {
-        let mut ids: HashMap<String, String> = HashMap::new();
-        for op in ordered(resource) {
-            let mut checks = Vec::new();
-            for probe in plan::probes(spec, op) {
-                let probe = with_ids(probe, &ids, &shared_ids);
-                let request = describe(op, &probe);
-                let result = match sender.send(op, &probe).await {
-                    Ok((status, body)) => {
-                        let verdict = judge(spec, op, probe.expect, status, &body);
-                        let usable = probe.expect == Expect::Accepted
-                            && verdict.outcome == Outcome::Pass
-                            && (200..300).contains(&status);
-                        if usable {
-                            capture_ids(resource, &body, &mut ids, &mut shared_ids);
-                        }
-                        (Some(status), verdict)
-                    }
-                    Err(e) => (
-                        None,
-                        Verdict {
-                            outcome: Outcome::Fail,
-                            detail: format!("request failed: {e}"),
-                        },
-                    ),
-                };
-                checks.push(CheckResult {
-                    check: probe.label,
-                    expect: probe.expect,
-                    request,
-                    status: result.0,
-                    outcome: result.1.outcome,
-                    detail: result.1.detail,
-                });
-            }
-            operations.push(OperationReport {
-                method: op.method.to_string(),
-                path: op.path.clone(),
-                checks,
-            });
+    let lifecycles = lifecycles(spec);
+    let mut run = Run {
+        spec,
+        sender: &sender,
+        operations: Vec::new(),
+        shared_ids: HashMap::new(),
+    };
+    let mut unreachable = None;
+    for (r, resource) in spec.service.resources.iter().enumerate() {
+        let here: Vec<(usize, &Lifecycle)> = lifecycles
+            .iter()
+            .enumerate()
+            .filter(|(_, lc)| lc.resource == r)
+            .collect();
+        if let Err(why) = run.resource(resource, &here).await {
+            unreachable = Some(why);
+            break;
         }
     }
     Ok(Report {
         service: spec.service.name.clone(),
         base_url: options.base_url.clone(),
-        operations,
+        operations: run.operations,
+        unreachable,
     })
 }
 
+/// A record the service was given, as it last answered it.
+struct Kept {
+    /// The text of its key, as it goes in a path.
+    key: String,
+    record: Value,
+    /// What made it or last changed it (`POST /users`).
+    by: String,
+}
+
+struct Run<'a> {
+    spec: &'a Spec,
+    sender: &'a Sender,
+    operations: Vec<OperationReport>,
+    /// Ids other than a bare `id` (`user_id`) carry over between resources.
+    shared_ids: HashMap<String, String>,
+}
+
+/// Why nothing could be checked: the service cannot be reached at all.
+type Unreachable = String;
+
+impl Run<'_> {
+    async fn resource(
+        &mut self,
+        resource: &Resource,
+        lifecycles: &[(usize, &Lifecycle)],
+    ) -> Result<(), Unreachable> {
+        let spec = self.spec;
+        let mut ids: HashMap<String, String> = HashMap::new();
+        let mut kept: HashMap<usize, Kept> = HashMap::new();
+        for (o, op) in ordered(resource) {
+            let role = lifecycles
+                .iter()
+                .find_map(|(l, lc)| Some((*l, *lc, lc.role_of(o)?)));
+            let probes = match role {
+                Some((_, lc, Role::Update)) => {
+                    let create = lc
+                        .with_role(Role::Create)
+                        .next()
+                        .map(|c| &resource.operations[c]);
+                    create.map_or_else(
+                        || plan::probes(spec, op),
+                        |create| plan::update_probes(spec, op, create),
+                    )
+                }
+                _ => plan::probes(spec, op),
+            };
+            let mut checks = Vec::new();
+            for probe in probes {
+                let mut probe = with_ids(probe, &ids, &self.shared_ids);
+                let record = role.and_then(|(l, _, _)| kept.get(&l));
+                if let Some(record) = record {
+                    address(&mut probe, &record.key);
+                }
+                let request = describe(op, &probe);
+                let (status, body) = match self.sender.send(op, &probe).await {
+                    Ok(answer) => answer,
+                    Err(e) if e.is_connect() => return Err(unreachable(&self.sender.base, &e)),
+                    Err(e) => {
+                        checks.push(CheckResult {
+                            check: probe.label,
+                            expect: probe.expect,
+                            request,
+                            status: None,
+                            outcome: Outcome::Fail,
+                            detail: format!("request failed: {}", error_chain(&e)),
+                        });
+                        continue;
+                    }
+                };
+                let verdict = judge(spec, op, probe.expect, status, &body);
+                let passed = verdict.outcome == Outcome::Pass;
+                checks.push(check(&probe, request.clone(), status, verdict));
+                if probe.expect != Expect::Accepted {
+                    continue;
+                }
+                let success = (200..300).contains(&status);
+                if passed && success {
+                    capture_ids(resource, &body, &mut ids, &mut self.shared_ids);
+                }
+                let Some((l, lc, role)) = role else { continue };
+                // A record the service was given must be found by every operation on it
+                // (other failures are the answer's own check's to report).
+                let not_found = matches!(status, 404 | 410);
+                if let Some(record) = kept.get(&l).filter(|_| not_found && role != Role::Read) {
+                    checks.push(CheckResult {
+                        check: format!("finds what {} made", record.by),
+                        ..check(
+                            &probe,
+                            request.clone(),
+                            status,
+                            same_record(&record.record, &record.by, status, &body),
+                        )
+                    });
+                }
+                if !(passed && success) && role != Role::Read {
+                    continue;
+                }
+                let answered = serde_json::from_slice::<Value>(&body).ok();
+                match role {
+                    Role::Create => {
+                        let key = answered.as_ref().and_then(|v| key_text(v, &lc.key));
+                        if let (Some(key), Some(record)) = (key, answered) {
+                            kept.insert(
+                                l,
+                                Kept {
+                                    key,
+                                    record,
+                                    by: request,
+                                },
+                            );
+                        }
+                    }
+                    Role::Read => {
+                        if let Some(record) = kept.get(&l) {
+                            let verdict = same_record(&record.record, &record.by, status, &body);
+                            checks.push(CheckResult {
+                                check: format!("returns what {} made", record.by),
+                                ..check(&probe, request, status, verdict)
+                            });
+                        }
+                    }
+                    Role::Update => {
+                        let Some(record) = kept.get_mut(&l) else {
+                            continue;
+                        };
+                        // An update that answers with the record says what it now is.
+                        if let Some(updated) = answered.filter(Value::is_object) {
+                            record.record = updated;
+                            record.by = request;
+                        }
+                        let record = &*record;
+                        if let Some(read) = lc.with_role(Role::Read).next() {
+                            let read = &resource.operations[read];
+                            let check = self
+                                .follow_up(read, &record.key, |status, body| {
+                                    same_record(&record.record, &record.by, status, body)
+                                })
+                                .await?;
+                            checks.push(CheckResult {
+                                check: format!("{} then returns the change", read.method),
+                                ..check
+                            });
+                        }
+                    }
+                    Role::Delete => {
+                        let Some(record) = kept.remove(&l) else {
+                            continue;
+                        };
+                        if let Some(read) = lc.with_role(Role::Read).next() {
+                            let read = &resource.operations[read];
+                            let check = self
+                                .follow_up(read, &record.key, |status, body| {
+                                    gone(&request, status, body)
+                                })
+                                .await?;
+                            checks.push(CheckResult {
+                                check: format!("{} then answers 404", read.method),
+                                expect: Expect::Rejected,
+                                ..check
+                            });
+                        }
+                    }
+                }
+            }
+            self.operations.push(OperationReport {
+                method: op.method.to_string(),
+                path: op.path.clone(),
+                checks,
+            });
+        }
+        Ok(())
+    }
+
+    /// Read the record with `key` (the valid request of `read`) and judge the answer.
+    async fn follow_up(
+        &self,
+        read: &Operation,
+        key: &str,
+        judge: impl Fn(u16, &[u8]) -> Verdict,
+    ) -> Result<CheckResult, Unreachable> {
+        let mut probe = with_ids(
+            plan::valid_probe(self.spec, read),
+            &HashMap::new(),
+            &self.shared_ids,
+        );
+        address(&mut probe, key);
+        let request = describe(read, &probe);
+        match self.sender.send(read, &probe).await {
+            Ok((status, body)) => Ok(check(&probe, request, status, judge(status, &body))),
+            Err(e) if e.is_connect() => Err(unreachable(&self.sender.base, &e)),
+            Err(e) => Ok(CheckResult {
+                status: None,
+                outcome: Outcome::Fail,
+                detail: format!("request failed: {}", error_chain(&e)),
+                ..check(&probe, request, 0, Verdict::pass(""))
+            }),
+        }
+    }
+}
+
+fn check(probe: &Probe, request: String, status: u16, verdict: Verdict) -> CheckResult {
+    CheckResult {
+        check: probe.label.clone(),
+        expect: probe.expect,
+        request,
+        status: Some(status),
+        outcome: verdict.outcome,
+        detail: verdict.detail,
+    }
+}
+
+/// Point a record operation's last path parameter at `key` (unless corrupted on purpose).
+fn address(probe: &mut Probe, key: &str) {
+    let corrupted = probe.corrupted_path_param.clone();
+    if let Some((name, text)) = probe.path_params.last_mut()
+        && corrupted.as_deref() != Some(name.as_str())
+    {
+        *text = key.to_string();
+    }
+}
+
+fn key_text(record: &Value, key: &str) -> Option<String> {
+    match record.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// `cannot connect to http://127.0.0.1:9: connection refused`.
+fn unreachable(base: &str, e: &reqwest::Error) -> Unreachable {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            let kind = io.kind().to_string();
+            return format!("cannot connect to {base}: {kind}");
+        }
+        source = err.source();
+    }
+    format!("cannot connect to {base}: {}", error_chain(e))
+}
+
+/// An error and its causes, `: `-separated (reqwest's own text hides the cause).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(err) = source {
+        let cause = err.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+        source = err.source();
+    }
+    text
+}
+
 /// Create, list, get, update, other, delete.
-fn ordered(resource: &Resource) -> Vec<&Operation> {
+fn ordered(resource: &Resource) -> Vec<(usize, &Operation)> {
     let phase = |op: &Operation| {
         let on_record = op
             .path
@@ -111,8 +345,8 @@ fn ordered(resource: &Resource) -> Vec<&Operation> {
             _ => 4,
         }
     };
-    let mut ops: Vec<&Operation> = resource.operations.iter().collect();
-    ops.sort_by_key(|op| phase(op));
+    let mut ops: Vec<(usize, &Operation)> = resource.operations.iter().enumerate().collect();
+    ops.sort_by_key(|(_, op)| phase(op));
     ops
 }
 

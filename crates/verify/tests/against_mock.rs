@@ -51,24 +51,17 @@ async fn verify_passes_against_the_mock_for_every_spec() {
             .expect("bind");
         let addr = listener.local_addr().expect("address");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let stopped = async {
-            let _ = stopped.await;
-        };
         let mut options = Options::new(format!("http://{addr}"));
-        let server = match caller_of(&spec) {
-            Some((verifier, token)) => {
-                options
-                    .headers
-                    .push(("authorization".into(), format!("Bearer {token}")));
-                tokio::spawn(blueprint_mock::serve_with_auth(
-                    spec.clone(),
-                    verifier,
-                    listener,
-                    stopped,
-                ))
-            }
-            None => tokio::spawn(blueprint_mock::serve(spec.clone(), listener, stopped)),
-        };
+        let mut mock = blueprint_mock::Options::default();
+        if let Some((verifier, token)) = caller_of(&spec) {
+            options
+                .headers
+                .push(("authorization".into(), format!("Bearer {token}")));
+            mock.verifier = Some(verifier);
+        }
+        let server = tokio::spawn(blueprint_mock::serve(spec.clone(), mock, listener, async {
+            let _ = stopped.await;
+        }));
         let report = verify(&spec, &options).await.expect("options are valid");
         let _ = stop.send(());
         let _ = server.await;

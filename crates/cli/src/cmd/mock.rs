@@ -26,6 +26,11 @@ pub struct MockArgs {
     /// Address to listen on.
     #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     pub host: IpAddr,
+    /// Remember nothing between requests: every answer synthesised alone. By default
+    /// the mock keeps the records it is given (POST then GET returns what was posted,
+    /// PUT changes it, DELETE removes it), in memory.
+    #[arg(long)]
+    pub stateless: bool,
 }
 
 pub fn run(args: MockArgs) -> anyhow::Result<ExitCode> {
@@ -58,14 +63,18 @@ pub fn run(args: MockArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
+    let options = blueprint_mock::Options {
+        stateless: args.stateless,
+        verifier,
+    };
     let addr = SocketAddr::new(args.host, args.port);
-    runtime.block_on(serve(Arc::new(spec), verifier, addr))?;
+    runtime.block_on(serve(Arc::new(spec), options, addr))?;
     Ok(ExitCode::SUCCESS)
 }
 
 async fn serve(
     spec: Arc<blueprint_spec::Spec>,
-    verifier: Option<Arc<Verifier>>,
+    options: blueprint_mock::Options,
     addr: SocketAddr,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
@@ -73,9 +82,14 @@ async fn serve(
         .with_context(|| format!("cannot listen on {addr}"))?;
     let bound = listener.local_addr()?;
     let operations = spec.service.operations().count();
+    let memory = if options.stateless {
+        "stateless"
+    } else {
+        "keeping records in memory"
+    };
     // On stdout: the one line a script reads (the bound address, with `--port 0`).
     println!(
-        "mock of {} {}: {operations} operations on http://{bound} (Ctrl-C stops)",
+        "mock of {} {}: {operations} operations on http://{bound} ({memory}; Ctrl-C stops)",
         spec.service.name, spec.service.version
     );
     let stop = async {
@@ -84,11 +98,9 @@ async fn serve(
             std::future::pending::<()>().await;
         }
     };
-    match verifier {
-        Some(verifier) => blueprint_mock::serve_with_auth(spec, verifier, listener, stop).await,
-        None => blueprint_mock::serve(spec, listener, stop).await,
-    }
-    .context("serving")?;
+    blueprint_mock::serve(spec, options, listener, stop)
+        .await
+        .context("serving")?;
     eprintln!("mock stopped");
     Ok(())
 }

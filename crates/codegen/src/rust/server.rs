@@ -527,12 +527,7 @@ fn into_response(ctx: &Ctx<'_>, op: &Op<'_>) -> TokenStream {
 /// and the claims it needs (a string claim its scope reads included).
 fn auth_rule(op: &Op<'_>) -> Option<TokenStream> {
     let rule = op.op.auth.as_ref().filter(|a| a.required)?;
-    let mut claims: Vec<&str> = rule.claims.iter().map(String::as_str).collect();
-    for s in rule.scope.iter().filter(|s| !s.claim_is_uuid()) {
-        if !claims.contains(&s.claim.as_str()) {
-            claims.push(&s.claim);
-        }
-    }
+    let claims = rule.needed_claims();
     let roles = &rule.roles;
     let roles = (!roles.is_empty()).then(|| quote!(.roles([#(#roles),*])));
     let claims = (!claims.is_empty()).then(|| quote!(.claims([#(#claims),*])));

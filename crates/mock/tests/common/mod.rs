@@ -39,7 +39,16 @@ pub fn fixture(name: &str) -> Spec {
 
 /// Send one request through the mock router in-process; the status and the whole body.
 pub async fn send(spec: &Arc<Spec>, request: Request<Body>) -> (Response<()>, Vec<u8>) {
-    let response = blueprint_mock::router(spec.clone())
+    send_with(spec, blueprint_mock::Options::default(), request).await
+}
+
+/// [`send`] to the mock with `options`.
+pub async fn send_with(
+    spec: &Arc<Spec>,
+    options: blueprint_mock::Options,
+    request: Request<Body>,
+) -> (Response<()>, Vec<u8>) {
+    let response = blueprint_mock::router_with(spec.clone(), options)
         .oneshot(request)
         .await
         .unwrap_or_else(|e| match e {});
