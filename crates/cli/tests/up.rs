@@ -926,5 +926,33 @@ fn an_environment_of_an_older_revision_runs_beside_dev_up() {
     );
     up.signal(Signal::TERM);
     assert_eq!(up.wait_exit(SHORT).code(), Some(0), "{}", up.output());
+
+    // A revision whose service crashes at start: create fails, says why, and
+    // stops what it started; the folder stays for its logs until rm.
+    write(&root.join("services/alpha/crash-on-start"), "");
+    git(root, &["add", "--all"]);
+    git(root, &["commit", "--quiet", "--message", "alpha: crash"]);
+    let failed = ws.dev(&["env", "create", "crashy", "--only", "alpha"]);
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert_eq!(failed.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("alpha exited (exit status: 3) before its healthcheck passed")
+            && stderr.contains("crashing on start, as asked"),
+        "{stderr}"
+    );
+    let dir = root.join(".dev/env/crashy");
+    let file: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("env.json")).expect("env.json"))
+            .expect("JSON");
+    let _guard = EnvGuard(vec![pid(&file["services"][0])]);
+    wait_gone(&[pid(&file["services"][0])]);
+    let refused = ws.dev(&["env", "create", "crashy"]);
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("`dev env rm crashy` first"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(ws.dev(&["env", "rm", "crashy"]).status.success());
+    assert!(!dir.exists());
     eprintln!("took {:.1}s", began.elapsed().as_secs_f64());
 }

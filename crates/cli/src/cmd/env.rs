@@ -248,6 +248,8 @@ pub fn run(command: EnvCommand) -> Result<ExitCode> {
 // create
 
 async fn create(workspace: &Workspace, args: CreateArgs) -> Result<ExitCode> {
+    // First, so that Ctrl-C during the build stops what was started.
+    let mut signals = up::Signals::install()?;
     check_name(&args.name)?;
     let dir = env_dir(workspace, &args.name);
     if dir.exists() {
@@ -260,17 +262,23 @@ async fn create(workspace: &Workspace, args: CreateArgs) -> Result<ExitCode> {
     }
     let repo = Repo::open(workspace.root())?;
     let commit = repo.commit(&args.rev)?;
-    std::fs::create_dir_all(dir.join("logs"))
-        .with_context(|| format!("cannot create {}", dir.display()))?;
     let src = dir.join("src");
-    repo.git(&[
-        "worktree",
-        "add",
-        "--detach",
-        &src.to_string_lossy(),
-        &commit,
-    ])
-    .context("cannot check the revision out")?;
+    let checked_out = std::fs::create_dir_all(dir.join("logs"))
+        .with_context(|| format!("cannot create {}", dir.display()))
+        .and_then(|()| {
+            repo.git(&[
+                "worktree",
+                "add",
+                "--detach",
+                &src.to_string_lossy(),
+                &commit,
+            ])
+            .context("cannot check the revision out")
+        });
+    if let Err(e) = checked_out {
+        let _ = std::fs::remove_dir_all(&dir);
+        return Err(e);
+    }
     let root = src.join(repo.prefix());
     // The checkout's own `.dev/`, for what a service writes under its workspace
     // root itself (everything `dev env` chooses is passed as absolute paths).
@@ -285,10 +293,14 @@ async fn create(workspace: &Workspace, args: CreateArgs) -> Result<ExitCode> {
     );
 
     let mut started = Started::default();
-    match start(workspace, &args, &dir, &root, &commit, &mut started).await {
+    let result = tokio::select! {
+        r = start(workspace, &args, &dir, &root, &commit, &mut started) => r,
+        name = signals.recv() => Err(anyhow::anyhow!("{name}: stopped before every service was healthy")),
+    };
+    match result {
         Ok(file) => {
             started.release();
-            print_created(workspace, &dir, &file).await;
+            print_created(workspace, &dir, &file);
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
@@ -425,6 +437,8 @@ async fn start(
 async fn migrate_into(program: &Program, log: &Path) -> Result<()> {
     let mut migrate = program.clone();
     migrate.args = vec!["migrate".into()];
+    // `_group` is SIGKILLed on the way out (a failure, a timeout, Ctrl-C):
+    // nothing a migration started stays.
     let (mut child, _group) = supervise::spawn_detached(&migrate, log)
         .with_context(|| format!("cannot run {}", migrate.program.display()))?;
     let deadline = Instant::now() + Duration::from_secs(300);
@@ -447,7 +461,6 @@ async fn migrate_into(program: &Program, log: &Path) -> Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // `_group` is SIGKILLed on the way out: nothing a migration started stays.
 }
 
 /// Wait until `services` answer their healthcheck; fail when one exits.
@@ -503,7 +516,7 @@ fn tail(log: &Path) -> String {
         .join("\n")
 }
 
-async fn print_created(workspace: &Workspace, dir: &Path, file: &EnvFile) {
+fn print_created(workspace: &Workspace, dir: &Path, file: &EnvFile) {
     let mut rows = vec![["service", "url", "pid", "log"].map(String::from)];
     for s in &file.services {
         rows.push([

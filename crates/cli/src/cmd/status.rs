@@ -248,6 +248,13 @@ async fn status(args: StatusArgs) -> Result<ExitCode> {
     let Some(mut target) = target else {
         return Ok(ExitCode::from(1));
     };
+    if let (Some(rev), Some(commit)) = (&target.rev, &target.commit) {
+        eprintln!(
+            "environment {}, compared with {rev} ({})",
+            target.env,
+            commit.chars().take(12).collect::<String>()
+        );
+    }
     target.services.sort_by(|a, b| a.name.cmp(&b.name));
     let client = probe::client();
 
