@@ -422,6 +422,55 @@ mod tests {
         panic!("left running: {both:?}");
     }
 
+    #[tokio::test]
+    async fn a_detached_group_is_found_and_stopped_after_its_leader_exits() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("log");
+        // The leader starts a grandchild that ignores SIGTERM, says so, and exits.
+        // `_group` SIGKILLs the group when dropped, should an assertion fail.
+        let (mut child, _group) = spawn_detached(
+            &Program {
+                program: "sh".into(),
+                args: vec![
+                    "-c".into(),
+                    "sh -c 'trap \"\" TERM; exec sleep 600' & echo started".into(),
+                ],
+                env: Vec::new(),
+                cwd: dir.path().to_path_buf(),
+            },
+            &log,
+        )
+        .expect("spawn");
+        let leader = child.id();
+        assert!(child.wait().expect("wait").success());
+        assert!(!running(leader));
+        assert_eq!(std::fs::read_to_string(&log).expect("log"), "started\n");
+        let mut members = Vec::new();
+        for _ in 0..200 {
+            members = group_members(leader);
+            if !members.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(
+            members.len(),
+            1,
+            "the grandchild outlived its leader, in its group"
+        );
+        signal_group(leader, Signal::TERM);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(group_members(leader), members, "it ignores SIGTERM");
+        signal_group(leader, Signal::KILL);
+        for _ in 0..200 {
+            if group_members(leader).is_empty() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("left running: {members:?}");
+    }
+
     /// A killed grandchild stays a zombie until init reaps it.
     fn is_zombie(pid: u32) -> bool {
         std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {

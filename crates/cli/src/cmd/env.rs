@@ -112,6 +112,7 @@ pub struct CreateArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct RmArgs {
+    /// The environment (`dev env ls` lists them).
     pub name: String,
     /// How long its services may take to stop after SIGTERM before they are killed.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::args::parse_duration)]
@@ -120,20 +121,25 @@ pub struct RmArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct DiffArgs {
+    /// An environment, or `default` (`dev up`'s).
     pub a: String,
+    /// Another.
     pub b: String,
+    /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct FormatArgs {
+    /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// A table.
     Text,
     /// One JSON document (see `--help`).
     Json,

@@ -24,14 +24,16 @@ const JSON_HELP: &str = "\
 Exit code: 0 when every service is healthy and up to date, else 1 (2: usage or I/O error).
 
 JSON (`--format json`), services sorted by name:
-  {\"commit\": \"<HEAD>[-dirty]\" | null,
+  {\"env\": \"default\" | NAME (`--env`),
+   \"rev\": null (the working tree) | the revision an environment is compared with,
+   \"commit\": \"<HEAD>[-dirty]\" | the revision's commit | null,
    \"services\": [{
      \"name\": the spec's name, \"key\": its application key,
      \"url\": \"http://127.0.0.1:<port>\" | null (not running and no configured port),
      \"health\": \"healthy\" | \"unhealthy\" | \"down\",
-     \"state\": \"up to date\" | \"stale\" | \"down\",
+     \"state\": \"up to date\" | \"stale\" | \"down\" (vs the working tree, or `rev`),
      \"reasons\": [why it is stale or unhealthy, in words],
-     \"spec_hash\": the working tree's spec hash,
+     \"spec_hash\": the working tree's (or `rev`'s) spec hash,
      \"running\": {\"name\", \"version\", \"spec_hash\", \"git_commit\"} | null (its version answer),
      \"metrics\": null | {\"requests\", \"server_errors\", \"latency_p50\", \"latency_p99\" (seconds | null),
                    \"queue_depth\" (journal records not yet published),
@@ -39,7 +41,8 @@ JSON (`--format json`), services sorted by name:
                    \"consumed\": {<stream>: {\"lag\", \"applied\", \"applied_today\", \"failed\", \"parked\"}}}
                   (counts since the process started; `today` since UTC midnight),
      \"supervisor\": null | {\"pid\", \"state\": \"starting\" | \"running\" | \"restarting\" | \"failed\" | \"stopping\",
-                      \"restarts\", \"last_exit\"} (what a running `dev up` knows)}]}";
+                      \"restarts\", \"last_exit\"} (what a running `dev up` knows; for an
+                      environment its recorded pid, \"running\" or \"exited\")}]}";
 
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = JSON_HELP)]
