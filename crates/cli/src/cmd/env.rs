@@ -816,13 +816,22 @@ struct Compared {
     differs: Vec<&'static str>,
 }
 
-/// What to look at in an environment: per service name, its key, URL, database
-/// URL and the checkout's spec hash; and the config of its checkout.
+/// What to look at in an environment: its services where they run, and the
+/// config of its checkout.
 struct View {
     side: Side,
     config: blueprint_spec::config::Config,
     streams_url: Option<String>,
-    services: BTreeMap<String, (Service, Option<String>, Option<String>)>,
+    /// By spec name.
+    services: BTreeMap<String, Placed>,
+}
+
+/// A service of an environment (its checkout's spec hash included) and where it
+/// runs (as far as anything says).
+struct Placed {
+    service: Service,
+    url: Option<String>,
+    database_url: Option<String>,
 }
 
 fn view(workspace: &Workspace, name: &str) -> Result<Option<View>> {
@@ -844,7 +853,14 @@ fn view(workspace: &Workspace, name: &str) -> Result<Option<View>> {
                 let file = workspace.dev_dir().join(format!("{}.sqlite", s.key));
                 file.exists().then(|| format!("sqlite:{}", file.display()))
             });
-            services.insert(s.name.clone(), (s, url, database));
+            services.insert(
+                s.name.clone(),
+                Placed {
+                    service: s,
+                    url,
+                    database_url: database,
+                },
+            );
         }
         return Ok(Some(View {
             side: Side {
@@ -868,11 +884,11 @@ fn view(workspace: &Workspace, name: &str) -> Result<Option<View>> {
         if let Some(s) = all.iter().find(|s| s.name == recorded.name) {
             services.insert(
                 s.name.clone(),
-                (
-                    s.clone(),
-                    Some(recorded.url.clone()),
-                    Some(recorded.database_url.clone()),
-                ),
+                Placed {
+                    service: s.clone(),
+                    url: Some(recorded.url.clone()),
+                    database_url: Some(recorded.database_url.clone()),
+                },
             );
         }
     }
@@ -910,7 +926,7 @@ async fn diff(workspace: &Workspace, args: &DiffArgs) -> Result<ExitCode> {
             .services
             .get(name)
             .or_else(|| b.services.get(name))
-            .map(|(s, ..)| s.key.clone())
+            .map(|p| p.service.key.clone())
             .unwrap_or_default();
         let differs = match (&seen_a, &seen_b) {
             (Some(x), Some(y)) => differences(x, y),
@@ -959,11 +975,12 @@ fn differences(a: &Seen, b: &Seen) -> Vec<&'static str> {
 }
 
 /// One service of one environment, as it runs (its checkout when it is down).
-async fn seen(
-    client: &reqwest::Client,
-    view: &View,
-    (service, url, database_url): &(Service, Option<String>, Option<String>),
-) -> Result<Seen> {
+async fn seen(client: &reqwest::Client, view: &View, placed: &Placed) -> Result<Seen> {
+    let Placed {
+        service,
+        url,
+        database_url,
+    } = placed;
     let (health, running) = match url {
         Some(url) => (
             probe::health(client, url).await.0,
