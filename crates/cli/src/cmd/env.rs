@@ -1107,3 +1107,46 @@ fn print_diff(a: &Side, b: &Side, compared: &[Compared]) {
         println!("{line}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        for ok in ["old", "pr-12", "v1_2", "A"] {
+            assert!(check_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "default", "-x", "a/b", "..", "a b", &"x".repeat(65)] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn applied_migrations_are_read_from_the_database() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite:{}", dir.path().join("a.sqlite").display());
+        assert!(
+            applied(&url).await.is_err(),
+            "a missing database is not created"
+        );
+        assert!(!dir.path().join("a.sqlite").exists());
+        let db = Db::connect(&url).await.expect("connect");
+        let files = ["0001_initial.sql", "0002_more.sql"].map(|name| migrate::Migration {
+            name: name.into(),
+            sql: format!("CREATE TABLE t{} (id INTEGER);", name.len()),
+        });
+        migrate::migrate(&db, &Migrations::new(files[..1].to_vec()))
+            .await
+            .expect("migrate");
+        assert_eq!(applied(&url).await.expect("applied"), ["0001_initial.sql"]);
+        migrate::migrate(&db, &Migrations::new(files.to_vec()))
+            .await
+            .expect("migrate");
+        db.close().await;
+        assert_eq!(
+            applied(&url).await.expect("applied"),
+            ["0001_initial.sql", "0002_more.sql"]
+        );
+    }
+}
