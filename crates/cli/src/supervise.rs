@@ -445,10 +445,14 @@ mod tests {
         assert!(child.wait().expect("wait").success());
         assert!(!running(leader));
         assert_eq!(std::fs::read_to_string(&log).expect("log"), "started\n");
+        // Once it runs `sleep`, its `trap` has been set (ignored signals survive `exec`).
+        let sleeping = |pid: &u32| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "sleep")
+        };
         let mut members = Vec::new();
         for _ in 0..200 {
             members = group_members(leader);
-            if !members.is_empty() {
+            if !members.is_empty() && members.iter().all(sleeping) {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
