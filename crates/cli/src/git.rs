@@ -66,6 +66,20 @@ impl Repo {
         git(&self.top, args)
     }
 
+    /// The folder this was opened at, relative to the top (`""` or `a/b/`).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The commit `rev` names (full hash).
+    pub fn commit(&self, rev: &str) -> anyhow::Result<String> {
+        self.verify(rev)?;
+        Ok(self
+            .git(&["rev-parse", &format!("{rev}^{{commit}}")])?
+            .trim()
+            .to_owned())
+    }
+
     /// Fail unless `rev` names a commit.
     pub fn verify(&self, rev: &str) -> anyhow::Result<()> {
         self.git(&[

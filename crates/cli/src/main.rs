@@ -80,6 +80,9 @@ enum Command {
     Up(cmd::up::UpArgs),
     /// Per service: running, healthy, and running what the working tree holds.
     Status(cmd::status::StatusArgs),
+    /// Environments: the workspace as of a git revision, running beside `dev up`.
+    #[command(subcommand)]
+    Env(cmd::env::EnvCommand),
 }
 
 fn main() -> ExitCode {
@@ -102,6 +105,7 @@ fn main() -> ExitCode {
         Command::Token(args) => cmd::token::run(args),
         Command::Up(args) => cmd::up::run(args),
         Command::Status(args) => cmd::status::run(args),
+        Command::Env(c) => cmd::env::run(c),
     };
     match result {
         Ok(code) => code,

@@ -13,6 +13,7 @@
 //! doubles with each quick crash in a row, and not at all after too many.
 
 use std::io;
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
@@ -105,6 +106,12 @@ impl ProcessGroup {
         self.signal(Signal::KILL);
         self.id = None;
     }
+
+    /// Forget the group without signalling it: its processes are meant to outlive
+    /// this one (`dev env create`), and whoever stops them knows their pids.
+    pub fn release(mut self) {
+        self.id = None;
+    }
 }
 
 impl Drop for ProcessGroup {
@@ -161,6 +168,31 @@ pub fn spawn(program: &Program, logs: Option<(&Logs, &Prefix)>) -> io::Result<Ch
         }
     }
     Ok(Child { child, group, pid })
+}
+
+/// Start `program` detached: in a process group of its own, stdin closed,
+/// stdout and stderr appended to `log`; nothing of this process waits for it or
+/// kills it (the returned group is SIGKILLed if dropped: [`ProcessGroup::release`]
+/// it once the child is recorded).
+pub fn spawn_detached(
+    program: &Program,
+    log: &Path,
+) -> io::Result<(std::process::Child, ProcessGroup)> {
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)?;
+    let child = std::process::Command::new(&program.program)
+        .args(&program.args)
+        .envs(program.env.iter().map(|(k, v)| (k, v)))
+        .current_dir(&program.cwd)
+        .stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out)
+        .process_group(0)
+        .spawn()?;
+    let group = ProcessGroup::led_by(child.id());
+    Ok((child, group))
 }
 
 /// Forward lines (bytes that are not UTF-8 shown as U+FFFD) until end of file.
@@ -220,6 +252,44 @@ pub fn alive(pid: u32) -> bool {
         .filter(|&p| p > 1)
         .and_then(Pid::from_raw)
         .is_some_and(|p| rustix::process::test_kill_process(p).is_ok())
+}
+
+/// Whether process `pid` runs: it exists and is not a zombie waiting to be reaped.
+pub fn running(pid: u32) -> bool {
+    alive(pid) && stat(pid).is_none_or(|(state, _)| state != 'Z')
+}
+
+/// A process's state letter and process group (Linux: `/proc/<pid>/stat`).
+fn stat(pid: u32) -> Option<(char, u32)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (comm) state ppid pgrp ...`; comm may hold spaces and parentheses.
+    let mut rest = text.rsplit_once(')')?.1.split_whitespace();
+    let state = rest.next()?.chars().next()?;
+    let _ppid = rest.next()?;
+    let pgrp = rest.next()?.parse().ok()?;
+    Some((state, pgrp))
+}
+
+/// The running (not zombie) processes of process group `pgid`.
+///
+/// A group's id is not handed to a new process while the group has members, so
+/// members of a group a process of ours once led are ours.
+pub fn group_members(pgid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| stat(pid).is_some_and(|(state, pgrp)| pgrp == pgid && state != 'Z'))
+        .collect()
+}
+
+/// Signal process group `pgid` (one already gone is no error).
+pub fn signal_group(pgid: u32, signal: Signal) {
+    let mut group = ProcessGroup::led_by(pgid);
+    group.signal(signal);
+    // Forgotten, not swept: dropping it must not SIGKILL.
+    group.id = None;
 }
 
 /// The program process `pid` runs (Linux: `/proc/<pid>/exe`).
@@ -350,6 +420,59 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         panic!("left running: {both:?}");
+    }
+
+    #[tokio::test]
+    async fn a_detached_group_is_found_and_stopped_after_its_leader_exits() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("log");
+        // The leader starts a grandchild that ignores SIGTERM, says so, and exits.
+        // `_group` SIGKILLs the group when dropped, should an assertion fail.
+        let (mut child, _group) = spawn_detached(
+            &Program {
+                program: "sh".into(),
+                args: vec![
+                    "-c".into(),
+                    "sh -c 'trap \"\" TERM; exec sleep 600' & echo started".into(),
+                ],
+                env: Vec::new(),
+                cwd: dir.path().to_path_buf(),
+            },
+            &log,
+        )
+        .expect("spawn");
+        let leader = child.id();
+        assert!(child.wait().expect("wait").success());
+        assert!(!running(leader));
+        assert_eq!(std::fs::read_to_string(&log).expect("log"), "started\n");
+        // Once it runs `sleep`, its `trap` has been set (ignored signals survive `exec`).
+        let sleeping = |pid: &u32| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "sleep")
+        };
+        let mut members = Vec::new();
+        for _ in 0..200 {
+            members = group_members(leader);
+            if !members.is_empty() && members.iter().all(sleeping) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(
+            members.len(),
+            1,
+            "the grandchild outlived its leader, in its group"
+        );
+        signal_group(leader, Signal::TERM);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(group_members(leader), members, "it ignores SIGTERM");
+        signal_group(leader, Signal::KILL);
+        for _ in 0..200 {
+            if group_members(leader).is_empty() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("left running: {members:?}");
     }
 
     /// A killed grandchild stays a zombie until init reaps it.

@@ -692,3 +692,267 @@ fn up_on_postgres_and_nats_starts_and_stops_both() {
     assert!(ws.root().join(".dev/postgres/data/PG_VERSION").is_file());
     assert!(ws.root().join(".dev/nats/jetstream").is_dir());
 }
+
+/// `git ARGS` in `dir`; its stdout.
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.com")
+        .env("GIT_COMMITTER_NAME", "test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.com")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// `dev ARGS --format json`, which must exit with `code`.
+fn dev_json(ws: &Scratch, args: &[&str], code: i32) -> Value {
+    let out = ws.dev(&[args, &["--format", "json"]].concat());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "dev {args:?}:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("dev {args:?}: no JSON ({e}):\n{text}"))
+}
+
+/// Kills an environment's process groups when a failing test unwinds (without
+/// relying on `dev env rm`), so that nothing outlives the test.
+struct EnvGuard(Vec<u32>);
+
+impl Drop for EnvGuard {
+    fn drop(&mut self) {
+        for &pid in &self.0 {
+            if let Some(group) = i32::try_from(pid).ok().and_then(Pid::from_raw) {
+                let _ = rustix::process::kill_process_group(group, Signal::KILL);
+            }
+        }
+    }
+}
+
+fn spec_hash(root: &Path, key: &str) -> String {
+    blueprint_spec::load(&root.join(format!("services/{key}/spec/{key}.json")))
+        .expect("the spec loads")
+        .source_hash()
+}
+
+/// An environment of the previous commit runs beside `dev up`'s, isolated (ports,
+/// databases, stream log, logs); `dev env ls`, `diff` and `status --env` see
+/// both; `dev env rm` leaves no process and no checkout behind.
+#[test]
+fn an_environment_of_an_older_revision_runs_beside_dev_up() {
+    let began = Instant::now();
+    let ws = scratch();
+    let root = ws.root();
+    write(&root.join(".gitignore"), "/.dev/\n/target/\n/Cargo.lock\n");
+    git(root, &["init", "--quiet", "--initial-branch=main"]);
+    git(root, &["add", "--all"]);
+    git(root, &["commit", "--quiet", "--message", "alpha and beta"]);
+    let old_hash = spec_hash(root, "alpha");
+    let alpha_spec = root.join("services/alpha/spec/alpha.json");
+    write(
+        &alpha_spec,
+        &ALPHA_SPEC.replacen('{', "{\n  \"description\": \"Things.\",", 1),
+    );
+    write_identity(root, "alpha", "");
+    git(
+        root,
+        &["commit", "--quiet", "--all", "--message", "alpha: describe"],
+    );
+    let new_hash = spec_hash(root, "alpha");
+    assert_ne!(old_hash, new_hash);
+    let previous = git(root, &["rev-parse", "HEAD~1"]);
+
+    let mut up = Up::start(&ws, &["--grace", "2s"]);
+    up.wait_for("the table", START, |l| l.starts_with("streams:"));
+
+    let created = ws.dev(&["env", "create", "old", "--rev", "HEAD~1"]);
+    assert!(
+        created.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&created.stdout),
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let dir = root.join(".dev/env/old");
+    let file: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("env.json")).expect("env.json"))
+            .expect("JSON");
+    assert_eq!(
+        (&file["rev"], &file["commit"]),
+        (&"HEAD~1".into(), &previous.as_str().into())
+    );
+    let old = |key: &str| {
+        file["services"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["key"] == key))
+            .cloned()
+            .unwrap_or_else(|| panic!("{key} not in {file}"))
+    };
+    let _guard = EnvGuard(vec![pid(&old("alpha")), pid(&old("beta"))]);
+    let old_alpha = old("alpha")["url"].as_str().expect("url").to_owned();
+    assert_ne!(old_alpha, ws.alpha_url(), "a port of its own");
+
+    // Isolated: its own databases and stream log; the revision's spec runs.
+    let (_, env) = get(&old_alpha, "/env").expect("old alpha answers");
+    for expected in [
+        format!("DATABASE_URL=sqlite:{}", dir.join("alpha.sqlite").display()),
+        format!(
+            "BLUEPRINT_STREAMS_URL=sqlite:{}",
+            dir.join("streams.sqlite").display()
+        ),
+    ] {
+        assert!(env.contains(&expected), "{env}");
+    }
+    let (_, version) = get(&old_alpha, "/_internal_/version").expect("version");
+    assert!(version.contains(&old_hash), "{version}");
+    let (_, version) = get(&ws.alpha_url(), "/_internal_/version").expect("version");
+    assert!(version.contains(&new_hash), "{version}");
+    assert!(dir.join("logs/alpha.log").is_file());
+
+    let listed = dev_json(&ws, &["env", "ls"], 0);
+    let envs = listed["environments"].as_array().expect("environments");
+    let names: Vec<&str> = envs.iter().filter_map(|e| e["name"].as_str()).collect();
+    assert_eq!(names, ["default", "old"], "{listed}");
+    assert!(
+        envs.iter().all(|e| e["up"] == 2 && e["down"] == 0),
+        "{listed}"
+    );
+
+    // The diff names the spec that differs, and only that one.
+    let diff = dev_json(&ws, &["env", "diff", "default", "old"], 0);
+    let compared = |name: &str| {
+        diff["services"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["name"] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} not in {diff}"))
+    };
+    let alpha = compared("alpha");
+    assert_eq!(
+        alpha["differs"],
+        serde_json::json!(["spec_hash"]),
+        "{alpha}"
+    );
+    assert_eq!(
+        (&alpha["a"]["spec_hash"], &alpha["b"]["spec_hash"]),
+        (&new_hash.as_str().into(), &old_hash.as_str().into())
+    );
+    assert_eq!(compared("beta")["differs"], serde_json::json!([]), "{diff}");
+    let text = ws.dev(&["env", "diff", "default", "old"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("alpha") && l.contains("spec hash") && l.contains(&old_hash)),
+        "{text}"
+    );
+
+    // Both run what their revision holds...
+    let status = dev_json(&ws, &["status", "--env", "old"], 0);
+    assert_eq!(status["commit"], previous.as_str());
+    for name in ["alpha", "beta"] {
+        assert_eq!(service(&status, name)["state"], "up to date", "{status}");
+    }
+    dev_json(&ws, &["status"], 0);
+    // ...until it moves on: a spec changed since they started is stale.
+    write(
+        &alpha_spec,
+        &ALPHA_SPEC.replacen('{', "{\n  \"description\": \"Things, again.\",", 1),
+    );
+    let status = dev_json(&ws, &["status"], 1);
+    assert_eq!(service(&status, "alpha")["state"], "stale", "{status}");
+    assert_eq!(service(&status, "beta")["state"], "up to date", "{status}");
+    git(
+        root,
+        &["commit", "--quiet", "--all", "--message", "alpha: again"],
+    );
+    let status = dev_json(&ws, &["status", "--env", "old"], 1);
+    let alpha = service(&status, "alpha");
+    assert_eq!(alpha["state"], "stale", "{status}");
+    assert!(
+        alpha["reasons"][0]
+            .as_str()
+            .is_some_and(|r| r.contains(&format!("HEAD~1 has {new_hash}"))),
+        "{alpha}"
+    );
+
+    // rm: every process of the environment stops, its children included.
+    let grandchild = |key: &str| -> u32 {
+        std::fs::read_to_string(dir.join(format!("src/.dev/{key}.grandchild")))
+            .expect("grandchild pid")
+            .trim()
+            .parse()
+            .expect("a pid")
+    };
+    let pids = [
+        pid(&old("alpha")),
+        pid(&old("beta")),
+        grandchild("alpha"),
+        grandchild("beta"),
+    ];
+    assert!(pids.iter().all(|&p| !gone(p)));
+    let removed = ws.dev(&["env", "rm", "old", "--grace", "1s"]);
+    assert!(
+        removed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&removed.stderr)
+    );
+    wait_gone(&pids);
+    assert!(!dir.exists());
+    assert_eq!(
+        git(root, &["worktree", "list", "--porcelain"])
+            .matches("worktree ")
+            .count(),
+        1
+    );
+    // The default environment was left alone.
+    assert_eq!(
+        get(&ws.alpha_url(), "/_internal_/healthcheck").map(|(s, _)| s),
+        Some(200)
+    );
+    let listed = dev_json(&ws, &["env", "ls"], 0);
+    assert_eq!(
+        listed["environments"].as_array().map(Vec::len),
+        Some(1),
+        "{listed}"
+    );
+    up.signal(Signal::TERM);
+    assert_eq!(up.wait_exit(SHORT).code(), Some(0), "{}", up.output());
+
+    // A revision whose service crashes at start: create fails, says why, and
+    // stops what it started; the folder stays for its logs until rm.
+    write(&root.join("services/alpha/crash-on-start"), "");
+    git(root, &["add", "--all"]);
+    git(root, &["commit", "--quiet", "--message", "alpha: crash"]);
+    let failed = ws.dev(&["env", "create", "crashy", "--only", "alpha"]);
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert_eq!(failed.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("alpha exited (exit status: 3) before its healthcheck passed")
+            && stderr.contains("crashing on start, as asked"),
+        "{stderr}"
+    );
+    let dir = root.join(".dev/env/crashy");
+    let file: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("env.json")).expect("env.json"))
+            .expect("JSON");
+    let _guard = EnvGuard(vec![pid(&file["services"][0])]);
+    wait_gone(&[pid(&file["services"][0])]);
+    let refused = ws.dev(&["env", "create", "crashy"]);
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("`dev env rm crashy` first"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(ws.dev(&["env", "rm", "crashy"]).status.success());
+    assert!(!dir.exists());
+    eprintln!("took {:.1}s", began.elapsed().as_secs_f64());
+}

@@ -5,6 +5,7 @@ pub mod deploy;
 pub mod deps;
 pub mod diff;
 pub mod docs;
+pub mod env;
 pub mod r#gen;
 pub mod graph;
 pub mod lint;

@@ -11,9 +11,11 @@
 
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde::Serialize;
 
+use crate::cmd::env;
+use crate::git::Repo;
 use crate::probe::{self, Health, Metrics, Version};
 use crate::services::{self, RunFile, Service};
 use crate::workspace::{self, Workspace};
@@ -22,14 +24,16 @@ const JSON_HELP: &str = "\
 Exit code: 0 when every service is healthy and up to date, else 1 (2: usage or I/O error).
 
 JSON (`--format json`), services sorted by name:
-  {\"commit\": \"<HEAD>[-dirty]\" | null,
+  {\"env\": \"default\" | NAME (`--env`),
+   \"rev\": null (the working tree) | the revision an environment is compared with,
+   \"commit\": \"<HEAD>[-dirty]\" | the revision's commit | null,
    \"services\": [{
      \"name\": the spec's name, \"key\": its application key,
      \"url\": \"http://127.0.0.1:<port>\" | null (not running and no configured port),
      \"health\": \"healthy\" | \"unhealthy\" | \"down\",
-     \"state\": \"up to date\" | \"stale\" | \"down\",
+     \"state\": \"up to date\" | \"stale\" | \"down\" (vs the working tree, or `rev`),
      \"reasons\": [why it is stale or unhealthy, in words],
-     \"spec_hash\": the working tree's spec hash,
+     \"spec_hash\": the working tree's (or `rev`'s) spec hash,
      \"running\": {\"name\", \"version\", \"spec_hash\", \"git_commit\"} | null (its version answer),
      \"metrics\": null | {\"requests\", \"server_errors\", \"latency_p50\", \"latency_p99\" (seconds | null),
                    \"queue_depth\" (journal records not yet published),
@@ -37,7 +41,8 @@ JSON (`--format json`), services sorted by name:
                    \"consumed\": {<stream>: {\"lag\", \"applied\", \"applied_today\", \"failed\", \"parked\"}}}
                   (counts since the process started; `today` since UTC midnight),
      \"supervisor\": null | {\"pid\", \"state\": \"starting\" | \"running\" | \"restarting\" | \"failed\" | \"stopping\",
-                      \"restarts\", \"last_exit\"} (what a running `dev up` knows)}]}";
+                      \"restarts\", \"last_exit\"} (what a running `dev up` knows; for an
+                      environment its recorded pid, \"running\" or \"exited\")}]}";
 
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = JSON_HELP)]
@@ -45,6 +50,13 @@ pub struct StatusArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = StatusFormat::Text)]
     pub format: StatusFormat,
+    /// Check a `dev env` environment instead of `dev up`'s (`default`).
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+    /// With --env: the revision to compare with (default: the one it was created
+    /// from, resolved again).
+    #[arg(long, value_name = "REV")]
+    pub rev: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -78,6 +90,8 @@ impl State {
 
 #[derive(Debug, Serialize)]
 struct Report {
+    env: String,
+    rev: Option<String>,
     commit: Option<String>,
     services: Vec<ServiceStatus>,
 }
@@ -111,77 +125,187 @@ pub fn run(args: StatusArgs) -> Result<ExitCode> {
     runtime.block_on(status(args))
 }
 
+/// What to check: the services of an environment, where they run and what they
+/// should be running.
+struct Target {
+    env: String,
+    /// The revision compared with (`None`: the working tree).
+    rev: Option<String>,
+    /// Its commit (`-dirty` for a working tree with changes).
+    commit: Option<String>,
+    /// What `commit` is called in reasons: `HEAD`, or the revision.
+    commit_label: String,
+    /// What the spec hashes are of: `the working tree`, or `<rev>`.
+    source_label: String,
+    services: Vec<Checked>,
+}
+
+struct Checked {
+    name: String,
+    key: String,
+    url: Option<String>,
+    /// The spec hash it should be running.
+    spec_hash: String,
+    supervisor: Option<Supervisor>,
+}
+
+/// `dev up`'s environment, against the working tree.
+fn default_target(workspace: &Workspace) -> Result<Option<Target>> {
+    let Some(loaded) = workspace::load(workspace.config.clone())? else {
+        return Ok(None);
+    };
+    // The run file of a `dev up` that still runs.
+    let run = RunFile::read(&workspace.dev_dir()).filter(|f| crate::supervise::alive(f.pid));
+    let services = services::services(&loaded)?
+        .into_iter()
+        .filter(|s| s.code.is_some())
+        .map(|service| {
+            let recorded = run.as_ref().and_then(|f| f.service(&service.name));
+            Checked {
+                url: recorded
+                    .map(|r| r.url.clone())
+                    .or_else(|| service.port.map(services::local_url)),
+                supervisor: recorded.map(|r| Supervisor {
+                    pid: r.pid,
+                    state: r.state.as_str(),
+                    restarts: r.restarts,
+                    last_exit: r.last_exit.clone(),
+                }),
+                name: service.name,
+                key: service.key,
+                spec_hash: service.spec_hash,
+            }
+        })
+        .collect();
+    Ok(Some(Target {
+        env: env::DEFAULT.into(),
+        rev: None,
+        commit: crate::git::head_commit(workspace.root()),
+        commit_label: "HEAD".into(),
+        source_label: "the working tree".into(),
+        services,
+    }))
+}
+
+/// A `dev env` environment, against a revision: by default the one it was created
+/// from, resolved again (an environment of `main` is stale once `main` moves).
+fn env_target(workspace: &Workspace, name: &str, rev: Option<&str>) -> Result<Option<Target>> {
+    let (_, file) = env::open(workspace, name)?;
+    let rev = rev.unwrap_or(&file.rev).to_owned();
+    let repo = Repo::open(workspace.root())?;
+    let commit = repo.commit(&rev)?;
+    let snapshot = repo.snapshot(&commit)?;
+    let config = workspace::config(Some(&snapshot.root.join("blueprint.toml")))
+        .with_context(|| format!("{rev} has no blueprint.toml"))?;
+    let Some(loaded) = workspace::load(config)? else {
+        return Ok(None);
+    };
+    let hashes: Vec<Service> = services::services(&loaded)?;
+    let services = file
+        .services
+        .iter()
+        .map(|s| Checked {
+            name: s.name.clone(),
+            key: s.key.clone(),
+            url: Some(s.url.clone()),
+            spec_hash: hashes
+                .iter()
+                .find(|h| h.name == s.name)
+                .map(|h| h.spec_hash.clone())
+                .unwrap_or_default(),
+            supervisor: Some(Supervisor {
+                pid: Some(s.pid),
+                state: if crate::supervise::running(s.pid) {
+                    "running"
+                } else {
+                    "exited"
+                },
+                restarts: 0,
+                last_exit: None,
+            }),
+        })
+        .collect();
+    Ok(Some(Target {
+        env: name.to_owned(),
+        source_label: rev.clone(),
+        commit_label: rev.clone(),
+        rev: Some(rev),
+        commit: Some(commit),
+        services,
+    }))
+}
+
 async fn status(args: StatusArgs) -> Result<ExitCode> {
     let workspace = Workspace {
         config: workspace::config(None)?,
     };
-    let Some(loaded) = workspace::load(workspace.config.clone())? else {
+    let target = match args.env.as_deref() {
+        None | Some(env::DEFAULT) => {
+            if args.rev.is_some() {
+                anyhow::bail!("--rev compares a `dev env` environment (with --env NAME)");
+            }
+            default_target(&workspace)?
+        }
+        Some(name) => env_target(&workspace, name, args.rev.as_deref())?,
+    };
+    let Some(mut target) = target else {
         return Ok(ExitCode::from(1));
     };
-    let mut all: Vec<Service> = services::services(&loaded)?
-        .into_iter()
-        .filter(|s| s.code.is_some())
-        .collect();
-    all.sort_by(|a, b| a.name.cmp(&b.name));
-    // The run file of a `dev up` that still runs.
-    let run = RunFile::read(&workspace.dev_dir()).filter(|f| crate::supervise::alive(f.pid));
-    let commit = crate::git::head_commit(workspace.root());
+    if let (Some(rev), Some(commit)) = (&target.rev, &target.commit) {
+        eprintln!(
+            "environment {}, compared with {rev} ({})",
+            target.env,
+            commit.chars().take(12).collect::<String>()
+        );
+    }
+    target.services.sort_by(|a, b| a.name.cmp(&b.name));
     let client = probe::client();
 
-    let checks = all.iter().map(|service| {
-        let recorded = run.as_ref().and_then(|f| f.service(&service.name));
-        let url = recorded
-            .map(|r| r.url.clone())
-            .or_else(|| service.port.map(services::local_url));
+    let checks = target.services.iter().map(|service| {
+        let url = service.url.clone();
         let client = &client;
         async move {
             let Some(url) = url else {
-                return (None, (Health::Down, None), None, None);
+                return ((Health::Down, None), None, None);
             };
-            let (health, version, metrics) = tokio::join!(
+            tokio::join!(
                 probe::health(client, &url),
                 probe::version(client, &url),
                 probe::metrics(client, &url)
-            );
-            (Some(url), health, version, metrics)
+            )
         }
     });
     let answers = futures_util::future::join_all(checks).await;
 
     let mut report = Report {
-        commit: commit.clone(),
+        env: target.env.clone(),
+        rev: target.rev.clone(),
+        commit: target.commit.clone(),
         services: Vec::new(),
     };
-    for (service, (url, (health, unhealthy), version, metrics)) in all.iter().zip(answers) {
-        let (state, mut reasons) = judge(
-            health,
-            version.as_ref(),
-            &service.spec_hash,
-            commit.as_deref(),
-        );
+    let against = Against {
+        commit: target.commit.as_deref(),
+        commit_label: &target.commit_label,
+        source_label: &target.source_label,
+    };
+    for (service, ((health, unhealthy), version, metrics)) in
+        target.services.into_iter().zip(answers)
+    {
+        let (state, mut reasons) = judge(health, version.as_ref(), &service.spec_hash, &against);
         if let Some(body) = unhealthy {
             reasons.insert(0, format!("healthcheck: {body}"));
         }
-        let supervisor = run
-            .as_ref()
-            .and_then(|f| f.service(&service.name))
-            .map(|r| Supervisor {
-                pid: r.pid,
-                state: r.state.as_str(),
-                restarts: r.restarts,
-                last_exit: r.last_exit.clone(),
-            });
         report.services.push(ServiceStatus {
-            name: service.name.clone(),
-            key: service.key.clone(),
-            url,
+            name: service.name,
+            key: service.key,
+            url: service.url,
             health,
             state,
             reasons,
-            spec_hash: service.spec_hash.clone(),
+            spec_hash: service.spec_hash,
             running: version,
             metrics,
-            supervisor,
+            supervisor: service.supervisor,
         });
     }
     let ok = report
@@ -252,12 +376,22 @@ fn print_text(report: &Report) {
     }
 }
 
-/// Whether a service runs what the working tree holds, and why not.
+/// What a service is compared with.
+struct Against<'a> {
+    /// `<commit>[-dirty]`.
+    commit: Option<&'a str>,
+    /// What the commit is called in reasons (`HEAD`, a revision).
+    commit_label: &'a str,
+    /// Where the spec hash comes from (`the working tree`, a revision).
+    source_label: &'a str,
+}
+
+/// Whether a service runs what the working tree (or a revision) holds, and why not.
 fn judge(
     health: Health,
     running: Option<&Version>,
     spec_hash: &str,
-    head: Option<&str>,
+    against: &Against<'_>,
 ) -> (State, Vec<String>) {
     if health == Health::Down {
         return (State::Down, Vec::new());
@@ -272,12 +406,13 @@ fn judge(
     match running.spec_hash.as_deref() {
         Some(hash) if hash == spec_hash => {}
         Some(hash) => reasons.push(format!(
-            "spec changed: it runs spec {hash}, the working tree has {spec_hash}"
+            "spec changed: it runs spec {hash}, {} has {spec_hash}",
+            against.source_label
         )),
         None => reasons.push("its version answer has no spec_hash".into()),
     }
-    if let (Some(built), Some(head)) = (running.git_commit.as_deref(), head)
-        && let Some(reason) = compare_commits(built, head)
+    if let (Some(built), Some(head)) = (running.git_commit.as_deref(), against.commit)
+        && let Some(reason) = compare_commits(built, head, against.commit_label)
     {
         reasons.push(reason);
     }
@@ -291,7 +426,7 @@ fn judge(
 
 /// Why a binary built from `built` is not what `head` holds (both
 /// `<commit>[-dirty]`; either commit may be abbreviated).
-fn compare_commits(built: &str, head: &str) -> Option<String> {
+fn compare_commits(built: &str, head: &str, label: &str) -> Option<String> {
     let split = |c: &str| {
         let c = c.trim();
         match c.strip_suffix("-dirty") {
@@ -307,7 +442,7 @@ fn compare_commits(built: &str, head: &str) -> Option<String> {
         && (built_base.starts_with(&head_base) || head_base.starts_with(&built_base));
     if !same {
         return Some(format!(
-            "built from commit {}, HEAD is {}",
+            "built from commit {}, {label} is {}",
             short(&built_base),
             short(&head_base)
         ));
@@ -329,6 +464,14 @@ fn compare_commits(built: &str, head: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    fn head(commit: Option<&str>) -> Against<'_> {
+        Against {
+            commit,
+            commit_label: "HEAD",
+            source_label: "the working tree",
+        }
+    }
+
     fn version(spec_hash: &str, commit: Option<&str>) -> Version {
         Version {
             spec_hash: Some(spec_hash.into()),
@@ -339,21 +482,29 @@ mod tests {
 
     #[test]
     fn down_when_nothing_answers() {
-        assert_eq!(judge(Health::Down, None, "aa", None), (State::Down, vec![]));
+        assert_eq!(
+            judge(Health::Down, None, "aa", &head(None)),
+            (State::Down, vec![])
+        );
     }
 
     #[test]
     fn up_to_date_when_spec_and_commit_match() {
         let v = version("aa", Some("0123456789abcdef"));
-        let (state, reasons) = judge(Health::Healthy, Some(&v), "aa", Some("0123456789abcdef"));
+        let (state, reasons) = judge(
+            Health::Healthy,
+            Some(&v),
+            "aa",
+            &head(Some("0123456789abcdef")),
+        );
         assert_eq!((state, reasons.len()), (State::UpToDate, 0));
         // Unhealthy is about health; what runs may still be current.
-        let (state, _) = judge(Health::Unhealthy, Some(&v), "aa", Some("0123456"));
+        let (state, _) = judge(Health::Unhealthy, Some(&v), "aa", &head(Some("0123456")));
         assert_eq!(state, State::UpToDate);
         // Outside git, or a binary that does not know its commit: the spec decides.
         let v = version("aa", None);
         assert_eq!(
-            judge(Health::Healthy, Some(&v), "aa", Some("0123")).0,
+            judge(Health::Healthy, Some(&v), "aa", &head(Some("0123"))).0,
             State::UpToDate
         );
     }
@@ -361,20 +512,20 @@ mod tests {
     #[test]
     fn stale_when_the_spec_or_the_commit_differs() {
         let v = version("aa", Some("0123456789"));
-        let (state, reasons) = judge(Health::Healthy, Some(&v), "bb", Some("0123456789"));
+        let (state, reasons) = judge(Health::Healthy, Some(&v), "bb", &head(Some("0123456789")));
         assert_eq!(state, State::Stale);
         assert_eq!(
             reasons,
             ["spec changed: it runs spec aa, the working tree has bb"]
         );
-        let (state, reasons) = judge(Health::Healthy, Some(&v), "aa", Some("fedcba9876"));
+        let (state, reasons) = judge(Health::Healthy, Some(&v), "aa", &head(Some("fedcba9876")));
         assert_eq!(state, State::Stale);
         assert_eq!(
             reasons,
             ["built from commit 0123456789, HEAD is fedcba9876"]
         );
         assert_eq!(
-            judge(Health::Healthy, None, "aa", None).0,
+            judge(Health::Healthy, None, "aa", &head(None)).0,
             State::Stale,
             "a service without a version answer cannot be shown current"
         );
@@ -382,9 +533,14 @@ mod tests {
 
     #[test]
     fn uncommitted_changes() {
-        assert_eq!(compare_commits("abc-dirty", "abc-dirty"), None);
-        assert!(compare_commits("abc", "abc-dirty").is_some_and(|r| r.contains("changed since")));
-        assert!(compare_commits("abc-dirty", "abc").is_some_and(|r| r.contains("uncommitted")));
-        assert!(compare_commits("abc-dirty", "abd-dirty").is_some());
+        assert_eq!(compare_commits("abc-dirty", "abc-dirty", "HEAD"), None);
+        assert!(
+            compare_commits("abc", "abc-dirty", "HEAD")
+                .is_some_and(|r| r.contains("changed since"))
+        );
+        assert!(
+            compare_commits("abc-dirty", "abc", "HEAD").is_some_and(|r| r.contains("uncommitted"))
+        );
+        assert!(compare_commits("abc-dirty", "abd-dirty", "HEAD").is_some());
     }
 }

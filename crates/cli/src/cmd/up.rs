@@ -168,14 +168,14 @@ impl From<anyhow::Error> for Stop {
 }
 
 /// The signals that stop `dev up`: Ctrl-C, `kill`, the terminal closing.
-struct Signals {
+pub(crate) struct Signals {
     interrupt: tokio::signal::unix::Signal,
     terminate: tokio::signal::unix::Signal,
     hangup: tokio::signal::unix::Signal,
 }
 
 impl Signals {
-    fn install() -> Result<Signals> {
+    pub(crate) fn install() -> Result<Signals> {
         Ok(Signals {
             interrupt: signal(SignalKind::interrupt())?,
             terminate: signal(SignalKind::terminate())?,
@@ -183,7 +183,7 @@ impl Signals {
         })
     }
 
-    async fn recv(&mut self) -> &'static str {
+    pub(crate) async fn recv(&mut self) -> &'static str {
         tokio::select! {
             _ = self.interrupt.recv() => "SIGINT",
             _ = self.terminate.recv() => "SIGTERM",
@@ -193,7 +193,7 @@ impl Signals {
 }
 
 /// The services to run: those with code, or those `--only` names.
-fn choose(all: Vec<Service>, only: &[String]) -> Result<Vec<Service>> {
+pub(crate) fn choose(all: Vec<Service>, only: &[String]) -> Result<Vec<Service>> {
     for name in only {
         if !all.iter().any(|s| s.name == *name || s.key == *name) {
             let known: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
@@ -344,7 +344,7 @@ impl Session {
         chosen: &[Service],
         args: &UpArgs,
     ) -> Result<(), Stop> {
-        let executables = build(&self.root, chosen).await?;
+        let executables = build(&self.root, chosen, None).await?;
         let streams_url = if args.nats {
             self.start_nats().await?
         } else {
@@ -791,8 +791,13 @@ fn ports(services: &[Service]) -> Result<BTreeMap<String, u16>> {
 ///
 /// Cargo runs in its own process group, killed if `dev up` is stopped meanwhile;
 /// its diagnostics go to stderr, its JSON messages name the executables (so the
-/// target folder, `CARGO_TARGET_DIR` included, is cargo's business).
-async fn build(root: &Path, services: &[Service]) -> Result<BTreeMap<String, PathBuf>> {
+/// target folder, `CARGO_TARGET_DIR` included, is cargo's business unless
+/// `target_dir` names one).
+pub(crate) async fn build(
+    root: &Path,
+    services: &[Service],
+    target_dir: Option<&Path>,
+) -> Result<BTreeMap<String, PathBuf>> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = tokio::process::Command::new(cargo);
     command
@@ -803,6 +808,9 @@ async fn build(root: &Path, services: &[Service]) -> Result<BTreeMap<String, Pat
         .stderr(Stdio::inherit())
         .process_group(0)
         .kill_on_drop(true);
+    if let Some(dir) = target_dir {
+        command.env("CARGO_TARGET_DIR", dir);
+    }
     for s in services {
         if let Some(code) = &s.code {
             command.args(["-p", &code.package]);
