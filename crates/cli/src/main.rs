@@ -15,6 +15,7 @@ mod cmd;
 mod git;
 mod keys;
 mod report;
+mod scaffold;
 mod workspace;
 
 #[derive(Debug, Parser)]
@@ -37,6 +38,11 @@ struct Cli {
 
 #[derive(Debug, clap::Subcommand)]
 enum Command {
+    /// Create a workspace: blueprint.toml, a first service ready to build, a README, CI.
+    Init(cmd::init::InitArgs),
+    /// Add to the workspace (`dev new service NAME`).
+    #[command(subcommand)]
+    New(cmd::new::NewCommand),
     /// Check specs against the design rules (`--list-rules` lists them).
     Lint(cmd::lint::LintArgs),
     /// Inspect a spec: load, normalise, validate and print it.
@@ -76,6 +82,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Init(args) => cmd::init::run(args),
+        Command::New(c) => cmd::new::run(c),
         Command::Lint(args) => cmd::lint::run(args),
         Command::Spec(c) => cmd::spec::run(c),
         Command::Diff(a) => cmd::diff::run(a),

@@ -304,7 +304,7 @@ pub(crate) fn client_packages(config: &Config) -> anyhow::Result<Vec<(PathBuf, S
 }
 
 /// The runtime crate of the checkout this binary was built from.
-fn default_runtime_path() -> PathBuf {
+pub(crate) fn default_runtime_path() -> PathBuf {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     let runtime = here.join("../runtime");
     runtime.canonicalize().unwrap_or(runtime)
@@ -354,7 +354,7 @@ fn normalise(p: &Path) -> anyhow::Result<PathBuf> {
 
 /// `target` as a path relative to the folder `from`, so committed manifests do not
 /// depend on where the checkout is.
-fn relative_to(target: &Path, from: &Path) -> anyhow::Result<PathBuf> {
+pub(crate) fn relative_to(target: &Path, from: &Path) -> anyhow::Result<PathBuf> {
     let target = normalise(target)?;
     let from = normalise(from)?;
     let common = target

@@ -1,0 +1,364 @@
+//! What `dev init` and `dev new service` write: a workspace, and a service shaped
+//! like this repository's `users` — a spec with a `db` model, its form, a resource
+//! and a `<model>_event` stream; a `[[gen.target]]` and `[services.<key>] port`;
+//! the binary (`main.rs` handing everything to `blueprint::service`, `api.rs`
+//! implementing the generated trait on the generated DAO).
+//!
+//! The files are templates kept in `crates/cli/templates/` and compiled in, with
+//! `{{name}}` placeholders. They are starting code the user owns and edits, not
+//! generated code (which `dev gen` writes from the spec, as syntax trees).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use heck::ToUpperCamelCase;
+
+/// How a new workspace depends on the Blueprint runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Runtime {
+    /// A checkout of Blueprint: its `crates/runtime` (and `crates/build` beside it).
+    Path(PathBuf),
+    /// A version of the `blueprint` and `blueprint-build` crates from the registry.
+    Version(String),
+}
+
+mod templates {
+    pub const WORKSPACE_CARGO: &str = include_str!("../templates/workspace/Cargo.toml");
+    pub const BLUEPRINT_TOML: &str = include_str!("../templates/workspace/blueprint.toml");
+    pub const README: &str = include_str!("../templates/workspace/README.md");
+    pub const GITIGNORE: &str = include_str!("../templates/workspace/gitignore");
+    pub const SPEC: &str = include_str!("../templates/service/spec.json");
+    pub const SERVICE_CARGO: &str = include_str!("../templates/service/Cargo.toml");
+    pub const BUILD_RS: &str = include_str!("../templates/service/build.rs");
+    pub const MAIN_RS: &str = include_str!("../templates/service/main.rs");
+    pub const API_RS: &str = include_str!("../templates/service/api.rs");
+    pub const GEN_TARGET: &str = include_str!("../templates/service/blueprint.toml");
+}
+
+/// The first port `dev new service` hands out (`[services.<key>] port`).
+pub const FIRST_PORT: u16 = 7101;
+
+/// A new workspace's files, relative to its root (`name` is its folder's name).
+pub fn workspace_files(
+    name: &str,
+    org: &str,
+    runtime: &Runtime,
+    root: &Path,
+) -> anyhow::Result<Vec<(PathBuf, String)>> {
+    check_key("workspace", name)?;
+    check_key("organization", org)?;
+    let (dependencies, gen_runtime, dev_command) = match runtime {
+        Runtime::Path(runtime) => {
+            let relative = |target: &Path| -> anyhow::Result<String> {
+                let path = crate::cmd::r#gen::relative_to(target, root)?;
+                toml_string(&path)
+            };
+            let checkout = runtime
+                .parent()
+                .and_then(Path::parent)
+                .context("the runtime path has no checkout around it")?;
+            (
+                format!(
+                    "blueprint = {{ path = {}, default-features = false }}\nblueprint-build = {{ path = {} }}",
+                    relative(runtime)?,
+                    relative(&runtime.with_file_name("build"))?,
+                ),
+                format!("{{ path = {} }}", relative(runtime)?),
+                format!(
+                    "cargo run --quiet --locked --manifest-path {}/Cargo.toml -p blueprint-cli --bin dev --",
+                    checkout.display()
+                ),
+            )
+        }
+        Runtime::Version(version) => (
+            format!(
+                "blueprint = {{ version = \"{version}\", default-features = false }}\nblueprint-build = \"{version}\""
+            ),
+            format!("{{ version = \"{version}\" }}"),
+            "dev".to_owned(),
+        ),
+    };
+    let namespace = format!("io.{}", org.replace('-', "."));
+    let vars = [
+        ("workspace", name),
+        ("org", org),
+        ("namespace", namespace.as_str()),
+        ("runtime_dependencies", dependencies.as_str()),
+        ("gen_runtime", gen_runtime.as_str()),
+        ("dev_command", dev_command.as_str()),
+    ];
+    Ok(vec![
+        ("Cargo.toml".into(), render(templates::WORKSPACE_CARGO, &vars)),
+        ("blueprint.toml".into(), render(templates::BLUEPRINT_TOML, &vars)),
+        (".gitignore".into(), render(templates::GITIGNORE, &vars)),
+    ])
+}
+
+/// The workspace README, which names its first service.
+pub fn readme(workspace: &str, service: &Service) -> String {
+    render(
+        templates::README,
+        &[
+            ("workspace", workspace),
+            ("key", &service.key),
+            ("port", &service.port.to_string()),
+        ],
+    )
+}
+
+/// A service to scaffold, its names derived from its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    /// Application key and spec name: `orders`, `order-items`.
+    pub key: String,
+    /// The `db` model, snake_case: `order`.
+    pub model: String,
+    /// The development port (`[services.<key>] port`).
+    pub port: u16,
+}
+
+impl Service {
+    /// `key` (lower-case letters, digits, `-`), its model (default: the key's last
+    /// word made singular), its port.
+    pub fn new(key: &str, model: Option<&str>, port: u16) -> anyhow::Result<Service> {
+        check_key("service", key)?;
+        let model = match model {
+            Some(m) => m.to_owned(),
+            None => singular(&key.replace('-', "_")),
+        };
+        let valid = model.starts_with(|c: char| c.is_ascii_lowercase())
+            && model
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !valid {
+            bail!("model `{model}`: expected a snake_case name (a-z, 0-9, _)");
+        }
+        Ok(Service {
+            key: key.to_owned(),
+            model,
+            port,
+        })
+    }
+
+    fn vars(&self) -> Vec<(&'static str, String)> {
+        let plural = blueprint_spec::pluralize(&self.model);
+        let words = |s: &str| s.replace('_', " ");
+        let article = |s: &str| {
+            let an = s.starts_with(['a', 'e', 'i', 'o', 'u']);
+            format!("{} {}", if an { "an" } else { "a" }, words(s))
+        };
+        let a_model = article(&self.model);
+        let prefix: String = self.model.chars().filter(|c| *c != '_').take(3).collect();
+        vec![
+            ("key", self.key.clone()),
+            ("Title", self.key.replace('-', " ").to_upper_camel_case()),
+            ("package", format!("{}-api", self.key)),
+            ("crate", format!("{}_api", self.key.replace('-', "_"))),
+            ("Service", format!("{}Service", self.key.to_upper_camel_case())),
+            ("model", self.model.clone()),
+            ("Model", self.model.to_upper_camel_case()),
+            ("a_model", a_model.clone()),
+            ("A_model", capitalise(&a_model)),
+            ("plural", plural.clone()),
+            ("Plural", plural.to_upper_camel_case()),
+            ("plural_words", words(&plural)),
+            ("table", plural.clone()),
+            ("prefix", prefix),
+            ("port", self.port.to_string()),
+        ]
+    }
+
+    /// The service's files, relative to the workspace root.
+    pub fn files(&self) -> Vec<(PathBuf, String)> {
+        let vars = self.vars();
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let dir = PathBuf::from("services").join(&self.key);
+        vec![
+            (
+                dir.join("spec").join(format!("{}.json", self.key)),
+                render(templates::SPEC, &vars),
+            ),
+            (dir.join("Cargo.toml"), render(templates::SERVICE_CARGO, &vars)),
+            (dir.join("build.rs"), render(templates::BUILD_RS, &vars)),
+            (dir.join("src/main.rs"), render(templates::MAIN_RS, &vars)),
+            (dir.join("src/api.rs"), render(templates::API_RS, &vars)),
+        ]
+    }
+
+    /// What `blueprint.toml` gains: the gen target and the port.
+    pub fn config(&self) -> String {
+        let vars = self.vars();
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        render(templates::GEN_TARGET, &vars)
+    }
+}
+
+/// The next free port after those `[services.*] port` hold.
+pub fn next_port(config: &blueprint_spec::config::Config) -> anyhow::Result<u16> {
+    #[derive(Debug, Default, serde::Deserialize)]
+    struct Port {
+        port: Option<u16>,
+    }
+    let services: std::collections::BTreeMap<String, Port> = config.section("services")?;
+    Ok(services
+        .values()
+        .filter_map(|s| s.port)
+        .max()
+        .map_or(FIRST_PORT, |p| p.saturating_add(1)))
+}
+
+/// Write `files` under `root`, refusing to replace any that exists.
+pub fn write_new(root: &Path, files: &[(PathBuf, String)]) -> anyhow::Result<()> {
+    for (path, _) in files {
+        let full = root.join(path);
+        if full.exists() {
+            bail!("{} exists already; not replacing it", full.display());
+        }
+    }
+    for (path, contents) in files {
+        let full = root.join(path);
+        if let Some(dir) = full.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        std::fs::write(&full, contents)
+            .with_context(|| format!("cannot write {}", full.display()))?;
+    }
+    Ok(())
+}
+
+/// Replace every `{{name}}` of `vars` in `template`.
+fn render(template: &str, vars: &[(&str, &str)]) -> String {
+    let mut out = template.to_owned();
+    for (name, value) in vars {
+        out = out.replace(&format!("{{{{{name}}}}}"), value);
+    }
+    out
+}
+
+/// Lower-case letters, digits and `-`, starting with a letter (keys, folders, names).
+fn check_key(what: &str, key: &str) -> anyhow::Result<()> {
+    let valid = key.starts_with(|c: char| c.is_ascii_lowercase())
+        && key
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !key.ends_with('-')
+        && !key.contains("--");
+    if !valid {
+        bail!("{what} name `{key}`: expected lower-case letters, digits and single `-`, starting with a letter");
+    }
+    Ok(())
+}
+
+/// The singular of a snake_case name's last word (`users` → `user`, `order_items`
+/// → `order_item`, `categories` → `category`); a name that is not plural as is.
+fn singular(name: &str) -> String {
+    let split = name.rfind('_').map_or(0, |i| i + 1);
+    let (head, word) = name.split_at(split);
+    let word = if let Some(stem) = word.strip_suffix("ies") {
+        format!("{stem}y")
+    } else if ["sses", "shes", "ches", "xes", "zes"]
+        .iter()
+        .any(|s| word.ends_with(s))
+    {
+        word[..word.len() - 2].to_owned()
+    } else if word.len() > 1
+        && word.ends_with('s')
+        && !["ss", "us", "is"].iter().any(|s| word.ends_with(s))
+    {
+        word[..word.len() - 1].to_owned()
+    } else {
+        word.to_owned()
+    };
+    format!("{head}{word}")
+}
+
+fn capitalise(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
+
+/// A path as a TOML string.
+fn toml_string(path: &Path) -> anyhow::Result<String> {
+    let text = path
+        .to_str()
+        .with_context(|| format!("{} is not UTF-8", path.display()))?;
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_derive_from_the_key() {
+        let cases = [
+            ("users", "user"),
+            ("orders", "order"),
+            ("order-items", "order_item"),
+            ("categories", "category"),
+            ("addresses", "address"),
+            ("inventory", "inventory"),
+            ("status", "status"),
+        ];
+        for (key, model) in cases {
+            assert_eq!(Service::new(key, None, 1).expect(key).model, model, "{key}");
+        }
+        assert_eq!(
+            Service::new("users", Some("member"), 1).expect("model").model,
+            "member"
+        );
+        for bad in ["Users", "1st", "a_b", "a-", "a--b", ""] {
+            assert!(Service::new(bad, None, 1).is_err(), "{bad}");
+        }
+        assert!(Service::new("users", Some("User"), 1).is_err());
+    }
+
+    #[test]
+    fn every_placeholder_is_filled() {
+        let service = Service::new("order-items", None, 7102).expect("service");
+        let root = Path::new("/ws/acme");
+        let runtime = Runtime::Path("/src/blueprint/crates/runtime".into());
+        let mut files = service.files();
+        files.extend(workspace_files("acme", "acme", &runtime, root).expect("workspace"));
+        files.push(("config".into(), service.config()));
+        files.push(("README.md".into(), readme("acme", &service)));
+        for (path, contents) in &files {
+            assert!(
+                !contents.contains("{{"),
+                "{} keeps a placeholder:\n{contents}",
+                path.display()
+            );
+        }
+        let cargo = &files
+            .iter()
+            .find(|(p, _)| p == Path::new("Cargo.toml"))
+            .expect("Cargo.toml")
+            .1;
+        assert!(
+            cargo.contains("blueprint = { path = \"../../src/blueprint/crates/runtime\""),
+            "{cargo}"
+        );
+        let api = &files[4].1;
+        assert!(api.contains("impl OrderItemsService for OrderItems"), "{api}");
+        assert!(api.contains("order_items::list"), "{api}");
+    }
+}
