@@ -10,12 +10,17 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod args;
 mod changes;
 mod cmd;
 mod git;
 mod keys;
+mod logs;
+mod probe;
 mod report;
 mod scaffold;
+mod services;
+mod supervise;
 mod workspace;
 
 #[derive(Debug, Parser)]
@@ -77,6 +82,10 @@ enum Command {
     Docs(cmd::docs::DocsArgs),
     /// Mint a JWT for development (signed with the workspace's dev key pair).
     Token(cmd::token::TokenArgs),
+    /// Run every service of the workspace (build, migrate, start, supervise) until Ctrl-C.
+    Up(cmd::up::UpArgs),
+    /// Per service: running, healthy, and running what the working tree holds.
+    Status(cmd::status::StatusArgs),
 }
 
 fn main() -> ExitCode {
@@ -99,6 +108,8 @@ fn main() -> ExitCode {
         Command::Deps(args) => cmd::deps::run(args),
         Command::Docs(args) => cmd::docs::run(args),
         Command::Token(args) => cmd::token::run(args),
+        Command::Up(args) => cmd::up::run(args),
+        Command::Status(args) => cmd::status::run(args),
     };
     match result {
         Ok(code) => code,

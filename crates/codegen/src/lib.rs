@@ -273,7 +273,7 @@ pub enum CodegenError {
 
 /// The routes the generated axum router declares for `spec`: each path (axum
 /// syntax, `/users/{id}`) with its methods, in declaration order. The runtime adds
-/// `GET /_internal_/healthcheck` and `GET /_internal_/version` to these.
+/// the built-in routes (`blueprint_spec::http::BUILTIN_PATHS`) to these.
 pub fn server_routes(spec: &Spec) -> Vec<(String, Vec<blueprint_spec::ir::Method>)> {
     rust::server_routes(spec)
 }

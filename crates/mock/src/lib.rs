@@ -19,8 +19,10 @@
 //!
 //! Unknown paths get a JSON `404`, known paths with another method a `405` with
 //! `Allow`; bodies over 1 MiB a `413`; `GET /_internal_/healthcheck` answers
-//! `{"status": "healthy"}` unless the spec declares it; HEAD on a GET operation is
-//! the GET without a body. Authentication is not checked: a mock answers everyone.
+//! `{"status": "healthy"}` and `GET /_internal_/metrics` the runtime's metrics
+//! (requests counted by route, as a generated server counts them) unless the spec
+//! declares them; HEAD on a GET operation is the GET without a body. Authentication
+//! is not checked: a mock answers everyone.
 //!
 //! Wire rules (shared with the OpenAPI export): decimals are JSON numbers (a decimal
 //! string is accepted on input); an integer may be written `308.0`; dates are

@@ -13,8 +13,11 @@
 //! - [`Decimal`]: apibuilder's `decimal`, exact, written as a JSON number;
 //! - [`error`]: the JSON error body every generated server answers with, and the
 //!   shapes a 422 takes when the spec declares its own type for it;
-//! - [`server`] (feature `server`): axum glue: input extraction, healthcheck and
-//!   version routes, JSON 404/405/413 answers;
+//! - [`server`] (feature `server`): axum glue: input extraction, healthcheck,
+//!   version and metrics routes, JSON 404/405/413 answers;
+//! - [`metrics`]: the names every service records (HTTP, journal, streams), the
+//!   process-wide Prometheus recorder (feature `metrics`, part of `server`), and a
+//!   reader of the text format;
 //! - [`client`] (feature `client`): reqwest glue: base URL, default headers,
 //!   timeout, response decoding;
 //! - [`mock`]: [`Example`] values for generated mocks;
@@ -37,6 +40,7 @@
 pub mod decimal;
 pub mod error;
 pub mod formats;
+pub mod metrics;
 pub mod mock;
 pub mod param;
 pub mod sort;
@@ -102,8 +106,9 @@ pub struct ServiceInfo<'a> {
     pub spec_hash: &'a str,
     /// Git commit the binary was built from (`GIT_COMMIT` at build time), if known.
     pub git_commit: Option<&'a str>,
-    /// The built-in routes (`/_internal_/healthcheck`, `/_internal_/version`) the
-    /// spec declares a `GET` for itself: its operation answers them instead.
+    /// The built-in routes (`/_internal_/healthcheck`, `/_internal_/version`,
+    /// `/_internal_/metrics`) the spec declares a `GET` for itself: its operation
+    /// answers them instead.
     pub own_routes: &'a [&'a str],
 }
 

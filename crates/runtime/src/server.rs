@@ -8,7 +8,7 @@
 //! operation declares ([`ErrorShape`]). `dev mock` reads requests through the same
 //! getters, with types described at run time (the `_as`/`_with` variants).
 //! [`service_router`] adds what every service has: the healthcheck, the version
-//! route, JSON 404/405/414/431 answers.
+//! and metrics routes, HTTP metrics, JSON 404/405/414/431 answers.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -48,6 +48,8 @@ pub use crate::layers::{
     MAX_HEADER_BYTES, MAX_HEADERS, MAX_URI_BYTES, RequestIds, serve, serve_with_shutdown,
     shutdown_signal,
 };
+pub use crate::metrics::METRICS_PATH;
+use crate::metrics::http::HttpMetricsLayer;
 use crate::param::{FromParam, ParamType, Typed};
 use crate::validate::{Validate, Validator};
 
@@ -748,12 +750,17 @@ pub const HEALTHCHECK_PATH: &str = "/_internal_/healthcheck";
 pub const VERSION_PATH: &str = "/_internal_/version";
 
 /// Add what every Blueprint service serves to a generated router (with its state
-/// applied): `GET /_internal_/healthcheck` and `GET /_internal_/version` (unless
-/// the spec declares them itself: [`ServiceInfo::own_routes`]), JSON 404/405
-/// answers; and around every request, outermost first: a request id (kept from
-/// `x-request-id` or made, echoed on the response), a tracing span, panic → 500,
+/// applied): `GET /_internal_/healthcheck`, `GET /_internal_/version` and `GET
+/// /_internal_/metrics` (unless the spec declares them itself:
+/// [`ServiceInfo::own_routes`]), JSON 404/405 answers; and around every request,
+/// outermost first: a request id (kept from `x-request-id` or made, echoed on the
+/// response), a tracing span, HTTP metrics (see [`crate::metrics`]), panic → 500,
 /// limits on the request head (414, 431), the deadline (503), and the body limit
 /// (413).
+///
+/// The metrics recorder is installed for the process on the first call
+/// ([`crate::metrics::install`]); when the process has another recorder, requests
+/// are recorded there and the metrics route is not served.
 pub fn service_router(routes: Router, info: &ServiceInfo<'_>, config: &ServerConfig) -> Router {
     let mut routes = routes;
     if !info.own_routes.contains(&HEALTHCHECK_PATH) {
@@ -763,6 +770,15 @@ pub fn service_router(routes: Router, info: &ServiceInfo<'_>, config: &ServerCon
     if !info.own_routes.contains(&VERSION_PATH) {
         let body = version(info, config.git_commit);
         routes = routes.route(VERSION_PATH, get(move || std::future::ready(body.clone())));
+    }
+    let exporter = crate::metrics::install();
+    if let Some(exporter) = exporter
+        && !info.own_routes.contains(&METRICS_PATH)
+    {
+        routes = routes.route(
+            METRICS_PATH,
+            get(move || std::future::ready(metrics_text(exporter))),
+        );
     }
     let routes = routes
         .fallback(not_found)
@@ -774,11 +790,24 @@ pub fn service_router(routes: Router, info: &ServiceInfo<'_>, config: &ServerCon
         .layer(SetRequestIdLayer::x_request_id(RequestIds::default()))
         .layer(TraceLayer::new_for_http().make_span_with(request_span as fn(&Request) -> _))
         .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(HttpMetricsLayer)
         .layer(CatchPanicLayer)
         .layer(HeadLimitsLayer)
         .option_layer(config.timeout.map(DeadlineLayer))
         .layer(DefaultBodyLimit::max(config.body_limit));
     routes.layer(stack)
+}
+
+/// The metrics route's answer: everything recorded, in the Prometheus text format.
+fn metrics_text(exporter: &crate::metrics::Exporter) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        exporter.render(),
+    )
+        .into_response()
 }
 
 /// A panicking handler answers 500 with a generic body (nothing of the panic

@@ -55,8 +55,12 @@ pub fn routes(service: &Service) -> Vec<Route> {
     out.into_iter().map(|(route, _)| route).collect()
 }
 
-/// The paths every service serves (the runtime's healthcheck and version).
-pub const BUILTIN_PATHS: [&str; 2] = ["/_internal_/healthcheck", "/_internal_/version"];
+/// The paths every service serves (the runtime's healthcheck, version and metrics).
+pub const BUILTIN_PATHS: [&str; 3] = [
+    "/_internal_/healthcheck",
+    "/_internal_/version",
+    "/_internal_/metrics",
+];
 
 /// The [`BUILTIN_PATHS`] `service` declares a `GET` for: its own operation
 /// answers them, not the built-in one.

@@ -14,6 +14,8 @@ pub mod new;
 pub mod plan;
 pub mod release;
 pub mod spec;
+pub mod status;
 pub mod stream;
 pub mod token;
+pub mod up;
 pub mod verify;

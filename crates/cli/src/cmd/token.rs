@@ -27,7 +27,7 @@ pub struct TokenArgs {
     #[arg(long, value_name = "ROLE")]
     pub role: Option<String>,
     /// How long the token is valid: `90s`, `30m`, `1h`, `7d`.
-    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = crate::args::parse_duration)]
     pub expires_in: Duration,
     /// The private key to sign with (PKCS#8 PEM: Ed25519, EC P-256 or RSA).
     #[arg(long, value_name = "PEM")]
@@ -35,28 +35,6 @@ pub struct TokenArgs {
     /// The key id to name in the token's header (`kid`), for JWKS with several keys.
     #[arg(long)]
     pub kid: Option<String>,
-}
-
-/// `90s`, `30m`, `1h`, `7d`.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(|| format!("`{text}` has no unit: write 90s, 30m, 1h or 7d"))?;
-    let (digits, unit) = text.split_at(split);
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("`{text}` does not start with a number"))?;
-    let seconds = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return Err(format!("unknown unit `{unit}`: use s, m, h or d")),
-    };
-    n.checked_mul(seconds)
-        .map(Duration::from_secs)
-        .ok_or_else(|| format!("`{text}` is too long"))
 }
 
 pub fn run(args: TokenArgs) -> Result<ExitCode> {
@@ -84,20 +62,4 @@ pub fn run(args: TokenArgs) -> Result<ExitCode> {
     claims.role = args.role;
     println!("{}", key.sign(&claims)?);
     Ok(ExitCode::SUCCESS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_duration;
-    use std::time::Duration;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
-        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(604_800)));
-        assert!(parse_duration("1").is_err());
-        assert!(parse_duration("h").is_err());
-        assert!(parse_duration("1w").is_err());
-    }
 }
