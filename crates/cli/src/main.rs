@@ -43,11 +43,10 @@ struct Cli {
 
 #[derive(Debug, clap::Subcommand)]
 enum Command {
-    /// Create a workspace: blueprint.toml, a first service ready to build, a README, CI.
+    /// Create a workspace: blueprint.toml, Cargo workspace, .gitignore, README, CI.
     Init(cmd::init::InitArgs),
-    /// Add to the workspace (`dev new service NAME`).
-    #[command(subcommand)]
-    New(cmd::new::NewCommand),
+    /// Add a service: its spec, binary and generated package, ready for `dev up`.
+    New(cmd::new::NewArgs),
     /// Check specs against the design rules (`--list-rules` lists them).
     Lint(cmd::lint::LintArgs),
     /// Inspect a spec: load, normalise, validate and print it.
@@ -92,7 +91,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Init(args) => cmd::init::run(args),
-        Command::New(c) => cmd::new::run(c),
+        Command::New(args) => cmd::new::run(args),
         Command::Lint(args) => cmd::lint::run(args),
         Command::Spec(c) => cmd::spec::run(c),
         Command::Diff(a) => cmd::diff::run(a),

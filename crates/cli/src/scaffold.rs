@@ -1,26 +1,46 @@
-//! What `dev init` and `dev new service` write: a workspace, and a service shaped
-//! like this repository's `users` — a spec with a `db` model, its form, a resource
-//! and a `<model>_event` stream; a `[[gen.target]]` and `[services.<key>] port`;
-//! the binary (`main.rs` handing everything to `blueprint::service`, `api.rs`
-//! implementing the generated trait on the generated DAO).
+//! What `dev init` and `dev new` write: a workspace, and a service shaped like this
+//! repository's `users` — a spec with a journaled `db` model, its form, a CRUD
+//! resource and the `<model>_event` stream; a `[[gen.target]]` and
+//! `[services.<key>] port`; the binary (`main.rs` handing everything to
+//! `blueprint::service`, `api.rs` implementing the generated trait on the generated
+//! DAO).
 //!
 //! The files are templates kept in `crates/cli/templates/` and compiled in, with
 //! `{{name}}` placeholders. They are starting code the user owns and edits, not
-//! generated code (which `dev gen` writes from the spec, as syntax trees).
+//! generated code (which `dev gen` writes from the spec, as syntax trees), so plain
+//! text with placeholders is the right tool; `tests/init.rs` builds and runs what
+//! they make.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use heck::ToUpperCamelCase;
 
-/// How a new workspace depends on the Blueprint runtime.
+/// How a new workspace depends on the Blueprint runtime (the `blueprint` crate, and
+/// `blueprint-build` for the services' build scripts).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Runtime {
-    /// A checkout of Blueprint: its `crates/runtime` (and `crates/build` beside it).
+    /// A checkout of Blueprint: its `crates/runtime` (and `crates/build` beside it),
+    /// written relative to the workspace.
     Path(PathBuf),
     /// A version of the `blueprint` and `blueprint-build` crates from the registry.
     Version(String),
+}
+
+impl Runtime {
+    /// The checkout this `dev` was built from when it is still there (`dev` run from,
+    /// or installed from, a Blueprint checkout: the workspace builds against exactly
+    /// that code), else the registry version equal to `dev`'s own.
+    pub fn default_for_this_build() -> Runtime {
+        let runtime = crate::cmd::r#gen::default_runtime_path();
+        if runtime.join("Cargo.toml").is_file() {
+            Runtime::Path(runtime)
+        } else {
+            Runtime::Version(env!("CARGO_PKG_VERSION").to_owned())
+        }
+    }
 }
 
 mod templates {
@@ -39,14 +59,14 @@ mod templates {
 /// The first port `dev new service` hands out (`[services.<key>] port`).
 pub const FIRST_PORT: u16 = 7101;
 
-/// A new workspace's files, relative to its root (`name` is its folder's name).
+/// A new workspace's files, relative to its root (`name` is its folder's name; `org`
+/// makes the specs' namespaces).
 pub fn workspace_files(
     name: &str,
     org: &str,
     runtime: &Runtime,
     root: &Path,
 ) -> anyhow::Result<Vec<(PathBuf, String)>> {
-    check_key("workspace", name)?;
     check_key("organization", org)?;
     let (dependencies, gen_runtime, dev_command) = match runtime {
         Runtime::Path(runtime) => {
@@ -92,19 +112,13 @@ pub fn workspace_files(
         ("Cargo.toml".into(), render(templates::WORKSPACE_CARGO, &vars)),
         ("blueprint.toml".into(), render(templates::BLUEPRINT_TOML, &vars)),
         (".gitignore".into(), render(templates::GITIGNORE, &vars)),
+        ("README.md".into(), readme(name)),
     ])
 }
 
-/// The workspace README, which names its first service.
-pub fn readme(workspace: &str, service: &Service) -> String {
-    render(
-        templates::README,
-        &[
-            ("workspace", workspace),
-            ("key", &service.key),
-            ("port", &service.port.to_string()),
-        ],
-    )
+/// The workspace README.
+pub fn readme(workspace: &str) -> String {
+    render(templates::README, &[("workspace", workspace)])
 }
 
 /// A service to scaffold, its names derived from its key.
@@ -119,10 +133,10 @@ pub struct Service {
 }
 
 impl Service {
-    /// `key` (lower-case letters, digits, `-`), its model (default: the key's last
-    /// word made singular), its port.
+    /// `key` (a spec key, see [`check_service_key`]), its model (default: the
+    /// key's last word made singular), its port.
     pub fn new(key: &str, model: Option<&str>, port: u16) -> anyhow::Result<Service> {
-        check_key("service", key)?;
+        check_service_key(key)?;
         let model = match model {
             Some(m) => m.to_owned(),
             None => singular(&key.replace('-', "_")),
@@ -132,7 +146,9 @@ impl Service {
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         if !valid {
-            bail!("model `{model}`: expected a snake_case name (a-z, 0-9, _)");
+            bail!(
+                "model `{model}`: expected a snake_case name (lower-case letters, digits and `_`, starting with a letter)"
+            );
         }
         Ok(Service {
             key: key.to_owned(),
@@ -142,7 +158,7 @@ impl Service {
     }
 
     fn vars(&self) -> Vec<(&'static str, String)> {
-        let plural = blueprint_spec::pluralize(&self.model);
+        let plural = blueprint_spec::plural::pluralize(&self.model);
         let words = |s: &str| s.replace('_', " ");
         let article = |s: &str| {
             let an = s.starts_with(['a', 'e', 'i', 'o', 'u']);
@@ -194,28 +210,52 @@ impl Service {
     }
 }
 
-/// The next free port after those `[services.*] port` hold.
-pub fn next_port(config: &blueprint_spec::config::Config) -> anyhow::Result<u16> {
+/// The ports `[services.<key>] port` hold, by key.
+fn ports(config: &blueprint_spec::config::Config) -> anyhow::Result<BTreeMap<String, u16>> {
     #[derive(Debug, Default, serde::Deserialize)]
     struct Port {
         port: Option<u16>,
     }
-    let services: std::collections::BTreeMap<String, Port> = config.section("services")?;
+    let services: BTreeMap<String, Port> = config.section("services")?;
     Ok(services
-        .values()
-        .filter_map(|s| s.port)
+        .into_iter()
+        .filter_map(|(key, s)| Some((key, s.port?)))
+        .collect())
+}
+
+/// The next free port after those `[services.*] port` hold.
+pub fn next_port(config: &blueprint_spec::config::Config) -> anyhow::Result<u16> {
+    Ok(ports(config)?
+        .into_values()
         .max()
         .map_or(FIRST_PORT, |p| p.saturating_add(1)))
 }
 
-/// Write `files` under `root`, refusing to replace any that exists.
-pub fn write_new(root: &Path, files: &[(PathBuf, String)]) -> anyhow::Result<()> {
+/// The service whose `[services.<key>] port` is `port`, if any.
+pub fn port_owner(
+    config: &blueprint_spec::config::Config,
+    port: u16,
+) -> anyhow::Result<Option<String>> {
+    Ok(ports(config)?
+        .into_iter()
+        .find_map(|(key, p)| (p == port).then_some(key)))
+}
+
+/// An error naming the first of `files` (relative to `root`) that exists.
+pub fn refuse_existing(root: &Path, files: &[(PathBuf, String)]) -> anyhow::Result<()> {
     for (path, _) in files {
         let full = root.join(path);
         if full.exists() {
-            bail!("{} exists already; not replacing it", full.display());
+            bail!("{} exists already; not replacing it (nothing written)", full.display());
         }
     }
+    Ok(())
+}
+
+/// Write `files` under `root`, refusing (before writing any) to replace one that
+/// exists.
+pub fn write_new(root: &Path, files: &[(PathBuf, String)]) -> anyhow::Result<()> {
+    refuse_existing(root, files)?;
     for (path, contents) in files {
         let full = root.join(path);
         if let Some(dir) = full.parent() {
@@ -228,6 +268,47 @@ pub fn write_new(root: &Path, files: &[(PathBuf, String)]) -> anyhow::Result<()>
     Ok(())
 }
 
+/// What already claims `service`'s key in the workspace of `config`, if anything: a
+/// `[services.<key>]` section, a gen target for its spec, folder or package, or its
+/// folder.
+pub fn taken(
+    config: &blueprint_spec::config::Config,
+    service: &Service,
+) -> anyhow::Result<Option<String>> {
+    let services: BTreeMap<String, serde::de::IgnoredAny> = config.section("services")?;
+    if services.contains_key(&service.key) {
+        return Ok(Some(format!("[services.{}]", service.key)));
+    }
+    let dir = Path::new("services").join(&service.key);
+    let package = format!("{}-api", service.key);
+    for target in crate::cmd::r#gen::declared_targets(config)? {
+        let ours = target.out == dir.join("api")
+            || target.spec == dir.join("spec").join(format!("{}.json", service.key))
+            || target.crate_name.as_deref() == Some(package.as_str());
+        if ours {
+            return Ok(Some(format!(
+                "the [[gen.target]] of {}",
+                target.spec.display()
+            )));
+        }
+    }
+    if config.root.join(&dir).exists() {
+        return Ok(Some(format!("the folder {}", dir.display())));
+    }
+    Ok(None)
+}
+
+/// Add `text` at the end of the file at `path`.
+pub fn append(path: &Path, text: &str) -> anyhow::Result<()> {
+    let mut contents =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if !contents.ends_with('\n') {
+        contents.push('\n');
+    }
+    contents.push_str(text);
+    std::fs::write(path, contents).with_context(|| format!("cannot write {}", path.display()))
+}
+
 /// Replace every `{{name}}` of `vars` in `template`.
 fn render(template: &str, vars: &[(&str, &str)]) -> String {
     let mut out = template.to_owned();
@@ -237,16 +318,43 @@ fn render(template: &str, vars: &[(&str, &str)]) -> String {
     out
 }
 
-/// Lower-case letters, digits and `-`, starting with a letter (keys, folders, names).
+/// Cargo's own folders under `target/`, which it refuses as binary names.
+const RESERVED_BINARIES: &[&str] = &["build", "deps", "examples", "incremental"];
+
+/// A service key is a spec key — what `blueprint_spec::application_key` makes of the
+/// spec's name, unchanged (lower-case letters, digits, single `-`) — that starts with a
+/// letter (it names the packages `<key>-api`, `<key>-service` and the crate
+/// `<key>_api`) and is not one of cargo's reserved binary names.
+pub fn check_service_key(key: &str) -> anyhow::Result<()> {
+    let spec_key = blueprint_spec::application_key(key);
+    if key != spec_key {
+        let hint = if spec_key.is_empty() {
+            String::new()
+        } else {
+            format!(" (its spec key would be `{spec_key}`)")
+        };
+        bail!(
+            "service key `{key}`: expected a spec key, lower-case letters, digits and single `-`{hint}"
+        );
+    }
+    if !key.starts_with(|c: char| c.is_ascii_lowercase()) {
+        bail!("service key `{key}`: must start with a letter (it names Rust packages)");
+    }
+    if RESERVED_BINARIES.contains(&key) {
+        bail!("service key `{key}`: cargo reserves it as a binary name; choose another");
+    }
+    Ok(())
+}
+
+/// A workspace or organization name: lower-case letters, digits and single `-`,
+/// starting with a letter.
 fn check_key(what: &str, key: &str) -> anyhow::Result<()> {
-    let valid = key.starts_with(|c: char| c.is_ascii_lowercase())
-        && key
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !key.ends_with('-')
-        && !key.contains("--");
-    if !valid {
-        bail!("{what} name `{key}`: expected lower-case letters, digits and single `-`, starting with a letter");
+    if key != blueprint_spec::application_key(key)
+        || !key.starts_with(|c: char| c.is_ascii_lowercase())
+    {
+        bail!(
+            "{what} name `{key}`: expected lower-case letters, digits and single `-`, starting with a letter"
+        );
     }
     Ok(())
 }
@@ -326,10 +434,41 @@ mod tests {
             Service::new("users", Some("member"), 1).expect("model").model,
             "member"
         );
-        for bad in ["Users", "1st", "a_b", "a-", "a--b", ""] {
+        for bad in ["Users", "1st", "a_b", "a-", "a--b", "-a", "a b", "", "build", "deps"] {
             assert!(Service::new(bad, None, 1).is_err(), "{bad}");
         }
         assert!(Service::new("users", Some("User"), 1).is_err());
+    }
+
+    #[test]
+    fn ports_and_taken_keys_come_from_blueprint_toml() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let parse = |text: &str| {
+            blueprint_spec::config::Config::parse(&root.path().join("blueprint.toml"), text)
+                .expect("config")
+        };
+        let empty = parse("[workspace]\n");
+        assert_eq!(next_port(&empty).expect("port"), FIRST_PORT);
+        let shop = Service::new("shop", None, 7105).expect("service");
+        assert_eq!(taken(&empty, &shop).expect("taken"), None);
+
+        let config = parse(&format!("[workspace]\n{}", shop.config()));
+        assert_eq!(next_port(&config).expect("port"), 7106);
+        assert_eq!(port_owner(&config, 7105).expect("owner").as_deref(), Some("shop"));
+        assert_eq!(port_owner(&config, 7106).expect("owner"), None);
+        assert_eq!(
+            taken(&config, &shop).expect("taken").as_deref(),
+            Some("[services.shop]")
+        );
+        let target = parse(
+            "[[gen.target]]\nspec = \"specs/shop.json\"\nout = \"gen/shop\"\ncrate = \"shop-api\"\n",
+        );
+        assert!(taken(&target, &shop).expect("taken").is_some());
+        std::fs::create_dir_all(root.path().join("services/shop")).expect("folder");
+        assert_eq!(
+            taken(&empty, &shop).expect("taken").as_deref(),
+            Some("the folder services/shop")
+        );
     }
 
     #[test]
@@ -340,7 +479,6 @@ mod tests {
         let mut files = service.files();
         files.extend(workspace_files("acme", "acme", &runtime, root).expect("workspace"));
         files.push(("config".into(), service.config()));
-        files.push(("README.md".into(), readme("acme", &service)));
         for (path, contents) in &files {
             assert!(
                 !contents.contains("{{"),

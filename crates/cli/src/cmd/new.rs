@@ -1,29 +1,30 @@
-//! `dev new service NAME`: add a service to the workspace, shaped like the one `dev
-//! init` makes — its spec, binary and `[[gen.target]]` + `[services.<key>] port`
-//! (the next free port) in `blueprint.toml` — then generate its code and, when the
-//! workspace has them, refresh the deployment manifests.
+//! `dev new KEY`: add a service to the workspace, following the service contract —
+//! `services/<key>/spec/<key>.json`, the binary (`Cargo.toml`, `build.rs`,
+//! `src/main.rs`, `src/api.rs`), a `[[gen.target]]` and `[services.<key>] port` (the
+//! next free one) in `blueprint.toml` — then generate its package `services/<key>/api`
+//! and, when the workspace has CI workflows, refresh the deployment manifests.
+//!
+//! Safe to run again: nothing is written when the key is taken (a gen target, a
+//! `[services.<key>]` section or any of its files exists).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::bail;
+use blueprint_spec::config::Config;
+
 use crate::scaffold::{self, Service};
 use crate::workspace;
 
-#[derive(Debug, clap::Subcommand)]
-pub enum NewCommand {
-    /// Add a service: services/<key>/{spec,src}, generated services/<key>/api,
-    /// its gen target and port in blueprint.toml.
-    Service(NewServiceArgs),
-}
-
 #[derive(Debug, clap::Args)]
-pub struct NewServiceArgs {
-    /// The service's key (lower-case letters, digits, `-`): `orders`.
+pub struct NewArgs {
+    /// The service's key, which is its spec's name and application key (lower-case
+    /// letters, digits, single `-`): `orders`, `order-items`.
     pub key: String,
-    /// Its model (snake_case; default: the key made singular: `order`).
+    /// Its model (snake_case; default: the key's last word made singular: `order`).
     #[arg(long)]
     pub model: Option<String>,
-    /// Its development port (default: the next after `[services.*] port`).
+    /// Its development port (default: the next after every `[services.*] port`).
     #[arg(long)]
     pub port: Option<u16>,
     /// The blueprint.toml to add it to (default: found from the current folder upward).
@@ -31,24 +32,54 @@ pub struct NewServiceArgs {
     pub config: Option<PathBuf>,
 }
 
-pub fn run(command: NewCommand) -> anyhow::Result<ExitCode> {
-    let NewCommand::Service(args) = command;
+pub fn run(args: NewArgs) -> anyhow::Result<ExitCode> {
     let config = workspace::config(args.config.as_deref())?;
     let port = match args.port {
-        Some(port) => port,
+        Some(port) => {
+            if let Some(owner) = scaffold::port_owner(&config, port)? {
+                bail!("port {port} is `{owner}`'s ([services.{owner}] port); choose another");
+            }
+            port
+        }
         None => scaffold::next_port(&config)?,
     };
     let service = Service::new(&args.key, args.model.as_deref(), port)?;
-    let root = config.root.clone();
+    add(&config, &service)?;
+    eprintln!(
+        "created services/{} (port {}); generating its code",
+        service.key, service.port
+    );
     let path = config
         .path
         .clone()
-        .unwrap_or_else(|| root.join(blueprint_spec::config::FILE_NAME));
-    scaffold::write_new(&root, &service.files())?;
-    crate::cmd::init::append(&path, &service.config())?;
-    eprintln!(
-        "created services/{} (port {}); its code is generated next",
-        service.key, service.port
-    );
-    crate::cmd::init::generate(&path)
+        .unwrap_or_else(|| config.root.join(blueprint_spec::config::FILE_NAME));
+    let manifests = config.root.join(".github/workflows/pr.yml").is_file();
+    let code = crate::cmd::init::generate(&path, manifests)?;
+    if code == ExitCode::SUCCESS {
+        eprintln!(
+            "next: dev up, then dev verify services/{key}/spec/{key}.json --url http://127.0.0.1:{port}\n\
+             (change the spec, then `dev gen`; the code is services/{key}/src/api.rs)",
+            key = service.key,
+            port = service.port,
+        );
+    }
+    Ok(code)
+}
+
+/// Write `service`'s files and its `blueprint.toml` entries into the workspace of
+/// `config`, or nothing when any of them is there already.
+pub(crate) fn add(config: &Config, service: &Service) -> anyhow::Result<()> {
+    let path = config
+        .path
+        .clone()
+        .unwrap_or_else(|| config.root.join(blueprint_spec::config::FILE_NAME));
+    if let Some(taken) = scaffold::taken(config, service)? {
+        bail!(
+            "service `{}` exists already: {taken} in {}; nothing written",
+            service.key,
+            path.display()
+        );
+    }
+    scaffold::write_new(&config.root, &service.files())?;
+    scaffold::append(&path, &service.config())
 }
