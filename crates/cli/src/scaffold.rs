@@ -109,8 +109,14 @@ pub fn workspace_files(
         ("dev_command", dev_command.as_str()),
     ];
     Ok(vec![
-        ("Cargo.toml".into(), render(templates::WORKSPACE_CARGO, &vars)),
-        ("blueprint.toml".into(), render(templates::BLUEPRINT_TOML, &vars)),
+        (
+            "Cargo.toml".into(),
+            render(templates::WORKSPACE_CARGO, &vars),
+        ),
+        (
+            "blueprint.toml".into(),
+            render(templates::BLUEPRINT_TOML, &vars),
+        ),
         (".gitignore".into(), render(templates::GITIGNORE, &vars)),
         ("README.md".into(), readme(name)),
     ])
@@ -171,7 +177,10 @@ impl Service {
             ("Title", self.key.replace('-', " ").to_upper_camel_case()),
             ("package", format!("{}-api", self.key)),
             ("crate", format!("{}_api", self.key.replace('-', "_"))),
-            ("Service", format!("{}Service", self.key.to_upper_camel_case())),
+            (
+                "Service",
+                format!("{}Service", self.key.to_upper_camel_case()),
+            ),
             ("model", self.model.clone()),
             ("Model", self.model.to_upper_camel_case()),
             ("a_model", a_model.clone()),
@@ -195,7 +204,10 @@ impl Service {
                 dir.join("spec").join(format!("{}.json", self.key)),
                 render(templates::SPEC, &vars),
             ),
-            (dir.join("Cargo.toml"), render(templates::SERVICE_CARGO, &vars)),
+            (
+                dir.join("Cargo.toml"),
+                render(templates::SERVICE_CARGO, &vars),
+            ),
             (dir.join("build.rs"), render(templates::BUILD_RS, &vars)),
             (dir.join("src/main.rs"), render(templates::MAIN_RS, &vars)),
             (dir.join("src/api.rs"), render(templates::API_RS, &vars)),
@@ -246,7 +258,10 @@ pub fn refuse_existing(root: &Path, files: &[(PathBuf, String)]) -> anyhow::Resu
     for (path, _) in files {
         let full = root.join(path);
         if full.exists() {
-            bail!("{} exists already; not replacing it (nothing written)", full.display());
+            bail!(
+                "{} exists already; not replacing it (nothing written)",
+                full.display()
+            );
         }
     }
     Ok(())
@@ -431,10 +446,14 @@ mod tests {
             assert_eq!(Service::new(key, None, 1).expect(key).model, model, "{key}");
         }
         assert_eq!(
-            Service::new("users", Some("member"), 1).expect("model").model,
+            Service::new("users", Some("member"), 1)
+                .expect("model")
+                .model,
             "member"
         );
-        for bad in ["Users", "1st", "a_b", "a-", "a--b", "-a", "a b", "", "build", "deps"] {
+        for bad in [
+            "Users", "1st", "a_b", "a-", "a--b", "-a", "a b", "", "build", "deps",
+        ] {
             assert!(Service::new(bad, None, 1).is_err(), "{bad}");
         }
         assert!(Service::new("users", Some("User"), 1).is_err());
@@ -454,7 +473,10 @@ mod tests {
 
         let config = parse(&format!("[workspace]\n{}", shop.config()));
         assert_eq!(next_port(&config).expect("port"), 7106);
-        assert_eq!(port_owner(&config, 7105).expect("owner").as_deref(), Some("shop"));
+        assert_eq!(
+            port_owner(&config, 7105).expect("owner").as_deref(),
+            Some("shop")
+        );
         assert_eq!(port_owner(&config, 7106).expect("owner"), None);
         assert_eq!(
             taken(&config, &shop).expect("taken").as_deref(),
@@ -496,7 +518,10 @@ mod tests {
             "{cargo}"
         );
         let api = &files[4].1;
-        assert!(api.contains("impl OrderItemsService for OrderItems"), "{api}");
+        assert!(
+            api.contains("impl OrderItemsService for OrderItems"),
+            "{api}"
+        );
         assert!(api.contains("order_items::list"), "{api}");
     }
 }

@@ -122,7 +122,10 @@ fn init_new_build_up_verify() {
         "the runtime by path:\n{cargo}"
     );
     assert!(!root.join("services").exists(), "no service yet");
-    refuses(dev(&scratch, &["init", "acme"]), "is a Blueprint workspace already");
+    refuses(
+        dev(&scratch, &["init", "acme"]),
+        "is a Blueprint workspace already",
+    );
 
     // dev new: refused keys first, then shop.
     refuses(dev(&root, &["new", "Shop"]), "its spec key would be `shop`");
@@ -142,12 +145,18 @@ fn init_new_build_up_verify() {
         assert!(root.join(file).is_file(), "{file}");
     }
     let config = read(root.join("blueprint.toml"));
-    assert!(config.contains(&format!("[services.shop]\nport = {port}\n")), "{config}");
+    assert!(
+        config.contains(&format!("[services.shop]\nport = {port}\n")),
+        "{config}"
+    );
     assert!(config.contains("out = \"services/shop/api\""), "{config}");
 
     // Again: refused, nothing written.
     let main_rs = read(root.join("services/shop/src/main.rs"));
-    refuses(dev(&root, &["new", "shop"]), "service `shop` exists already");
+    refuses(
+        dev(&root, &["new", "shop"]),
+        "service `shop` exists already",
+    );
     assert_eq!(read(root.join("blueprint.toml")), config);
     assert_eq!(read(root.join("services/shop/src/main.rs")), main_rs);
 
@@ -204,7 +213,11 @@ fn init_new_build_up_verify() {
     // Ctrl-C's signal: everything stops, exit 0.
     up.signal(Signal::TERM);
     let status = up.wait_exit(SHORT);
-    assert!(status.success(), "dev up exits 0: {status:?}\n{}", up.output());
+    assert!(
+        status.success(),
+        "dev up exits 0: {status:?}\n{}",
+        up.output()
+    );
     eprintln!(
         "dev init + dev new + build + up + verify: {:.1?} (cargo build {:.1?})",
         started.elapsed(),
@@ -314,7 +327,10 @@ impl Up {
             }
             if let Some(status) = self.child.try_wait().expect("wait") {
                 std::thread::sleep(Duration::from_millis(200));
-                panic!("dev up exited ({status}) before a {what}:\n{}", self.output());
+                panic!(
+                    "dev up exited ({status}) before a {what}:\n{}",
+                    self.output()
+                );
             }
             assert!(
                 Instant::now() < deadline,

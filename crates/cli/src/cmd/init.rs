@@ -103,7 +103,10 @@ pub fn run(args: InitArgs) -> anyhow::Result<ExitCode> {
         format!("cd {} && ", args.path.display())
     };
     match &service {
-        Some(s) => eprintln!("next: {cd}cargo build && dev up   (the spec: services/{0}/spec/{0}.json)", s.key),
+        Some(s) => eprintln!(
+            "next: {cd}cargo build && dev up   (the spec: services/{0}/spec/{0}.json)",
+            s.key
+        ),
         None => eprintln!("next: {cd}dev new KEY   (a service: spec, binary, generated package)"),
     }
     Ok(ExitCode::SUCCESS)
