@@ -18,28 +18,20 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use heck::ToUpperCamelCase;
 
-/// How a new workspace depends on the Blueprint runtime (the `blueprint` crate, and
-/// `blueprint-build` for the services' build scripts).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Runtime {
-    /// A checkout of Blueprint: its `crates/runtime` (and `crates/build` beside it),
-    /// written relative to the workspace.
-    Path(PathBuf),
-    /// A version of the `blueprint` and `blueprint-build` crates from the registry.
-    Version(String),
-}
+/// How a new workspace depends on the Blueprint runtime: the `blueprint` crate, and
+/// `blueprint-build` beside it for the services' build scripts (a path is the
+/// checkout's `crates/runtime`, written relative to the workspace).
+pub use blueprint_codegen::RuntimeDependency as Runtime;
 
-impl Runtime {
-    /// The checkout this `dev` was built from when it is still there (`dev` run from,
-    /// or installed from, a Blueprint checkout: the workspace builds against exactly
-    /// that code), else the registry version equal to `dev`'s own.
-    pub fn default_for_this_build() -> Runtime {
-        let runtime = crate::cmd::r#gen::default_runtime_path();
-        if runtime.join("Cargo.toml").is_file() {
-            Runtime::Path(runtime)
-        } else {
-            Runtime::Version(env!("CARGO_PKG_VERSION").to_owned())
-        }
+/// The checkout this `dev` was built from when it is still there (`dev` run from, or
+/// installed from, a Blueprint checkout: the workspace builds against exactly that
+/// code), else the registry version equal to `dev`'s own.
+pub fn default_runtime() -> Runtime {
+    let runtime = crate::cmd::r#gen::default_runtime_path();
+    if runtime.join("Cargo.toml").is_file() {
+        Runtime::Path(runtime)
+    } else {
+        Runtime::Version(env!("CARGO_PKG_VERSION").to_owned())
     }
 }
 
@@ -67,7 +59,7 @@ pub fn workspace_files(
     runtime: &Runtime,
     root: &Path,
 ) -> anyhow::Result<Vec<(PathBuf, String)>> {
-    check_key("organization", org)?;
+    check_organization(org)?;
     let (dependencies, gen_runtime, dev_command) = match runtime {
         Runtime::Path(runtime) => {
             let relative = |target: &Path| -> anyhow::Result<String> {
@@ -123,7 +115,7 @@ pub fn workspace_files(
 }
 
 /// The workspace README.
-pub fn readme(workspace: &str) -> String {
+fn readme(workspace: &str) -> String {
     render(templates::README, &[("workspace", workspace)])
 }
 
@@ -361,14 +353,14 @@ pub fn check_service_key(key: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A workspace or organization name: lower-case letters, digits and single `-`,
-/// starting with a letter.
-fn check_key(what: &str, key: &str) -> anyhow::Result<()> {
-    if key != blueprint_spec::application_key(key)
-        || !key.starts_with(|c: char| c.is_ascii_lowercase())
+/// An organization (`[spec] organization`, the specs' namespaces `io.<org>...`):
+/// lower-case letters, digits and single `-`, starting with a letter.
+fn check_organization(org: &str) -> anyhow::Result<()> {
+    if org != blueprint_spec::application_key(org)
+        || !org.starts_with(|c: char| c.is_ascii_lowercase())
     {
         bail!(
-            "{what} name `{key}`: expected lower-case letters, digits and single `-`, starting with a letter"
+            "organization `{org}`: expected lower-case letters, digits and single `-`, starting with a letter (`dev init --org NAME`; the default is the folder's name)"
         );
     }
     Ok(())

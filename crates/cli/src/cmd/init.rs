@@ -5,7 +5,7 @@
 //! `dev new KEY` adds it. Files that exist are never replaced: DIR may hold other
 //! files (a `.git`), but none `dev init` writes.
 //!
-//! The runtime dependency (see [`scaffold::Runtime`]): the Blueprint checkout `dev`
+//! The runtime dependency (see [`scaffold::default_runtime`]): the Blueprint checkout `dev`
 //! was built from when it is still there, else the registry version equal to `dev`'s
 //! own; `--runtime-path` / `--runtime-version` choose. It is written once, in
 //! `[workspace.dependencies]` and `[gen] runtime`, and CI's `dev` command
@@ -64,13 +64,18 @@ pub fn run(args: InitArgs) -> anyhow::Result<ExitCode> {
     let runtime = match (&args.runtime_path, &args.runtime_version) {
         (Some(path), _) => {
             let path = std::path::absolute(path)?;
-            if !path.join("Cargo.toml").is_file() {
-                bail!("--runtime-path {}: no Cargo.toml there", path.display());
+            let checkout = path.join("Cargo.toml").is_file()
+                && path.with_file_name("build").join("Cargo.toml").is_file();
+            if !checkout {
+                bail!(
+                    "--runtime-path {}: expected the crates/runtime folder of a Blueprint checkout (crates/build beside it)",
+                    path.display()
+                );
             }
             Runtime::Path(path)
         }
         (None, Some(version)) => Runtime::Version(version.clone()),
-        (None, None) => Runtime::default_for_this_build(),
+        (None, None) => scaffold::default_runtime(),
     };
     let org = match &args.org {
         Some(org) => org.clone(),
