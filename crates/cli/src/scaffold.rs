@@ -305,6 +305,29 @@ pub fn taken(
     Ok(None)
 }
 
+/// Format the Rust files among `files` (relative to `root`) as `cargo fmt` does in a
+/// workspace of edition 2024: the templates' lines depend on the names put in them,
+/// so no template text is formatted for every key. Without rustfmt the files stay as
+/// rendered, and a note says so.
+pub fn rustfmt(root: &Path, files: &[(PathBuf, String)]) {
+    let rust: Vec<PathBuf> = files
+        .iter()
+        .filter(|(path, _)| path.extension().is_some_and(|e| e == "rs"))
+        .map(|(path, _)| root.join(path))
+        .collect();
+    if rust.is_empty() {
+        return;
+    }
+    let formatted = std::process::Command::new("rustfmt")
+        .args(["--edition", "2024"])
+        .args(&rust)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !formatted {
+        eprintln!("note: rustfmt did not run; `cargo fmt` formats the new files");
+    }
+}
+
 /// Add `text` at the end of the file at `path`.
 pub fn append(path: &Path, text: &str) -> anyhow::Result<()> {
     let mut contents =

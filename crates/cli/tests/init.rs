@@ -160,9 +160,13 @@ fn init_new_build_up_verify() {
     assert_eq!(read(root.join("blueprint.toml")), config);
     assert_eq!(read(root.join("services/shop/src/main.rs")), main_rs);
 
-    // What is generated is fresh, and the spec passes the design rules.
+    // What is generated is fresh, the spec passes the design rules, and the code is
+    // formatted (the new workspace's CI checks all three).
     succeeds(dev(&root, &["gen", "--check"]));
     succeeds(dev(&root, &["lint"]));
+    let mut fmt = Command::new(env!("CARGO"));
+    fmt.args(["fmt", "--all", "--check"]).current_dir(&root);
+    succeeds(fmt);
 
     // cargo build, on this checkout's dependency versions.
     std::fs::copy(checkout().join("Cargo.lock"), root.join("Cargo.lock")).expect("Cargo.lock");

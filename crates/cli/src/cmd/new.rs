@@ -80,6 +80,8 @@ pub(crate) fn add(config: &Config, service: &Service) -> anyhow::Result<()> {
             path.display()
         );
     }
-    scaffold::write_new(&config.root, &service.files())?;
+    let files = service.files();
+    scaffold::write_new(&config.root, &files)?;
+    scaffold::rustfmt(&config.root, &files);
     scaffold::append(&path, &service.config())
 }
