@@ -9,7 +9,14 @@
 //! dao::users::find_by_id(conn, id)           -> Result<Option<User>, DbError>
 //! dao::users::find_by_email(conn, email)     -> Result<Option<User>, DbError>   (unique index)
 //! dao::users::list(conn, &Filter, &Page)     -> Result<Vec<User>, DbError>      (indexed fields)
+//! dao::users::list_after(conn, &Filter, &Keyset) -> Result<Slice<User>, DbError> (cursor paging)
+//! dao::users::erase_personal_data(conn, &Filter) -> Result<u64, DbError>  (fields annotated `personal_data`)
 //! ```
+//! `Filter` has each indexed field (equality) and, for indexed numbers, dates and
+//! date-times, `<field>_from` (inclusive) and `<field>_to` (exclusive) bounds.
+//! `list_after` pages by keyset: the rows after the cursor the previous page gave, in
+//! the sort's order then the primary key's, so inserts between pages never shift
+//! the rows to come (see `blueprint::db::Keyset`).
 //! A table with a tenant scope (the `auth` scope of its resource, e.g. `agency_id` =
 //! claim `a-id`) gets a `Scope` struct, and every function takes `&Scope` after
 //! `conn`: lookups, deletes, updates and lists match the scope's columns too (a row
@@ -87,6 +94,11 @@ fn param_type(ctx: &Ctx<'_>, t: &TypeRef) -> TokenStream {
         }
     }
 }
+
+/// The key of a cursor's values in a `list_after` document (`blueprint::db::AFTER`).
+const AFTER: &str = "_after";
+/// The annotation marking a field as personal data, erased by `erase_personal_data`.
+const PERSONAL_DATA: &str = "personal_data";
 
 /// The names a lookup function binds or reads besides its key parameters.
 const LOOKUP_LOCALS: &[&str] = &["conn", "lookup", "sql", "decode"];
@@ -281,6 +293,23 @@ fn table_module(ctx: &Ctx<'_>, table: &Table, module: Ident) -> TokenStream {
         .copied()
         .filter(|c| !scope_columns.contains(&c.name))
         .collect();
+    // Range bounds for indexed columns whose order means something on both
+    // dialects (SQLite keeps decimals as text): `<field>_from` <= value < `<field>_to`.
+    let ranged: Vec<&sql::Column> = filtered
+        .iter()
+        .copied()
+        .filter(|c| {
+            matches!(
+                c.ty,
+                sql::ColumnType::Integer
+                    | sql::ColumnType::Long
+                    | sql::ColumnType::Double
+                    | sql::ColumnType::Date
+                    | sql::ColumnType::DateTime
+            ) && table.column(&format!("{}_from", c.name)).is_none()
+                && table.column(&format!("{}_to", c.name)).is_none()
+        })
+        .collect();
     let filter_fields = filtered.iter().map(|c| {
         let name = ident(&c.name);
         let ty = ctx.rust_type(&field_type(&c.name), Place::Sibling);
@@ -290,7 +319,20 @@ fn table_module(ctx: &Ctx<'_>, table: &Table, module: Ident) -> TokenStream {
             pub #name: Option<#ty>,
         }
     });
-    let filter_clauses: Vec<TokenStream> = filtered
+    let range_fields = ranged.iter().flat_map(|c| {
+        let ty = ctx.rust_type(&field_type(&c.name), Place::Sibling);
+        [("from", "at or after"), ("to", "before")].map(|(end, what)| {
+            let wire = format!("{}_{end}", c.name);
+            let name = ident(&wire);
+            let doc = format!(" Rows whose `{}` is {what} this.", c.name);
+            quote! {
+                #[doc = #doc]
+                #[serde(rename = #wire, skip_serializing_if = "Option::is_none")]
+                pub #name: Option<#ty>,
+            }
+        })
+    });
+    let mut filter_clauses: Vec<TokenStream> = filtered
         .iter()
         .map(|c| {
             let name = ident(&c.name);
@@ -306,6 +348,22 @@ fn table_module(ctx: &Ctx<'_>, table: &Table, module: Ident) -> TokenStream {
             }
         })
         .collect();
+    for c in &ranged {
+        for (end, op) in [("from", ">="), ("to", "<")] {
+            let wire = format!("{}_{end}", c.name);
+            let name = ident(&wire);
+            let clause = constant(
+                format!("filter_{}", wire.to_snake_case()),
+                postgres::bound(c, op, &wire),
+                sqlite::bound(c, op, &wire),
+            );
+            filter_clauses.push(quote! {
+                if filter.#name.is_some() {
+                    clauses.push(#clause.get(dialect));
+                }
+            });
+        }
+    }
     let scope_clauses: Vec<TokenStream> = scope_columns
         .iter()
         .map(|c| {
@@ -314,7 +372,7 @@ fn table_module(ctx: &Ctx<'_>, table: &Table, module: Ident) -> TokenStream {
                 postgres::filter(c),
                 sqlite::filter(table, c),
             );
-            quote! { clauses.push(#clause.get(dialect)); }
+            quote!(#clause.get(dialect))
         })
         .collect();
     // The indexed columns and the timestamps: `Model::sortable`, which the
@@ -327,7 +385,7 @@ fn table_module(ctx: &Ctx<'_>, table: &Table, module: Ident) -> TokenStream {
         .unwrap_or_default();
     let default_sort = format!("-{CREATED_AT}");
     let filter_doc = format!(
-        " Filters for [`list`]: the indexed fields of `{}`; `None` matches every row.",
+        " Filters of the rows of `{}`: its indexed fields (and bounds of the ordered ones); `None` matches every row.",
         table.name
     );
     let list_doc = format!(
@@ -339,11 +397,55 @@ fn table_module(ctx: &Ctx<'_>, table: &Table, module: Ident) -> TokenStream {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    // Keyset paging: the sortable columns every row has a value of (required
+    // model fields; not JSON, not the scope's, which is one value per scope), each
+    // with its cursor value read from the document's `_after` object.
+    let keyset_columns: Vec<&sql::Column> = sortable
+        .iter()
+        .filter_map(|name| table.column(name))
+        .filter(|c| c.field && !c.nullable && !c.ty.is_json() && !scope_columns.contains(&c.name))
+        .collect();
+    let keyset_entries = keyset_columns.iter().map(|c| {
+        let name = c.name.as_str();
+        let value = statement(
+            &postgres::value_at(c, &[AFTER, name]),
+            &sqlite::value_at(c, &[AFTER, name]),
+        );
+        quote! { (#name, #value) }
+    });
+    let keyset_key: Vec<&str> = table
+        .primary_key
+        .iter()
+        .filter(|k| !scope_columns.contains(k))
+        .map(String::as_str)
+        .collect();
+    let keyset_default = if keyset_columns.iter().any(|c| c.name == CREATED_AT) {
+        default_sort.clone()
+    } else {
+        keyset_key.join(",")
+    };
+    let keyset_usable = !keyset_key.is_empty()
+        && keyset_key
+            .iter()
+            .all(|k| keyset_columns.iter().any(|c| c.name == *k));
+    // Erasure: the fields annotated `personal_data`, when every one may be null.
+    let personal: Vec<&sql::Column> = fields
+        .iter()
+        .filter(|f| f.annotations.iter().any(|a| a == PERSONAL_DATA))
+        .filter_map(|f| table.column(&f.name))
+        .collect();
+    let erasable = !personal.is_empty() && personal.iter().all(|c| c.nullable);
     let module_doc = format!(" Table `{}`: rows of model `{}`.", table.name, table.model);
     let scope_items = scoped.then(|| scope_struct(ctx, table, &scope, &field_type));
-    // The list's document: the scope's values and the filter's.
-    let list_doc_value = if scoped {
+    // A list's document: the scope's values and the filter's.
+    let query = if scoped {
+        quote!(Query { scope, filter })
+    } else {
+        quote!(filter)
+    };
+    let query_struct = scoped.then(|| {
         quote! {
+            /// A list's statement document: the scope's values and the filter's.
             #[derive(::blueprint::serde::Serialize)]
             #[serde(crate = "::blueprint::serde")]
             struct Query<'a> {
@@ -352,11 +454,126 @@ fn table_module(ctx: &Ctx<'_>, table: &Table, module: Ident) -> TokenStream {
                 #[serde(flatten)]
                 filter: &'a Filter,
             }
-            let doc = ::blueprint::db::to_doc(&Query { scope, filter })?;
+        }
+    });
+    // The scope's clauses always apply, then the filter's.
+    let clauses = if scoped {
+        quote! {
+            let mut clauses = vec![#(#scope_clauses),*];
+            clauses.extend(filter_clauses(dialect, filter));
         }
     } else {
-        quote! { let doc = ::blueprint::db::to_doc(filter)?; }
+        quote!(let clauses = filter_clauses(dialect, filter);)
     };
+    let filter_clauses_fn = if filter_clauses.is_empty() {
+        quote! {
+            fn filter_clauses(_dialect: Dialect, _filter: &Filter) -> Vec<&'static str> {
+                Vec::new()
+            }
+        }
+    } else {
+        quote! {
+            fn filter_clauses(dialect: Dialect, filter: &Filter) -> Vec<&'static str> {
+                let mut clauses = Vec::new();
+                #(#filter_clauses)*
+                clauses
+            }
+        }
+    };
+    let keyset_items = keyset_usable.then(|| {
+        let doc = format!(
+            " Rows of `{}` matching `filter`, the page after `page.after` (the cursor the previous page gave; the first page without), at most `page.limit` (25 by default, at most 100) sorted by `page.sort` over {} (default `{keyset_default}`) then the primary key; with the cursor of the next page, `None` after the last.",
+            table.name,
+            keyset_columns
+                .iter()
+                .map(|c| format!("`{}`", c.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        quote! {
+            /// The columns a keyset page may sort by, each with its cursor value.
+            const KEYSET: &[(&str, Statement)] = &[#(#keyset_entries),*];
+            const KEYSET_DEFAULT_SORT: &str = #keyset_default;
+            const KEY: &[&str] = &[#(#keyset_key),*];
+
+            #[doc = #doc]
+            pub async fn list_after<'c>(conn: impl Into<Conn<'c>>, #scope_param filter: &Filter, page: &Keyset) -> Result<Slice<#model>, DbError> {
+                let order = page.resolve::<Filter>(KEYSET, KEYSET_DEFAULT_SORT, KEY)?;
+                let conn = conn.into();
+                let dialect = conn.dialect();
+                #clauses
+                let sql = order.sql(dialect, #list.get(dialect), &clauses);
+                let doc = order.document(&#query)?;
+                let rows = conn
+                    .fetch_all(sql.into(), &doc, &[order.fetch()])
+                    .await?
+                    .iter()
+                    .map(|r| decode(r))
+                    .collect::<Result<Vec<#model>, DbError>>()?;
+                order.slice(rows)
+            }
+        }
+    });
+    let erase_items = erasable.then(|| {
+        let erase = constant(
+            "erase".into(),
+            postgres::erase(table, &personal, false),
+            sqlite::erase(table, &personal, false),
+        );
+        let names = personal
+            .iter()
+            .map(|c| format!("`{}`", c.name))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let journal = table.journal.is_some().then(|| {
+            let erase_journal = constant(
+                "erase_journal".into(),
+                postgres::erase(table, &personal, true),
+                sqlite::erase(table, &personal, true),
+            );
+            quote! {
+                let sql = ::blueprint::db::all_of(#erase_journal.get(dialect), &clauses);
+                Conn::from(&mut conn).execute(sql.into(), &doc, &[]).await?;
+            }
+        });
+        let doc = format!(
+            " Erase the personal data of the rows of `{}` matching `filter`{}: {names} (the fields annotated `personal_data`) become null{}; the rows are kept. How many rows changed: a second call changes none, and a changed row is journaled like any write. A filter matching every row is [`DbError::Unfiltered`].",
+            table.name,
+            if scoped { ", in every scope (the person is erased wherever they are)" } else { "" },
+            if table.journal.is_some() { ", in the table and in its journal" } else { "" },
+        );
+        quote! {
+            #[doc = #doc]
+            pub async fn erase_personal_data<'c>(conn: impl Into<Conn<'c>>, filter: &Filter) -> Result<u64, DbError> {
+                let mut conn = conn.into();
+                let dialect = conn.dialect();
+                let clauses = filter_clauses(dialect, filter);
+                if clauses.is_empty() {
+                    return Err(DbError::Unfiltered);
+                }
+                let doc = ::blueprint::db::to_doc(filter)?;
+                #journal
+                let sql = ::blueprint::db::all_of(#erase.get(dialect), &clauses);
+                conn.execute(sql.into(), &doc, &[]).await
+            }
+        }
+    });
+    let mut imports = vec![
+        "decode",
+        "Conn",
+        "DbError",
+        "Dialect",
+        "Doc",
+        "Page",
+        "Row",
+        "Statement",
+        "Write",
+    ];
+    if keyset_usable {
+        imports.extend(["Keyset", "Slice"]);
+    }
+    imports.sort_by_key(|name| (name.starts_with(char::is_uppercase), *name));
+    let imports = imports.iter().map(|name| format_ident!("{name}"));
     // An upsert that wrote nothing either found the same content in the scope, or
     // met a row of another tenant with this key.
     let upsert_body = if scoped {
@@ -389,7 +606,7 @@ fn table_module(ctx: &Ctx<'_>, table: &Table, module: Ident) -> TokenStream {
     quote! {
         #[doc = #module_doc]
         pub mod #module {
-            use ::blueprint::db::{decode, Conn, DbError, Doc, Page, Row, Statement, Write};
+            use ::blueprint::db::{#(#imports),*};
 
             #(#consts)*
 
@@ -434,27 +651,36 @@ fn table_module(ctx: &Ctx<'_>, table: &Table, module: Ident) -> TokenStream {
             #(#key_fns)*
 
             #[doc = #filter_doc]
-            #[derive(Debug, Clone, Default, PartialEq, ::blueprint::serde::Serialize)]
+            #[derive(Debug, Clone, Default, PartialEq, ::blueprint::serde::Serialize, ::blueprint::serde::Deserialize)]
             #[serde(crate = "::blueprint::serde")]
             pub struct Filter {
                 #(#filter_fields)*
+                #(#range_fields)*
             }
+
+            /// The `WHERE` fragments of the filters that are set (values are bound
+            /// from the document, never written into the SQL).
+            #filter_clauses_fn
+
+            #query_struct
 
             #[doc = #list_doc]
             pub async fn list<'c>(conn: impl Into<Conn<'c>>, #scope_param filter: &Filter, page: &Page) -> Result<Vec<#model>, DbError> {
                 let conn = conn.into();
                 let dialect = conn.dialect();
-                let mut clauses: Vec<&str> = Vec::new();
-                #(#scope_clauses)*
-                #(#filter_clauses)*
+                #clauses
                 let sql = ::blueprint::db::list_sql(dialect, #list.get(dialect), &clauses, page, SORTABLE, DEFAULT_SORT)?;
-                #list_doc_value
+                let doc = ::blueprint::db::to_doc(&#query)?;
                 conn.fetch_all(sql.into(), &doc, &[page.effective_limit(), page.effective_offset()])
                     .await?
                     .iter()
                     .map(|r| decode(r))
                     .collect()
             }
+
+            #keyset_items
+
+            #erase_items
         }
     }
 }

@@ -74,6 +74,7 @@ impl AuthService for Events {
             r#type: request.body.r#type,
             name: request.body.name,
             timestamp: request.body.timestamp,
+            ip_address: None,
         };
         events::insert(&self.db, &scope(&context), &event)
             .await

@@ -906,6 +906,234 @@ async fn tenant_scope(db: Db) {
     );
 }
 
+/// One event of the `auth` fixture at `second` past a fixed minute, with a user
+/// and an address.
+fn timed(
+    id: u128,
+    agency: blueprint::uuid::Uuid,
+    second: u32,
+    user: u128,
+) -> auth_api::models::Event {
+    serde_json::from_value(serde_json::json!({
+        "id": blueprint::uuid::Uuid::from_u128(id),
+        "agency_id": agency,
+        "user_id": blueprint::uuid::Uuid::from_u128(user),
+        "type": if id.is_multiple_of(3) { "logout" } else { "login" },
+        "timestamp": format!("2024-03-01T10:11:{second:02}.500Z"),
+        "ip_address": format!("10.0.0.{id}"),
+    }))
+    .unwrap()
+}
+
+/// Every page of `list_after` in `sort`, `limit` rows a page; `between` runs
+/// after each page (inserting rows meanwhile).
+async fn all_pages(
+    db: &Db,
+    scope: &auth_api::dao::events::Scope,
+    filter: &auth_api::dao::events::Filter,
+    sort: &str,
+    limit: i64,
+    mut between: impl AsyncFnMut(usize),
+) -> Vec<blueprint::uuid::Uuid> {
+    use auth_api::dao::events;
+    use blueprint::db::Keyset;
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    for page in 0.. {
+        let slice = events::list_after(db, scope, filter, &Keyset::new(limit, cursor).sorted(sort))
+            .await
+            .unwrap();
+        assert!(slice.rows.len() <= usize::try_from(limit).unwrap());
+        seen.extend(slice.rows.iter().map(|e| e.id));
+        between(page).await;
+        match slice.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    seen
+}
+
+/// Keyset pages: every row once, in the sort's order then the key's, whatever is
+/// inserted between pages; bounds on an ordered column; bad cursors refused. Then
+/// erasure: a user's personal data nulled in every scope and in the journal, the
+/// rows kept, a second erasure changing nothing.
+async fn keyset_ranges_and_erasure(db: Db) {
+    use auth_api::dao::events;
+    use blueprint::db::Keyset;
+    use blueprint::uuid::Uuid;
+    migrate::reset(&db).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    migrate_fixture(&db, "auth.json", dir.path()).await;
+    let (a, b) = (Uuid::from_u128(0xa), Uuid::from_u128(0xb));
+    let (mine, theirs) = (
+        events::Scope { agency_id: a },
+        events::Scope { agency_id: b },
+    );
+    // 30 events of ours, three to a second (ties broken by the key), 5 of theirs.
+    let mut ours = Vec::new();
+    for id in 1..=30u128 {
+        let e = timed(id, a, u32::try_from(id / 3).unwrap(), 0x75 + id % 2);
+        events::insert(&db, &mine, &e).await.unwrap();
+        ours.push(e);
+    }
+    for id in 31..=35u128 {
+        events::insert(&db, &theirs, &timed(id, b, 1, 0x75))
+            .await
+            .unwrap();
+    }
+    let mut newest_first = ours.clone();
+    newest_first.sort_by_key(|e| std::cmp::Reverse((e.timestamp, e.id)));
+    let expected: Vec<Uuid> = newest_first.iter().map(|e| e.id).collect();
+    let none = events::Filter::default();
+    let seen = all_pages(&db, &mine, &none, "-timestamp", 7, async |_| {}).await;
+    assert_eq!(
+        seen, expected,
+        "newest first, ties by key, another agency's never"
+    );
+
+    // Mixed directions: type ascending, then newest first.
+    let mut by_type = ours.clone();
+    by_type.sort_by(|x, y| (&x.r#type, y.timestamp, y.id).cmp(&(&y.r#type, x.timestamp, x.id)));
+    let seen = all_pages(&db, &mine, &none, "type,-timestamp", 4, async |_| {}).await;
+    assert_eq!(seen, by_type.iter().map(|e| e.id).collect::<Vec<_>>());
+
+    // Inserts between pages, newer and older than the cursor, with equal
+    // timestamps: the rows that were there come once each, in order.
+    let mut next_id = 100u128;
+    let seen = all_pages(&db, &mine, &none, "-timestamp", 5, async |page| {
+        for second in [0, 5, 9, 30] {
+            next_id += 1;
+            let e = timed(next_id, a, second + u32::try_from(page).unwrap() % 3, 0x99);
+            events::insert(&db, &mine, &e).await.unwrap();
+        }
+    })
+    .await;
+    let unique: std::collections::HashSet<&Uuid> = seen.iter().collect();
+    assert_eq!(unique.len(), seen.len(), "no row twice");
+    let old: Vec<Uuid> = seen
+        .iter()
+        .copied()
+        .filter(|id| expected.contains(id))
+        .collect();
+    assert_eq!(old, expected, "every row that was there, in order");
+
+    // Bounds: from inclusive, to exclusive; with the other filters.
+    let at = |second: u32| {
+        format!("2024-03-01T10:11:{second:02}.500Z")
+            .parse()
+            .unwrap()
+    };
+    let window = events::Filter {
+        timestamp_from: Some(at(2)),
+        timestamp_to: Some(at(4)),
+        user_id: Some(Uuid::from_u128(0x75)),
+        ..Default::default()
+    };
+    let rows = events::list_after(
+        &db,
+        &mine,
+        &window,
+        &Keyset::first(100).sorted("-timestamp"),
+    )
+    .await
+    .unwrap();
+    let want: Vec<Uuid> = newest_first
+        .iter()
+        .filter(|e| {
+            e.timestamp >= at(2) && e.timestamp < at(4) && e.user_id == Uuid::from_u128(0x75)
+        })
+        .map(|e| e.id)
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(rows.rows.iter().map(|e| e.id).collect::<Vec<_>>(), want);
+    assert_eq!(rows.next, None);
+
+    // A cursor of another sort, or not one at all, is refused before any SQL.
+    let first = events::list_after(&db, &mine, &none, &Keyset::first(2).sorted("-timestamp"))
+        .await
+        .unwrap();
+    let cursor = first.next.unwrap();
+    for (sort, cursor) in [
+        ("type", cursor.clone()),
+        ("-timestamp", format!("{cursor}x")),
+        ("-timestamp", "e30".into()),
+    ] {
+        let err = events::list_after(
+            &db,
+            &mine,
+            &none,
+            &Keyset::new(2, Some(cursor)).sorted(sort),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(err, DbError::InvalidCursor(_)), "{err:?}");
+        assert!(matches!(err.refusal(), Some(Refusal::Invalid(_))));
+    }
+
+    // Erasure, by user, across agencies: user 0x75 has rows in both.
+    let user = events::Filter {
+        user_id: Some(Uuid::from_u128(0x75)),
+        ..Default::default()
+    };
+    let held = |db: Db| async move {
+        count(&db, "SELECT count(*) FROM events WHERE user_id IN ('00000000-0000-0000-0000-000000000075') AND ip_address IS NOT NULL").await
+    };
+    let before = held(db.clone()).await;
+    assert!(before > 5);
+    let total = count(&db, "SELECT count(*) FROM events").await;
+    assert!(matches!(
+        events::erase_personal_data(&db, &events::Filter::default()).await,
+        Err(DbError::Unfiltered)
+    ));
+    let changed = events::erase_personal_data(&db, &user).await.unwrap();
+    assert_eq!(i64::try_from(changed).unwrap(), before);
+    assert_eq!(held(db.clone()).await, 0);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM events").await,
+        total,
+        "rows kept"
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM events_journal WHERE user_id IN ('00000000-0000-0000-0000-000000000075') AND ip_address IS NOT NULL").await,
+        0,
+        "and the journal's copies"
+    );
+    let theirs_row = events::find_by_id(&db, &theirs, &Uuid::from_u128(31))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (theirs_row.ip_address, theirs_row.r#type.as_str()),
+        (None, "login")
+    );
+    assert!(
+        events::find_by_id(&db, &mine, &Uuid::from_u128(3))
+            .await
+            .unwrap()
+            .unwrap()
+            .ip_address
+            .is_some(),
+        "other users keep theirs"
+    );
+    let journaled = count(&db, "SELECT count(*) FROM events_journal").await;
+    assert_eq!(
+        events::erase_personal_data(&db, &user).await.unwrap(),
+        0,
+        "idempotent"
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM events_journal").await,
+        journaled
+    );
+    // The erased row's hash is unknown: writing its old content back writes.
+    let before_erasure = timed(2, a, 0, 0x75);
+    assert_eq!(
+        events::upsert(&db, &mine, &before_erasure).await.unwrap(),
+        Write::Changed
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Drivers
 
@@ -980,6 +1208,7 @@ cases!(
     retention,
     all_types_round_trip,
     tenant_scope,
+    keyset_ranges_and_erasure,
     declared_timestamps_stay_managed,
     corpus_ddl_applies,
 );

@@ -6,7 +6,9 @@
 use super::models;
 /// Table `indexed_products`: rows of model `indexed_product`.
 pub mod indexed_products {
-    use ::blueprint::db::{decode, Conn, DbError, Doc, Page, Row, Statement, Write};
+    use ::blueprint::db::{
+        decode, Conn, DbError, Dialect, Doc, Keyset, Page, Row, Slice, Statement, Write,
+    };
     const INSERT: Statement = Statement {
         postgres: "INSERT INTO \"indexed_products\" (\"id\", \"name\", \"applied\", \"hash_code\") SELECT r.\"id\", r.\"name\", r.\"applied\", $2 FROM jsonb_populate_record(NULL::\"indexed_products\", $1::text::jsonb) r",
         sqlite: "INSERT INTO \"indexed_products\" (\"id\", \"name\", \"applied\", \"hash_code\") VALUES (?1 ->> '$.\"id\"', ?1 ->> '$.\"name\"', ?1 ->> '$.\"applied\"', ?2)",
@@ -104,12 +106,28 @@ pub mod indexed_products {
         let sql = DELETE_BY_ID.get(conn.dialect());
         Ok(conn.execute(sql.into(), &lookup, &[]).await? > 0)
     }
-    /// Filters for [`list`]: the indexed fields of `indexed_products`; `None` matches every row.
-    #[derive(Debug, Clone, Default, PartialEq, ::blueprint::serde::Serialize)]
+    /// Filters of the rows of `indexed_products`: its indexed fields (and bounds of the ordered ones); `None` matches every row.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        PartialEq,
+        ::blueprint::serde::Serialize,
+        ::blueprint::serde::Deserialize
+    )]
     #[serde(crate = "::blueprint::serde")]
     pub struct Filter {
         #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
         pub id: Option<String>,
+    }
+    /// The `WHERE` fragments of the filters that are set (values are bound
+    /// from the document, never written into the SQL).
+    fn filter_clauses(dialect: Dialect, filter: &Filter) -> Vec<&'static str> {
+        let mut clauses = Vec::new();
+        if filter.id.is_some() {
+            clauses.push(FILTER_ID.get(dialect));
+        }
+        clauses
     }
     /// Rows of `indexed_products` matching `filter`, one page (limit 25 by default, at most 100), sorted by `page.sort` over `id`, `created_at`, `updated_at` (default `-created_at`).
     pub async fn list<'c>(
@@ -119,10 +137,7 @@ pub mod indexed_products {
     ) -> Result<Vec<super::models::IndexedProduct>, DbError> {
         let conn = conn.into();
         let dialect = conn.dialect();
-        let mut clauses: Vec<&str> = Vec::new();
-        if filter.id.is_some() {
-            clauses.push(FILTER_ID.get(dialect));
-        }
+        let clauses = filter_clauses(dialect, filter);
         let sql = ::blueprint::db::list_sql(
             dialect,
             LIST.get(dialect),
@@ -131,7 +146,7 @@ pub mod indexed_products {
             SORTABLE,
             DEFAULT_SORT,
         )?;
-        let doc = ::blueprint::db::to_doc(filter)?;
+        let doc = ::blueprint::db::to_doc(&filter)?;
         conn.fetch_all(
                 sql.into(),
                 &doc,
@@ -141,5 +156,37 @@ pub mod indexed_products {
             .iter()
             .map(|r| decode(r))
             .collect()
+    }
+    /// The columns a keyset page may sort by, each with its cursor value.
+    const KEYSET: &[(&str, Statement)] = &[
+        (
+            "id",
+            Statement {
+                postgres: "$1::text::jsonb -> '_after' ->> 'id'",
+                sqlite: "?1 ->> '$.\"_after\".\"id\"'",
+            },
+        ),
+    ];
+    const KEYSET_DEFAULT_SORT: &str = "id";
+    const KEY: &[&str] = &["id"];
+    /// Rows of `indexed_products` matching `filter`, the page after `page.after` (the cursor the previous page gave; the first page without), at most `page.limit` (25 by default, at most 100) sorted by `page.sort` over `id` (default `id`) then the primary key; with the cursor of the next page, `None` after the last.
+    pub async fn list_after<'c>(
+        conn: impl Into<Conn<'c>>,
+        filter: &Filter,
+        page: &Keyset,
+    ) -> Result<Slice<super::models::IndexedProduct>, DbError> {
+        let order = page.resolve::<Filter>(KEYSET, KEYSET_DEFAULT_SORT, KEY)?;
+        let conn = conn.into();
+        let dialect = conn.dialect();
+        let clauses = filter_clauses(dialect, filter);
+        let sql = order.sql(dialect, LIST.get(dialect), &clauses);
+        let doc = order.document(&filter)?;
+        let rows = conn
+            .fetch_all(sql.into(), &doc, &[order.fetch()])
+            .await?
+            .iter()
+            .map(|r| decode(r))
+            .collect::<Result<Vec<super::models::IndexedProduct>, DbError>>()?;
+        order.slice(rows)
     }
 }

@@ -3,17 +3,17 @@
 //! Every `tests/auth/cases/<name>.json` describes one request to a small axum
 //! service guarded by the runtime's auth layer: which keys the service trusts, the
 //! `Authorization` header or a recipe for the token (signing key, header fields,
-//! claims relative to now, tampering, padding), and the status it must get. The
-//! answer (status, `WWW-Authenticate`, body) is a snapshot in `tests/auth/snapshots`;
-//! every refusal is also checked to leak nothing of the token or its claims.
+//! claims relative to now, tampering, padding), and the status it must get (the
+//! format and the recipes are `blueprint_testkit::auth_cases`, which services'
+//! tests run the same cases with). The answer (status, `WWW-Authenticate`, body)
+//! is a snapshot in `tests/auth/snapshots`; every refusal is also checked to leak
+//! nothing of the token or its claims.
 //!
 //! The service: `GET /events` lists the caller's agency's events, `GET /events/{id}`
 //! finds one of them (another agency's is 404), `DELETE /events/{id}` needs the
 //! role `admin`.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Body;
@@ -21,32 +21,17 @@ use axum::extract::{Extension, Path as UrlPath};
 use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use blueprint::auth::{
-    Claims, DevKeyPair, Header, KeySet, RequireAuthLayer, Rule, SigningKey, Verifier,
-};
+use blueprint::auth::{Claims, DevKeyPair, KeySet, RequireAuthLayer, Rule, SigningKey, Verifier};
 use blueprint::{ErrorBody, server};
+use blueprint_testkit::auth_cases::{
+    self, AGENCY, Case, OTHER_AGENCY, USER, dir, key_file, now_ms,
+};
 use http_body_util::BodyExt;
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
 use tower::ServiceExt;
 use uuid::Uuid;
 
-const USER: Uuid = Uuid::from_u128(0x0000_0001_0000_4000_8000_0000_0000_0001);
-const AGENCY: Uuid = Uuid::from_u128(0x0000_000a_0000_4000_8000_0000_0000_000a);
-const OTHER_AGENCY: Uuid = Uuid::from_u128(0x0000_000b_0000_4000_8000_0000_0000_000b);
 const OWN_EVENT: Uuid = Uuid::from_u128(0x0000_00e1_0000_4000_8000_0000_0000_00e1);
 const OTHER_EVENT: Uuid = Uuid::from_u128(0x0000_00e2_0000_4000_8000_0000_0000_00e2);
-
-fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/auth")
-}
-
-fn key_file(name: &str) -> String {
-    let path = dir().join("keys").join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 // ---------------------------------------------------------------------------
 // The service under test
@@ -119,186 +104,18 @@ fn service(verifier: Option<Arc<Verifier>>) -> Router {
 }
 
 // ---------------------------------------------------------------------------
-// Cases
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Case {
-    /// What the case shows.
-    about: String,
-    /// The key file the service trusts (`null`: none configured).
-    #[serde(default = "default_keys")]
-    keys: Option<String>,
-    /// `METHOD /path`; `$own_event` and `$other_event` name the two events.
-    #[serde(default = "default_request")]
-    request: String,
-    /// The raw `Authorization` header; without it (and without `token`) none is sent.
-    authorization: Option<String>,
-    /// The scheme the token is sent with (default `Bearer`).
-    #[serde(default = "default_scheme")]
-    scheme: String,
-    token: Option<Recipe>,
-    status: u16,
-}
-
-fn default_keys() -> Option<String> {
-    Some("jwks.json".into())
-}
-
-fn default_scheme() -> String {
-    "Bearer".into()
-}
-
-fn default_request() -> String {
-    "GET /events".into()
-}
-
-/// How to make the token.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Recipe {
-    /// `<name>` signs with `keys/<name>.key.pem`; `none` leaves the token unsigned;
-    /// `hs256:<file>` signs HS256 with the bytes of `keys/<file>` as the secret.
-    key: String,
-    /// Header fields set over the key's own (`alg`, `kid`, `jwk`, ...).
-    #[serde(default)]
-    header: Map<String, Value>,
-    /// Claims set over `{"u-id": $user, "a-id": $agency, "e": "now+1h"}`; `null`
-    /// removes one. `now±N{s,m,h}` is a time: milliseconds in `e`, seconds elsewhere.
-    #[serde(default)]
-    claims: Map<String, Value>,
-    /// After signing, replace the payload with the claims with these set.
-    tamper: Option<Map<String, Value>>,
-    /// Append characters until the token is this long.
-    pad_to: Option<usize>,
-}
-
-fn now_ms() -> i64 {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970");
-    i64::try_from(d.as_millis()).expect("ms fit i64")
-}
-
-/// `$user` etc. and `now±N{s,m,h}` made concrete.
-fn resolve(name: &str, value: &Value, now: i64) -> Value {
-    let Some(text) = value.as_str() else {
-        return value.clone();
-    };
-    match text {
-        "$user" => return json!(USER),
-        "$agency" => return json!(AGENCY),
-        "$other_agency" => return json!(OTHER_AGENCY),
-        _ => {}
-    }
-    let Some(offset) = text.strip_prefix("now") else {
-        return value.clone();
-    };
-    let (sign, rest) = match offset.split_at_checked(1) {
-        Some(("+", rest)) => (1, rest),
-        Some(("-", rest)) => (-1, rest),
-        _ => (1, "0s"),
-    };
-    let (digits, unit) = rest.split_at(rest.len() - 1);
-    let n: i64 = digits.parse().expect("a number of units");
-    let seconds = n * match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        other => panic!("unknown time unit {other}"),
-    };
-    let at_ms = now + sign * seconds * 1000;
-    if name == "e" {
-        json!(at_ms)
-    } else {
-        json!(at_ms / 1000)
-    }
-}
-
-fn claims_of(overrides: &Map<String, Value>, now: i64) -> Map<String, Value> {
-    let mut claims = Map::new();
-    claims.insert("u-id".into(), json!("$user"));
-    claims.insert("a-id".into(), json!("$agency"));
-    claims.insert("e".into(), json!("now+1h"));
-    for (k, v) in overrides {
-        if v.is_null() {
-            claims.remove(k);
-        } else {
-            claims.insert(k.clone(), v.clone());
-        }
-    }
-    claims
-        .iter()
-        .map(|(k, v)| (k.clone(), resolve(k, v, now)))
-        .collect()
-}
-
-fn b64_json(v: &impl serde::Serialize) -> String {
-    B64.encode(serde_json::to_vec(v).expect("json"))
-}
-
-fn make_token(recipe: &Recipe, now: i64) -> String {
-    let claims = claims_of(&recipe.claims, now);
-    let mut token = if recipe.key == "none" {
-        let mut header = json!({"alg": "none", "typ": "JWT"});
-        for (k, v) in &recipe.header {
-            header[k] = v.clone();
-        }
-        format!("{}.{}.", b64_json(&header), b64_json(&claims))
-    } else if let Some(file) = recipe.key.strip_prefix("hs256:") {
-        let secret = key_file(file);
-        let mut header = Header::new(jsonwebtoken::Algorithm::HS256);
-        header.kid = recipe
-            .header
-            .get("kid")
-            .and_then(|k| k.as_str())
-            .map(Into::into);
-        let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()).expect("a secret");
-        jsonwebtoken::encode(&header, &claims, &key).expect("HS256 signs")
-    } else {
-        let key = SigningKey::from_pem(&key_file(&format!("{}.key.pem", recipe.key)))
-            .expect("test key loads");
-        let mut header = serde_json::to_value(key.header()).expect("header json");
-        for (k, v) in &recipe.header {
-            header[k] = v.clone();
-        }
-        let header: Header = serde_json::from_value(header).expect("a header jsonwebtoken reads");
-        key.sign_with_header(&header, &claims).expect("signs")
-    };
-    if let Some(changes) = &recipe.tamper {
-        let mut tampered = claims.clone();
-        for (k, v) in changes {
-            tampered.insert(k.clone(), resolve(k, v, now));
-        }
-        let parts: Vec<&str> = token.split('.').collect();
-        token = format!("{}.{}.{}", parts[0], b64_json(&tampered), parts[2]);
-    }
-    if let Some(len) = recipe.pad_to {
-        while token.len() < len {
-            token.push('A');
-        }
-    }
-    token
-}
-
-fn substitute(path: &str) -> String {
-    path.replace("$own_event", &OWN_EVENT.to_string())
-        .replace("$other_event", &OTHER_EVENT.to_string())
-}
+// Cases (the format and the token recipes: `blueprint_testkit::auth_cases`)
 
 async fn run(case: &Case) -> (u16, String, String) {
-    let now = now_ms();
     let verifier = case.keys.as_ref().map(|file| {
-        let keys = KeySet::from_file(&dir().join("keys").join(file)).expect("keys load");
+        let keys = KeySet::from_file(&auth_cases::key_path(file)).expect("keys load");
         Arc::new(Verifier::new(keys))
     });
-    let (method, path) = case.request.split_once(' ').expect("`METHOD /path`");
-    let mut request = Request::builder().method(method).uri(substitute(path));
-    let token = case.token.as_ref().map(|r| make_token(r, now));
-    if let Some(value) = &case.authorization {
+    let (method, path) = case.request(&OWN_EVENT.to_string(), &OTHER_EVENT.to_string());
+    let mut request = Request::builder().method(method.as_str()).uri(path);
+    let (authorization, token) = case.authorization(now_ms());
+    if let Some(value) = &authorization {
         request = request.header("authorization", value);
-    } else if let Some(token) = &token {
-        request = request.header("authorization", format!("{} {token}", case.scheme));
     }
     let response = service(verifier)
         .oneshot(request.body(Body::empty()).expect("request"))
@@ -318,50 +135,17 @@ async fn run(case: &Case) -> (u16, String, String) {
         .to_bytes();
     let body = String::from_utf8(body.to_vec()).expect("utf-8 body");
     if status >= 400 {
-        // Nothing of the token or its claims in a refusal.
-        let mut secrets = vec![
-            USER.to_string(),
-            AGENCY.to_string(),
-            OTHER_AGENCY.to_string(),
-        ];
-        if let Some(token) = &token {
-            secrets.extend(token.split('.').filter(|s| s.len() > 8).map(str::to_owned));
-        }
-        for secret in &secrets {
-            assert!(
-                !body.contains(secret.as_str()) && !challenge.contains(secret.as_str()),
-                "the answer leaks {secret}: {challenge} {body}"
-            );
-        }
-        assert!(
-            !body.contains("BEGIN"),
-            "the answer leaks key material: {body}"
-        );
-        let parsed: ErrorBody = serde_json::from_str(&body).expect("a JSON error body");
-        assert!(!parsed.code.is_empty());
+        auth_cases::assert_refusal_leaks_nothing(&challenge, &body, token.as_deref());
     }
     (status, challenge, body)
 }
 
 #[tokio::test]
 async fn security_cases() {
-    let cases_dir = dir().join("cases");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&cases_dir)
-        .expect("tests/auth/cases")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 20, "expected the full set of cases");
+    let cases = auth_cases::cases();
+    assert!(cases.len() >= 20, "expected the full set of cases");
     let mut failures = Vec::new();
-    for file in files {
-        let name = file
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .expect("name")
-            .to_owned();
-        let case: Case = serde_json::from_str(&std::fs::read_to_string(&file).expect("read"))
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+    for (name, case) in cases {
         let (status, challenge, body) = run(&case).await;
         if status != case.status {
             failures.push(format!(

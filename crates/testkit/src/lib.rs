@@ -6,6 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "auth-cases")]
+pub mod auth_cases;
 pub mod browser;
 pub mod nats;
 pub mod npm;

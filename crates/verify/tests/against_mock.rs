@@ -1,9 +1,14 @@
 //! `verify` passes against `dev mock` for every corpus spec and the example services:
-//! the mock is the reference implementation of "conforms to its spec".
+//! the mock is the reference implementation of "conforms to its spec". A spec whose
+//! operations require a token is mocked with the auth layer (a fresh key pair) and
+//! verified with a token, as `dev verify --token` runs.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use blueprint::auth::{Claims, DevKeyPair, KeySet, SigningKey, Verifier};
+use blueprint::uuid::Uuid;
+use blueprint_spec::ir::Spec;
 use blueprint_verify::{Options, verify};
 
 fn specs() -> Vec<PathBuf> {
@@ -46,12 +51,25 @@ async fn verify_passes_against_the_mock_for_every_spec() {
             .expect("bind");
         let addr = listener.local_addr().expect("address");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(blueprint_mock::serve(spec.clone(), listener, async {
+        let stopped = async {
             let _ = stopped.await;
-        }));
-        let report = verify(&spec, &Options::new(format!("http://{addr}")))
-            .await
-            .expect("options are valid");
+        };
+        let mut options = Options::new(format!("http://{addr}"));
+        let server = match caller_of(&spec) {
+            Some((verifier, token)) => {
+                options
+                    .headers
+                    .push(("authorization".into(), format!("Bearer {token}")));
+                tokio::spawn(blueprint_mock::serve_with_auth(
+                    spec.clone(),
+                    verifier,
+                    listener,
+                    stopped,
+                ))
+            }
+            None => tokio::spawn(blueprint_mock::serve(spec.clone(), listener, stopped)),
+        };
+        let report = verify(&spec, &options).await.expect("options are valid");
         let _ = stop.send(());
         let _ = server.await;
         checked += report.checks().count();
@@ -65,4 +83,47 @@ async fn verify_passes_against_the_mock_for_every_spec() {
         assert!(checked > 0, "no spec was verified");
     }
     eprintln!("{verified} specs, {checked} checks passed against the mock");
+}
+
+/// When an operation of `spec` requires a token: the verifier of a fresh key pair,
+/// and a token it accepts holding a role the operations ask for (the first one)
+/// and every claim they need.
+fn caller_of(spec: &Spec) -> Option<(Arc<Verifier>, String)> {
+    let rules: Vec<_> = spec
+        .service
+        .resources
+        .iter()
+        .flat_map(|r| &r.operations)
+        .filter_map(|op| op.auth.as_ref().filter(|a| a.required))
+        .collect();
+    if rules.is_empty() {
+        return None;
+    }
+    let pair = DevKeyPair::generate().expect("a key pair");
+    let verifier = Verifier::new(KeySet::from_pem(&pair.public_pem).expect("its public key"));
+    let expires = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock after 1970")
+            .as_millis(),
+    )
+    .expect("ms fit i64")
+        + 3_600_000;
+    let mut claims = Claims::new(Uuid::new_v4(), Uuid::new_v4(), expires);
+    if let Some(role) = rules.iter().flat_map(|a| &a.roles).next() {
+        claims = claims.with_role(role);
+    }
+    for rule in &rules {
+        let scoped = rule.scope.iter().map(|s| &s.claim);
+        for claim in rule.claims.iter().chain(scoped) {
+            if !matches!(claim.as_str(), "u-id" | "a-id") {
+                claims
+                    .other
+                    .insert(claim.clone(), serde_json::json!("claim value"));
+            }
+        }
+    }
+    let key = SigningKey::from_pem(&pair.private_pem).expect("its private key");
+    let token = key.sign(&claims).expect("signs");
+    Some((Arc::new(verifier), token))
 }

@@ -471,3 +471,56 @@ pub fn filter(column: &str) -> String {
 }
 
 pub const LIST_PAGE: &str = " LIMIT $2 OFFSET $3";
+
+/// The value at `path` in the document `$1`, as `column`'s type: a range bound or a
+/// cursor's value, which are not columns of the record `r`.
+pub fn value_at(column: &Column, path: &[&str]) -> String {
+    let mut expr = String::from("$1::text::jsonb");
+    for (i, key) in path.iter().enumerate() {
+        let op = if i + 1 == path.len() { "->>" } else { "->" };
+        write!(expr, " {op} {}", literal(key)).ok();
+    }
+    match sql_type(&column.ty) {
+        "text" => expr,
+        ty => format!("({expr})::{ty}"),
+    }
+}
+
+/// `t.column <op> <the value at path>`: a range filter.
+pub fn bound(column: &Column, op: &str, path: &str) -> String {
+    format!(
+        "t.{} {op} {}",
+        ident(&column.name),
+        value_at(column, &[path])
+    )
+}
+
+/// Null the `personal` columns of the rows (of the table, or of its journal) that
+/// still hold any, to which the DAO appends `AND` filters; a changed row's hash is
+/// 0, "not hashed" (the column's default), so the next write of any content writes.
+pub fn erase(table: &Table, personal: &[&Column], journal: bool) -> String {
+    let mut sets: Vec<String> = personal
+        .iter()
+        .map(|c| format!("{} = NULL", ident(&c.name)))
+        .collect();
+    if !journal {
+        sets.push(format!("{} = 0", ident(HASH_CODE)));
+        sets.push(format!("\"{UPDATED_AT}\" = now()"));
+    }
+    let held: Vec<String> = personal
+        .iter()
+        .map(|c| format!("t.{} IS NOT NULL", ident(&c.name)))
+        .collect();
+    let name = if journal {
+        table.journal_table()
+    } else {
+        table.name.clone()
+    };
+    format!(
+        "UPDATE {} t SET {} FROM {} r WHERE ({})",
+        ident(&name),
+        sets.join(", "),
+        record(table),
+        held.join(" OR ")
+    )
+}

@@ -227,7 +227,17 @@ CREATE TABLE IF NOT EXISTS "_blueprint_retention" (
 
 /// The SQL reading `column` from the JSON document `?1`.
 fn read(column: &Column) -> String {
-    let path = literal(&format!("$.\"{}\"", column.name.replace('"', "\\\"")));
+    value_at(column, &[&column.name])
+}
+
+/// The value at `path` in the document `?1`, normalised to `column`'s storage form:
+/// a column's value (`read`), a range bound or a cursor's value.
+pub fn value_at(column: &Column, path: &[&str]) -> String {
+    let keys: String = path
+        .iter()
+        .map(|k| format!(".\"{}\"", k.replace('"', "\\\"")))
+        .collect();
+    let path = literal(&format!("${keys}"));
     match column.ty {
         ColumnType::Json | ColumnType::JsonArray => format!("nullif(?1 -> {path}, 'null')"),
         // A decimal may serialise as a number or as a string; keep its digits either way.
@@ -360,3 +370,41 @@ pub fn filter(table: &Table, column: &str) -> String {
 }
 
 pub const LIST_PAGE: &str = " LIMIT ?2 OFFSET ?3";
+
+/// `t.column <op> <the value at path>`: a range filter.
+pub fn bound(column: &Column, op: &str, path: &str) -> String {
+    format!(
+        "t.{} {op} {}",
+        ident(&column.name),
+        value_at(column, &[path])
+    )
+}
+
+/// Null the `personal` columns of the rows (of the table, or of its journal) that
+/// still hold any, to which the DAO appends `AND` filters; a changed row's hash is
+/// 0, "not hashed" (the column's default), so the next write of any content writes.
+pub fn erase(table: &Table, personal: &[&Column], journal: bool) -> String {
+    let mut sets: Vec<String> = personal
+        .iter()
+        .map(|c| format!("{} = NULL", ident(&c.name)))
+        .collect();
+    if !journal {
+        sets.push("\"hash_code\" = 0".to_string());
+        sets.push(format!("\"{UPDATED_AT}\" = {NOW}"));
+    }
+    let held: Vec<String> = personal
+        .iter()
+        .map(|c| format!("t.{} IS NOT NULL", ident(&c.name)))
+        .collect();
+    let name = if journal {
+        table.journal_table()
+    } else {
+        table.name.clone()
+    };
+    format!(
+        "UPDATE {} AS t SET {} WHERE ({})",
+        ident(&name),
+        sets.join(", "),
+        held.join(" OR ")
+    )
+}

@@ -58,3 +58,14 @@ pub fn list_sql(
     });
     Ok(sql)
 }
+
+/// `base AND clause AND ...`: a statement whose `WHERE` the generated `base` opens,
+/// narrowed by the generated fragments of the filters that are set.
+pub fn all_of(base: &str, clauses: &[&str]) -> String {
+    let mut sql = String::from(base);
+    for clause in clauses {
+        sql.push_str(" AND ");
+        sql.push_str(clause);
+    }
+    sql
+}

@@ -27,6 +27,12 @@ pub enum DbError {
     OutOfScope(&'static str),
     #[error("cannot sort by `{0}`")]
     InvalidSort(String),
+    /// A keyset page's cursor that this list did not give (see `Keyset`).
+    #[error("the cursor {0}")]
+    InvalidCursor(String),
+    /// A bulk write (`erase_personal_data`) given a filter that matches every row.
+    #[error("a filter that matches every row")]
+    Unfiltered,
     /// A table name given at run time (replay) that is not a journaled table.
     #[error("`{0}` is not a journaled table")]
     UnknownTable(String),
@@ -93,6 +99,13 @@ impl DbError {
             ))),
             DbError::NotNull(v) => Some(invalid(format!("lacks a value ({})", named(v)))),
             DbError::KeyUpdate(_) => Some(invalid("changes the row's key".to_owned())),
+            // A list's paging parameters, which the DAO reads as they came.
+            DbError::InvalidCursor(why) => Some(Refusal::Invalid(ErrorBody::validation(vec![
+                crate::error::Violation::new("query.cursor", why.clone()),
+            ]))),
+            DbError::InvalidSort(column) => Some(Refusal::Invalid(ErrorBody::validation(vec![
+                crate::error::Violation::new("query.sort", format!("cannot sort by {column:?}")),
+            ]))),
             _ => None,
         }
     }

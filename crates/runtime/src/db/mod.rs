@@ -14,13 +14,15 @@ mod doc;
 mod error;
 mod hash;
 pub mod journal;
+mod keyset;
 pub mod migrate;
 mod page;
 
 pub use conn::{Conn, Db, Dialect, Statement, Tx};
-pub use doc::{Doc, decode, list_sql, to_doc};
+pub use doc::{Doc, all_of, decode, list_sql, to_doc};
 pub use error::{DbError, Refusal, Violation};
 pub use hash::{Row, hash_code};
+pub use keyset::{AFTER, Keyset, MAX_CURSOR_LEN, Order, Slice};
 pub use page::{Page, SortKey};
 
 /// What a write did.

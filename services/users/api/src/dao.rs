@@ -6,7 +6,9 @@
 use super::models;
 /// Table `users`: rows of model `user`.
 pub mod users {
-    use ::blueprint::db::{decode, Conn, DbError, Doc, Page, Row, Statement, Write};
+    use ::blueprint::db::{
+        decode, Conn, DbError, Dialect, Doc, Keyset, Page, Row, Slice, Statement, Write,
+    };
     const INSERT: Statement = Statement {
         postgres: "INSERT INTO \"users\" (\"id\", \"email\", \"name\", \"status\", \"hash_code\") SELECT r.\"id\", r.\"email\", r.\"name\", r.\"status\", $2 FROM jsonb_populate_record(NULL::\"users\", $1::text::jsonb) r",
         sqlite: "INSERT INTO \"users\" (\"id\", \"email\", \"name\", \"status\", \"hash_code\") VALUES (?1 ->> '$.\"id\"', ?1 ->> '$.\"email\"', nullif(?1 -> '$.\"name\"', 'null'), ?1 ->> '$.\"status\"', ?2)",
@@ -130,8 +132,15 @@ pub mod users {
             .map(decode)
             .transpose()
     }
-    /// Filters for [`list`]: the indexed fields of `users`; `None` matches every row.
-    #[derive(Debug, Clone, Default, PartialEq, ::blueprint::serde::Serialize)]
+    /// Filters of the rows of `users`: its indexed fields (and bounds of the ordered ones); `None` matches every row.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        PartialEq,
+        ::blueprint::serde::Serialize,
+        ::blueprint::serde::Deserialize
+    )]
     #[serde(crate = "::blueprint::serde")]
     pub struct Filter {
         #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
@@ -141,15 +150,10 @@ pub mod users {
         #[serde(rename = "status", skip_serializing_if = "Option::is_none")]
         pub status: Option<super::models::UserStatus>,
     }
-    /// Rows of `users` matching `filter`, one page (limit 25 by default, at most 100), sorted by `page.sort` over `id`, `email`, `status`, `created_at`, `updated_at` (default `-created_at`).
-    pub async fn list<'c>(
-        conn: impl Into<Conn<'c>>,
-        filter: &Filter,
-        page: &Page,
-    ) -> Result<Vec<super::models::User>, DbError> {
-        let conn = conn.into();
-        let dialect = conn.dialect();
-        let mut clauses: Vec<&str> = Vec::new();
+    /// The `WHERE` fragments of the filters that are set (values are bound
+    /// from the document, never written into the SQL).
+    fn filter_clauses(dialect: Dialect, filter: &Filter) -> Vec<&'static str> {
+        let mut clauses = Vec::new();
         if filter.id.is_some() {
             clauses.push(FILTER_ID.get(dialect));
         }
@@ -159,6 +163,17 @@ pub mod users {
         if filter.status.is_some() {
             clauses.push(FILTER_STATUS.get(dialect));
         }
+        clauses
+    }
+    /// Rows of `users` matching `filter`, one page (limit 25 by default, at most 100), sorted by `page.sort` over `id`, `email`, `status`, `created_at`, `updated_at` (default `-created_at`).
+    pub async fn list<'c>(
+        conn: impl Into<Conn<'c>>,
+        filter: &Filter,
+        page: &Page,
+    ) -> Result<Vec<super::models::User>, DbError> {
+        let conn = conn.into();
+        let dialect = conn.dialect();
+        let clauses = filter_clauses(dialect, filter);
         let sql = ::blueprint::db::list_sql(
             dialect,
             LIST.get(dialect),
@@ -167,7 +182,7 @@ pub mod users {
             SORTABLE,
             DEFAULT_SORT,
         )?;
-        let doc = ::blueprint::db::to_doc(filter)?;
+        let doc = ::blueprint::db::to_doc(&filter)?;
         conn.fetch_all(
                 sql.into(),
                 &doc,
@@ -177,5 +192,44 @@ pub mod users {
             .iter()
             .map(|r| decode(r))
             .collect()
+    }
+    /// The columns a keyset page may sort by, each with its cursor value.
+    const KEYSET: &[(&str, Statement)] = &[
+        (
+            "id",
+            Statement {
+                postgres: "$1::text::jsonb -> '_after' ->> 'id'",
+                sqlite: "?1 ->> '$.\"_after\".\"id\"'",
+            },
+        ),
+        (
+            "status",
+            Statement {
+                postgres: "$1::text::jsonb -> '_after' ->> 'status'",
+                sqlite: "?1 ->> '$.\"_after\".\"status\"'",
+            },
+        ),
+    ];
+    const KEYSET_DEFAULT_SORT: &str = "id";
+    const KEY: &[&str] = &["id"];
+    /// Rows of `users` matching `filter`, the page after `page.after` (the cursor the previous page gave; the first page without), at most `page.limit` (25 by default, at most 100) sorted by `page.sort` over `id`, `status` (default `id`) then the primary key; with the cursor of the next page, `None` after the last.
+    pub async fn list_after<'c>(
+        conn: impl Into<Conn<'c>>,
+        filter: &Filter,
+        page: &Keyset,
+    ) -> Result<Slice<super::models::User>, DbError> {
+        let order = page.resolve::<Filter>(KEYSET, KEYSET_DEFAULT_SORT, KEY)?;
+        let conn = conn.into();
+        let dialect = conn.dialect();
+        let clauses = filter_clauses(dialect, filter);
+        let sql = order.sql(dialect, LIST.get(dialect), &clauses);
+        let doc = order.document(&filter)?;
+        let rows = conn
+            .fetch_all(sql.into(), &doc, &[order.fetch()])
+            .await?
+            .iter()
+            .map(|r| decode(r))
+            .collect::<Result<Vec<super::models::User>, DbError>>()?;
+        order.slice(rows)
     }
 }

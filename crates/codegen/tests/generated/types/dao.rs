@@ -6,7 +6,9 @@
 use super::models;
 /// Table `samples`: rows of model `sample`.
 pub mod samples {
-    use ::blueprint::db::{decode, Conn, DbError, Doc, Page, Row, Statement, Write};
+    use ::blueprint::db::{
+        decode, Conn, DbError, Dialect, Doc, Keyset, Page, Row, Slice, Statement, Write,
+    };
     const INSERT: Statement = Statement {
         postgres: "INSERT INTO \"samples\" (\"id\", \"code\", \"note\", \"active\", \"count\", \"total\", \"ratio\", \"price\", \"day\", \"at\", \"color\", \"tags\", \"labels\", \"extra\", \"attributes\", \"origin\", \"order\", \"hash_code\") SELECT r.\"id\", r.\"code\", r.\"note\", r.\"active\", r.\"count\", r.\"total\", r.\"ratio\", r.\"price\", r.\"day\", r.\"at\", r.\"color\", r.\"tags\", r.\"labels\", r.\"extra\", r.\"attributes\", r.\"origin\", r.\"order\", $2 FROM jsonb_populate_record(NULL::\"samples\", $1::text::jsonb) r",
         sqlite: "INSERT INTO \"samples\" (\"id\", \"code\", \"note\", \"active\", \"count\", \"total\", \"ratio\", \"price\", \"day\", \"at\", \"color\", \"tags\", \"labels\", \"extra\", \"attributes\", \"origin\", \"order\", \"hash_code\") VALUES (?1 ->> '$.\"id\"', ?1 ->> '$.\"code\"', ?1 ->> '$.\"note\"', ?1 ->> '$.\"active\"', ?1 ->> '$.\"count\"', ?1 ->> '$.\"total\"', ?1 ->> '$.\"ratio\"', CASE json_type(?1, '$.\"price\"') WHEN 'text' THEN ?1 ->> '$.\"price\"' ELSE nullif(?1 -> '$.\"price\"', 'null') END, ?1 ->> '$.\"day\"', strftime('%Y-%m-%dT%H:%M:%fZ', ?1 ->> '$.\"at\"'), ?1 ->> '$.\"color\"', nullif(?1 -> '$.\"tags\"', 'null'), nullif(?1 -> '$.\"labels\"', 'null'), nullif(?1 -> '$.\"extra\"', 'null'), nullif(?1 -> '$.\"attributes\"', 'null'), nullif(?1 -> '$.\"origin\"', 'null'), ?1 ->> '$.\"order\"', ?2)",
@@ -54,6 +56,14 @@ pub mod samples {
     const FILTER_ORDER: Statement = Statement {
         postgres: "t.\"order\" = r.\"order\"",
         sqlite: "t.\"order\" = ?1 ->> '$.\"order\"'",
+    };
+    const FILTER_DAY_FROM: Statement = Statement {
+        postgres: "t.\"day\" >= ($1::text::jsonb ->> 'day_from')::date",
+        sqlite: "t.\"day\" >= ?1 ->> '$.\"day_from\"'",
+    };
+    const FILTER_DAY_TO: Statement = Statement {
+        postgres: "t.\"day\" < ($1::text::jsonb ->> 'day_to')::date",
+        sqlite: "t.\"day\" < ?1 ->> '$.\"day_to\"'",
     };
     const SORTABLE: &[&str] = &[
         "id",
@@ -141,8 +151,15 @@ pub mod samples {
             .map(decode)
             .transpose()
     }
-    /// Filters for [`list`]: the indexed fields of `samples`; `None` matches every row.
-    #[derive(Debug, Clone, Default, PartialEq, ::blueprint::serde::Serialize)]
+    /// Filters of the rows of `samples`: its indexed fields (and bounds of the ordered ones); `None` matches every row.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        PartialEq,
+        ::blueprint::serde::Serialize,
+        ::blueprint::serde::Deserialize
+    )]
     #[serde(crate = "::blueprint::serde")]
     pub struct Filter {
         #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
@@ -153,16 +170,17 @@ pub mod samples {
         pub day: Option<::blueprint::chrono::NaiveDate>,
         #[serde(rename = "order", skip_serializing_if = "Option::is_none")]
         pub order: Option<String>,
+        /// Rows whose `day` is at or after this.
+        #[serde(rename = "day_from", skip_serializing_if = "Option::is_none")]
+        pub day_from: Option<::blueprint::chrono::NaiveDate>,
+        /// Rows whose `day` is before this.
+        #[serde(rename = "day_to", skip_serializing_if = "Option::is_none")]
+        pub day_to: Option<::blueprint::chrono::NaiveDate>,
     }
-    /// Rows of `samples` matching `filter`, one page (limit 25 by default, at most 100), sorted by `page.sort` over `id`, `code`, `day`, `order`, `created_at`, `updated_at` (default `-created_at`).
-    pub async fn list<'c>(
-        conn: impl Into<Conn<'c>>,
-        filter: &Filter,
-        page: &Page,
-    ) -> Result<Vec<super::models::Sample>, DbError> {
-        let conn = conn.into();
-        let dialect = conn.dialect();
-        let mut clauses: Vec<&str> = Vec::new();
+    /// The `WHERE` fragments of the filters that are set (values are bound
+    /// from the document, never written into the SQL).
+    fn filter_clauses(dialect: Dialect, filter: &Filter) -> Vec<&'static str> {
+        let mut clauses = Vec::new();
         if filter.id.is_some() {
             clauses.push(FILTER_ID.get(dialect));
         }
@@ -175,6 +193,23 @@ pub mod samples {
         if filter.order.is_some() {
             clauses.push(FILTER_ORDER.get(dialect));
         }
+        if filter.day_from.is_some() {
+            clauses.push(FILTER_DAY_FROM.get(dialect));
+        }
+        if filter.day_to.is_some() {
+            clauses.push(FILTER_DAY_TO.get(dialect));
+        }
+        clauses
+    }
+    /// Rows of `samples` matching `filter`, one page (limit 25 by default, at most 100), sorted by `page.sort` over `id`, `code`, `day`, `order`, `created_at`, `updated_at` (default `-created_at`).
+    pub async fn list<'c>(
+        conn: impl Into<Conn<'c>>,
+        filter: &Filter,
+        page: &Page,
+    ) -> Result<Vec<super::models::Sample>, DbError> {
+        let conn = conn.into();
+        let dialect = conn.dialect();
+        let clauses = filter_clauses(dialect, filter);
         let sql = ::blueprint::db::list_sql(
             dialect,
             LIST.get(dialect),
@@ -183,7 +218,7 @@ pub mod samples {
             SORTABLE,
             DEFAULT_SORT,
         )?;
-        let doc = ::blueprint::db::to_doc(filter)?;
+        let doc = ::blueprint::db::to_doc(&filter)?;
         conn.fetch_all(
                 sql.into(),
                 &doc,
@@ -194,10 +229,58 @@ pub mod samples {
             .map(|r| decode(r))
             .collect()
     }
+    /// The columns a keyset page may sort by, each with its cursor value.
+    const KEYSET: &[(&str, Statement)] = &[
+        (
+            "id",
+            Statement {
+                postgres: "($1::text::jsonb -> '_after' ->> 'id')::uuid",
+                sqlite: "?1 ->> '$.\"_after\".\"id\"'",
+            },
+        ),
+        (
+            "code",
+            Statement {
+                postgres: "$1::text::jsonb -> '_after' ->> 'code'",
+                sqlite: "?1 ->> '$.\"_after\".\"code\"'",
+            },
+        ),
+        (
+            "day",
+            Statement {
+                postgres: "($1::text::jsonb -> '_after' ->> 'day')::date",
+                sqlite: "?1 ->> '$.\"_after\".\"day\"'",
+            },
+        ),
+    ];
+    const KEYSET_DEFAULT_SORT: &str = "id";
+    const KEY: &[&str] = &["id"];
+    /// Rows of `samples` matching `filter`, the page after `page.after` (the cursor the previous page gave; the first page without), at most `page.limit` (25 by default, at most 100) sorted by `page.sort` over `id`, `code`, `day` (default `id`) then the primary key; with the cursor of the next page, `None` after the last.
+    pub async fn list_after<'c>(
+        conn: impl Into<Conn<'c>>,
+        filter: &Filter,
+        page: &Keyset,
+    ) -> Result<Slice<super::models::Sample>, DbError> {
+        let order = page.resolve::<Filter>(KEYSET, KEYSET_DEFAULT_SORT, KEY)?;
+        let conn = conn.into();
+        let dialect = conn.dialect();
+        let clauses = filter_clauses(dialect, filter);
+        let sql = order.sql(dialect, LIST.get(dialect), &clauses);
+        let doc = order.document(&filter)?;
+        let rows = conn
+            .fetch_all(sql.into(), &doc, &[order.fetch()])
+            .await?
+            .iter()
+            .map(|r| decode(r))
+            .collect::<Result<Vec<super::models::Sample>, DbError>>()?;
+        order.slice(rows)
+    }
 }
 /// Table `notes`: rows of model `note`.
 pub mod notes {
-    use ::blueprint::db::{decode, Conn, DbError, Doc, Page, Row, Statement, Write};
+    use ::blueprint::db::{
+        decode, Conn, DbError, Dialect, Doc, Keyset, Page, Row, Slice, Statement, Write,
+    };
     const INSERT: Statement = Statement {
         postgres: "INSERT INTO \"notes\" (\"id\", \"text\", \"hash_code\") SELECT r.\"id\", r.\"text\", $2 FROM jsonb_populate_record(NULL::\"notes\", $1::text::jsonb) r",
         sqlite: "INSERT INTO \"notes\" (\"id\", \"text\", \"hash_code\") VALUES (?1 ->> '$.\"id\"', ?1 ->> '$.\"text\"', ?2)",
@@ -295,12 +378,28 @@ pub mod notes {
         let sql = DELETE_BY_ID.get(conn.dialect());
         Ok(conn.execute(sql.into(), &lookup, &[]).await? > 0)
     }
-    /// Filters for [`list`]: the indexed fields of `notes`; `None` matches every row.
-    #[derive(Debug, Clone, Default, PartialEq, ::blueprint::serde::Serialize)]
+    /// Filters of the rows of `notes`: its indexed fields (and bounds of the ordered ones); `None` matches every row.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        PartialEq,
+        ::blueprint::serde::Serialize,
+        ::blueprint::serde::Deserialize
+    )]
     #[serde(crate = "::blueprint::serde")]
     pub struct Filter {
         #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
         pub id: Option<String>,
+    }
+    /// The `WHERE` fragments of the filters that are set (values are bound
+    /// from the document, never written into the SQL).
+    fn filter_clauses(dialect: Dialect, filter: &Filter) -> Vec<&'static str> {
+        let mut clauses = Vec::new();
+        if filter.id.is_some() {
+            clauses.push(FILTER_ID.get(dialect));
+        }
+        clauses
     }
     /// Rows of `notes` matching `filter`, one page (limit 25 by default, at most 100), sorted by `page.sort` over `id`, `created_at`, `updated_at` (default `-created_at`).
     pub async fn list<'c>(
@@ -310,10 +409,7 @@ pub mod notes {
     ) -> Result<Vec<super::models::Note>, DbError> {
         let conn = conn.into();
         let dialect = conn.dialect();
-        let mut clauses: Vec<&str> = Vec::new();
-        if filter.id.is_some() {
-            clauses.push(FILTER_ID.get(dialect));
-        }
+        let clauses = filter_clauses(dialect, filter);
         let sql = ::blueprint::db::list_sql(
             dialect,
             LIST.get(dialect),
@@ -322,7 +418,7 @@ pub mod notes {
             SORTABLE,
             DEFAULT_SORT,
         )?;
-        let doc = ::blueprint::db::to_doc(filter)?;
+        let doc = ::blueprint::db::to_doc(&filter)?;
         conn.fetch_all(
                 sql.into(),
                 &doc,
@@ -333,10 +429,58 @@ pub mod notes {
             .map(|r| decode(r))
             .collect()
     }
+    /// The columns a keyset page may sort by, each with its cursor value.
+    const KEYSET: &[(&str, Statement)] = &[
+        (
+            "id",
+            Statement {
+                postgres: "$1::text::jsonb -> '_after' ->> 'id'",
+                sqlite: "?1 ->> '$.\"_after\".\"id\"'",
+            },
+        ),
+        (
+            "created_at",
+            Statement {
+                postgres: "($1::text::jsonb -> '_after' ->> 'created_at')::timestamptz",
+                sqlite: "strftime('%Y-%m-%dT%H:%M:%fZ', ?1 ->> '$.\"_after\".\"created_at\"')",
+            },
+        ),
+        (
+            "updated_at",
+            Statement {
+                postgres: "($1::text::jsonb -> '_after' ->> 'updated_at')::timestamptz",
+                sqlite: "strftime('%Y-%m-%dT%H:%M:%fZ', ?1 ->> '$.\"_after\".\"updated_at\"')",
+            },
+        ),
+    ];
+    const KEYSET_DEFAULT_SORT: &str = "-created_at";
+    const KEY: &[&str] = &["id"];
+    /// Rows of `notes` matching `filter`, the page after `page.after` (the cursor the previous page gave; the first page without), at most `page.limit` (25 by default, at most 100) sorted by `page.sort` over `id`, `created_at`, `updated_at` (default `-created_at`) then the primary key; with the cursor of the next page, `None` after the last.
+    pub async fn list_after<'c>(
+        conn: impl Into<Conn<'c>>,
+        filter: &Filter,
+        page: &Keyset,
+    ) -> Result<Slice<super::models::Note>, DbError> {
+        let order = page.resolve::<Filter>(KEYSET, KEYSET_DEFAULT_SORT, KEY)?;
+        let conn = conn.into();
+        let dialect = conn.dialect();
+        let clauses = filter_clauses(dialect, filter);
+        let sql = order.sql(dialect, LIST.get(dialect), &clauses);
+        let doc = order.document(&filter)?;
+        let rows = conn
+            .fetch_all(sql.into(), &doc, &[order.fetch()])
+            .await?
+            .iter()
+            .map(|r| decode(r))
+            .collect::<Result<Vec<super::models::Note>, DbError>>()?;
+        order.slice(rows)
+    }
 }
 /// Table `settings`: rows of model `setting`.
 pub mod settings {
-    use ::blueprint::db::{decode, Conn, DbError, Doc, Page, Row, Statement, Write};
+    use ::blueprint::db::{
+        decode, Conn, DbError, Dialect, Doc, Keyset, Page, Row, Slice, Statement, Write,
+    };
     const INSERT: Statement = Statement {
         postgres: "INSERT INTO \"settings\" (\"scope\", \"key\", \"value\", \"hash_code\") SELECT r.\"scope\", r.\"key\", r.\"value\", $2 FROM jsonb_populate_record(NULL::\"settings\", $1::text::jsonb) r",
         sqlite: "INSERT INTO \"settings\" (\"scope\", \"key\", \"value\", \"hash_code\") VALUES (?1 ->> '$.\"scope\"', ?1 ->> '$.\"key\"', nullif(?1 -> '$.\"value\"', 'null'), ?2)",
@@ -440,14 +584,33 @@ pub mod settings {
         let sql = DELETE_BY_SCOPE_AND_KEY.get(conn.dialect());
         Ok(conn.execute(sql.into(), &lookup, &[]).await? > 0)
     }
-    /// Filters for [`list`]: the indexed fields of `settings`; `None` matches every row.
-    #[derive(Debug, Clone, Default, PartialEq, ::blueprint::serde::Serialize)]
+    /// Filters of the rows of `settings`: its indexed fields (and bounds of the ordered ones); `None` matches every row.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        PartialEq,
+        ::blueprint::serde::Serialize,
+        ::blueprint::serde::Deserialize
+    )]
     #[serde(crate = "::blueprint::serde")]
     pub struct Filter {
         #[serde(rename = "scope", skip_serializing_if = "Option::is_none")]
         pub scope: Option<String>,
         #[serde(rename = "key", skip_serializing_if = "Option::is_none")]
         pub key: Option<String>,
+    }
+    /// The `WHERE` fragments of the filters that are set (values are bound
+    /// from the document, never written into the SQL).
+    fn filter_clauses(dialect: Dialect, filter: &Filter) -> Vec<&'static str> {
+        let mut clauses = Vec::new();
+        if filter.scope.is_some() {
+            clauses.push(FILTER_SCOPE.get(dialect));
+        }
+        if filter.key.is_some() {
+            clauses.push(FILTER_KEY.get(dialect));
+        }
+        clauses
     }
     /// Rows of `settings` matching `filter`, one page (limit 25 by default, at most 100), sorted by `page.sort` over `scope`, `key`, `created_at`, `updated_at` (default `-created_at`).
     pub async fn list<'c>(
@@ -457,13 +620,7 @@ pub mod settings {
     ) -> Result<Vec<super::models::Setting>, DbError> {
         let conn = conn.into();
         let dialect = conn.dialect();
-        let mut clauses: Vec<&str> = Vec::new();
-        if filter.scope.is_some() {
-            clauses.push(FILTER_SCOPE.get(dialect));
-        }
-        if filter.key.is_some() {
-            clauses.push(FILTER_KEY.get(dialect));
-        }
+        let clauses = filter_clauses(dialect, filter);
         let sql = ::blueprint::db::list_sql(
             dialect,
             LIST.get(dialect),
@@ -472,7 +629,7 @@ pub mod settings {
             SORTABLE,
             DEFAULT_SORT,
         )?;
-        let doc = ::blueprint::db::to_doc(filter)?;
+        let doc = ::blueprint::db::to_doc(&filter)?;
         conn.fetch_all(
                 sql.into(),
                 &doc,
@@ -482,5 +639,44 @@ pub mod settings {
             .iter()
             .map(|r| decode(r))
             .collect()
+    }
+    /// The columns a keyset page may sort by, each with its cursor value.
+    const KEYSET: &[(&str, Statement)] = &[
+        (
+            "scope",
+            Statement {
+                postgres: "$1::text::jsonb -> '_after' ->> 'scope'",
+                sqlite: "?1 ->> '$.\"_after\".\"scope\"'",
+            },
+        ),
+        (
+            "key",
+            Statement {
+                postgres: "$1::text::jsonb -> '_after' ->> 'key'",
+                sqlite: "?1 ->> '$.\"_after\".\"key\"'",
+            },
+        ),
+    ];
+    const KEYSET_DEFAULT_SORT: &str = "scope,key";
+    const KEY: &[&str] = &["scope", "key"];
+    /// Rows of `settings` matching `filter`, the page after `page.after` (the cursor the previous page gave; the first page without), at most `page.limit` (25 by default, at most 100) sorted by `page.sort` over `scope`, `key` (default `scope,key`) then the primary key; with the cursor of the next page, `None` after the last.
+    pub async fn list_after<'c>(
+        conn: impl Into<Conn<'c>>,
+        filter: &Filter,
+        page: &Keyset,
+    ) -> Result<Slice<super::models::Setting>, DbError> {
+        let order = page.resolve::<Filter>(KEYSET, KEYSET_DEFAULT_SORT, KEY)?;
+        let conn = conn.into();
+        let dialect = conn.dialect();
+        let clauses = filter_clauses(dialect, filter);
+        let sql = order.sql(dialect, LIST.get(dialect), &clauses);
+        let doc = order.document(&filter)?;
+        let rows = conn
+            .fetch_all(sql.into(), &doc, &[order.fetch()])
+            .await?
+            .iter()
+            .map(|r| decode(r))
+            .collect::<Result<Vec<super::models::Setting>, DbError>>()?;
+        order.slice(rows)
     }
 }
