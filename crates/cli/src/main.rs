@@ -18,6 +18,7 @@ mod keys;
 mod logs;
 mod probe;
 mod report;
+mod scaffold;
 mod services;
 mod supervise;
 mod workspace;
@@ -42,6 +43,10 @@ struct Cli {
 
 #[derive(Debug, clap::Subcommand)]
 enum Command {
+    /// Create a workspace: blueprint.toml, Cargo workspace, .gitignore, README, CI.
+    Init(cmd::init::InitArgs),
+    /// Add a service: its spec, binary and generated package, ready for `dev up`.
+    New(cmd::new::NewArgs),
     /// Check specs against the design rules (`--list-rules` lists them).
     Lint(cmd::lint::LintArgs),
     /// Inspect a spec: load, normalise, validate and print it.
@@ -88,6 +93,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Init(args) => cmd::init::run(args),
+        Command::New(args) => cmd::new::run(args),
         Command::Lint(args) => cmd::lint::run(args),
         Command::Spec(c) => cmd::spec::run(c),
         Command::Diff(a) => cmd::diff::run(a),

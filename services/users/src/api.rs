@@ -114,7 +114,7 @@ impl UsersService for Users {
 
 /// A new user's id: `usr-` and a random UUID's 32 hex digits.
 fn new_id() -> String {
-    format!("usr-{}", uuid::Uuid::new_v4().simple())
+    format!("usr-{}", blueprint::uuid::Uuid::new_v4().simple())
 }
 
 /// The database failed (not the input): the service's failure. The router catches

@@ -303,8 +303,30 @@ pub(crate) fn client_packages(config: &Config) -> anyhow::Result<Vec<(PathBuf, S
     Ok(out)
 }
 
+/// A `[[gen.target]]` as `blueprint.toml` writes it (paths relative to the root).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DeclaredTarget {
+    pub spec: PathBuf,
+    pub out: PathBuf,
+    pub crate_name: Option<String>,
+}
+
+/// Every `[[gen.target]]` of `config` (how `dev new` sees that a key is taken).
+pub(crate) fn declared_targets(config: &Config) -> anyhow::Result<Vec<DeclaredTarget>> {
+    let section: GenSection = config.section("gen")?;
+    Ok(section
+        .targets
+        .into_iter()
+        .map(|t| DeclaredTarget {
+            spec: t.spec,
+            out: t.out,
+            crate_name: t.crate_name,
+        })
+        .collect())
+}
+
 /// The runtime crate of the checkout this binary was built from.
-fn default_runtime_path() -> PathBuf {
+pub(crate) fn default_runtime_path() -> PathBuf {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     let runtime = here.join("../runtime");
     runtime.canonicalize().unwrap_or(runtime)
@@ -354,7 +376,7 @@ fn normalise(p: &Path) -> anyhow::Result<PathBuf> {
 
 /// `target` as a path relative to the folder `from`, so committed manifests do not
 /// depend on where the checkout is.
-fn relative_to(target: &Path, from: &Path) -> anyhow::Result<PathBuf> {
+pub(crate) fn relative_to(target: &Path, from: &Path) -> anyhow::Result<PathBuf> {
     let target = normalise(target)?;
     let from = normalise(from)?;
     let common = target
