@@ -110,10 +110,6 @@ impl DeliveryService for Delivery {
         } else {
             None
         };
-        let secret = match sign::new_secret() {
-            Ok(secret) => secret,
-            Err(e) => panic!("no randomness for a secret: {e}"),
-        };
         let subscription = Subscription {
             id: format!("sub_{}", Uuid::new_v4().simple()),
             agency_id,
@@ -128,7 +124,9 @@ impl DeliveryService for Delivery {
             disabled_reason: None,
             start,
             start_sequence: start_sequence.and_then(|s| i64::try_from(s).ok()),
-            secret,
+            secret: new_secret(),
+            previous_secret: None,
+            previous_secret_expires_at: None,
         };
         let scope = subscriptions::Scope { agency_id };
         if let Err(e) = subscriptions::insert(&self.db, &scope, &subscription).await {
@@ -226,6 +224,33 @@ impl DeliveryService for Delivery {
         match found {
             true => PostSubscriptionsResumeByIdResponse::NoContent,
             false => PostSubscriptionsResumeByIdResponse::NotFound,
+        }
+    }
+
+    async fn post_subscriptions_rotate_by_id(
+        &self,
+        request: PostSubscriptionsRotateByIdRequest,
+        context: Context,
+    ) -> PostSubscriptionsRotateByIdResponse {
+        let Some(agency_id) = agency(&context) else {
+            return PostSubscriptionsRotateByIdResponse::Unauthorized;
+        };
+        let Some(current) = self.subscription(agency_id, &request.id).await else {
+            return PostSubscriptionsRotateByIdResponse::NotFound;
+        };
+        let rotated = Subscription {
+            secret: new_secret(),
+            previous_secret: Some(current.secret.clone()),
+            previous_secret_expires_at: Some(Utc::now() + sign::ROTATION_OVERLAP),
+            ..current
+        };
+        let scope = subscriptions::Scope { agency_id };
+        match subscriptions::update(&self.db, &scope, &rotated).await {
+            Ok(Write::Changed | Write::Unchanged) => {
+                PostSubscriptionsRotateByIdResponse::Created(rotated)
+            }
+            Ok(Write::NotFound) => PostSubscriptionsRotateByIdResponse::NotFound,
+            Err(e) => failed(e),
         }
     }
 
@@ -472,6 +497,15 @@ fn requeue(message: Message) -> Message {
         next_attempt_at: Some(Utc::now()),
         last_error: None,
         ..message
+    }
+}
+
+/// A new signing secret. Without randomness from the system the service cannot
+/// work safely: its failure (500), never a weak secret.
+fn new_secret() -> String {
+    match sign::new_secret() {
+        Ok(secret) => secret,
+        Err(e) => panic!("no randomness for a secret: {e}"),
     }
 }
 

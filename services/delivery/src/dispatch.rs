@@ -229,7 +229,17 @@ impl Dispatcher {
         now: DateTime<Utc>,
     ) -> Outcome {
         let timestamp = now.timestamp();
-        let keys: Vec<Vec<u8>> = sign::secret_key(&subscription.secret).into_iter().collect();
+        // The current secret, and the one it replaced while that still signs.
+        let previous = subscription.previous_secret.as_deref().filter(|_| {
+            subscription
+                .previous_secret_expires_at
+                .is_some_and(|end| now < end)
+        });
+        let keys: Vec<Vec<u8>> = [Some(subscription.secret.as_str()), previous]
+            .into_iter()
+            .flatten()
+            .filter_map(sign::secret_key)
+            .collect();
         let signature = sign::signature(&keys, &message.id, timestamp, message.body.as_bytes());
         let mut headers = HeaderMap::new();
         for (name, value) in subscription.headers.iter().flatten() {

@@ -24,6 +24,9 @@ use crate::dispatch::Dispatcher;
 use crate::relay::Relay;
 use crate::settings::Settings;
 
+/// The largest request body the API reads (413 beyond).
+const BODY_LIMIT: usize = 64 * 1024;
+
 fn main() -> ExitCode {
     let settings = match Config::from_env(delivery_api::SERVICE.key)
         .map_err(settings::SettingsError::from)
@@ -65,6 +68,8 @@ fn main() -> ExitCode {
             }
             let server = blueprint::server::ServerConfig {
                 notes: settings.notes(),
+                // Subscriptions are small: refuse anything larger before reading it.
+                body_limit: BODY_LIMIT,
                 ..app.server.clone()
             };
             let api = api::Delivery {

@@ -13,6 +13,8 @@ use sha2::Sha256;
 pub const SECRET_PREFIX: &str = "whsec_";
 /// Random bytes in a new secret (Standard Webhooks asks for 24 to 64).
 const SECRET_BYTES: usize = 32;
+/// How long a rotated-out secret keeps signing beside the new one.
+pub const ROTATION_OVERLAP: blueprint::chrono::TimeDelta = blueprint::chrono::TimeDelta::hours(24);
 
 /// A new signing secret from the operating system's random source.
 pub fn new_secret() -> Result<String, getrandom::Error> {

@@ -22,7 +22,7 @@ use blueprint::axum::response::IntoResponse;
 use blueprint::axum::routing::post;
 use blueprint::stream::{Event, StreamConfig, Streams};
 use blueprint::uuid::Uuid;
-use blueprint_testkit::ServiceProcess;
+use blueprint_testkit::{ServiceProcess, TestNats, TestPostgres};
 use serde_json::{Value, json};
 
 const STREAM: &str = "test.orders.v0.order_event.json";
@@ -52,15 +52,26 @@ struct Delivery {
 }
 
 impl Delivery {
+    /// On SQLite and the `sqlite:` streams log (the embedded defaults).
     async fn start(allow_targets: &str) -> Delivery {
+        Delivery::start_on(allow_targets, None).await
+    }
+
+    /// On `(database URL, streams URL)`, else the embedded defaults.
+    async fn start_on(allow_targets: &str, backends: Option<(&str, &str)>) -> Delivery {
         let dir = tempfile::tempdir().unwrap();
         // A workspace of its own, so the repository's blueprint.toml is not read.
         std::fs::write(dir.path().join("blueprint.toml"), "[services.delivery]\n").unwrap();
         let keys = DevKeyPair::generate().unwrap();
         let public = dir.path().join("public.pem");
         std::fs::write(&public, &keys.public_pem).unwrap();
-        let database = format!("sqlite:{}", dir.path().join("delivery.sqlite").display());
-        let streams_url = format!("sqlite:{}", dir.path().join("streams.sqlite").display());
+        let (database, streams_url) = match backends {
+            Some((database, streams)) => (database.to_owned(), streams.to_owned()),
+            None => (
+                format!("sqlite:{}", dir.path().join("delivery.sqlite").display()),
+                format!("sqlite:{}", dir.path().join("streams.sqlite").display()),
+            ),
+        };
         let env = [
             ("DATABASE_URL", database.as_str()),
             ("BLUEPRINT_STREAMS_URL", streams_url.as_str()),
@@ -676,6 +687,103 @@ async fn refuses_what_it_must_not_do() {
         )
         .await;
     assert_eq!(code, 422, "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rotated_secret_signs_beside_the_new_one() {
+    let delivery = Delivery::start("loopback").await;
+    let agency = Uuid::new_v4();
+    let (receiver, address) = Receiver::start(&[]).await;
+    let subscription = delivery
+        .subscribe(agency, json!({"stream": STREAM, "url": hook_url(address)}))
+        .await;
+    let id = subscription["id"].as_str().unwrap();
+    let old = subscription["secret"].as_str().unwrap();
+    let (code, rotated) = delivery
+        .call(agency, "POST", &format!("/subscriptions/{id}/rotate"), None)
+        .await;
+    assert_eq!(code, 201, "{rotated}");
+    let new = rotated["secret"].as_str().unwrap();
+    assert!(new.starts_with("whsec_") && new != old, "{rotated}");
+    assert_eq!(rotated["previous_secret"], old);
+
+    delivery.publish(1).await;
+    let got = receiver.wait_for(1, Duration::from_secs(20)).await;
+    assert_eq!(got.len(), 1);
+    let signatures = got[0].headers["webhook-signature"].as_str().unwrap();
+    assert_eq!(signatures.split(' ').count(), 2, "{signatures}");
+    // Receivers holding either secret accept it.
+    verify_signatures(old, &got);
+    verify_signatures(new, &got);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bodies_are_bounded() {
+    let delivery = Delivery::start("loopback").await;
+    let huge = json!({"stream": STREAM, "url": "https://example.com/", "event_types": vec!["x".repeat(1000); 100]});
+    let (code, answer) = delivery
+        .call(Uuid::new_v4(), "POST", "/subscriptions", Some(huge))
+        .await;
+    assert_eq!(code, 413, "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn delivers_on_postgres_and_jetstream() {
+    let pg = match TestPostgres::start() {
+        Ok(pg) => pg,
+        Err(e) if std::env::var_os("CI").is_none() => {
+            eprintln!("note: no PostgreSQL ({e}); skipping");
+            return;
+        }
+        Err(e) => panic!("PostgreSQL: {e}"),
+    };
+    let Some(nats) = TestNats::start() else {
+        return;
+    };
+    let database = pg.database("delivery_service").unwrap();
+    let delivery = Delivery::start_on("loopback", Some((&database, nats.url()))).await;
+    let agency = Uuid::new_v4();
+    delivery.publish(1).await; // before: not for a `latest` subscription
+    let (receiver, address) =
+        Receiver::start(&[(503, Some("1")), (200, None), (500, None), (500, None)]).await;
+    let subscription = delivery
+        .subscribe(
+            agency,
+            json!({"stream": STREAM, "url": hook_url(address), "delivery_policy": fast_policy(1, 1)}),
+        )
+        .await;
+    assert_eq!(subscription["status"], "active");
+    let id = subscription["id"].as_str().unwrap();
+    let secret = subscription["secret"].as_str().unwrap();
+    let wait_for_status = |status: &'static str, n: usize| {
+        let delivery = &delivery;
+        async move {
+            let mut found = Vec::new();
+            for _ in 0..400 {
+                found = delivery.messages(agency, id, status).await;
+                if found.len() == n {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            found
+        }
+    };
+    // Delivered after a 503.
+    delivery.publish(1).await;
+    let delivered = wait_for_status("delivered", 1).await;
+    assert_eq!(delivered.len(), 1, "{}", delivery.service.output());
+    // Dead after two 500s, then redriven.
+    delivery.publish(1).await;
+    let dead = wait_for_status("dead", 1).await;
+    assert_eq!(dead.len(), 1, "{}", delivery.service.output());
+    let path = format!("/subscriptions/{id}/redrive");
+    let (code, answer) = delivery.call(agency, "POST", &path, None).await;
+    assert_eq!((code, answer), (202, json!({"requeued": 1})));
+    assert_eq!(wait_for_status("delivered", 2).await.len(), 2);
+    let got = receiver.received();
+    assert_eq!(got.len(), 5);
+    verify_signatures(secret, &got);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -68,6 +68,8 @@ CREATE TABLE "subscriptions" (
     "start" text NOT NULL DEFAULT 'latest' CONSTRAINT "subscriptions_start_check" CHECK (trim("start") <> ''),
     "start_sequence" bigint,
     "secret" text NOT NULL CONSTRAINT "subscriptions_secret_check" CHECK (trim("secret") <> ''),
+    "previous_secret" text,
+    "previous_secret_expires_at" timestamptz,
     "hash_code" bigint NOT NULL DEFAULT 0,
     "created_at" timestamptz NOT NULL DEFAULT now(),
     "updated_at" timestamptz NOT NULL DEFAULT now(),

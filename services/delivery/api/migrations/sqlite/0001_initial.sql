@@ -28,6 +28,8 @@ CREATE TABLE "subscriptions" (
     "start" TEXT NOT NULL DEFAULT 'latest' CONSTRAINT "subscriptions_start_check" CHECK (trim("start") <> ''),
     "start_sequence" INTEGER,
     "secret" TEXT NOT NULL CONSTRAINT "subscriptions_secret_check" CHECK (trim("secret") <> ''),
+    "previous_secret" TEXT,
+    "previous_secret_expires_at" TEXT,
     "hash_code" INTEGER NOT NULL DEFAULT 0,
     "created_at" TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
     "updated_at" TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
