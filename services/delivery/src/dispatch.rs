@@ -4,7 +4,7 @@
 //! no sooner than their `Retry-After`) and, once the policy has no retries left,
 //! the message is dead until redriven.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -51,6 +51,7 @@ pub struct Dispatcher {
     /// Rung when messages are stored or requeued.
     pub wake: Arc<Notify>,
     busy: Arc<Mutex<HashSet<String>>>,
+    throttle: Arc<Mutex<Throttle>>,
     slots: Arc<Semaphore>,
 }
 
@@ -70,6 +71,7 @@ impl Dispatcher {
             client,
             wake,
             busy: Arc::default(),
+            throttle: Arc::default(),
             slots: Arc::new(Semaphore::new(CONCURRENCY)),
         }
     }
@@ -129,6 +131,27 @@ impl Dispatcher {
             || subscription.status != SubscriptionStatus::Active
         {
             return Ok(());
+        }
+        if let Some(limit) = &subscription.throttle {
+            let taken = self
+                .throttle
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take(
+                    &subscription.id,
+                    limit.max_receives_per_second,
+                    Instant::now(),
+                );
+            if let Err(wait) = taken {
+                // Over the subscription's rate: due again when its second is over,
+                // without counting an attempt.
+                let later = Message {
+                    next_attempt_at: Some(at(Utc::now(), wait)),
+                    ..message
+                };
+                messages::update(&self.db, &scope, &later).await?;
+                return Ok(());
+            }
         }
 
         let attempted_at = Utc::now();
@@ -317,6 +340,33 @@ impl Dispatcher {
     }
 }
 
+/// `throttle.max_receives_per_second`, per subscription in this process: a
+/// window of one second, counting the attempts started in it.
+#[derive(Debug, Default)]
+struct Throttle {
+    windows: HashMap<String, (Instant, i32)>,
+}
+
+impl Throttle {
+    /// Take one attempt of `subscription`'s budget of `per_second`, or how long
+    /// until its window opens again.
+    fn take(&mut self, subscription: &str, per_second: i32, now: Instant) -> Result<(), Duration> {
+        const WINDOW: Duration = Duration::from_secs(1);
+        let (start, count) = self
+            .windows
+            .entry(subscription.to_owned())
+            .or_insert((now, 0));
+        if now.duration_since(*start) >= WINDOW {
+            (*start, *count) = (now, 0);
+        }
+        if *count < per_second.max(1) {
+            *count += 1;
+            return Ok(());
+        }
+        Err(WINDOW.saturating_sub(now.duration_since(*start)))
+    }
+}
+
 /// `Retry-After`: seconds, or an HTTP date; at most [`MAX_RETRY_AFTER`].
 fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
     let text = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
@@ -363,6 +413,24 @@ fn describe(error: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_throttle_counts_per_second_and_subscription() {
+        let mut throttle = Throttle::default();
+        let start = Instant::now();
+        assert_eq!(throttle.take("a", 2, start), Ok(()));
+        assert_eq!(throttle.take("a", 2, start), Ok(()));
+        let later = start + Duration::from_millis(300);
+        assert_eq!(
+            throttle.take("a", 2, later),
+            Err(Duration::from_millis(700))
+        );
+        assert_eq!(throttle.take("b", 2, later), Ok(()));
+        assert_eq!(
+            throttle.take("a", 2, start + Duration::from_secs(1)),
+            Ok(())
+        );
+    }
 
     #[test]
     fn retry_after_in_seconds_or_a_date() {

@@ -718,6 +718,29 @@ async fn a_rotated_secret_signs_beside_the_new_one() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_throttle_spreads_deliveries() {
+    let delivery = Delivery::start("loopback").await;
+    let agency = Uuid::new_v4();
+    let (receiver, address) = Receiver::start(&[]).await;
+    let throttle = json!({"max_receives_per_second": 2});
+    delivery
+        .subscribe(
+            agency,
+            json!({"stream": STREAM, "url": hook_url(address), "throttle": throttle}),
+        )
+        .await;
+    delivery.publish(6).await;
+    let got = receiver.wait_for(6, Duration::from_secs(20)).await;
+    assert_eq!(got.len(), 6);
+    // Two a second: the fifth comes at least two windows after the first.
+    let spread = got[4].at - got[0].at;
+    assert!(
+        spread >= Duration::from_millis(1900),
+        "6 webhooks in {spread:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn bodies_are_bounded() {
     let delivery = Delivery::start("loopback").await;
     let huge = json!({"stream": STREAM, "url": "https://example.com/", "event_types": vec!["x".repeat(1000); 100]});
