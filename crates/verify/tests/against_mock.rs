@@ -1,9 +1,12 @@
 //! `verify` passes against `dev mock` for every corpus spec and the example services:
-//! the mock is the reference implementation of "conforms to its spec".
+//! the mock is the reference implementation of "conforms to its spec". Specs whose
+//! operations require a token are served and verified with one.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use blueprint::auth::{Claims, DevKeyPair, KeySet, SigningKey, Verifier};
+use blueprint::uuid::Uuid;
 use blueprint_verify::{Options, verify};
 
 fn specs() -> Vec<PathBuf> {
@@ -30,6 +33,15 @@ fn specs() -> Vec<PathBuf> {
     specs
 }
 
+/// Whether an operation of the spec requires a token.
+fn needs_token(spec: &blueprint_spec::Spec) -> bool {
+    spec.service
+        .resources
+        .iter()
+        .flat_map(|r| &r.operations)
+        .any(|op| op.auth.as_ref().is_some_and(|a| a.required))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_passes_against_the_mock_for_every_spec() {
     let mut checked = 0;
@@ -46,12 +58,32 @@ async fn verify_passes_against_the_mock_for_every_spec() {
             .expect("bind");
         let addr = listener.local_addr().expect("address");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(blueprint_mock::serve(spec.clone(), listener, async {
+        let stopped = async {
             let _ = stopped.await;
-        }));
-        let report = verify(&spec, &Options::new(format!("http://{addr}")))
-            .await
-            .expect("options are valid");
+        };
+        let mut options = Options::new(format!("http://{addr}"));
+        // A spec whose operations take a token is served checking tokens, as `dev
+        // mock` does in a workspace, and verified with one (and without: 401).
+        let server = if needs_token(&spec) {
+            let pair = DevKeyPair::generate().expect("key pair");
+            let keys = KeySet::from_pem(&pair.public_pem).expect("public key");
+            let signing = SigningKey::from_pem(&pair.private_pem).expect("private key");
+            let claims = Claims::new(Uuid::from_u128(1), Uuid::from_u128(2), i64::MAX / 2);
+            let token = signing.sign(&claims).expect("token");
+            options
+                .headers
+                .push(("Authorization".into(), format!("Bearer {token}")));
+            let verifier = Arc::new(Verifier::new(keys));
+            tokio::spawn(blueprint_mock::serve_with_auth(
+                spec.clone(),
+                verifier,
+                listener,
+                stopped,
+            ))
+        } else {
+            tokio::spawn(blueprint_mock::serve(spec.clone(), listener, stopped))
+        };
+        let report = verify(&spec, &options).await.expect("options are valid");
         let _ = stop.send(());
         let _ = server.await;
         checked += report.checks().count();
