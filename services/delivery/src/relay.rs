@@ -74,23 +74,42 @@ pub struct Relay {
 impl Relay {
     /// Keep a relay task running for every push subscription, until dropped.
     pub async fn run(self) {
-        let mut running: HashMap<String, JoinHandle<()>> = HashMap::new();
+        let mut running: HashMap<String, (String, JoinHandle<()>)> = HashMap::new();
         loop {
             match store::push_subscriptions(&self.db).await {
-                Ok(keys) => {
-                    let live: HashMap<String, store::Key> =
-                        keys.into_iter().map(|k| (k.id.clone(), k)).collect();
-                    running.retain(|id, task| {
+                Ok(relayed) => {
+                    let live: HashMap<String, store::Relayed> =
+                        relayed.into_iter().map(|r| (r.id.clone(), r)).collect();
+                    let mut gone = Vec::new();
+                    running.retain(|id, (stream, task)| {
                         let keep = live.contains_key(id) && !task.is_finished();
                         if !keep {
                             task.abort();
                         }
+                        if !live.contains_key(id) {
+                            gone.push((stream.clone(), consumer_name(id)));
+                        }
                         keep
                     });
-                    for (id, key) in live {
-                        running
-                            .entry(id)
-                            .or_insert_with(|| tokio::spawn(self.clone().relay(key)));
+                    // A deleted subscription's consumer, which its task may have
+                    // bound after the API removed it.
+                    for (stream, consumer) in gone {
+                        match self.streams.delete_consumer(&stream, &consumer).await {
+                            Ok(())
+                            | Err(
+                                StreamError::ConsumerNotFound { .. }
+                                | StreamError::StreamNotFound(_),
+                            ) => {}
+                            Err(e) => {
+                                tracing::warn!(consumer, error = %e, "relay: cannot delete the consumer")
+                            }
+                        }
+                    }
+                    for (id, subscription) in live {
+                        running.entry(id).or_insert_with(|| {
+                            let stream = subscription.stream.clone();
+                            (stream, tokio::spawn(self.clone().relay(subscription)))
+                        });
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "relay: cannot list subscriptions"),
@@ -100,7 +119,7 @@ impl Relay {
     }
 
     /// One subscription's relay: bind its consumer, then store what comes.
-    async fn relay(self, key: store::Key) {
+    async fn relay(self, key: store::Relayed) {
         let scope = subscriptions::Scope {
             agency_id: key.agency_id,
         };

@@ -15,15 +15,23 @@ pub struct Key {
     pub agency_id: Uuid,
 }
 
+/// A subscription the relay serves.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Relayed {
+    pub id: String,
+    pub agency_id: Uuid,
+    pub stream: String,
+}
+
 /// Every push subscription, whatever its status (its relay keeps storing
 /// messages while it is paused or disabled).
 const PUSH_SUBSCRIPTIONS: Statement = Statement {
-    postgres: "SELECT json_build_object('id', id, 'agency_id', agency_id)::text
+    postgres: "SELECT json_build_object('id', id, 'agency_id', agency_id, 'stream', stream)::text
 FROM subscriptions
 WHERE mode = 'push'
 ORDER BY id
 LIMIT ($1::jsonb ->> 'limit')::bigint",
-    sqlite: "SELECT json_object('id', id, 'agency_id', agency_id)
+    sqlite: "SELECT json_object('id', id, 'agency_id', agency_id, 'stream', stream)
 FROM subscriptions
 WHERE mode = 'push'
 ORDER BY id
@@ -58,17 +66,21 @@ LIMIT ?1 ->> '$.limit'",
 /// At most this many subscriptions are relayed by one process.
 pub const MAX_SUBSCRIPTIONS: i64 = 10_000;
 
-pub async fn push_subscriptions(db: &Db) -> Result<Vec<Key>, DbError> {
+pub async fn push_subscriptions(db: &Db) -> Result<Vec<Relayed>, DbError> {
     let doc = serde_json::json!({ "limit": MAX_SUBSCRIPTIONS }).to_string();
-    keys(db, &PUSH_SUBSCRIPTIONS, &doc).await
+    rows(db, &PUSH_SUBSCRIPTIONS, &doc).await
 }
 
 pub async fn due_messages(db: &Db, busy: &[String], limit: i64) -> Result<Vec<Key>, DbError> {
     let doc = serde_json::json!({ "busy": busy, "limit": limit }).to_string();
-    keys(db, &DUE_MESSAGES, &doc).await
+    rows(db, &DUE_MESSAGES, &doc).await
 }
 
-async fn keys(db: &Db, statement: &Statement, doc: &str) -> Result<Vec<Key>, DbError> {
+async fn rows<T: serde::de::DeserializeOwned>(
+    db: &Db,
+    statement: &Statement,
+    doc: &str,
+) -> Result<Vec<T>, DbError> {
     let sql = statement.get(db.dialect());
     db.conn()
         .fetch_all(sql.into(), doc, &[])

@@ -741,6 +741,38 @@ async fn the_throttle_spreads_deliveries() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_deleted_subscription_gets_nothing_more() {
+    let delivery = Delivery::start("loopback").await;
+    let agency = Uuid::new_v4();
+    let (receiver, address) = Receiver::start(&[]).await;
+    let subscription = delivery
+        .subscribe(agency, json!({"stream": STREAM, "url": hook_url(address)}))
+        .await;
+    let id = subscription["id"].as_str().unwrap();
+    let consumer = format!("delivery-{id}");
+    let consumers = |info: blueprint::stream::StreamInfo| -> Vec<String> {
+        info.consumers.into_iter().map(|c| c.name).collect()
+    };
+    assert!(consumers(delivery.streams.info(STREAM).await.unwrap()).contains(&consumer));
+    delivery.publish(1).await;
+    assert_eq!(receiver.wait_for(1, Duration::from_secs(20)).await.len(), 1);
+
+    let (code, _) = delivery
+        .call(agency, "DELETE", &format!("/subscriptions/{id}"), None)
+        .await;
+    assert_eq!(code, 204);
+    let (code, _) = delivery
+        .call(agency, "GET", &format!("/subscriptions/{id}"), None)
+        .await;
+    assert_eq!(code, 404);
+    assert!(!consumers(delivery.streams.info(STREAM).await.unwrap()).contains(&consumer));
+    delivery.publish(2).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(receiver.received().len(), 1, "nothing after the delete");
+    assert!(!consumers(delivery.streams.info(STREAM).await.unwrap()).contains(&consumer));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn bodies_are_bounded() {
     let delivery = Delivery::start("loopback").await;
     let huge = json!({"stream": STREAM, "url": "https://example.com/", "event_types": vec!["x".repeat(1000); 100]});
