@@ -16,14 +16,14 @@ use blueprint::tokio::sync::Notify;
 use blueprint::uuid::Uuid;
 use delivery_api::dao::{attempts, messages, subscriptions};
 use delivery_api::models::{
-    DeliveryPolicy, Message, MessageStatus, RedriveResult, Subscription, SubscriptionForm,
-    SubscriptionMode, SubscriptionStatus, ValidationError, Violation,
+    DeliveryPolicy, DeliverySummary, Message, MessageStatus, RedriveResult, Subscription,
+    SubscriptionForm, SubscriptionMode, SubscriptionStatus, ValidationError, Violation,
 };
 use delivery_api::operations::*;
 use delivery_api::server::DeliveryService;
 
 use crate::settings::Settings;
-use crate::{policy, relay, sign};
+use crate::{policy, relay, sign, store};
 
 /// The `delivery` service's implementation.
 #[derive(Debug, Clone)]
@@ -152,6 +152,41 @@ impl DeliveryService for Delivery {
         };
         self.changed.notify_one();
         PostSubscriptionsResponse::Created(subscription)
+    }
+
+    async fn get_subscriptions_stats_by_id(
+        &self,
+        request: GetSubscriptionsStatsByIdRequest,
+        context: Context,
+    ) -> GetSubscriptionsStatsByIdResponse {
+        let Some(agency_id) = agency(&context) else {
+            return GetSubscriptionsStatsByIdResponse::Unauthorized;
+        };
+        let Some(subscription) = self.subscription(agency_id, &request.id).await else {
+            return GetSubscriptionsStatsByIdResponse::NotFound;
+        };
+        let counts = match store::message_counts(&self.db, agency_id, &subscription.id).await {
+            Ok(counts) => counts,
+            Err(e) => failed(e),
+        };
+        // The relay's consumer: what the stream holds that it has not taken in.
+        let consumer = relay::consumer_name(&subscription.id);
+        let lag = match self.streams.info(&subscription.stream).await {
+            Ok(info) => info
+                .consumers
+                .iter()
+                .find(|c| c.name == consumer)
+                .map_or(0, |c| c.lag()),
+            Err(StreamError::StreamNotFound(_)) => 0,
+            Err(e) => panic!("streams failure: {e}"),
+        };
+        GetSubscriptionsStatsByIdResponse::Ok(DeliverySummary {
+            delivered: counts.delivered,
+            pending: counts.pending,
+            failing: counts.failing,
+            dead: counts.dead,
+            lag: i64::try_from(lag).unwrap_or(i64::MAX),
+        })
     }
 
     async fn put_subscriptions_by_id(

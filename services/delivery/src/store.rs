@@ -63,6 +63,47 @@ ORDER BY m.next_attempt_at
 LIMIT ?1 ->> '$.limit'",
 };
 
+/// A subscription's messages counted by status (`failing`: pending after a
+/// failed attempt).
+const MESSAGE_COUNTS: Statement = Statement {
+    postgres: "SELECT json_build_object(
+    'delivered', count(*) FILTER (WHERE status = 'delivered'),
+    'pending', count(*) FILTER (WHERE status = 'pending'),
+    'failing', count(*) FILTER (WHERE status = 'pending' AND attempts > 0),
+    'dead', count(*) FILTER (WHERE status = 'dead'))::text
+FROM messages
+WHERE subscription_id = $1::jsonb ->> 'subscription_id'
+  AND agency_id = ($1::jsonb ->> 'agency_id')::uuid",
+    sqlite: "SELECT json_object(
+    'delivered', count(*) FILTER (WHERE status = 'delivered'),
+    'pending', count(*) FILTER (WHERE status = 'pending'),
+    'failing', count(*) FILTER (WHERE status = 'pending' AND attempts > 0),
+    'dead', count(*) FILTER (WHERE status = 'dead'))
+FROM messages
+WHERE subscription_id = ?1 ->> '$.subscription_id'
+  AND agency_id = ?1 ->> '$.agency_id'",
+};
+
+/// What [`MESSAGE_COUNTS`] answers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Counts {
+    pub delivered: i64,
+    pub pending: i64,
+    pub failing: i64,
+    pub dead: i64,
+}
+
+pub async fn message_counts(
+    db: &Db,
+    agency_id: Uuid,
+    subscription_id: &str,
+) -> Result<Counts, DbError> {
+    let doc = serde_json::json!({ "agency_id": agency_id, "subscription_id": subscription_id })
+        .to_string();
+    let found: Vec<Counts> = rows(db, &MESSAGE_COUNTS, &doc).await?;
+    Ok(found.into_iter().next().unwrap_or_default())
+}
+
 /// At most this many subscriptions are relayed by one process.
 pub const MAX_SUBSCRIPTIONS: i64 = 10_000;
 

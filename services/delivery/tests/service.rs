@@ -365,6 +365,15 @@ async fn delivers_signed_webhooks_from_the_recorded_start() {
     assert_eq!(attempts[0]["status_code"], 200);
     assert_eq!(attempts[0]["response"], "answered");
 
+    let (code, stats) = delivery
+        .call(agency, "GET", &format!("/subscriptions/{id}/stats"), None)
+        .await;
+    assert_eq!(code, 200);
+    assert_eq!(
+        stats,
+        json!({"delivered": 3, "pending": 0, "failing": 0, "dead": 0, "lag": 0})
+    );
+
     // Another agency sees none of it.
     let stranger = Uuid::new_v4();
     let (code, _) = delivery
@@ -493,6 +502,10 @@ async fn exhausted_messages_are_dead_until_redriven() {
     }
     assert_eq!(dead.len(), 1, "dead after the first attempt and one retry");
     assert_eq!(dead[0]["attempts"], 2);
+    let (_, stats) = delivery
+        .call(agency, "GET", &format!("/subscriptions/{id}/stats"), None)
+        .await;
+    assert_eq!(stats["dead"], 1, "{stats}");
     assert_eq!(receiver.received().len(), 2);
 
     let (code, answer) = delivery
@@ -836,6 +849,13 @@ async fn delivers_on_postgres_and_jetstream() {
     let (code, answer) = delivery.call(agency, "POST", &path, None).await;
     assert_eq!((code, answer), (202, json!({"requeued": 1})));
     assert_eq!(wait_for_status("delivered", 2).await.len(), 2);
+    let (_, stats) = delivery
+        .call(agency, "GET", &format!("/subscriptions/{id}/stats"), None)
+        .await;
+    assert_eq!(
+        stats,
+        json!({"delivered": 2, "pending": 0, "failing": 0, "dead": 0, "lag": 0})
+    );
     let got = receiver.received();
     assert_eq!(got.len(), 5);
     verify_signatures(secret, &got);
