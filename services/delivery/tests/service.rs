@@ -385,6 +385,35 @@ async fn delivers_signed_webhooks_from_the_recorded_start() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_subscription_can_start_at_a_time() {
+    let delivery = Delivery::start("loopback").await;
+    let agency = Uuid::new_v4();
+    delivery.publish(2).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let start = blueprint::chrono::Utc::now();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    delivery.publish(3).await;
+    let (receiver, address) = Receiver::start(&[]).await;
+    let start = start.to_rfc3339_opts(blueprint::chrono::SecondsFormat::Millis, true);
+    let subscription = delivery
+        .subscribe(
+            agency,
+            json!({"stream": STREAM, "url": hook_url(address), "start": start}),
+        )
+        .await;
+    assert_eq!(subscription["start"], start);
+    assert_eq!(subscription.get("start_sequence"), None, "{subscription}");
+    let got = receiver.wait_for(3, Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        receiver.received().len(),
+        3,
+        "the events published after {start}"
+    );
+    verify_signatures(subscription["secret"].as_str().unwrap(), &got);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn failures_are_retried_on_schedule_with_one_webhook_id() {
     let delivery = Delivery::start("loopback").await;
     let agency = Uuid::new_v4();
