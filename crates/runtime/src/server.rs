@@ -81,6 +81,10 @@ pub struct ServerConfig {
     /// instead of the generated package's [`ServiceInfo::git_commit`] (a
     /// `GIT_COMMIT` in the environment at start-up wins over both).
     pub git_commit: Option<&'static str>,
+    /// What the service does differently here than in production (e.g. "webhook
+    /// targets on loopback allowed"), served as `notes` on the version route and
+    /// printed by `dev up` under its table; none in production.
+    pub notes: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -92,6 +96,7 @@ impl Default for ServerConfig {
             auth: None,
             health: Vec::new(),
             git_commit: None,
+            notes: Vec::new(),
         }
     }
 }
@@ -768,7 +773,7 @@ pub fn service_router(routes: Router, info: &ServiceInfo<'_>, config: &ServerCon
         routes = routes.route(HEALTHCHECK_PATH, get(move || healthcheck(checks.clone())));
     }
     if !info.own_routes.contains(&VERSION_PATH) {
-        let body = version(info, config.git_commit);
+        let body = version(info, config.git_commit, &config.notes);
         routes = routes.route(VERSION_PATH, get(move || std::future::ready(body.clone())));
     }
     let exporter = crate::metrics::install();
@@ -902,16 +907,19 @@ async fn healthcheck(checks: Arc<[HealthCheck]>) -> Response {
 
 /// The version route's answer, made once: `GIT_COMMIT` at start-up, else the
 /// binary's build-time commit, else the generated package's.
-fn version(info: &ServiceInfo<'_>, binary_commit: Option<&str>) -> JsonBytes {
+fn version(info: &ServiceInfo<'_>, binary_commit: Option<&str>, notes: &[String]) -> JsonBytes {
     let commit = std::env::var("GIT_COMMIT")
         .ok()
         .or(binary_commit.or(info.git_commit).map(str::to_owned));
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "name": info.name,
         "version": info.version,
         "spec_hash": info.spec_hash,
         "git_commit": commit,
     });
+    if !notes.is_empty() {
+        body["notes"] = serde_json::json!(notes);
+    }
     // Serialising a JSON value cannot fail.
     JsonBytes(Bytes::from(serde_json::to_vec(&body).unwrap_or_default()))
 }

@@ -172,6 +172,27 @@ async fn a_healthcheck_the_spec_declares_wins_over_the_built_in() {
 }
 
 #[tokio::test]
+async fn the_version_carries_development_notes_when_there_are_some() {
+    let (_, _, body) = call(
+        app(&ServerConfig::default()),
+        get_request("/_internal_/version"),
+    )
+    .await;
+    assert!(!body.contains("notes"), "{body}");
+    let config = ServerConfig {
+        notes: vec!["webhook targets on loopback addresses allowed".into()],
+        ..ServerConfig::default()
+    };
+    let (status, _, body) = call(app(&config), get_request("/_internal_/version")).await;
+    assert_eq!(status, StatusCode::OK);
+    let json: serde_json::Value = serde_json::from_str(&body).expect("a JSON body");
+    assert_eq!(
+        json["notes"],
+        serde_json::json!(["webhook targets on loopback addresses allowed"])
+    );
+}
+
+#[tokio::test]
 async fn a_made_request_id_is_not_the_callers_header() {
     use blueprint::server::{Inputs, Location};
     let routes = Router::new().route(

@@ -188,6 +188,25 @@ impl Config {
     pub fn database_url_redacted(&self) -> String {
         redact(&self.database_url)
     }
+
+    /// A section of the workspace's `blueprint.toml` a service owns (e.g.
+    /// `[delivery]`), typed; its default outside a workspace or when absent.
+    pub fn section<T: serde::de::DeserializeOwned + Default>(
+        &self,
+        name: &str,
+    ) -> Result<T, ConfigError> {
+        let Some(root) = &self.root else {
+            return Ok(T::default());
+        };
+        match Workspace::discover(root)? {
+            Some(workspace) => read_section(
+                workspace.table.get(name),
+                &format!("[{name}]"),
+                &workspace.path,
+            ),
+            None => Ok(T::default()),
+        }
+    }
 }
 
 /// `blueprint.toml`, found and parsed.
@@ -305,6 +324,26 @@ mod tests {
         );
         #[cfg(feature = "auth")]
         assert_eq!(config.jwt_public_key, Some(root.join("keys/public.pem")));
+    }
+
+    #[test]
+    fn a_service_reads_its_own_section() {
+        #[derive(Debug, Default, PartialEq, Deserialize)]
+        struct Delivery {
+            streams: Vec<String>,
+        }
+        let ws = workspace("[delivery]\nstreams = [\"a.b.json\"]\n");
+        let config = resolve(&ws.path().join("services/users/src"), &[]).expect("config");
+        let section: Delivery = config.section("delivery").expect("section");
+        assert_eq!(section.streams, ["a.b.json"]);
+        assert_eq!(
+            config.section::<Delivery>("absent").expect("default"),
+            Delivery::default()
+        );
+        let ws = workspace("[delivery]\nstreams = 3\n");
+        let config = resolve(ws.path(), &[]).expect("config");
+        let error = config.section::<Delivery>("delivery").expect_err("invalid");
+        assert!(error.to_string().contains("[delivery]"), "{error}");
     }
 
     #[test]

@@ -1,0 +1,84 @@
+//! The delivery service: the generated `delivery` API on its database, plus the
+//! relay (streams → messages) and the dispatcher (messages → signed webhooks)
+//! running beside it. Everything else a service process does is
+//! `blueprint::service`'s.
+
+mod api;
+mod dispatch;
+mod policy;
+mod relay;
+mod settings;
+mod sign;
+mod store;
+mod target;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use blueprint::service::{Config, Service};
+use blueprint::tokio;
+use delivery_api::server::router_with_config;
+use tokio::sync::Notify;
+
+use crate::dispatch::Dispatcher;
+use crate::relay::Relay;
+use crate::settings::Settings;
+
+/// The largest request body the API reads (413 beyond).
+const BODY_LIMIT: usize = 64 * 1024;
+
+fn main() -> ExitCode {
+    let settings = match Config::from_env(delivery_api::SERVICE.key)
+        .map_err(settings::SettingsError::from)
+        .and_then(|config| Settings::load(&config))
+    {
+        Ok(settings) => Arc::new(settings),
+        Err(e) => {
+            eprintln!("delivery: error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let client = match dispatch::client(&settings) {
+        Ok(client) => client,
+        Err(e) => {
+            eprintln!("delivery: error: cannot build the HTTP client: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    Service::new(delivery_api::SERVICE)
+        .git_commit(option_env!("GIT_COMMIT"))
+        .database(delivery_api::migrations)
+        .streams()
+        .run(move |app| {
+            let db = app.db().clone();
+            let changed = Arc::new(Notify::new());
+            let stored = Arc::new(Notify::new());
+            tokio::spawn(
+                Relay {
+                    db: db.clone(),
+                    streams: app.streams().clone(),
+                    changed: changed.clone(),
+                    stored: stored.clone(),
+                }
+                .run(),
+            );
+            tokio::spawn(Dispatcher::new(db.clone(), client, stored.clone()).run());
+            for note in settings.notes() {
+                tracing::warn!("{note}");
+            }
+            let server = blueprint::server::ServerConfig {
+                notes: settings.notes(),
+                // Subscriptions are small: refuse anything larger before reading it.
+                body_limit: BODY_LIMIT,
+                ..app.server.clone()
+            };
+            let api = api::Delivery {
+                db,
+                streams: app.streams().clone(),
+                settings,
+                changed,
+                requeued: stored,
+            };
+            router_with_config(api, &server)
+        })
+}
