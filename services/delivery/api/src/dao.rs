@@ -6,7 +6,9 @@
 use super::models;
 /// Table `subscriptions`: rows of model `subscription`.
 pub mod subscriptions {
-    use ::blueprint::db::{decode, Conn, DbError, Doc, Page, Row, Statement, Write};
+    use ::blueprint::db::{
+        decode, Conn, DbError, Dialect, Doc, Keyset, Page, Row, Slice, Statement, Write,
+    };
     const INSERT: Statement = Statement {
         postgres: "INSERT INTO \"subscriptions\" (\"id\", \"agency_id\", \"stream\", \"event_types\", \"url\", \"headers\", \"mode\", \"delivery_policy\", \"throttle\", \"status\", \"disabled_reason\", \"start\", \"start_sequence\", \"secret\", \"previous_secret\", \"previous_secret_expires_at\", \"hash_code\") SELECT r.\"id\", r.\"agency_id\", r.\"stream\", r.\"event_types\", r.\"url\", r.\"headers\", r.\"mode\", r.\"delivery_policy\", r.\"throttle\", r.\"status\", r.\"disabled_reason\", r.\"start\", r.\"start_sequence\", r.\"secret\", r.\"previous_secret\", r.\"previous_secret_expires_at\", $2 FROM jsonb_populate_record(NULL::\"subscriptions\", $1::text::jsonb) r",
         sqlite: "INSERT INTO \"subscriptions\" (\"id\", \"agency_id\", \"stream\", \"event_types\", \"url\", \"headers\", \"mode\", \"delivery_policy\", \"throttle\", \"status\", \"disabled_reason\", \"start\", \"start_sequence\", \"secret\", \"previous_secret\", \"previous_secret_expires_at\", \"hash_code\") VALUES (?1 ->> '$.\"id\"', ?1 ->> '$.\"agency_id\"', ?1 ->> '$.\"stream\"', nullif(?1 -> '$.\"event_types\"', 'null'), ?1 ->> '$.\"url\"', nullif(?1 -> '$.\"headers\"', 'null'), ?1 ->> '$.\"mode\"', nullif(?1 -> '$.\"delivery_policy\"', 'null'), nullif(?1 -> '$.\"throttle\"', 'null'), ?1 ->> '$.\"status\"', ?1 ->> '$.\"disabled_reason\"', ?1 ->> '$.\"start\"', ?1 ->> '$.\"start_sequence\"', ?1 ->> '$.\"secret\"', ?1 ->> '$.\"previous_secret\"', strftime('%Y-%m-%dT%H:%M:%fZ', ?1 ->> '$.\"previous_secret_expires_at\"'), ?2)",
@@ -167,8 +169,15 @@ pub mod subscriptions {
         let sql = DELETE_BY_ID.get(conn.dialect());
         Ok(conn.execute(sql.into(), &lookup, &[]).await? > 0)
     }
-    /// Filters for [`list`]: the indexed fields of `subscriptions`; `None` matches every row.
-    #[derive(Debug, Clone, Default, PartialEq, ::blueprint::serde::Serialize)]
+    /// Filters of the rows of `subscriptions`: its indexed fields (and bounds of the ordered ones); `None` matches every row.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        PartialEq,
+        ::blueprint::serde::Serialize,
+        ::blueprint::serde::Deserialize
+    )]
     #[serde(crate = "::blueprint::serde")]
     pub struct Filter {
         #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
@@ -177,6 +186,30 @@ pub mod subscriptions {
         pub stream: Option<String>,
         #[serde(rename = "status", skip_serializing_if = "Option::is_none")]
         pub status: Option<super::models::SubscriptionStatus>,
+    }
+    /// The `WHERE` fragments of the filters that are set (values are bound
+    /// from the document, never written into the SQL).
+    fn filter_clauses(dialect: Dialect, filter: &Filter) -> Vec<&'static str> {
+        let mut clauses = Vec::new();
+        if filter.id.is_some() {
+            clauses.push(FILTER_ID.get(dialect));
+        }
+        if filter.stream.is_some() {
+            clauses.push(FILTER_STREAM.get(dialect));
+        }
+        if filter.status.is_some() {
+            clauses.push(FILTER_STATUS.get(dialect));
+        }
+        clauses
+    }
+    /// A list's statement document: the scope's values and the filter's.
+    #[derive(::blueprint::serde::Serialize)]
+    #[serde(crate = "::blueprint::serde")]
+    struct Query<'a> {
+        #[serde(flatten)]
+        scope: &'a Scope,
+        #[serde(flatten)]
+        filter: &'a Filter,
     }
     /// Rows of `subscriptions` matching `filter`, one page (limit 25 by default, at most 100), sorted by `page.sort` over `id`, `agency_id`, `stream`, `status`, `created_at`, `updated_at` (default `-created_at`).
     pub async fn list<'c>(
@@ -187,17 +220,8 @@ pub mod subscriptions {
     ) -> Result<Vec<super::models::Subscription>, DbError> {
         let conn = conn.into();
         let dialect = conn.dialect();
-        let mut clauses: Vec<&str> = Vec::new();
-        clauses.push(SCOPE_AGENCY_ID.get(dialect));
-        if filter.id.is_some() {
-            clauses.push(FILTER_ID.get(dialect));
-        }
-        if filter.stream.is_some() {
-            clauses.push(FILTER_STREAM.get(dialect));
-        }
-        if filter.status.is_some() {
-            clauses.push(FILTER_STATUS.get(dialect));
-        }
+        let mut clauses = vec![SCOPE_AGENCY_ID.get(dialect)];
+        clauses.extend(filter_clauses(dialect, filter));
         let sql = ::blueprint::db::list_sql(
             dialect,
             LIST.get(dialect),
@@ -206,14 +230,6 @@ pub mod subscriptions {
             SORTABLE,
             DEFAULT_SORT,
         )?;
-        #[derive(::blueprint::serde::Serialize)]
-        #[serde(crate = "::blueprint::serde")]
-        struct Query<'a> {
-            #[serde(flatten)]
-            scope: &'a Scope,
-            #[serde(flatten)]
-            filter: &'a Filter,
-        }
         let doc = ::blueprint::db::to_doc(&Query { scope, filter })?;
         conn.fetch_all(
                 sql.into(),
@@ -225,10 +241,60 @@ pub mod subscriptions {
             .map(|r| decode(r))
             .collect()
     }
+    /// The columns a keyset page may sort by, each with its cursor value.
+    const KEYSET: &[(&str, Statement)] = &[
+        (
+            "id",
+            Statement {
+                postgres: "$1::text::jsonb -> '_after' ->> 'id'",
+                sqlite: "?1 ->> '$.\"_after\".\"id\"'",
+            },
+        ),
+        (
+            "stream",
+            Statement {
+                postgres: "$1::text::jsonb -> '_after' ->> 'stream'",
+                sqlite: "?1 ->> '$.\"_after\".\"stream\"'",
+            },
+        ),
+        (
+            "status",
+            Statement {
+                postgres: "$1::text::jsonb -> '_after' ->> 'status'",
+                sqlite: "?1 ->> '$.\"_after\".\"status\"'",
+            },
+        ),
+    ];
+    const KEYSET_DEFAULT_SORT: &str = "id";
+    const KEY: &[&str] = &["id"];
+    /// Rows of `subscriptions` matching `filter`, the page after `page.after` (the cursor the previous page gave; the first page without), at most `page.limit` (25 by default, at most 100) sorted by `page.sort` over `id`, `stream`, `status` (default `id`) then the primary key; with the cursor of the next page, `None` after the last.
+    pub async fn list_after<'c>(
+        conn: impl Into<Conn<'c>>,
+        scope: &Scope,
+        filter: &Filter,
+        page: &Keyset,
+    ) -> Result<Slice<super::models::Subscription>, DbError> {
+        let order = page.resolve::<Filter>(KEYSET, KEYSET_DEFAULT_SORT, KEY)?;
+        let conn = conn.into();
+        let dialect = conn.dialect();
+        let mut clauses = vec![SCOPE_AGENCY_ID.get(dialect)];
+        clauses.extend(filter_clauses(dialect, filter));
+        let sql = order.sql(dialect, LIST.get(dialect), &clauses);
+        let doc = order.document(&Query { scope, filter })?;
+        let rows = conn
+            .fetch_all(sql.into(), &doc, &[order.fetch()])
+            .await?
+            .iter()
+            .map(|r| decode(r))
+            .collect::<Result<Vec<super::models::Subscription>, DbError>>()?;
+        order.slice(rows)
+    }
 }
 /// Table `messages`: rows of model `message`.
 pub mod messages {
-    use ::blueprint::db::{decode, Conn, DbError, Doc, Page, Row, Statement, Write};
+    use ::blueprint::db::{
+        decode, Conn, DbError, Dialect, Doc, Keyset, Page, Row, Slice, Statement, Write,
+    };
     const INSERT: Statement = Statement {
         postgres: "INSERT INTO \"messages\" (\"id\", \"subscription_id\", \"agency_id\", \"stream\", \"sequence\", \"event_id\", \"event_type\", \"body\", \"status\", \"attempts\", \"next_attempt_at\", \"delivered_at\", \"last_error\", \"hash_code\") SELECT r.\"id\", r.\"subscription_id\", r.\"agency_id\", r.\"stream\", r.\"sequence\", r.\"event_id\", r.\"event_type\", r.\"body\", r.\"status\", r.\"attempts\", r.\"next_attempt_at\", r.\"delivered_at\", r.\"last_error\", $2 FROM jsonb_populate_record(NULL::\"messages\", $1::text::jsonb) r",
         sqlite: "INSERT INTO \"messages\" (\"id\", \"subscription_id\", \"agency_id\", \"stream\", \"sequence\", \"event_id\", \"event_type\", \"body\", \"status\", \"attempts\", \"next_attempt_at\", \"delivered_at\", \"last_error\", \"hash_code\") VALUES (?1 ->> '$.\"id\"', ?1 ->> '$.\"subscription_id\"', ?1 ->> '$.\"agency_id\"', ?1 ->> '$.\"stream\"', ?1 ->> '$.\"sequence\"', ?1 ->> '$.\"event_id\"', ?1 ->> '$.\"event_type\"', ?1 ->> '$.\"body\"', ?1 ->> '$.\"status\"', ?1 ->> '$.\"attempts\"', strftime('%Y-%m-%dT%H:%M:%fZ', ?1 ->> '$.\"next_attempt_at\"'), strftime('%Y-%m-%dT%H:%M:%fZ', ?1 ->> '$.\"delivered_at\"'), ?1 ->> '$.\"last_error\"', ?2)",
@@ -280,6 +346,14 @@ pub mod messages {
     const FILTER_NEXT_ATTEMPT_AT: Statement = Statement {
         postgres: "t.\"next_attempt_at\" = r.\"next_attempt_at\"",
         sqlite: "t.\"next_attempt_at\" = strftime('%Y-%m-%dT%H:%M:%fZ', ?1 ->> '$.\"next_attempt_at\"')",
+    };
+    const FILTER_NEXT_ATTEMPT_AT_FROM: Statement = Statement {
+        postgres: "t.\"next_attempt_at\" >= ($1::text::jsonb ->> 'next_attempt_at_from')::timestamptz",
+        sqlite: "t.\"next_attempt_at\" >= strftime('%Y-%m-%dT%H:%M:%fZ', ?1 ->> '$.\"next_attempt_at_from\"')",
+    };
+    const FILTER_NEXT_ATTEMPT_AT_TO: Statement = Statement {
+        postgres: "t.\"next_attempt_at\" < ($1::text::jsonb ->> 'next_attempt_at_to')::timestamptz",
+        sqlite: "t.\"next_attempt_at\" < strftime('%Y-%m-%dT%H:%M:%fZ', ?1 ->> '$.\"next_attempt_at_to\"')",
     };
     const SCOPE_AGENCY_ID: Statement = Statement {
         postgres: "t.\"agency_id\" = r.\"agency_id\"",
@@ -423,8 +497,15 @@ pub mod messages {
             .map(decode)
             .transpose()
     }
-    /// Filters for [`list`]: the indexed fields of `messages`; `None` matches every row.
-    #[derive(Debug, Clone, Default, PartialEq, ::blueprint::serde::Serialize)]
+    /// Filters of the rows of `messages`: its indexed fields (and bounds of the ordered ones); `None` matches every row.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        PartialEq,
+        ::blueprint::serde::Serialize,
+        ::blueprint::serde::Deserialize
+    )]
     #[serde(crate = "::blueprint::serde")]
     pub struct Filter {
         #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
@@ -439,18 +520,24 @@ pub mod messages {
         pub next_attempt_at: Option<
             ::blueprint::chrono::DateTime<::blueprint::chrono::Utc>,
         >,
+        /// Rows whose `next_attempt_at` is at or after this.
+        #[serde(
+            rename = "next_attempt_at_from",
+            skip_serializing_if = "Option::is_none"
+        )]
+        pub next_attempt_at_from: Option<
+            ::blueprint::chrono::DateTime<::blueprint::chrono::Utc>,
+        >,
+        /// Rows whose `next_attempt_at` is before this.
+        #[serde(rename = "next_attempt_at_to", skip_serializing_if = "Option::is_none")]
+        pub next_attempt_at_to: Option<
+            ::blueprint::chrono::DateTime<::blueprint::chrono::Utc>,
+        >,
     }
-    /// Rows of `messages` matching `filter`, one page (limit 25 by default, at most 100), sorted by `page.sort` over `id`, `subscription_id`, `agency_id`, `event_id`, `status`, `next_attempt_at`, `created_at`, `updated_at` (default `-created_at`).
-    pub async fn list<'c>(
-        conn: impl Into<Conn<'c>>,
-        scope: &Scope,
-        filter: &Filter,
-        page: &Page,
-    ) -> Result<Vec<super::models::Message>, DbError> {
-        let conn = conn.into();
-        let dialect = conn.dialect();
-        let mut clauses: Vec<&str> = Vec::new();
-        clauses.push(SCOPE_AGENCY_ID.get(dialect));
+    /// The `WHERE` fragments of the filters that are set (values are bound
+    /// from the document, never written into the SQL).
+    fn filter_clauses(dialect: Dialect, filter: &Filter) -> Vec<&'static str> {
+        let mut clauses = Vec::new();
         if filter.id.is_some() {
             clauses.push(FILTER_ID.get(dialect));
         }
@@ -466,6 +553,34 @@ pub mod messages {
         if filter.next_attempt_at.is_some() {
             clauses.push(FILTER_NEXT_ATTEMPT_AT.get(dialect));
         }
+        if filter.next_attempt_at_from.is_some() {
+            clauses.push(FILTER_NEXT_ATTEMPT_AT_FROM.get(dialect));
+        }
+        if filter.next_attempt_at_to.is_some() {
+            clauses.push(FILTER_NEXT_ATTEMPT_AT_TO.get(dialect));
+        }
+        clauses
+    }
+    /// A list's statement document: the scope's values and the filter's.
+    #[derive(::blueprint::serde::Serialize)]
+    #[serde(crate = "::blueprint::serde")]
+    struct Query<'a> {
+        #[serde(flatten)]
+        scope: &'a Scope,
+        #[serde(flatten)]
+        filter: &'a Filter,
+    }
+    /// Rows of `messages` matching `filter`, one page (limit 25 by default, at most 100), sorted by `page.sort` over `id`, `subscription_id`, `agency_id`, `event_id`, `status`, `next_attempt_at`, `created_at`, `updated_at` (default `-created_at`).
+    pub async fn list<'c>(
+        conn: impl Into<Conn<'c>>,
+        scope: &Scope,
+        filter: &Filter,
+        page: &Page,
+    ) -> Result<Vec<super::models::Message>, DbError> {
+        let conn = conn.into();
+        let dialect = conn.dialect();
+        let mut clauses = vec![SCOPE_AGENCY_ID.get(dialect)];
+        clauses.extend(filter_clauses(dialect, filter));
         let sql = ::blueprint::db::list_sql(
             dialect,
             LIST.get(dialect),
@@ -474,14 +589,6 @@ pub mod messages {
             SORTABLE,
             DEFAULT_SORT,
         )?;
-        #[derive(::blueprint::serde::Serialize)]
-        #[serde(crate = "::blueprint::serde")]
-        struct Query<'a> {
-            #[serde(flatten)]
-            scope: &'a Scope,
-            #[serde(flatten)]
-            filter: &'a Filter,
-        }
         let doc = ::blueprint::db::to_doc(&Query { scope, filter })?;
         conn.fetch_all(
                 sql.into(),
@@ -493,10 +600,67 @@ pub mod messages {
             .map(|r| decode(r))
             .collect()
     }
+    /// The columns a keyset page may sort by, each with its cursor value.
+    const KEYSET: &[(&str, Statement)] = &[
+        (
+            "id",
+            Statement {
+                postgres: "$1::text::jsonb -> '_after' ->> 'id'",
+                sqlite: "?1 ->> '$.\"_after\".\"id\"'",
+            },
+        ),
+        (
+            "subscription_id",
+            Statement {
+                postgres: "$1::text::jsonb -> '_after' ->> 'subscription_id'",
+                sqlite: "?1 ->> '$.\"_after\".\"subscription_id\"'",
+            },
+        ),
+        (
+            "event_id",
+            Statement {
+                postgres: "$1::text::jsonb -> '_after' ->> 'event_id'",
+                sqlite: "?1 ->> '$.\"_after\".\"event_id\"'",
+            },
+        ),
+        (
+            "status",
+            Statement {
+                postgres: "$1::text::jsonb -> '_after' ->> 'status'",
+                sqlite: "?1 ->> '$.\"_after\".\"status\"'",
+            },
+        ),
+    ];
+    const KEYSET_DEFAULT_SORT: &str = "id";
+    const KEY: &[&str] = &["id"];
+    /// Rows of `messages` matching `filter`, the page after `page.after` (the cursor the previous page gave; the first page without), at most `page.limit` (25 by default, at most 100) sorted by `page.sort` over `id`, `subscription_id`, `event_id`, `status` (default `id`) then the primary key; with the cursor of the next page, `None` after the last.
+    pub async fn list_after<'c>(
+        conn: impl Into<Conn<'c>>,
+        scope: &Scope,
+        filter: &Filter,
+        page: &Keyset,
+    ) -> Result<Slice<super::models::Message>, DbError> {
+        let order = page.resolve::<Filter>(KEYSET, KEYSET_DEFAULT_SORT, KEY)?;
+        let conn = conn.into();
+        let dialect = conn.dialect();
+        let mut clauses = vec![SCOPE_AGENCY_ID.get(dialect)];
+        clauses.extend(filter_clauses(dialect, filter));
+        let sql = order.sql(dialect, LIST.get(dialect), &clauses);
+        let doc = order.document(&Query { scope, filter })?;
+        let rows = conn
+            .fetch_all(sql.into(), &doc, &[order.fetch()])
+            .await?
+            .iter()
+            .map(|r| decode(r))
+            .collect::<Result<Vec<super::models::Message>, DbError>>()?;
+        order.slice(rows)
+    }
 }
 /// Table `attempts`: rows of model `attempt`.
 pub mod attempts {
-    use ::blueprint::db::{decode, Conn, DbError, Doc, Page, Row, Statement, Write};
+    use ::blueprint::db::{
+        decode, Conn, DbError, Dialect, Doc, Keyset, Page, Row, Slice, Statement, Write,
+    };
     const INSERT: Statement = Statement {
         postgres: "INSERT INTO \"attempts\" (\"id\", \"message_id\", \"subscription_id\", \"agency_id\", \"attempted_at\", \"status_code\", \"latency_ms\", \"response\", \"error\", \"hash_code\") SELECT r.\"id\", r.\"message_id\", r.\"subscription_id\", r.\"agency_id\", r.\"attempted_at\", r.\"status_code\", r.\"latency_ms\", r.\"response\", r.\"error\", $2 FROM jsonb_populate_record(NULL::\"attempts\", $1::text::jsonb) r",
         sqlite: "INSERT INTO \"attempts\" (\"id\", \"message_id\", \"subscription_id\", \"agency_id\", \"attempted_at\", \"status_code\", \"latency_ms\", \"response\", \"error\", \"hash_code\") VALUES (?1 ->> '$.\"id\"', ?1 ->> '$.\"message_id\"', ?1 ->> '$.\"subscription_id\"', ?1 ->> '$.\"agency_id\"', strftime('%Y-%m-%dT%H:%M:%fZ', ?1 ->> '$.\"attempted_at\"'), ?1 ->> '$.\"status_code\"', ?1 ->> '$.\"latency_ms\"', ?1 ->> '$.\"response\"', ?1 ->> '$.\"error\"', ?2)",
@@ -652,14 +816,42 @@ pub mod attempts {
         let sql = DELETE_BY_ID.get(conn.dialect());
         Ok(conn.execute(sql.into(), &lookup, &[]).await? > 0)
     }
-    /// Filters for [`list`]: the indexed fields of `attempts`; `None` matches every row.
-    #[derive(Debug, Clone, Default, PartialEq, ::blueprint::serde::Serialize)]
+    /// Filters of the rows of `attempts`: its indexed fields (and bounds of the ordered ones); `None` matches every row.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        PartialEq,
+        ::blueprint::serde::Serialize,
+        ::blueprint::serde::Deserialize
+    )]
     #[serde(crate = "::blueprint::serde")]
     pub struct Filter {
         #[serde(rename = "id", skip_serializing_if = "Option::is_none")]
         pub id: Option<String>,
         #[serde(rename = "message_id", skip_serializing_if = "Option::is_none")]
         pub message_id: Option<String>,
+    }
+    /// The `WHERE` fragments of the filters that are set (values are bound
+    /// from the document, never written into the SQL).
+    fn filter_clauses(dialect: Dialect, filter: &Filter) -> Vec<&'static str> {
+        let mut clauses = Vec::new();
+        if filter.id.is_some() {
+            clauses.push(FILTER_ID.get(dialect));
+        }
+        if filter.message_id.is_some() {
+            clauses.push(FILTER_MESSAGE_ID.get(dialect));
+        }
+        clauses
+    }
+    /// A list's statement document: the scope's values and the filter's.
+    #[derive(::blueprint::serde::Serialize)]
+    #[serde(crate = "::blueprint::serde")]
+    struct Query<'a> {
+        #[serde(flatten)]
+        scope: &'a Scope,
+        #[serde(flatten)]
+        filter: &'a Filter,
     }
     /// Rows of `attempts` matching `filter`, one page (limit 25 by default, at most 100), sorted by `page.sort` over `id`, `message_id`, `agency_id`, `created_at`, `updated_at` (default `-created_at`).
     pub async fn list<'c>(
@@ -670,14 +862,8 @@ pub mod attempts {
     ) -> Result<Vec<super::models::Attempt>, DbError> {
         let conn = conn.into();
         let dialect = conn.dialect();
-        let mut clauses: Vec<&str> = Vec::new();
-        clauses.push(SCOPE_AGENCY_ID.get(dialect));
-        if filter.id.is_some() {
-            clauses.push(FILTER_ID.get(dialect));
-        }
-        if filter.message_id.is_some() {
-            clauses.push(FILTER_MESSAGE_ID.get(dialect));
-        }
+        let mut clauses = vec![SCOPE_AGENCY_ID.get(dialect)];
+        clauses.extend(filter_clauses(dialect, filter));
         let sql = ::blueprint::db::list_sql(
             dialect,
             LIST.get(dialect),
@@ -686,14 +872,6 @@ pub mod attempts {
             SORTABLE,
             DEFAULT_SORT,
         )?;
-        #[derive(::blueprint::serde::Serialize)]
-        #[serde(crate = "::blueprint::serde")]
-        struct Query<'a> {
-            #[serde(flatten)]
-            scope: &'a Scope,
-            #[serde(flatten)]
-            filter: &'a Filter,
-        }
         let doc = ::blueprint::db::to_doc(&Query { scope, filter })?;
         conn.fetch_all(
                 sql.into(),
@@ -704,5 +882,46 @@ pub mod attempts {
             .iter()
             .map(|r| decode(r))
             .collect()
+    }
+    /// The columns a keyset page may sort by, each with its cursor value.
+    const KEYSET: &[(&str, Statement)] = &[
+        (
+            "id",
+            Statement {
+                postgres: "$1::text::jsonb -> '_after' ->> 'id'",
+                sqlite: "?1 ->> '$.\"_after\".\"id\"'",
+            },
+        ),
+        (
+            "message_id",
+            Statement {
+                postgres: "$1::text::jsonb -> '_after' ->> 'message_id'",
+                sqlite: "?1 ->> '$.\"_after\".\"message_id\"'",
+            },
+        ),
+    ];
+    const KEYSET_DEFAULT_SORT: &str = "id";
+    const KEY: &[&str] = &["id"];
+    /// Rows of `attempts` matching `filter`, the page after `page.after` (the cursor the previous page gave; the first page without), at most `page.limit` (25 by default, at most 100) sorted by `page.sort` over `id`, `message_id` (default `id`) then the primary key; with the cursor of the next page, `None` after the last.
+    pub async fn list_after<'c>(
+        conn: impl Into<Conn<'c>>,
+        scope: &Scope,
+        filter: &Filter,
+        page: &Keyset,
+    ) -> Result<Slice<super::models::Attempt>, DbError> {
+        let order = page.resolve::<Filter>(KEYSET, KEYSET_DEFAULT_SORT, KEY)?;
+        let conn = conn.into();
+        let dialect = conn.dialect();
+        let mut clauses = vec![SCOPE_AGENCY_ID.get(dialect)];
+        clauses.extend(filter_clauses(dialect, filter));
+        let sql = order.sql(dialect, LIST.get(dialect), &clauses);
+        let doc = order.document(&Query { scope, filter })?;
+        let rows = conn
+            .fetch_all(sql.into(), &doc, &[order.fetch()])
+            .await?
+            .iter()
+            .map(|r| decode(r))
+            .collect::<Result<Vec<super::models::Attempt>, DbError>>()?;
+        order.slice(rows)
     }
 }
