@@ -395,6 +395,7 @@ impl Builder<'_, '_> {
             model.db = attrs::db(raw_model, model, self.diags);
         }
         attrs::derive_indexes(&mut service);
+        attrs::table_events(&mut service, self.diags);
         service
     }
 
