@@ -18,7 +18,9 @@
 //! - `db` (feature `db`): the database layer generated DAOs run on (SQLite and
 //!   PostgreSQL, transactions, migrations runner, journal maintenance and replay);
 //! - `stream` (feature `stream`, backends `stream-sqlite` and `stream-nats`): event
-//!   streams, one API over an in-memory log, a SQLite-file log and NATS JetStream.
+//!   streams, one API over an in-memory log, a SQLite-file log and NATS JetStream;
+//! - `publish` (feature `publish`): the journal publisher, every journal record of a
+//!   journaled table as one event on its stream.
 //!
 //! Generated code refers to serde, serde_json, chrono, uuid and rust_decimal through
 //! the re-exports below, so a generated package needs no dependency but this crate;
@@ -39,6 +41,8 @@ pub mod client;
 pub mod db;
 #[cfg(feature = "server")]
 mod layers;
+#[cfg(feature = "publish")]
+pub mod publish;
 #[cfg(feature = "server")]
 pub mod server;
 #[cfg(feature = "stream")]
@@ -63,7 +67,12 @@ pub use serde;
 pub use serde_json;
 /// The async runtime of generated servers, clients and the database layer:
 /// `#[blueprint::tokio::main(crate = "blueprint::tokio")]`.
-#[cfg(any(feature = "server", feature = "client", feature = "db"))]
+#[cfg(any(
+    feature = "server",
+    feature = "client",
+    feature = "db",
+    feature = "stream"
+))]
 pub use tokio;
 pub use uuid;
 
