@@ -10,7 +10,7 @@
 //! [`Generator`] lists them by the name `dev gen --generators` and `blueprint.toml`
 //! use: `models`, `server`, `client`, `mock` (Rust, built with `quote` and
 //! formatted with `prettyplease`), `openapi` ([`openapi`]: `openapi.json` at the
-//! output root), `sql-postgres`, `sql-sqlite`, `dao`.
+//! output root), `sql-postgres`, `sql-sqlite`, `dao`, `events`.
 //!
 //! # Layout of generated Rust
 //!
@@ -25,6 +25,8 @@
 //! server.rs                 // trait <Service>Service + router()
 //! client.rs                 // <Service>Client
 //! mock.rs                   // Mock<Service>
+//! dao.rs                    // per table: insert, upsert, update, find_by_*, list, delete_by_*
+//! events.rs                 // per stream: <Union>Publisher; per journaled table: its events
 //! ```
 //!
 //! As a package ([`GenOptions::package`]): `Cargo.toml`, and the same tree under
@@ -127,10 +129,12 @@ pub enum Generator {
     SqlSqlite,
     /// Rust data-access code for `db` models.
     Dao,
+    /// Rust event streams: a typed publisher per stream, journal records as events.
+    Events,
 }
 
 impl Generator {
-    pub const ALL: [Generator; 8] = [
+    pub const ALL: [Generator; 9] = [
         Generator::Models,
         Generator::Server,
         Generator::Client,
@@ -139,6 +143,7 @@ impl Generator {
         Generator::SqlPostgres,
         Generator::SqlSqlite,
         Generator::Dao,
+        Generator::Events,
     ];
 
     /// The Rust generators of every service.
@@ -150,11 +155,15 @@ impl Generator {
     ];
 
     /// What `dev gen` runs when no generators are named: [`Generator::RUST`], plus
-    /// the DAO and both dialects' migrations when the service has `db` models.
+    /// the DAO and both dialects' migrations when the service has `db` models, and
+    /// `events` when it has streams.
     pub fn defaults(spec: &Spec) -> Vec<Generator> {
         let mut generators = Generator::RUST.to_vec();
         if spec.service.models.iter().any(|m| m.db.is_some()) {
             generators.extend([Generator::Dao, Generator::SqlPostgres, Generator::SqlSqlite]);
+        }
+        if rust::events_wanted(spec) {
+            generators.push(Generator::Events);
         }
         generators
     }
@@ -169,6 +178,7 @@ impl Generator {
             Generator::SqlPostgres => "sql-postgres",
             Generator::SqlSqlite => "sql-sqlite",
             Generator::Dao => "dao",
+            Generator::Events => "events",
         }
     }
 
@@ -178,7 +188,7 @@ impl Generator {
 
     /// Whether this generator emits Rust into the generated module tree.
     pub fn is_rust(&self) -> bool {
-        Generator::RUST.contains(self) || *self == Generator::Dao
+        Generator::RUST.contains(self) || matches!(self, Generator::Dao | Generator::Events)
     }
 }
 
@@ -198,7 +208,8 @@ impl std::str::FromStr for Generator {
 /// What to generate, and how.
 #[derive(Debug, Clone, Default)]
 pub struct GenOptions {
-    /// Generators to run; `models` is implied by `server`, `client`, `mock`, `dao`.
+    /// Generators to run; `models` is implied by `server`, `client`, `mock`, `dao`,
+    /// `events`.
     pub generators: Vec<Generator>,
     /// Generate a complete Cargo package instead of a module tree.
     pub package: Option<PackageOptions>,
@@ -234,7 +245,7 @@ impl GenOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum CodegenError {
     #[error(
-        "unknown generator `{0}` (known: models, server, client, mock, openapi, sql-postgres, sql-sqlite, dao)"
+        "unknown generator `{0}` (known: models, server, client, mock, openapi, sql-postgres, sql-sqlite, dao, events)"
     )]
     UnknownGenerator(String),
     /// Generated Rust did not parse: a bug in a generator, reported with the file.
@@ -243,6 +254,9 @@ pub enum CodegenError {
     /// The `db` attributes do not describe valid tables.
     #[error("invalid tables:\n{}", .0.iter().map(|d| format!("  {d}")).collect::<Vec<_>>().join("\n"))]
     Tables(blueprint_spec::Diagnostics),
+    /// A journaled table publishes on a stream the generated code cannot type.
+    #[error("cannot generate the events module: {0}")]
+    Events(String),
     /// A migration could not be generated (destructive change, bad snapshot).
     #[error(transparent)]
     Migration(#[from] sql::migrations::MigrationError),

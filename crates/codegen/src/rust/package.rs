@@ -138,12 +138,23 @@ fn toml_str(s: &str) -> String {
     out
 }
 
+/// The runtime features generated code needs. Stream backends are the service's
+/// choice (`stream-sqlite`, `stream-nats` on its own `blueprint` dependency), as a
+/// binary picks its runtime's drivers: the generated package compiles against the
+/// API alone.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Features {
+    pub server: bool,
+    pub client: bool,
+    pub db: bool,
+    pub stream: bool,
+    pub publish: bool,
+}
+
 pub(crate) fn manifest(
     ctx: &Ctx<'_>,
     pkg: &PackageOptions,
-    server: bool,
-    client: bool,
-    db: bool,
+    runtime_features: &Features,
 ) -> Result<GeneratedFile, CodegenError> {
     let runtime = match &pkg.runtime {
         RuntimeDependency::Path(p) => format!(
@@ -152,16 +163,18 @@ pub(crate) fn manifest(
         ),
         RuntimeDependency::Version(v) => format!("version = {}", toml_str(v)),
     };
-    let mut features = Vec::new();
-    if server {
-        features.push("\"server\"");
-    }
-    if client {
-        features.push("\"client\"");
-    }
-    if db {
-        features.push("\"db\"");
-    }
+    let f = runtime_features;
+    let features: Vec<String> = [
+        (f.server, "server"),
+        (f.client, "client"),
+        (f.db, "db"),
+        (f.stream && !f.publish, "stream"),
+        (f.publish, "publish"),
+    ]
+    .into_iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, name)| format!("\"{name}\""))
+    .collect();
     let description = format!("Generated from the {} spec.", ctx.spec.service.name);
     let header = ctx.header.replace("// ", "# ");
     let contents = format!(

@@ -153,11 +153,12 @@ pub fn create_journal(table: &Table) -> String {
 }
 
 /// The queue: a partial index holding only the records waiting for the publisher,
-/// in queue order. It is declared on the partitioned journal, so each day's
+/// in journal order (the publisher's order: for one key, a later change always has
+/// a higher id). It is declared on the partitioned journal, so each day's
 /// partition has its own and retention drops it with the partition.
 fn queue_index(journal: &str) -> String {
     format!(
-        "CREATE INDEX {} ON {} (\"{JOURNAL_QUEUED_AT}\", \"journal_id\") WHERE \"{JOURNAL_QUEUED_AT}\" IS NOT NULL;\n",
+        "CREATE INDEX {} ON {} (\"journal_id\") WHERE \"{JOURNAL_QUEUED_AT}\" IS NOT NULL;\n",
         ident(&format!("{journal}_queue")),
         ident(journal),
     )
@@ -190,10 +191,11 @@ fn journal_function_name(table: &Table, op: &str) -> String {
 ///
 /// What a write pays for was measured (server CPU per single-row insert): one
 /// trigger per operation with a straight-line function, no branches on `TG_OP`;
-/// `NEW`/`OLD` read directly, never copied into a row variable; no `NOTIFY`, which
-/// cost every write and at commit takes a database-wide lock that serialises all
-/// notifying writers (the publisher polls the queue index instead, an empty index
-/// probe when idle).
+/// `NEW`/`OLD` read directly, never copied into a row variable. No `NOTIFY` from our
+/// own writes, which would cost every write and at commit take a database-wide lock
+/// that serialises all notifying writers (our processes ring the publisher
+/// in-process): the statement trigger of [`notify_trigger`] notifies only for
+/// sessions that are not ours.
 pub fn journal_trigger(table: &Table) -> String {
     let journal = ident(&table.journal_table());
     let name = ident(&table.name);
@@ -229,17 +231,56 @@ CREATE TRIGGER {trigger} AFTER {op} ON {name} FOR EACH ROW{when}
         )
         .ok();
     }
+    out.push_str(&notify_trigger(table));
     out
+}
+
+/// The session setting our connections start with (`blueprint::db::Db` sets it at
+/// connect): writes from sessions without it are outside writers.
+pub const OUR_SESSION_SETTING: &str = "blueprint.notify";
+
+/// Wakes the publisher for writers outside our processes (`psql`, another
+/// program): after each statement writing `table` in a session that is not ours,
+/// `NOTIFY blueprint_journal, '<table>'`. Our sessions skip it in the `WHEN`
+/// (no function call, no notification, no commit-time lock); a statement
+/// changing nothing may notify for nothing, which costs the publisher one look.
+fn notify_trigger(table: &Table) -> String {
+    let function = notify_function_name(table);
+    let trigger = ident(&format!("{}_journal_notify", table.name));
+    let name = ident(&table.name);
+    let channel = literal(NOTIFY_CHANNEL);
+    let payload = literal(&table.name);
+    format!(
+        r#"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify({channel}, {payload});
+    RETURN NULL;
+END
+$$;
+DROP TRIGGER IF EXISTS {trigger} ON {name};
+CREATE TRIGGER {trigger} AFTER INSERT OR UPDATE OR DELETE ON {name} FOR EACH STATEMENT
+    WHEN (current_setting('{OUR_SESSION_SETTING}', true) IS DISTINCT FROM 'off')
+    EXECUTE FUNCTION {function}();
+"#
+    )
+}
+
+/// The channel [`notify_trigger`] notifies on (`blueprint::db::journal::NOTIFY_CHANNEL`).
+pub const NOTIFY_CHANNEL: &str = "blueprint_journal";
+
+fn notify_function_name(table: &Table) -> String {
+    ident(&format!("{}_notify_fn", table.journal_table()))
 }
 
 /// Stop journaling `table`: its triggers go, the journal (the history) stays.
 pub fn drop_journal_triggers(table: &Table) -> String {
     JOURNAL_OPS
         .iter()
-        .map(|op| {
+        .map(|op| journal_trigger_name(table, op))
+        .chain([ident(&format!("{}_journal_notify", table.name))])
+        .map(|trigger| {
             format!(
-                "DROP TRIGGER IF EXISTS {} ON {};\n",
-                journal_trigger_name(table, op),
+                "DROP TRIGGER IF EXISTS {trigger} ON {};\n",
                 ident(&table.name)
             )
         })
@@ -250,13 +291,22 @@ pub fn drop_journal_triggers(table: &Table) -> String {
 pub fn drop_journal_functions(table: &Table) -> String {
     JOURNAL_OPS
         .iter()
-        .map(|op| {
-            format!(
-                "DROP FUNCTION IF EXISTS {}();\n",
-                journal_function_name(table, op)
-            )
-        })
+        .map(|op| journal_function_name(table, op))
+        .chain([notify_function_name(table)])
+        .map(|function| format!("DROP FUNCTION IF EXISTS {function}();\n"))
         .collect()
+}
+
+/// The publisher's read of the queue: the oldest `$1` queued records in journal
+/// order, each as `journal_id`, operation, timestamp (RFC 3339 text) and the row
+/// as the model's JSON (as [`select_json`] gives it).
+pub fn journal_queued(table: &Table) -> String {
+    format!(
+        "SELECT j.\"journal_id\", j.\"journal_operation\", to_json(j.\"journal_timestamp\") #>> '{{}}', {} \
+         FROM {} j WHERE j.\"{JOURNAL_QUEUED_AT}\" IS NOT NULL ORDER BY j.\"journal_id\" LIMIT $1",
+        journal_json(table, "j"),
+        ident(&table.journal_table())
+    )
 }
 
 /// Run once after journal tables are created, so today's partitions exist.
@@ -325,11 +375,34 @@ fn record(table: &Table) -> String {
 /// The row as the model's JSON: bookkeeping columns removed, decimals as strings
 /// (a JSON number would be read back through `f64` and lose digits).
 pub fn select_json(table: &Table, alias: &str) -> String {
-    let extra: Vec<String> = table
-        .columns
+    row_json(table, alias, &[])
+}
+
+/// A journal record's row as the model's JSON, as [`select_json`] gives the table's.
+fn journal_json(table: &Table, alias: &str) -> String {
+    row_json(
+        table,
+        alias,
+        &[
+            "journal_id",
+            "journal_operation",
+            "journal_timestamp",
+            JOURNAL_QUEUED_AT,
+        ],
+    )
+}
+
+fn row_json(table: &Table, alias: &str, also_removed: &[&str]) -> String {
+    let extra: Vec<String> = also_removed
         .iter()
-        .filter(|c| !c.field)
-        .map(|c| c.name.replace('"', ""))
+        .map(|c| c.to_string())
+        .chain(
+            table
+                .columns
+                .iter()
+                .filter(|c| !c.field)
+                .map(|c| c.name.replace('"', "")),
+        )
         .collect();
     let decimals: Vec<String> = table
         .model_columns()

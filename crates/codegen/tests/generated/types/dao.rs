@@ -72,7 +72,7 @@ pub mod samples {
         let row = Row::new(row)?;
         let conn = conn.into();
         let sql = INSERT.get(conn.dialect());
-        conn.execute(sql.into(), &row.json, &[row.hash_code]).await?;
+        conn.execute_journaled(sql.into(), &row.json, &[row.hash_code]).await?;
         Ok(())
     }
     /// Insert, or replace the row with the same key when its content differs.
@@ -83,7 +83,7 @@ pub mod samples {
         let row = Row::new(row)?;
         let conn = conn.into();
         let sql = UPSERT.get(conn.dialect());
-        let n = conn.execute(sql.into(), &row.json, &[row.hash_code]).await?;
+        let n = conn.execute_journaled(sql.into(), &row.json, &[row.hash_code]).await?;
         Ok(if n > 0 { Write::Changed } else { Write::Unchanged })
     }
     /// Replace the row with the same key when its content differs.
@@ -95,7 +95,7 @@ pub mod samples {
         let mut conn = conn.into();
         let dialect = conn.dialect();
         let n = Conn::from(&mut conn)
-            .execute(UPDATE.get(dialect).into(), &row.json, &[row.hash_code])
+            .execute_journaled(UPDATE.get(dialect).into(), &row.json, &[row.hash_code])
             .await?;
         if n > 0 {
             return Ok(Write::Changed);
@@ -125,7 +125,7 @@ pub mod samples {
         let lookup = Doc::new().field("id", id)?.finish();
         let conn = conn.into();
         let sql = DELETE_BY_ID.get(conn.dialect());
-        Ok(conn.execute(sql.into(), &lookup, &[]).await? > 0)
+        Ok(conn.execute_journaled(sql.into(), &lookup, &[]).await? > 0)
     }
     /// The row of `samples` with this order, if any.
     pub async fn find_by_order<'c>(
@@ -240,7 +240,7 @@ pub mod notes {
         let row = Row::new(row)?;
         let conn = conn.into();
         let sql = INSERT.get(conn.dialect());
-        conn.execute(sql.into(), &row.json, &[row.hash_code]).await?;
+        conn.execute_journaled(sql.into(), &row.json, &[row.hash_code]).await?;
         Ok(())
     }
     /// Insert, or replace the row with the same key when its content differs.
@@ -251,7 +251,7 @@ pub mod notes {
         let row = Row::new(row)?;
         let conn = conn.into();
         let sql = UPSERT.get(conn.dialect());
-        let n = conn.execute(sql.into(), &row.json, &[row.hash_code]).await?;
+        let n = conn.execute_journaled(sql.into(), &row.json, &[row.hash_code]).await?;
         Ok(if n > 0 { Write::Changed } else { Write::Unchanged })
     }
     /// Replace the row with the same key when its content differs.
@@ -263,7 +263,7 @@ pub mod notes {
         let mut conn = conn.into();
         let dialect = conn.dialect();
         let n = Conn::from(&mut conn)
-            .execute(UPDATE.get(dialect).into(), &row.json, &[row.hash_code])
+            .execute_journaled(UPDATE.get(dialect).into(), &row.json, &[row.hash_code])
             .await?;
         if n > 0 {
             return Ok(Write::Changed);
@@ -293,7 +293,7 @@ pub mod notes {
         let lookup = Doc::new().field("id", id)?.finish();
         let conn = conn.into();
         let sql = DELETE_BY_ID.get(conn.dialect());
-        Ok(conn.execute(sql.into(), &lookup, &[]).await? > 0)
+        Ok(conn.execute_journaled(sql.into(), &lookup, &[]).await? > 0)
     }
     /// Filters for [`list`]: the indexed fields of `notes`; `None` matches every row.
     #[derive(Debug, Clone, Default, PartialEq, ::blueprint::serde::Serialize)]

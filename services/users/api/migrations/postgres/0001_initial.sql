@@ -72,7 +72,7 @@ CREATE TABLE "users_journal" (
     PRIMARY KEY ("journal_id", "journal_timestamp")
 ) PARTITION BY RANGE ("journal_timestamp");
 ALTER SEQUENCE "users_journal_journal_id_seq" OWNED BY "users_journal"."journal_id";
-CREATE INDEX "users_journal_queue" ON "users_journal" ("journal_queued_at", "journal_id") WHERE "journal_queued_at" IS NOT NULL;
+CREATE INDEX "users_journal_queue" ON "users_journal" ("journal_id") WHERE "journal_queued_at" IS NOT NULL;
 INSERT INTO "_blueprint_journal_tables" ("table_name", "journal_table", "retention_days") VALUES ('users', 'users_journal', 7) ON CONFLICT ("table_name") DO UPDATE SET "retention_days" = excluded."retention_days";
 CREATE OR REPLACE FUNCTION "users_journal_insert_fn"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -104,5 +104,15 @@ $$;
 DROP TRIGGER IF EXISTS "users_journal_delete" ON "users";
 CREATE TRIGGER "users_journal_delete" AFTER DELETE ON "users" FOR EACH ROW
     EXECUTE FUNCTION "users_journal_delete_fn"();
+CREATE OR REPLACE FUNCTION "users_journal_notify_fn"() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('blueprint_journal', 'users');
+    RETURN NULL;
+END
+$$;
+DROP TRIGGER IF EXISTS "users_journal_notify" ON "users";
+CREATE TRIGGER "users_journal_notify" AFTER INSERT OR UPDATE OR DELETE ON "users" FOR EACH STATEMENT
+    WHEN (current_setting('blueprint.notify', true) IS DISTINCT FROM 'off')
+    EXECUTE FUNCTION "users_journal_notify_fn"();
 
 SELECT "_blueprint_journal_maintain"();
