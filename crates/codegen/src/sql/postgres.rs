@@ -194,12 +194,13 @@ fn journal_function_name(table: &Table, op: &str) -> String {
 /// `NEW`/`OLD` read directly, never copied into a row variable. No `NOTIFY` from our
 /// own writes, which would cost every write and at commit take a database-wide lock
 /// that serialises all notifying writers (our processes ring the publisher
-/// in-process): the statement trigger of [`notify_trigger`] notifies only for
-/// sessions that are not ours.
+/// in-process): [`notify_outside_writers`] notifies only for sessions that are not
+/// ours.
 pub fn journal_trigger(table: &Table) -> String {
     let journal = ident(&table.journal_table());
     let name = ident(&table.name);
     let columns = ident_list(table.columns.iter().map(|c| c.name.as_str()));
+    let notify = notify_outside_writers(table);
     let mut out = String::new();
     for op in JOURNAL_OPS {
         let (row, when) = match op {
@@ -220,7 +221,7 @@ pub fn journal_trigger(table: &Table) -> String {
 BEGIN
     INSERT INTO {journal} ("journal_operation", {columns})
     VALUES ('{op}', {values});
-    RETURN NULL;
+{notify}    RETURN NULL;
 END
 $$;
 DROP TRIGGER IF EXISTS {trigger} ON {name};
@@ -231,56 +232,39 @@ CREATE TRIGGER {trigger} AFTER {op} ON {name} FOR EACH ROW{when}
         )
         .ok();
     }
-    out.push_str(&notify_trigger(table));
     out
 }
 
-/// The session setting our connections start with (`blueprint::db::Db` sets it at
-/// connect): writes from sessions without it are outside writers.
+/// The session setting our connections start with (`blueprint::db::Db` sets it in
+/// the startup packet): writes from sessions without it are outside writers.
 pub const OUR_SESSION_SETTING: &str = "blueprint.notify";
 
-/// Wakes the publisher for writers outside our processes (`psql`, another
-/// program): after each statement writing `table` in a session that is not ours,
-/// `NOTIFY blueprint_journal, '<table>'`. Our sessions skip it in the `WHEN`
-/// (no function call, no notification, no commit-time lock); a statement
-/// changing nothing may notify for nothing, which costs the publisher one look.
-fn notify_trigger(table: &Table) -> String {
-    let function = notify_function_name(table);
-    let trigger = ident(&format!("{}_journal_notify", table.name));
-    let name = ident(&table.name);
-    let channel = literal(NOTIFY_CHANNEL);
-    let payload = literal(&table.name);
-    format!(
-        r#"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_notify({channel}, {payload});
-    RETURN NULL;
-END
-$$;
-DROP TRIGGER IF EXISTS {trigger} ON {name};
-CREATE TRIGGER {trigger} AFTER INSERT OR UPDATE OR DELETE ON {name} FOR EACH STATEMENT
-    WHEN (current_setting('{OUR_SESSION_SETTING}', true) IS DISTINCT FROM 'off')
-    EXECUTE FUNCTION {function}();
-"#
-    )
-}
-
-/// The channel [`notify_trigger`] notifies on (`blueprint::db::journal::NOTIFY_CHANNEL`).
+/// The channel outside writers notify (`blueprint::db::journal::NOTIFY_CHANNEL`).
 pub const NOTIFY_CHANNEL: &str = "blueprint_journal";
 
-fn notify_function_name(table: &Table) -> String {
-    ident(&format!("{}_notify_fn", table.journal_table()))
+/// The journal functions' wake-up for writers outside our processes (`psql`,
+/// another program): `NOTIFY blueprint_journal, '<table>'` unless the session is
+/// ours. PostgreSQL sends one notification per transaction for identical ones.
+/// Measured per single-row insert (pgbench, prepared): about 1% over the journal
+/// insert alone, where a statement-level trigger with the same test in its `WHEN`
+/// cost 8% (its `WHEN` is compiled again for every statement).
+pub fn notify_outside_writers(table: &Table) -> String {
+    format!(
+        "    IF current_setting('{OUR_SESSION_SETTING}', true) IS DISTINCT FROM 'off' THEN\n        \
+         PERFORM pg_notify({}, {});\n    END IF;\n",
+        literal(NOTIFY_CHANNEL),
+        literal(&table.name)
+    )
 }
 
 /// Stop journaling `table`: its triggers go, the journal (the history) stays.
 pub fn drop_journal_triggers(table: &Table) -> String {
     JOURNAL_OPS
         .iter()
-        .map(|op| journal_trigger_name(table, op))
-        .chain([ident(&format!("{}_journal_notify", table.name))])
-        .map(|trigger| {
+        .map(|op| {
             format!(
-                "DROP TRIGGER IF EXISTS {trigger} ON {};\n",
+                "DROP TRIGGER IF EXISTS {} ON {};\n",
+                journal_trigger_name(table, op),
                 ident(&table.name)
             )
         })
@@ -291,9 +275,12 @@ pub fn drop_journal_triggers(table: &Table) -> String {
 pub fn drop_journal_functions(table: &Table) -> String {
     JOURNAL_OPS
         .iter()
-        .map(|op| journal_function_name(table, op))
-        .chain([notify_function_name(table)])
-        .map(|function| format!("DROP FUNCTION IF EXISTS {function}();\n"))
+        .map(|op| {
+            format!(
+                "DROP FUNCTION IF EXISTS {}();\n",
+                journal_function_name(table, op)
+            )
+        })
         .collect()
 }
 

@@ -78,6 +78,9 @@ CREATE OR REPLACE FUNCTION "users_journal_insert_fn"() RETURNS trigger LANGUAGE 
 BEGIN
     INSERT INTO "users_journal" ("journal_operation", "id", "email", "name", "status", "hash_code", "created_at", "updated_at")
     VALUES ('INSERT', NEW."id", NEW."email", NEW."name", NEW."status", NEW."hash_code", NEW."created_at", NEW."updated_at");
+    IF current_setting('blueprint.notify', true) IS DISTINCT FROM 'off' THEN
+        PERFORM pg_notify('blueprint_journal', 'users');
+    END IF;
     RETURN NULL;
 END
 $$;
@@ -88,6 +91,9 @@ CREATE OR REPLACE FUNCTION "users_journal_update_fn"() RETURNS trigger LANGUAGE 
 BEGIN
     INSERT INTO "users_journal" ("journal_operation", "id", "email", "name", "status", "hash_code", "created_at", "updated_at")
     VALUES ('UPDATE', NEW."id", NEW."email", NEW."name", NEW."status", NEW."hash_code", NEW."created_at", NEW."updated_at");
+    IF current_setting('blueprint.notify', true) IS DISTINCT FROM 'off' THEN
+        PERFORM pg_notify('blueprint_journal', 'users');
+    END IF;
     RETURN NULL;
 END
 $$;
@@ -98,21 +104,14 @@ CREATE OR REPLACE FUNCTION "users_journal_delete_fn"() RETURNS trigger LANGUAGE 
 BEGIN
     INSERT INTO "users_journal" ("journal_operation", "id", "email", "name", "status", "hash_code", "created_at", "updated_at")
     VALUES ('DELETE', OLD."id", OLD."email", OLD."name", OLD."status", OLD."hash_code", OLD."created_at", OLD."updated_at");
+    IF current_setting('blueprint.notify', true) IS DISTINCT FROM 'off' THEN
+        PERFORM pg_notify('blueprint_journal', 'users');
+    END IF;
     RETURN NULL;
 END
 $$;
 DROP TRIGGER IF EXISTS "users_journal_delete" ON "users";
 CREATE TRIGGER "users_journal_delete" AFTER DELETE ON "users" FOR EACH ROW
     EXECUTE FUNCTION "users_journal_delete_fn"();
-CREATE OR REPLACE FUNCTION "users_journal_notify_fn"() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_notify('blueprint_journal', 'users');
-    RETURN NULL;
-END
-$$;
-DROP TRIGGER IF EXISTS "users_journal_notify" ON "users";
-CREATE TRIGGER "users_journal_notify" AFTER INSERT OR UPDATE OR DELETE ON "users" FOR EACH STATEMENT
-    WHEN (current_setting('blueprint.notify', true) IS DISTINCT FROM 'off')
-    EXECUTE FUNCTION "users_journal_notify_fn"();
 
 SELECT "_blueprint_journal_maintain"();
