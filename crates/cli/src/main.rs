@@ -46,6 +46,9 @@ enum Command {
     /// The service's database: up, create, migrate, status, reset, shell.
     #[command(subcommand)]
     Db(cmd::db::DbCommand),
+    /// The service's event streams: replay a journaled table.
+    #[command(subcommand)]
+    Stream(cmd::stream::StreamCommand),
     /// Generate code from specs: Rust models, server, client, mock (and more).
     Gen(cmd::r#gen::GenArgs),
     /// Serve a spec as an HTTP mock: valid synthesised responses, requests validated.
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
         Command::Spec(c) => cmd::spec::run(c),
         Command::Diff(a) => cmd::diff::run(a),
         Command::Db(c) => cmd::db::run(c),
+        Command::Stream(c) => cmd::stream::run(c),
         Command::Gen(args) => cmd::r#gen::run(&args),
         Command::Mock(args) => cmd::mock::run(args),
         Command::Verify(args) => cmd::verify::run(args),

@@ -137,6 +137,9 @@ async fn replay_publishes_again(env: Env) {
     users::insert(&env.db, &user("u1", "a@example.com"))
         .await
         .unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let between = blueprint::chrono::Utc::now();
+    tokio::time::sleep(Duration::from_millis(20)).await;
     users::insert(&env.db, &user("u2", "b@example.com"))
         .await
         .unwrap();
@@ -145,6 +148,9 @@ async fn replay_publishes_again(env: Env) {
     assert_eq!(env.queued().await, 2);
     assert_eq!(publisher.publish_queued().await.unwrap(), 2);
     assert_eq!(env.queued().await, 0);
+    // By time: the records written since.
+    assert_eq!(journal::replay(&env.db, "users", between).await.unwrap(), 1);
+    assert_eq!(publisher.publish_queued().await.unwrap(), 1);
     assert_eq!(
         env.events(2).await.len(),
         2,

@@ -95,15 +95,15 @@ const URL_FILE: &str = "database_url";
 /// Under `.dev/`: the local PostgreSQL cluster.
 const PG_DIR: &str = "postgres";
 
-struct Resolved {
-    url: String,
+pub(crate) struct Resolved {
+    pub(crate) url: String,
     migrations: PathBuf,
     service: String,
     /// The workspace's `.dev/`.
     dev_dir: PathBuf,
 }
 
-fn resolve(target: &Target) -> Result<Resolved> {
+pub(crate) fn resolve(target: &Target) -> Result<Resolved> {
     let workspace = Workspace::discover()?;
     let section: DbSection = workspace.config.section("db")?;
     let dev_dir = workspace.dev_dir();
@@ -222,7 +222,7 @@ async fn run_async(command: DbCommand) -> Result<ExitCode> {
     }
 }
 
-async fn connect(url: &str) -> Result<Db> {
+pub(crate) async fn connect(url: &str) -> Result<Db> {
     if let Some(path) = url.strip_prefix("sqlite:") {
         let path = path.trim_start_matches("//");
         if let Some(parent) = Path::new(path)

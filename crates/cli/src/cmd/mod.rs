@@ -11,4 +11,5 @@ pub mod mock;
 pub mod plan;
 pub mod release;
 pub mod spec;
+pub mod stream;
 pub mod verify;

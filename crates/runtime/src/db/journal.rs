@@ -112,17 +112,37 @@ fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// Re-queue every journal record of `table` with an id of at least `from_id`, so
-/// the publisher sends them again: the only replay there is. Each record goes out
-/// as the event it was the first time (same event id), so a stream still holding
-/// it in its duplicate window (2 minutes by default) stores nothing again, and
-/// consumers dedupe the rest by event id. The publisher sends a table's queue in
-/// journal order, so replayed records go out before newer ones. Returns how many
-/// were queued. An unknown table is an error, not an empty replay.
+/// Where a replay starts: a journal id, or a time (records written at or after it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplayFrom {
+    Id(i64),
+    Time(chrono::DateTime<chrono::Utc>),
+}
+
+impl From<i64> for ReplayFrom {
+    fn from(id: i64) -> ReplayFrom {
+        ReplayFrom::Id(id)
+    }
+}
+
+impl From<chrono::DateTime<chrono::Utc>> for ReplayFrom {
+    fn from(time: chrono::DateTime<chrono::Utc>) -> ReplayFrom {
+        ReplayFrom::Time(time)
+    }
+}
+
+/// Re-queue every journal record of `table` from `from` on (a journal id, or a
+/// time), so the publisher sends them again: the only replay there is. Each
+/// record goes out as the event it was the first time (same event id), so a
+/// stream still holding it in its duplicate window (2 minutes by default) stores
+/// nothing again, and consumers dedupe the rest by event id. The publisher sends
+/// a table's queue in journal order, so replayed records go out before newer
+/// ones. Returns how many were queued. An unknown table is an error, not an
+/// empty replay.
 pub async fn replay<'c>(
     conn: impl Into<Conn<'c>>,
     table: &str,
-    from_id: i64,
+    from: impl Into<ReplayFrom>,
 ) -> Result<u64, DbError> {
     let mut conn = conn.into();
     let journal = tables(Conn::from(&mut conn))
@@ -132,29 +152,45 @@ pub async fn replay<'c>(
         .map(|(_, j, _)| j)
         .ok_or_else(|| DbError::UnknownTable(table.to_string()))?;
     let journal = quote(&journal);
+    let (column, value) = match from.into() {
+        ReplayFrom::Id(id) => ("journal_id", id.to_string()),
+        ReplayFrom::Time(t) => (
+            "journal_timestamp",
+            t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        ),
+    };
     let requeued = match conn.dialect() {
         // The publisher may run in another process: tell it (at commit, as NOTIFY is).
         Dialect::Postgres => {
+            let from = match column {
+                "journal_id" => "$1::text::bigint",
+                _ => "$1::text::timestamptz",
+            };
             let sql = format!(
                 "WITH requeued AS (UPDATE {journal} SET \"{QUEUED_AT}\" = now() \
-                 WHERE \"journal_id\" >= $1::text::bigint RETURNING 1) \
+                 WHERE \"{column}\" >= {from} RETURNING 1) \
                  SELECT (SELECT count(*) FROM requeued)::text FROM pg_notify('{NOTIFY_CHANNEL}', $2) n"
             );
             let rows = Conn::from(&mut conn)
-                .fetch_rows(sql, &[&from_id.to_string(), table])
+                .fetch_rows(sql, &[&value, table])
                 .await?;
             rows.first()
                 .and_then(|r| r.first())
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(0)
         }
-        // Another process's publisher finds them at its next poll.
+        // Another process's publisher finds them at its next poll. (Timestamps are
+        // UTC text of one format: text order is time order.)
         Dialect::Sqlite => {
+            let from = match column {
+                "journal_id" => "CAST(?1 AS INTEGER)",
+                _ => "strftime('%Y-%m-%dT%H:%M:%fZ', ?1)",
+            };
             let sql = format!(
-                "UPDATE {journal} SET \"{QUEUED_AT}\" = {SQLITE_NOW} WHERE \"journal_id\" >= CAST(?1 AS INTEGER)"
+                "UPDATE {journal} SET \"{QUEUED_AT}\" = {SQLITE_NOW} WHERE \"{column}\" >= {from}"
             );
             Conn::from(&mut conn)
-                .execute(sql.into(), &from_id.to_string(), &[])
+                .execute(sql.into(), &value, &[])
                 .await?
         }
     };

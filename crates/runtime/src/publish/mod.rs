@@ -212,14 +212,10 @@ impl Publisher {
         let mut commits = journal::commits();
         let notified = Arc::new(watch::channel(0u64).0);
         let mut notifications = notified.subscribe();
-        // Held while leading: notifications wake this publisher.
-        let mut _listener: Option<Listener> = None;
-        let mut lease: Option<Lease> = None;
-        let mut lease_checked = Instant::now();
+        let mut lead = Leadership::new(notified);
         let mut ensured = false;
         let mut retry = Backoff::new(&self.config);
         let mut depth = DepthProbe::default();
-        let names: Vec<&str> = self.tables.iter().map(|t| t.journaled.table).collect();
         loop {
             let draining_until = *stop.borrow_and_update();
             if draining_until.is_some_and(|until| Instant::now() >= until) {
@@ -230,41 +226,10 @@ impl Publisher {
             commits.borrow_and_update();
             notifications.borrow_and_update();
 
-            if lease.is_some() && lease_checked.elapsed() >= self.config.poll {
-                lease_checked = Instant::now();
-                if let Some(l) = lease.as_mut()
-                    && !l.holds().await
-                {
-                    tracing::warn!("the publisher lost its lead; standing by");
-                    lease = None;
-                    _listener = None;
-                    ensured = false;
-                }
-            }
-            if lease.is_none() {
-                match Lease::try_take(&self.db, &names).await {
-                    Ok(Some(l)) => {
-                        lease = Some(l);
-                        lease_checked = Instant::now();
-                        _listener = Listener::start(&self.db, notified.clone());
-                    }
-                    Ok(None) => {}
-                    Err(e) => tracing::warn!(error = %e, "cannot take the publisher's lead"),
-                }
-            }
-
             let mut more = false;
-            if lease.is_some() {
-                let looked = if ensured {
-                    Ok(())
-                } else {
-                    self.ensure_streams().await.map_err(PublishError::from)
-                };
-                let looked = match looked {
-                    Ok(()) => {
-                        ensured = true;
-                        self.cycle(&mut depth).await
-                    }
+            if lead.check(&self).await {
+                let looked = match self.ensure_streams_once(&mut ensured).await {
+                    Ok(()) => self.cycle(&mut depth).await,
                     Err(e) => Err(e),
                 };
                 match looked {
@@ -276,13 +241,13 @@ impl Publisher {
                         if matches!(e, PublishError::Stream(StreamError::StreamNotFound(_))) {
                             ensured = false;
                         }
-                        // A retry waits out its backoff; only a stop cuts it short.
                         let wait = retry.next();
                         tracing::warn!(error = %e, retry_in = ?wait, "publishing the journal failed; nothing leaves the queue until it succeeds");
                         if draining_until.is_some() {
                             // Shutting down while failing: what is queued stays queued.
                             return;
                         }
+                        // A retry waits out its backoff; only a stop cuts it short.
                         tokio::select! {
                             _ = tokio::time::sleep(wait) => {}
                             _ = stop.changed() => {}
@@ -290,12 +255,8 @@ impl Publisher {
                         continue;
                     }
                 }
-            } else if committed && let Db::Postgres(pool) = &self.db {
-                // Standing by: our commits wake the leader, wherever it runs.
-                let wake = format!("SELECT pg_notify('{}', '')", journal::NOTIFY_CHANNEL);
-                if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(wake)).execute(pool).await {
-                    tracing::debug!(error = %e, "cannot wake the publishing process");
-                }
+            } else if committed {
+                self.wake_the_leader().await;
             }
 
             if draining_until.is_some() && !more {
@@ -311,6 +272,81 @@ impl Publisher {
                 _ = stop.changed() => {}
             }
         }
+    }
+
+    /// [`Publisher::ensure_streams`] unless done since the last failure.
+    async fn ensure_streams_once(&self, ensured: &mut bool) -> Result<(), PublishError> {
+        if !*ensured {
+            self.ensure_streams().await?;
+            *ensured = true;
+        }
+        Ok(())
+    }
+
+    /// Standing by after a commit of ours: wake the leader, wherever it runs
+    /// (PostgreSQL; on SQLite the leader's poll finds the record).
+    async fn wake_the_leader(&self) {
+        if let Db::Postgres(pool) = &self.db {
+            let wake = format!("SELECT pg_notify('{}', '')", journal::NOTIFY_CHANNEL);
+            if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(wake)).execute(pool).await {
+                tracing::debug!(error = %e, "cannot wake the publishing process");
+            }
+        }
+    }
+}
+
+/// Whether this process leads, kept up to date: the lease is tried for once a
+/// poll interval while standing by, and checked once a poll interval while leading.
+struct Leadership {
+    lease: Option<Lease>,
+    /// Held while leading: notifications ring `notified`.
+    listener: Option<Listener>,
+    notified: Arc<watch::Sender<u64>>,
+    /// When the lease was last tried for (standing by) or checked (leading).
+    looked: Option<Instant>,
+}
+
+impl Leadership {
+    fn new(notified: Arc<watch::Sender<u64>>) -> Leadership {
+        Leadership {
+            lease: None,
+            listener: None,
+            notified,
+            looked: None,
+        }
+    }
+
+    /// Whether this process leads now.
+    async fn check(&mut self, publisher: &Publisher) -> bool {
+        let due = self
+            .looked
+            .is_none_or(|at| at.elapsed() >= publisher.config.poll);
+        if !due {
+            return self.lease.is_some();
+        }
+        self.looked = Some(Instant::now());
+        match self.lease.as_mut() {
+            Some(lease) => {
+                if !lease.holds().await {
+                    tracing::warn!("the publisher lost its lead; standing by");
+                    self.lease = None;
+                    self.listener = None;
+                }
+            }
+            None => {
+                let tables: Vec<&str> =
+                    publisher.tables.iter().map(|t| t.journaled.table).collect();
+                match Lease::try_take(&publisher.db, &tables).await {
+                    Ok(Some(lease)) => {
+                        self.lease = Some(lease);
+                        self.listener = Listener::start(&publisher.db, self.notified.clone());
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, "cannot take the publisher's lead"),
+                }
+            }
+        }
+        self.lease.is_some()
     }
 }
 
