@@ -93,3 +93,41 @@ fn lock_path(database: PathBuf) -> PathBuf {
     name.push(".publisher.lock");
     name.into()
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+    use super::*;
+
+    /// One lease per database at a time; released when its holder goes.
+    async fn one_leader(db: &Db) {
+        let first = Lease::try_take(db, &["users"]).await.unwrap();
+        assert!(first.is_some(), "the first publisher leads");
+        assert!(
+            Lease::try_take(db, &["users"]).await.unwrap().is_none(),
+            "a second one stands by"
+        );
+        drop(first);
+        assert!(Lease::try_take(db, &["users"]).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn sqlite_file_has_one_leader() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("users.sqlite").display());
+        let db = Db::connect(&url).await.unwrap();
+        one_leader(&db).await;
+    }
+
+    #[tokio::test]
+    async fn postgres_database_has_one_leader() {
+        let pg = blueprint_testkit::TestPostgres::start().unwrap();
+        let db = Db::connect(&pg.database("lease").unwrap()).await.unwrap();
+        one_leader(&db).await;
+        let mut lease = Lease::try_take(&db, &["users"]).await.unwrap().unwrap();
+        assert!(lease.holds().await);
+        // Another service's tables in the same database have a leader of their own.
+        assert!(Lease::try_take(&db, &["orders"]).await.unwrap().is_some());
+    }
+}
