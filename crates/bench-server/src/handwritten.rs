@@ -13,24 +13,35 @@
 //! - unknown paths get a JSON 404;
 //! - every request gets the same wrapping a production axum service has: a request
 //!   id (kept from `x-request-id` or made from a counter, echoed on the response), a
-//!   tracing span, and a 30 s deadline (tower-http's layers).
+//!   tracing span, and a 30 s deadline (tower-http's layers);
+//! - every answer is counted and timed in Prometheus metrics, the same series as the
+//!   generated router's (`blueprint_http_requests_total{operation,method,status}`,
+//!   `blueprint_http_request_duration_seconds{operation,method}`, the route template
+//!   as `operation`), through the `metrics` crate and metrics-exporter-prometheus,
+//!   served on `GET /_internal_/metrics` ([`HttpMetrics`]).
 //!
 //! What it does not do, and the generated router does: catch handler panics, and
 //! hand the handler a request context (headers, extensions).
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
-use axum::http::{HeaderValue, Request, StatusCode};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Path, RawQuery, State};
+use axum::http::{HeaderValue, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use bytes::Bytes;
+use metrics::{Counter, Histogram, Key, Label, Level, Metadata, Recorder};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusRecorder};
+use pin_project_lite::pin_project;
 use serde::{Deserialize, Serialize};
-use tower::ServiceBuilder;
+use tower::{Layer, Service, ServiceBuilder};
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
@@ -141,11 +152,17 @@ pub fn app() -> Router {
         by_id,
         created: AtomicU64::new(0),
     };
+    let metrics = HttpMetrics::new();
+    let render = metrics.clone();
     Router::new()
         .route("/users", get(list_users).post(create_user))
         .route(
             "/users/{id}",
             get(get_user).put(update_user).delete(delete_user),
+        )
+        .route(
+            "/_internal_/metrics",
+            get(move || std::future::ready(render.render())),
         )
         .fallback(not_found)
         .layer(
@@ -153,6 +170,7 @@ pub fn app() -> Router {
                 .layer(SetRequestIdLayer::x_request_id(CounterIds::default()))
                 .layer(TraceLayer::new_for_http())
                 .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(metrics)
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::SERVICE_UNAVAILABLE,
                     Duration::from_secs(30),
@@ -347,4 +365,190 @@ async fn not_found() -> Response {
         violations: Vec::new(),
     };
     (StatusCode::NOT_FOUND, Json(body)).into_response()
+}
+
+/// Buckets of the request duration histogram, in seconds: 100 µs to 10 s.
+const DURATION_BUCKETS: [f64; 16] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0,
+];
+const REQUESTS: &str = "blueprint_http_requests_total";
+const DURATION: &str = "blueprint_http_request_duration_seconds";
+
+/// Request metrics: a Prometheus recorder of this router's own, and the handles
+/// of each `(operation, method, status)` registered with it once, looked up by
+/// route template (so a request allocates nothing for them).
+#[derive(Debug, Clone)]
+struct HttpMetrics(Arc<MetricsInner>);
+
+#[derive(Debug)]
+struct MetricsInner {
+    recorder: PrometheusRecorder,
+    series: RwLock<HashMap<String, Vec<Series>>>,
+}
+
+#[derive(Debug)]
+struct Series {
+    method: &'static str,
+    status: StatusCode,
+    requests: Counter,
+    duration: Histogram,
+}
+
+impl HttpMetrics {
+    fn new() -> Self {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Full(DURATION.into()), &DURATION_BUCKETS)
+            .expect("buckets are not empty")
+            .build_recorder();
+        // Fold samples into their buckets between scrapes.
+        let handle = recorder.handle();
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(Duration::from_secs(5));
+                handle.run_upkeep();
+            }
+        });
+        HttpMetrics(Arc::new(MetricsInner {
+            recorder,
+            series: RwLock::default(),
+        }))
+    }
+
+    fn render(&self) -> Response {
+        let text = self.0.recorder.handle().render();
+        let content_type = "text/plain; version=0.0.4; charset=utf-8";
+        ([("content-type", content_type)], text).into_response()
+    }
+}
+
+impl MetricsInner {
+    fn record(&self, operation: &str, method: &'static str, status: StatusCode, seconds: f64) {
+        let matches = |s: &&Series| s.method == method && s.status == status;
+        let record = |s: &Series| {
+            s.requests.increment(1);
+            s.duration.record(seconds);
+        };
+        {
+            let series = self.series.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(s) = series
+                .get(operation)
+                .and_then(|all| all.iter().find(matches))
+            {
+                return record(s);
+            }
+        }
+        let mut series = self.series.write().unwrap_or_else(PoisonError::into_inner);
+        let all = series.entry(operation.to_owned()).or_default();
+        if !all.iter().any(|s| matches(&s)) {
+            all.push(self.register(operation, method, status));
+        }
+        if let Some(s) = all.iter().find(matches) {
+            record(s);
+        }
+    }
+
+    fn register(&self, operation: &str, method: &'static str, status: StatusCode) -> Series {
+        let metadata = Metadata::new(module_path!(), Level::INFO, None);
+        let labels = vec![
+            Label::new("operation", operation.to_owned()),
+            Label::new("method", method),
+        ];
+        let mut counted = labels.clone();
+        counted.push(Label::new("status", status.as_str().to_owned()));
+        let recorder = &self.recorder;
+        Series {
+            method,
+            status,
+            requests: recorder.register_counter(&Key::from_parts(REQUESTS, counted), &metadata),
+            duration: recorder.register_histogram(&Key::from_parts(DURATION, labels), &metadata),
+        }
+    }
+}
+
+impl<S> Layer<S> for HttpMetrics {
+    type Service = Metered<S>;
+
+    fn layer(&self, inner: S) -> Metered<S> {
+        Metered {
+            inner,
+            metrics: self.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Metered<S> {
+    inner: S,
+    metrics: HttpMetrics,
+}
+
+impl<S, B> Service<Request<B>> for Metered<S>
+where
+    S: Service<Request<B>, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = MeteredFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let operation = req.extensions().get::<MatchedPath>().cloned();
+        // Standard methods only: anything else is the caller's text.
+        let method = [
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::HEAD,
+            Method::OPTIONS,
+            Method::CONNECT,
+            Method::TRACE,
+        ]
+        .iter()
+        .find(|m| *m == req.method())
+        .map_or("other", |m| m.as_str());
+        MeteredFuture {
+            inner: self.inner.call(req),
+            metrics: self.metrics.clone(),
+            operation,
+            method,
+            start: Instant::now(),
+        }
+    }
+}
+
+pin_project! {
+    struct MeteredFuture<F> {
+        #[pin]
+        inner: F,
+        metrics: HttpMetrics,
+        operation: Option<MatchedPath>,
+        method: &'static str,
+        start: Instant,
+    }
+}
+
+impl<F, E> Future for MeteredFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = ready!(this.inner.poll(cx));
+        if let Ok(response) = &result {
+            let operation = this.operation.as_ref().map_or("unmatched", |p| p.as_str());
+            let seconds = this.start.elapsed().as_secs_f64();
+            this.metrics
+                .0
+                .record(operation, this.method, response.status(), seconds);
+        }
+        Poll::Ready(result)
+    }
 }

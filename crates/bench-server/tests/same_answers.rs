@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use blueprint::metrics::read::Scrape;
 use blueprint_bench_server::driver::{Endpoint, Implementation, ServerProcess, endpoints, fetch};
 
 fn endpoint(method: &'static str, target: &str, body: Option<&str>, status: u16) -> Endpoint {
@@ -93,4 +94,20 @@ fn generated_and_handwritten_answer_alike() {
             assert_eq!(ours.body, theirs.body, "{what}");
         }
     }
+
+    // Both counted every answer under the same series.
+    let metrics = endpoint("GET", "/_internal_/metrics", None, 200);
+    let counts = |addr: &str| {
+        let text = fetch(addr, &metrics).unwrap().body;
+        let scrape = Scrape::parse(&text).unwrap();
+        let mut counts: Vec<String> = scrape
+            .named(blueprint::metrics::HTTP_REQUESTS)
+            .map(|s| format!("{:?} {}", s.labels, s.value))
+            .collect();
+        counts.sort();
+        counts
+    };
+    let ours = counts(&generated.addr);
+    assert_eq!(ours.len(), 12, "{ours:#?}");
+    assert_eq!(ours, counts(&handwritten.addr));
 }

@@ -228,3 +228,19 @@ fn relabel(sources: &SourceMap, from: &Path, to: &str) -> SourceMap {
     }
     out
 }
+
+/// `HEAD`'s commit in the repository holding `dir`, with `-dirty` when tracked
+/// files differ from it: what a service built there reports as its `git_commit`
+/// (the same rule as `blueprint_build::git_commit`). `None` outside git.
+pub fn head_commit(dir: &Path) -> Option<String> {
+    let head = git(dir, &["rev-parse", "HEAD"]).ok()?;
+    let dirty = !git(dir, &["status", "--porcelain", "--untracked-files=no"])
+        .ok()?
+        .trim()
+        .is_empty();
+    Some(format!(
+        "{}{}",
+        head.trim(),
+        if dirty { "-dirty" } else { "" }
+    ))
+}

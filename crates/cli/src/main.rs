@@ -10,10 +10,16 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod args;
 mod changes;
 mod cmd;
 mod git;
+mod keys;
+mod logs;
+mod probe;
 mod report;
+mod services;
+mod supervise;
 mod workspace;
 
 #[derive(Debug, Parser)]
@@ -46,7 +52,8 @@ enum Command {
     /// The service's database: up, create, migrate, status, reset, shell.
     #[command(subcommand)]
     Db(cmd::db::DbCommand),
-    /// The service's event streams: replay a journaled table.
+    /// Event streams: `failures` lists (and retries) what a service's consumers failed to
+    /// apply; `replay` publishes a journaled table's records again.
     #[command(subcommand)]
     Stream(cmd::stream::StreamCommand),
     /// Generate code from specs: Rust models, server, client, mock (and more).
@@ -66,6 +73,14 @@ enum Command {
     Deploy(cmd::deploy::DeployCommand),
     /// Dependencies against the registry; `upgrade` raises them in small batches.
     Deps(cmd::deps::DepsArgs),
+    /// Write the workspace's documentation site: static HTML, with the service graph.
+    Docs(cmd::docs::DocsArgs),
+    /// Mint a JWT for development (signed with the workspace's dev key pair).
+    Token(cmd::token::TokenArgs),
+    /// Run every service of the workspace (build, migrate, start, supervise) until Ctrl-C.
+    Up(cmd::up::UpArgs),
+    /// Per service: running, healthy, and running what the working tree holds.
+    Status(cmd::status::StatusArgs),
 }
 
 fn main() -> ExitCode {
@@ -84,6 +99,10 @@ fn main() -> ExitCode {
         Command::Release(args) => cmd::release::run(args),
         Command::Deploy(c) => cmd::deploy::run(c),
         Command::Deps(args) => cmd::deps::run(args),
+        Command::Docs(args) => cmd::docs::run(args),
+        Command::Token(args) => cmd::token::run(args),
+        Command::Up(args) => cmd::up::run(args),
+        Command::Status(args) => cmd::status::run(args),
     };
     match result {
         Ok(code) => code,

@@ -117,6 +117,37 @@ pub fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
+/// Rows as lines of left-aligned columns two spaces apart (the last column
+/// unpadded), the first row being the header.
+pub fn table<R: AsRef<[String]>>(rows: &[R]) -> Vec<String> {
+    let columns = rows.iter().map(|r| r.as_ref().len()).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.as_ref().get(c))
+                .map(|cell| cell.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    rows.iter()
+        .map(|row| {
+            let row = row.as_ref();
+            let mut line = String::new();
+            for (c, cell) in row.iter().enumerate() {
+                if c + 1 == row.len() {
+                    line.push_str(cell);
+                } else {
+                    let pad = widths[c] - cell.chars().count() + 2;
+                    line.push_str(cell);
+                    line.extend(std::iter::repeat_n(' ', pad));
+                }
+            }
+            line.trim_end().to_owned()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,6 +161,23 @@ mod tests {
         assert_eq!(
             github_line(&d, &sources),
             "::error file=a%2Cb.json,line=2,col=2,title=spec/x::bad: 100%25%0Areally"
+        );
+    }
+
+    #[test]
+    fn table_columns_align_and_the_last_is_not_padded() {
+        let rows = [
+            ["service", "url", "health"].map(String::from),
+            ["users", "http://127.0.0.1:7101", "healthy"].map(String::from),
+            ["", "", "x"].map(String::from),
+        ];
+        assert_eq!(
+            table(&rows),
+            [
+                "service  url                    health",
+                "users    http://127.0.0.1:7101  healthy",
+                "                                x",
+            ]
         );
     }
 }

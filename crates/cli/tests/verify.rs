@@ -36,7 +36,7 @@ fn verify_passes_against_the_mock_and_reports_json() {
     let human = Command::new(env!("CARGO_BIN_EXE_dev"))
         .args(["verify", "--url", &url])
         .arg(&spec)
-        .env("BLUEPRINT_VERIFY_TOKEN", "test-token")
+        .env("BLUEPRINT_TOKEN", "test-token")
         .output()
         .expect("dev verify runs");
     let json = Command::new(env!("CARGO_BIN_EXE_dev"))

@@ -200,8 +200,8 @@ async fn handle_post_nodes_rename_by_name<S: RoundtripService>(
     mut inputs: Inputs,
 ) -> Response {
     let name = inputs.path::<String>(0, "name", Some(2f64), None);
-    let new_name = inputs.form::<String>("new_name", true).flatten();
-    let note = inputs.form::<String>("note", false);
+    let new_name = inputs.form::<String>("new_name", true, None, None).flatten();
+    let note = inputs.form::<String>("note", false, None, None);
     let (Some(name), Some(new_name), Some(note)) = (name, new_name, note) else {
         return inputs.reject();
     };

@@ -10,6 +10,12 @@
 //! dao::users::find_by_email(conn, email)     -> Result<Option<User>, DbError>   (unique index)
 //! dao::users::list(conn, &Filter, &Page)     -> Result<Vec<User>, DbError>      (indexed fields)
 //! ```
+//! A table with a tenant scope (the `auth` scope of its resource, e.g. `agency_id` =
+//! claim `a-id`) gets a `Scope` struct, and every function takes `&Scope` after
+//! `conn`: lookups, deletes, updates and lists match the scope's columns too (a row
+//! of another tenant is not found), writes refuse a row outside the scope
+//! ([`DbError::OutOfScope`]) and an upsert never overwrites another tenant's row.
+//! `Scope::from_claims` builds it from a verified caller.
 //! `conn` is anything that converts into `blueprint::db::Conn`: the `Db`, a `Tx`, or a
 //! caller's sqlx connection or transaction, so calls compose into transactions.
 //! Writes carry the row's `hash_code`; a write of unchanged content touches no row and
@@ -19,14 +25,14 @@
 
 use std::path::Path;
 
-use blueprint_spec::ir::{Primitive, TypeKind, TypeRef};
+use blueprint_spec::ir::{AuthScope, Primitive, TypeKind, TypeRef};
 use heck::ToSnakeCase;
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::rust::naming;
 use crate::rust::{Ctx, Place};
-use crate::sql::schema::{CREATED_AT, UPDATED_AT};
+use crate::sql::schema::CREATED_AT;
 use crate::sql::{self, Table, postgres, sqlite};
 use crate::{CodegenError, GeneratedFile};
 
@@ -85,6 +91,8 @@ fn param_type(ctx: &Ctx<'_>, t: &TypeRef) -> TokenStream {
 
 /// The names a lookup function binds or reads besides its key parameters.
 const LOOKUP_LOCALS: &[&str] = &["conn", "lookup", "sql", "decode"];
+/// The same for a scoped table's, which also take `scope`.
+const SCOPED_LOOKUP_LOCALS: &[&str] = &["conn", "scope", "lookup", "sql", "decode"];
 
 fn table_module(ctx: &Ctx<'_>, table: &Table, module: Ident) -> TokenStream {
     let spec = ctx.spec;
@@ -105,6 +113,54 @@ fn table_module(ctx: &Ctx<'_>, table: &Table, module: Ident) -> TokenStream {
             .map(|f| f.type_.clone())
             .unwrap_or(TypeRef::Primitive(Primitive::String))
     };
+    let scope: Vec<AuthScope> = spec
+        .service
+        .model(&table.model)
+        .and_then(|m| m.db.as_ref())
+        .map(|db| db.scope.clone())
+        .unwrap_or_default();
+    let scope_columns: Vec<String> = scope.iter().map(|s| s.field.clone()).collect();
+    let scoped = !scope.is_empty();
+    // Columns that pick one row: the primary key, and within the scope.
+    let with_scope = |columns: &[String]| -> Vec<String> {
+        let mut out = columns.to_vec();
+        out.extend(
+            scope_columns
+                .iter()
+                .filter(|c| !columns.contains(c))
+                .cloned(),
+        );
+        out
+    };
+    let row_key = with_scope(&table.primary_key);
+    let scope_param = scoped.then(|| quote!(scope: &Scope,));
+    let scope_names: Vec<&String> = scope_columns.iter().collect();
+    // The model's field identifiers (unique within the struct), for the row's fields.
+    let model_idents = spec
+        .service
+        .model(&table.model)
+        .map(|m| crate::rust::models::field_idents(&m.fields))
+        .unwrap_or_default();
+    let scope_idents: Vec<Ident> = scope_columns
+        .iter()
+        .map(|c| {
+            fields
+                .iter()
+                .position(|f| f.name == *c)
+                .and_then(|i| model_idents.get(i))
+                .map_or_else(|| ident(c), |name| naming::ident(name))
+        })
+        .collect();
+    // `.field("agency_id", &scope.agency_id)?` on a key document.
+    let scope_doc = quote! { #(.field(#scope_names, &scope.#scope_idents)?)* };
+    // Writes refuse a row of another tenant before touching the database.
+    let scope_check = quote! {
+        #(
+            if row.#scope_idents != scope.#scope_idents {
+                return Err(DbError::OutOfScope(#scope_names));
+            }
+        )*
+    };
 
     // Statements are module constants, named after what they do.
     let mut consts: Vec<TokenStream> = Vec::new();
@@ -121,18 +177,18 @@ fn table_module(ctx: &Ctx<'_>, table: &Table, module: Ident) -> TokenStream {
     );
     let upsert = constant(
         "upsert".into(),
-        postgres::upsert(table),
-        sqlite::upsert(table),
+        postgres::upsert(table, &scope_columns),
+        sqlite::upsert(table, &scope_columns),
     );
     let update = constant(
         "update".into(),
-        postgres::update(table),
-        sqlite::update(table),
+        postgres::update(table, &row_key),
+        sqlite::update(table, &row_key),
     );
     let exists = constant(
         "exists".into(),
-        postgres::exists(table),
-        sqlite::exists(table),
+        postgres::exists(table, &row_key),
+        sqlite::exists(table, &row_key),
     );
     let list = constant("list".into(), postgres::list(table), sqlite::list(table));
     let doc_table = &table.name;
@@ -160,10 +216,14 @@ fn table_module(ctx: &Ctx<'_>, table: &Table, module: Ident) -> TokenStream {
         let by = format_ident!("find_by_{suffix}");
         let find = constant(
             format!("find_by_{suffix}"),
-            postgres::find_by(table, columns),
-            sqlite::find_by(table, columns),
+            postgres::find_by(table, &with_scope(columns)),
+            sqlite::find_by(table, &with_scope(columns)),
         );
-        let mut locals = naming::Scope::with_reserved(LOOKUP_LOCALS);
+        let mut locals = naming::Scope::with_reserved(if scoped {
+            SCOPED_LOOKUP_LOCALS
+        } else {
+            LOOKUP_LOCALS
+        });
         let params: Vec<Ident> = columns
             .iter()
             .map(|c| locals.claim_ident(&naming::field_name(c)))
@@ -174,24 +234,28 @@ fn table_module(ctx: &Ctx<'_>, table: &Table, module: Ident) -> TokenStream {
             .collect();
         let names = columns.iter();
         let doc = format!(
-            " The row of `{doc_table}` with this {}, if any.",
-            columns.join(", ")
+            " The row of `{doc_table}` with this {}, if any{}.",
+            columns.join(", "),
+            if scoped { " in the scope" } else { "" }
         );
         let delete_const = primary.then(|| {
             constant(
                 format!("delete_by_{suffix}"),
-                postgres::delete(table),
-                sqlite::delete(table),
+                postgres::delete(table, &row_key),
+                sqlite::delete(table, &row_key),
             )
         });
         let delete = delete_const.map(|delete| {
             let delete_fn = format_ident!("delete_by_{suffix}");
             let names = columns.iter();
-            let ddoc = format!(" Delete the row of `{doc_table}` with this key; whether there was one. Journals a DELETE with the old values.");
+            let ddoc = format!(
+                " Delete the row of `{doc_table}` with this key{}; whether there was one. Journals a DELETE with the old values.",
+                if scoped { " in the scope" } else { "" }
+            );
             quote! {
                 #[doc = #ddoc]
-                pub async fn #delete_fn<'c>(conn: impl Into<Conn<'c>>, #(#params: #types),*) -> Result<bool, DbError> {
-                    let lookup = Doc::new() #(.field(#names, #params)?)* .finish();
+                pub async fn #delete_fn<'c>(conn: impl Into<Conn<'c>>, #scope_param #(#params: #types),*) -> Result<bool, DbError> {
+                    let lookup = Doc::new() #(.field(#names, #params)?)* #scope_doc .finish();
                     let conn = conn.into();
                     let sql = #delete.get(conn.dialect());
                     Ok(conn.#execute(sql.into(), &lookup, &[]).await? > 0)
@@ -200,8 +264,8 @@ fn table_module(ctx: &Ctx<'_>, table: &Table, module: Ident) -> TokenStream {
         });
         key_fns.push(quote! {
             #[doc = #doc]
-            pub async fn #by<'c>(conn: impl Into<Conn<'c>>, #(#params: #types),*) -> Result<Option<#model>, DbError> {
-                let lookup = Doc::new() #(.field(#names, #params)?)* .finish();
+            pub async fn #by<'c>(conn: impl Into<Conn<'c>>, #scope_param #(#params: #types),*) -> Result<Option<#model>, DbError> {
+                let lookup = Doc::new() #(.field(#names, #params)?)* #scope_doc .finish();
                 let conn = conn.into();
                 let sql = #find.get(conn.dialect());
                 conn.fetch_optional(sql.into(), &lookup, &[]).await?.as_deref().map(decode).transpose()
@@ -210,13 +274,19 @@ fn table_module(ctx: &Ctx<'_>, table: &Table, module: Ident) -> TokenStream {
         });
     }
 
-    // List filters: every indexed column (primary key included), in column order.
-    let filtered: Vec<&sql::Column> = table
+    // List filters: every indexed column (primary key included), in column order;
+    // scope columns are not filters, the scope always applies.
+    let indexed: Vec<&sql::Column> = table
         .model_columns()
         .filter(|c| {
             table.is_primary_key(&c.name)
                 || table.indexes.iter().any(|i| i.columns.contains(&c.name))
         })
+        .collect();
+    let filtered: Vec<&sql::Column> = indexed
+        .iter()
+        .copied()
+        .filter(|c| !scope_columns.contains(&c.name))
         .collect();
     let filter_fields = filtered.iter().map(|c| {
         let name = ident(&c.name);
@@ -243,12 +313,25 @@ fn table_module(ctx: &Ctx<'_>, table: &Table, module: Ident) -> TokenStream {
             }
         })
         .collect();
-    let mut sortable: Vec<String> = filtered.iter().map(|c| c.name.clone()).collect();
-    for meta in [CREATED_AT, UPDATED_AT] {
-        if !sortable.iter().any(|s| s == meta) {
-            sortable.push(meta.to_string());
-        }
-    }
+    let scope_clauses: Vec<TokenStream> = scope_columns
+        .iter()
+        .map(|c| {
+            let clause = constant(
+                format!("scope_{}", c.to_snake_case()),
+                postgres::filter(c),
+                sqlite::filter(table, c),
+            );
+            quote! { clauses.push(#clause.get(dialect)); }
+        })
+        .collect();
+    // The indexed columns and the timestamps: `Model::sortable`, which the
+    // server's `sort` check reads too.
+    let sortable: Vec<&str> = ctx
+        .spec
+        .service
+        .model(&table.model)
+        .and_then(|m| m.sortable())
+        .unwrap_or_default();
     let default_sort = format!("-{CREATED_AT}");
     let filter_doc = format!(
         " Filters for [`list`]: the indexed fields of `{}`; `None` matches every row.",
@@ -264,6 +347,51 @@ fn table_module(ctx: &Ctx<'_>, table: &Table, module: Ident) -> TokenStream {
             .join(", ")
     );
     let module_doc = format!(" Table `{}`: rows of model `{}`.", table.name, table.model);
+    let scope_items = scoped.then(|| scope_struct(ctx, table, &scope, &field_type));
+    // The list's document: the scope's values and the filter's.
+    let list_doc_value = if scoped {
+        quote! {
+            #[derive(::blueprint::serde::Serialize)]
+            #[serde(crate = "::blueprint::serde")]
+            struct Query<'a> {
+                #[serde(flatten)]
+                scope: &'a Scope,
+                #[serde(flatten)]
+                filter: &'a Filter,
+            }
+            let doc = ::blueprint::db::to_doc(&Query { scope, filter })?;
+        }
+    } else {
+        quote! { let doc = ::blueprint::db::to_doc(filter)?; }
+    };
+    // An upsert that wrote nothing either found the same content in the scope, or
+    // met a row of another tenant with this key.
+    let upsert_body = if scoped {
+        quote! {
+            let mut conn = conn.into();
+            let dialect = conn.dialect();
+            let n = Conn::from(&mut conn)
+                .#execute(#upsert.get(dialect).into(), &row.json, &[row.hash_code])
+                .await?;
+            if n > 0 {
+                return Ok(Write::Changed);
+            }
+            let found = conn.exists(#exists.get(dialect).into(), &row.json).await?;
+            Ok(if found { Write::Unchanged } else { Write::NotFound })
+        }
+    } else {
+        quote! {
+            let conn = conn.into();
+            let sql = #upsert.get(conn.dialect());
+            let n = conn.#execute(sql.into(), &row.json, &[row.hash_code]).await?;
+            Ok(if n > 0 { Write::Changed } else { Write::Unchanged })
+        }
+    };
+    let upsert_doc = if scoped {
+        " Insert, or replace the row with the same key when its content differs; `NotFound` when the key belongs to a row outside the scope."
+    } else {
+        " Insert, or replace the row with the same key when its content differs."
+    };
 
     quote! {
         #[doc = #module_doc]
@@ -275,8 +403,11 @@ fn table_module(ctx: &Ctx<'_>, table: &Table, module: Ident) -> TokenStream {
             const SORTABLE: &[&str] = &[#(#sortable),*];
             const DEFAULT_SORT: &str = #default_sort;
 
+            #scope_items
+
             /// Insert a new row; a duplicate key or unique value is [`DbError::Unique`].
-            pub async fn insert<'c>(conn: impl Into<Conn<'c>>, row: &#model) -> Result<(), DbError> {
+            pub async fn insert<'c>(conn: impl Into<Conn<'c>>, #scope_param row: &#model) -> Result<(), DbError> {
+                #scope_check
                 let row = Row::new(row)?;
                 let conn = conn.into();
                 let sql = #insert.get(conn.dialect());
@@ -284,17 +415,16 @@ fn table_module(ctx: &Ctx<'_>, table: &Table, module: Ident) -> TokenStream {
                 Ok(())
             }
 
-            /// Insert, or replace the row with the same key when its content differs.
-            pub async fn upsert<'c>(conn: impl Into<Conn<'c>>, row: &#model) -> Result<Write, DbError> {
+            #[doc = #upsert_doc]
+            pub async fn upsert<'c>(conn: impl Into<Conn<'c>>, #scope_param row: &#model) -> Result<Write, DbError> {
+                #scope_check
                 let row = Row::new(row)?;
-                let conn = conn.into();
-                let sql = #upsert.get(conn.dialect());
-                let n = conn.#execute(sql.into(), &row.json, &[row.hash_code]).await?;
-                Ok(if n > 0 { Write::Changed } else { Write::Unchanged })
+                #upsert_body
             }
 
             /// Replace the row with the same key when its content differs.
-            pub async fn update<'c>(conn: impl Into<Conn<'c>>, row: &#model) -> Result<Write, DbError> {
+            pub async fn update<'c>(conn: impl Into<Conn<'c>>, #scope_param row: &#model) -> Result<Write, DbError> {
+                #scope_check
                 let row = Row::new(row)?;
                 let mut conn = conn.into();
                 let dialect = conn.dialect();
@@ -318,18 +448,92 @@ fn table_module(ctx: &Ctx<'_>, table: &Table, module: Ident) -> TokenStream {
             }
 
             #[doc = #list_doc]
-            pub async fn list<'c>(conn: impl Into<Conn<'c>>, filter: &Filter, page: &Page) -> Result<Vec<#model>, DbError> {
+            pub async fn list<'c>(conn: impl Into<Conn<'c>>, #scope_param filter: &Filter, page: &Page) -> Result<Vec<#model>, DbError> {
                 let conn = conn.into();
                 let dialect = conn.dialect();
                 let mut clauses: Vec<&str> = Vec::new();
+                #(#scope_clauses)*
                 #(#filter_clauses)*
                 let sql = ::blueprint::db::list_sql(dialect, #list.get(dialect), &clauses, page, SORTABLE, DEFAULT_SORT)?;
-                let doc = ::blueprint::db::to_doc(filter)?;
+                #list_doc_value
                 conn.fetch_all(sql.into(), &doc, &[page.effective_limit(), page.effective_offset()])
                     .await?
                     .iter()
                     .map(|r| decode(r))
                     .collect()
+            }
+        }
+    }
+}
+
+/// The `Scope` of a scoped table: its scope fields, and how a verified caller's
+/// claims give them.
+fn scope_struct(
+    ctx: &Ctx<'_>,
+    table: &Table,
+    scope: &[AuthScope],
+    field_type: &dyn Fn(&str) -> TypeRef,
+) -> TokenStream {
+    let fields = scope.iter().map(|s| {
+        let name = ident(&s.field);
+        let wire = &s.field;
+        let ty = ctx.rust_type(&field_type(&s.field), Place::Sibling);
+        let doc = format!(" Claim `{}`.", s.claim);
+        quote! {
+            #[doc = #doc]
+            #[serde(rename = #wire)]
+            pub #name: #ty,
+        }
+    });
+    let values = scope.iter().map(|s| {
+        let name = ident(&s.field);
+        let is_string = field_type(&s.field) == TypeRef::Primitive(Primitive::String);
+        let value = match (s.claim.as_str(), is_string) {
+            ("a-id", false) => quote!(claims.agency_id),
+            ("u-id", false) => quote!(claims.user_id),
+            ("a-id", true) => quote!(claims.agency_id.to_string()),
+            ("u-id", true) => quote!(claims.user_id.to_string()),
+            (claim, _) => {
+                let missing = format!("this operation needs the claim `{claim}`");
+                quote! {
+                    claims
+                        .text(#claim)
+                        .ok_or_else(|| ::blueprint::auth::AuthError::Forbidden(#missing.to_owned()))?
+                        .to_owned()
+                }
+            }
+        };
+        quote! { #name: #value, }
+    });
+    let doc = format!(
+        " The tenant the rows of `{}` are confined to: every call reads and writes only rows whose {} match the scope's.",
+        table.name,
+        scope
+            .iter()
+            .map(|s| format!("`{}`", s.field))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let from_doc = format!(
+        " The scope of a verified caller: {}.",
+        scope
+            .iter()
+            .map(|s| format!("`{}` = claim `{}`", s.field, s.claim))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    quote! {
+        #[doc = #doc]
+        #[derive(Debug, Clone, PartialEq, ::blueprint::serde::Serialize)]
+        #[serde(crate = "::blueprint::serde")]
+        pub struct Scope {
+            #(#fields)*
+        }
+
+        impl Scope {
+            #[doc = #from_doc]
+            pub fn from_claims(claims: &::blueprint::auth::Claims) -> Result<Self, ::blueprint::auth::AuthError> {
+                Ok(Scope { #(#values)* })
             }
         }
     }

@@ -10,7 +10,8 @@
 //! [`Generator`] lists them by the name `dev gen --generators` and `blueprint.toml`
 //! use: `models`, `server`, `client`, `mock` (Rust, built with `quote` and
 //! formatted with `prettyplease`), `openapi` ([`openapi`]: `openapi.json` at the
-//! output root), `sql-postgres`, `sql-sqlite`, `dao`, `events`.
+//! output root), `asyncapi` ([`asyncapi`]: `asyncapi.json` beside it), `sql-postgres`,
+//! `sql-sqlite`, `dao`, `events`, `consumers`.
 //!
 //! # Layout of generated Rust
 //!
@@ -27,6 +28,7 @@
 //! mock.rs                   // Mock<Service>
 //! dao.rs                    // per table: insert, upsert, update, find_by_*, list, delete_by_*
 //! events.rs                 // per stream: <Union>Publisher; per journaled table: its events
+//! consumers.rs              // one trait per consumed stream, e.g. UserEventConsumer
 //! ```
 //!
 //! As a package ([`GenOptions::package`]): `Cargo.toml`, and the same tree under
@@ -96,6 +98,7 @@ use std::path::{Path, PathBuf};
 
 use blueprint_spec::Spec;
 
+pub mod asyncapi;
 pub mod dao;
 pub mod openapi;
 pub mod rust;
@@ -123,6 +126,8 @@ pub enum Generator {
     Mock,
     /// OpenAPI 3.1 document.
     OpenApi,
+    /// AsyncAPI 3.0 document: the service's streams and the ones it consumes.
+    AsyncApi,
     /// PostgreSQL DDL.
     SqlPostgres,
     /// SQLite DDL.
@@ -131,19 +136,24 @@ pub enum Generator {
     Dao,
     /// Rust event streams: a typed publisher per stream, journal records as events.
     Events,
+    /// A typed consumer trait per consumed stream (`consumes`), run by
+    /// `blueprint::consume`.
+    Consumers,
 }
 
 impl Generator {
-    pub const ALL: [Generator; 9] = [
+    pub const ALL: [Generator; 11] = [
         Generator::Models,
         Generator::Server,
         Generator::Client,
         Generator::Mock,
         Generator::OpenApi,
+        Generator::AsyncApi,
         Generator::SqlPostgres,
         Generator::SqlSqlite,
         Generator::Dao,
         Generator::Events,
+        Generator::Consumers,
     ];
 
     /// The Rust generators of every service.
@@ -155,12 +165,20 @@ impl Generator {
     ];
 
     /// What `dev gen` runs when no generators are named: [`Generator::RUST`], plus
-    /// the DAO and both dialects' migrations when the service has `db` models, and
-    /// `events` when it has streams.
+    /// the DAO and both dialects' migrations when the service has `db` models; the
+    /// consumers and migrations (the inbox) when it consumes streams; `events` when
+    /// it has streams.
     pub fn defaults(spec: &Spec) -> Vec<Generator> {
         let mut generators = Generator::RUST.to_vec();
+        let consumes = !spec.service.blueprint.consumes.is_empty();
         if spec.service.models.iter().any(|m| m.db.is_some()) {
-            generators.extend([Generator::Dao, Generator::SqlPostgres, Generator::SqlSqlite]);
+            generators.push(Generator::Dao);
+        }
+        if consumes {
+            generators.push(Generator::Consumers);
+        }
+        if generators.contains(&Generator::Dao) || consumes {
+            generators.extend([Generator::SqlPostgres, Generator::SqlSqlite]);
         }
         if rust::events_wanted(spec) {
             generators.push(Generator::Events);
@@ -175,10 +193,12 @@ impl Generator {
             Generator::Client => "client",
             Generator::Mock => "mock",
             Generator::OpenApi => "openapi",
+            Generator::AsyncApi => "asyncapi",
             Generator::SqlPostgres => "sql-postgres",
             Generator::SqlSqlite => "sql-sqlite",
             Generator::Dao => "dao",
             Generator::Events => "events",
+            Generator::Consumers => "consumers",
         }
     }
 
@@ -188,7 +208,11 @@ impl Generator {
 
     /// Whether this generator emits Rust into the generated module tree.
     pub fn is_rust(&self) -> bool {
-        Generator::RUST.contains(self) || matches!(self, Generator::Dao | Generator::Events)
+        Generator::RUST.contains(self)
+            || matches!(
+                self,
+                Generator::Dao | Generator::Events | Generator::Consumers
+            )
     }
 }
 
@@ -245,7 +269,7 @@ impl GenOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum CodegenError {
     #[error(
-        "unknown generator `{0}` (known: models, server, client, mock, openapi, sql-postgres, sql-sqlite, dao, events)"
+        "unknown generator `{0}` (known: models, server, client, mock, openapi, asyncapi, sql-postgres, sql-sqlite, dao, events, consumers)"
     )]
     UnknownGenerator(String),
     /// Generated Rust did not parse: a bug in a generator, reported with the file.
@@ -266,7 +290,7 @@ pub enum CodegenError {
 
 /// The routes the generated axum router declares for `spec`: each path (axum
 /// syntax, `/users/{id}`) with its methods, in declaration order. The runtime adds
-/// `GET /_internal_/healthcheck` and `GET /_internal_/version` to these.
+/// the built-in routes (`blueprint_spec::http::BUILTIN_PATHS`) to these.
 pub fn server_routes(spec: &Spec) -> Vec<(String, Vec<blueprint_spec::ir::Method>)> {
     rust::server_routes(spec)
 }
@@ -317,6 +341,12 @@ pub fn generate_with_sql(
         files.push(GeneratedFile {
             path: PathBuf::from(openapi::FILE_NAME),
             contents: openapi::render(spec),
+        });
+    }
+    if opts.has(Generator::AsyncApi) {
+        files.push(GeneratedFile {
+            path: PathBuf::from(asyncapi::FILE_NAME),
+            contents: asyncapi::render(spec),
         });
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));

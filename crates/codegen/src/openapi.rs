@@ -11,6 +11,9 @@
 //! - `minimum`/`maximum` become `minLength`/`maxLength` on strings,
 //!   `minItems`/`maxItems` on lists, `minProperties`/`maxProperties` on maps and
 //!   `minimum`/`maximum` on numbers; a field with a default is not `required`;
+//!   a field that is not `required` may be `null` (`type: [T, "null"]`, or
+//!   `anyOf` with `{"type": "null"}` around a `$ref`), as servers read it as absent;
+//!   a required string may not be blank (`pattern: "[^ ]"`);
 //! - a union with a discriminator is a `oneOf` whose items are
 //!   `allOf [member, {discriminator: const}]` plus a `discriminator` with a `mapping`
 //!   from every wire value to its schema; members that are not objects are wrapped as
@@ -48,6 +51,24 @@ pub fn render(spec: &Spec) -> String {
 /// The OpenAPI document for `spec`.
 pub fn document(spec: &Spec) -> Value {
     Exporter::new(spec).document()
+}
+
+/// The JSON Schemas this export writes for the types `roots` reach, keyed by
+/// component name ([`component_name`]), their `$ref`s pointing at
+/// `#/components/schemas/`. The AsyncAPI export builds its messages on these, so a
+/// type has one schema in both documents.
+pub fn component_schemas(spec: &Spec, roots: Vec<TypeRef>) -> Map<String, Value> {
+    let mut exporter = Exporter::new(spec);
+    for t in exporter.reach(roots) {
+        exporter.add_type(&t);
+    }
+    exporter.schemas
+}
+
+/// The component a type is exported as: local types by name, imported ones fully
+/// qualified.
+pub fn component_name(spec: &Spec, t: &NamedType) -> String {
+    Exporter::new(spec).schema_name(t)
 }
 
 struct Exporter<'s> {
@@ -260,10 +281,12 @@ impl<'s> Exporter<'s> {
             if let (Value::Object(s), Some(d)) = (&mut schema, &p.description) {
                 s.insert("description".into(), json!(d));
             }
-            properties.insert(p.name.clone(), schema);
-            if p.required && p.default.is_none() {
+            if p.must_be_sent() {
                 required.push(json!(p.name));
+            } else {
+                schema = or_null(schema);
             }
+            properties.insert(p.name.clone(), schema);
         }
         let mut schema = Map::new();
         schema.insert("type".into(), json!("object"));
@@ -282,53 +305,43 @@ impl<'s> Exporter<'s> {
     /// Every type the service defines, then the imported ones it reaches, each once.
     fn reachable_types(&self) -> Vec<NamedType> {
         let service = &self.spec.service;
-        let mut order: Vec<NamedType> = Vec::new();
-        order.extend(
-            service
-                .enums
-                .iter()
-                .map(|e| service.named(TypeKind::Enum, &e.name)),
-        );
-        order.extend(
-            service
-                .interfaces
-                .iter()
-                .map(|i| service.named(TypeKind::Interface, &i.name)),
-        );
-        order.extend(
-            service
-                .models
-                .iter()
-                .map(|m| service.named(TypeKind::Model, &m.name)),
-        );
-        order.extend(
-            service
-                .unions
-                .iter()
-                .map(|u| service.named(TypeKind::Union, &u.name)),
-        );
-        let mut seen: HashSet<NamedType> = order.iter().cloned().collect();
-        let mut pending: Vec<NamedType> = order.clone();
-        let mut uses = Vec::new();
+        let mut roots: Vec<TypeRef> = self.local_types().map(TypeRef::Named).collect();
         for (_, op) in service.operations() {
-            uses.extend(op.parameters.iter().map(|p| p.type_.clone()));
-            uses.extend(op.body.iter().map(|b| b.type_.clone()));
-            uses.extend(op.responses.iter().map(|r| r.type_.clone()));
+            roots.extend(op.parameters.iter().map(|p| p.type_.clone()));
+            roots.extend(op.body.iter().map(|b| b.type_.clone()));
+            roots.extend(op.responses.iter().map(|r| r.type_.clone()));
         }
-        uses.extend(service.headers.iter().map(|h| h.type_.clone()));
-        let mut imported = BTreeSet::new();
+        roots.extend(service.headers.iter().map(|h| h.type_.clone()));
+        self.reach(roots)
+    }
+
+    /// The service's own types in declaration order: enums, interfaces, models, unions.
+    fn local_types(&self) -> impl Iterator<Item = NamedType> + '_ {
+        let service = &self.spec.service;
+        let enums = service.enums.iter().map(|e| (TypeKind::Enum, &e.name));
+        let interfaces = (service.interfaces.iter()).map(|i| (TypeKind::Interface, &i.name));
+        let models = service.models.iter().map(|m| (TypeKind::Model, &m.name));
+        let unions = service.unions.iter().map(|u| (TypeKind::Union, &u.name));
+        (enums.chain(interfaces).chain(models).chain(unions))
+            .map(move |(kind, name)| service.named(kind, name))
+    }
+
+    /// The named types `roots` reach, each once: local ones in declaration order, then
+    /// imported ones sorted by qualified name (a stable order).
+    fn reach(&self, roots: Vec<TypeRef>) -> Vec<NamedType> {
+        let mut seen: HashSet<NamedType> = HashSet::new();
+        let mut pending: Vec<NamedType> = Vec::new();
         let mut visit = |t: &TypeRef, pending: &mut Vec<NamedType>| {
             if let Some(n) = t.element().named().filter(|n| seen.insert((*n).clone())) {
                 pending.push(n.clone());
             }
         };
-        for t in &uses {
+        for t in &roots {
             visit(t, &mut pending);
         }
+        let mut imported = BTreeSet::new();
+        let mut local = HashSet::new();
         while let Some(n) = pending.pop() {
-            if n.namespace != self.local {
-                imported.insert(n.clone());
-            }
             let refs: Vec<TypeRef> = match self.spec.resolve(&n) {
                 Some(TypeDef::Model(m)) => m.fields.iter().map(|f| f.type_.clone()).collect(),
                 Some(TypeDef::Interface(i)) => i.fields.iter().map(|f| f.type_.clone()).collect(),
@@ -338,8 +351,13 @@ impl<'s> Exporter<'s> {
             for t in &refs {
                 visit(t, &mut pending);
             }
+            if n.namespace == self.local {
+                local.insert(n);
+            } else {
+                imported.insert(n);
+            }
         }
-        // Imported types sorted by qualified name for a stable order.
+        let mut order: Vec<NamedType> = self.local_types().filter(|n| local.contains(n)).collect();
         order.extend(imported);
         order
     }
@@ -391,13 +409,19 @@ impl<'s> Exporter<'s> {
                 f.example.as_ref(),
             );
             if let Value::Object(p) = &mut schema {
+                if f.forbids_blank() {
+                    // Not blank: some character is not a space.
+                    p.insert("pattern".into(), json!("[^ ]"));
+                }
                 insert_opt(p, "description", f.description.as_deref());
                 insert_deprecated(p, f.deprecation.as_ref());
             }
-            properties.insert(f.name.clone(), schema);
-            if f.required && f.default.is_none() {
+            if f.must_be_sent() {
                 required.push(json!(f.name));
+            } else {
+                schema = or_null(schema);
             }
+            properties.insert(f.name.clone(), schema);
         }
         s.insert("properties".into(), Value::Object(properties));
         if !required.is_empty() {
@@ -580,6 +604,27 @@ impl<'s> Exporter<'s> {
     fn schema_ref(&self, n: &NamedType) -> String {
         format!("#/components/schemas/{}", self.schema_name(n))
     }
+}
+
+/// A field that may be left out may also be `null` (servers read it as absent):
+/// `type: [T, "null"]`, or `anyOf` with `{"type": "null"}` around a reference.
+fn or_null(schema: Value) -> Value {
+    let Value::Object(mut s) = schema else {
+        return schema;
+    };
+    match s.get("type").cloned() {
+        Some(Value::String(t)) => {
+            s.insert("type".into(), json!([t, "null"]));
+        }
+        Some(_) => {}
+        // `{}` (any JSON) already allows null.
+        None if !s.contains_key("$ref") => {}
+        None => {
+            let target = s.remove("$ref").unwrap_or_default();
+            s.insert("anyOf".into(), json!([{"$ref": target}, {"type": "null"}]));
+        }
+    }
+    Value::Object(s)
 }
 
 fn primitive_schema(p: Primitive) -> Value {

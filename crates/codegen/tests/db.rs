@@ -10,7 +10,7 @@ use std::future::Future;
 use std::path::Path;
 
 use blueprint::db::migrate::{self, Migration, Migrations, State};
-use blueprint::db::{Db, DbError, Dialect, Page, Write, journal};
+use blueprint::db::{Db, DbError, Dialect, Page, Refusal, Write, journal};
 use blueprint_codegen::sql::{self, migrations};
 use blueprint_testkit::TestPostgres;
 use support::fixture_schema;
@@ -26,6 +26,12 @@ mod api;
 #[path = "generated/types/mod.rs"]
 #[allow(dead_code, unused_qualifications)]
 mod types_api;
+
+/// The `auth` fixture's: tables scoped by the caller's agency and user.
+#[rustfmt::skip]
+#[path = "generated/auth/mod.rs"]
+#[allow(dead_code, unused_qualifications)]
+mod auth_api;
 
 use api::dao::users;
 use api::models::{User, UserStatus};
@@ -160,6 +166,27 @@ async fn constraints(db: Db) {
         err.to_string().contains("primary key of table \"users\""),
         "{err}"
     );
+    assert!(matches!(err.refusal(), Some(Refusal::Invalid(_))));
+    // Refusals are the input's fault: answered 409/422, never 500.
+    let taken = users::insert(&db, &user("u2", "alice@example.com"))
+        .await
+        .unwrap_err();
+    let Some(Refusal::Conflict(body)) = taken.refusal() else {
+        panic!("{taken:?}");
+    };
+    assert_eq!((body.code.as_str(), body.violations.len()), ("conflict", 1));
+    let blank = users::insert(&db, &user("u3", " ")).await.unwrap_err();
+    let Some(Refusal::Invalid(body)) = blank.refusal() else {
+        panic!("{blank:?}");
+    };
+    assert_eq!(body.code, "validation_failed");
+    // The blank rule request validation enforces is the CHECK's: what one
+    // refuses, the other refuses.
+    for text in ["", " ", "   ", "\t", "\n", " a ", "\u{a0}"] {
+        let refused = users::insert(&db, &user("u9", text)).await.is_err();
+        assert_eq!(refused, blueprint::validate::is_blank(text), "{text:?}");
+        users::delete_by_id(&db, "u9").await.unwrap();
+    }
 }
 
 async fn journal_and_hash_code(db: Db) {
@@ -369,6 +396,45 @@ async fn generated_alter_applies(db: Db, dir: &Path) {
     .unwrap();
     let nick = texts(&db, "SELECT \"nickname\" FROM \"users_journal\"").await;
     assert_eq!(nick, ["al"]);
+}
+
+async fn inbox_added_later_applies(db: Db, dir: &Path) {
+    // A journaled database that starts consuming streams: 0002 creates the inbox,
+    // with the support objects again (idempotent), and maintenance knows it.
+    let previous = migrations::Snapshot::parse(
+        &std::fs::read_to_string(dir.join(migrations::SNAPSHOT)).unwrap(),
+    )
+    .unwrap();
+    let mut schema = previous.schema.clone();
+    schema.inbox = true;
+    let files = migrations::generate(&schema, Some(&previous), Default::default()).unwrap();
+    let names: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    assert!(
+        names.contains(&"migrations/sqlite/0002_create_inbox.sql"),
+        "{names:?}"
+    );
+    for f in &files {
+        std::fs::write(dir.join(&f.path), &f.contents).unwrap();
+    }
+    let set = Migrations::from_dir(&Migrations::dir(dir, db.dialect())).unwrap();
+    assert_eq!(migrate::migrate(&db, &set).await.unwrap().len(), 1);
+    blueprint::consume::inbox::maintain(&db).await.unwrap();
+    journal::maintain(&db).await.unwrap();
+    if db.dialect() == Dialect::Postgres {
+        // Today's partition exists for both the journal and the inbox.
+        let partitions = texts(
+            &db,
+            "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+             WHERE i.inhparent IN ('users_journal'::regclass, '_blueprint_inbox'::regclass) \
+             AND c.relname LIKE '%' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD') ORDER BY 1",
+        )
+        .await;
+        assert_eq!(partitions.len(), 2, "{partitions:?}");
+    }
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM \"_blueprint_inbox\"").await,
+        0
+    );
 }
 
 async fn destructive_migration_applies(db: Db, dir: &Path) {
@@ -699,6 +765,147 @@ async fn corpus_ddl_applies(db: Db) {
     }
 }
 
+fn event(
+    id: u128,
+    agency: blueprint::uuid::Uuid,
+    kind: &str,
+    name: Option<&str>,
+) -> auth_api::models::Event {
+    serde_json::from_value(serde_json::json!({
+        "id": blueprint::uuid::Uuid::from_u128(id),
+        "agency_id": agency,
+        "user_id": blueprint::uuid::Uuid::from_u128(0x75),
+        "type": kind,
+        "name": name,
+        "timestamp": "2024-03-01T10:11:12.345Z",
+    }))
+    .unwrap()
+}
+
+/// A scoped DAO never crosses tenants: another agency's rows are not found, not
+/// listed, not updated, not overwritten by an upsert, not deleted; a row of another
+/// agency is refused before any SQL runs.
+async fn tenant_scope(db: Db) {
+    use auth_api::dao::{events, notes};
+    use blueprint::auth::Claims;
+    use blueprint::uuid::Uuid;
+    migrate::reset(&db).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    migrate_fixture(&db, "auth.json", dir.path()).await;
+
+    let (a, b) = (Uuid::from_u128(0xa), Uuid::from_u128(0xb));
+    let mine = events::Scope { agency_id: a };
+    let theirs = events::Scope { agency_id: b };
+    let own = event(1, a, "login", Some("first"));
+    let other = event(2, b, "login", Some("second"));
+    events::insert(&db, &mine, &own).await.unwrap();
+    events::insert(&db, &theirs, &other).await.unwrap();
+    let err = events::insert(&db, &mine, &event(3, b, "login", None))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DbError::OutOfScope("agency_id")), "{err:?}");
+
+    // Lookups: by key and by unique index, within the scope only.
+    let (own_id, other_id) = (own.id, other.id);
+    assert_eq!(
+        events::find_by_id(&db, &mine, &own_id).await.unwrap(),
+        Some(own.clone())
+    );
+    assert_eq!(
+        events::find_by_id(&db, &mine, &other_id).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        events::find_by_name(&db, &mine, "second").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        events::find_by_name(&db, &theirs, "second").await.unwrap(),
+        Some(other.clone())
+    );
+
+    // Lists: the scope always applies, with or without filters.
+    let page = Page::default();
+    let all = events::list(&db, &mine, &events::Filter::default(), &page)
+        .await
+        .unwrap();
+    assert_eq!(all, vec![own.clone()]);
+    let by_id = events::Filter {
+        id: Some(other_id),
+        ..Default::default()
+    };
+    assert!(
+        events::list(&db, &mine, &by_id, &page)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let by_type = events::Filter {
+        r#type: Some("login".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        events::list(&db, &theirs, &by_type, &page).await.unwrap(),
+        vec![other.clone()]
+    );
+
+    // Writes: another tenant's row, even relabelled as ours, is never touched.
+    let hijack = auth_api::models::Event {
+        agency_id: a,
+        r#type: "hijacked".into(),
+        ..other.clone()
+    };
+    let err = events::update(&db, &mine, &other).await.unwrap_err();
+    assert!(matches!(err, DbError::OutOfScope(_)), "{err:?}");
+    assert_eq!(
+        events::update(&db, &mine, &hijack).await.unwrap(),
+        Write::NotFound
+    );
+    assert_eq!(
+        events::upsert(&db, &mine, &hijack).await.unwrap(),
+        Write::NotFound
+    );
+    assert!(!events::delete_by_id(&db, &mine, &other_id).await.unwrap());
+    assert_eq!(
+        events::find_by_id(&db, &theirs, &other_id).await.unwrap(),
+        Some(other.clone()),
+        "the other agency's row is intact"
+    );
+
+    // Within the scope everything works as unscoped.
+    let mut changed = own.clone();
+    changed.name = None;
+    assert_eq!(
+        events::update(&db, &mine, &changed).await.unwrap(),
+        Write::Changed
+    );
+    assert_eq!(
+        events::upsert(&db, &mine, &changed).await.unwrap(),
+        Write::Unchanged
+    );
+    assert!(events::delete_by_id(&db, &mine, &own_id).await.unwrap());
+
+    // Scopes come from verified claims: a uuid claim, and one kept as text.
+    let user = Uuid::from_u128(0x75);
+    let claims = Claims::new(user, a, i64::MAX);
+    assert_eq!(events::Scope::from_claims(&claims).unwrap(), mine);
+    let notes_scope = notes::Scope::from_claims(&claims).unwrap();
+    assert_eq!(notes_scope.owner_id, user.to_string());
+    let note: auth_api::models::Note = serde_json::from_value(serde_json::json!({
+        "id": "n1", "owner_id": user.to_string(), "text": "mine"
+    }))
+    .unwrap();
+    notes::insert(&db, &notes_scope, &note).await.unwrap();
+    let stranger = notes::Scope {
+        owner_id: "someone else".into(),
+    };
+    assert_eq!(notes::find_by_id(&db, &stranger, "n1").await.unwrap(), None);
+    assert_eq!(
+        notes::find_by_id(&db, &notes_scope, "n1").await.unwrap(),
+        Some(note)
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Drivers
 
@@ -767,10 +974,12 @@ cases!(
     listing,
     migrations_runner(dir),
     generated_alter_applies(dir),
+    inbox_added_later_applies(dir),
     destructive_migration_applies(dir),
     plain_insert_uses_defaults,
     retention,
     all_types_round_trip,
+    tenant_scope,
     declared_timestamps_stay_managed,
     corpus_ddl_applies,
 );

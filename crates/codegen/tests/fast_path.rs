@@ -67,6 +67,9 @@ fn pool() -> Vec<Value> {
         json!(1.5),
         json!(-0.0),
         json!(1000.0),
+        json!(308.0),
+        json!(1e2),
+        json!(-2.5e9),
         json!(-1001),
         json!(2_147_483_648_i64),
         json!(9_223_372_036_854_775_808_u64),
@@ -84,6 +87,11 @@ fn pool() -> Vec<Value> {
         json!("5f1b0bd4-6b8e-4d8a-9f0e-1a2b3c4d5e6f"),
         json!("5F1B0BD4-6B8E-4D8A-9F0E-1A2B3C4D5E6F"),
         json!("urn:uuid:5f1b0bd4-6b8e-4d8a-9f0e-1a2b3c4d5e6f"),
+        json!("5f1b0bd46b8e4d8a9f0e1a2b3c4d5e6f"),
+        json!("   "),
+        json!(" 2024-01-31"),
+        json!("2024-1-31"),
+        json!("2024-01-31 12:00:00Z"),
         json!("2024-01-31"),
         json!("2024-01-31T12:00:00Z"),
         json!("2024-01-31T12:00:00+02:00"),
@@ -401,7 +409,7 @@ fn common_answers_come_from_the_fast_pass() {
         Err(vec![
             "body.integer: must be at most 1000".to_owned(),
             "body.json: is required".to_owned(),
-            "body.string: must have length at least 1".to_owned(),
+            "body.string: must not be blank".to_owned(),
             r#"body.color: invalid value "green"; must be one of: red, dark-blue, undefined"#
                 .to_owned(),
         ])

@@ -540,7 +540,7 @@ async fn invalid_requests_get_every_violation_in_one_422() {
         .map(|v| format!("{}: {}", v.path, v.message))
         .collect();
     let expected = [
-        "path.id: \"not-a-uuid\" is not a valid uuid",
+        "path.id: \"not-a-uuid\" is not a uuid (like 123e4567-e89b-12d3-a456-426614174000)",
         "query.limit: must be at least 1",
         "query.tag: must have at most 3 values",
         "query.color: invalid value \"green\"; must be one of: red, dark-blue, undefined",

@@ -9,8 +9,13 @@ fn check_routes(spec_path: &Path) -> Result<usize, String> {
     let mut router = matchit::Router::new();
     let mut count = 0;
     let routes = blueprint_codegen::server_routes(&spec);
-    let internal =
-        ["/_internal_/healthcheck", "/_internal_/version"].map(|p| (p.to_owned(), Vec::new()));
+    // The built-in routes join a spec route on the same path (axum merges the
+    // methods; a spec's own GET replaces the built-in one).
+    let internal: Vec<_> = blueprint_spec::http::BUILTIN_PATHS
+        .into_iter()
+        .filter(|p| !routes.iter().any(|(path, _)| path == p))
+        .map(|p| (p.to_owned(), Vec::new()))
+        .collect();
     for (path, methods) in routes.iter().chain(internal.iter()) {
         router
             .insert(path.as_str(), ())

@@ -26,6 +26,58 @@ fn ddl_snapshots() {
 }
 
 #[test]
+fn inbox_ddl_snapshots() {
+    let schema = sql::Schema {
+        tables: Vec::new(),
+        inbox: true,
+    };
+    for dialect in Dialect::ALL {
+        insta::assert_snapshot!(
+            format!("ddl_inbox_{}", dialect.name()),
+            dialect.create_all(&schema)
+        );
+    }
+}
+
+#[test]
+fn consuming_streams_adds_the_inbox_and_stopping_is_destructive() {
+    let (schema, v1) = initial();
+    let mut consuming = schema.clone();
+    consuming.inbox = true;
+    let files = migrations::generate(&consuming, Some(&v1), Options::default()).unwrap();
+    let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "migrations/postgres/0002_create_inbox.sql",
+            "migrations/sqlite/0002_create_inbox.sql",
+            "migrations/schema.json"
+        ]
+    );
+    for f in &files[..2] {
+        assert!(
+            f.contents.contains("CREATE TABLE \"_blueprint_inbox\""),
+            "{}",
+            f.contents
+        );
+        // The registry maintenance reads, for a database created before it existed.
+        assert!(
+            f.contents.contains("\"_blueprint_retention\""),
+            "{}",
+            f.contents
+        );
+    }
+    let v2 = Snapshot::parse(&files[2].contents).unwrap();
+    assert!(v2.schema.inbox);
+    match migrations::generate(&schema, Some(&v2), Options::default()) {
+        Err(MigrationError::Destructive(changes)) => {
+            assert_eq!(changes, ["drop the consumer inbox"])
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn users_schema_has_bookkeeping_columns_and_indexes() {
     let schema = fixture_schema("users.json");
     let users = schema.table("users").unwrap();
@@ -185,7 +237,7 @@ fn required_column_without_default_is_destructive_but_with_default_is_not() {
 /// The models and DAOs the database tests compile (`tests/generated/<fixture>/`).
 #[test]
 fn generated_code_is_current() {
-    for fixture in ["users", "types"] {
+    for fixture in ["users", "types", "auth"] {
         let spec = load_fixture(&format!("{fixture}.json"));
         let options = GenOptions {
             generators: vec![Generator::Models, Generator::Dao],

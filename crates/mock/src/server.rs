@@ -1,283 +1,277 @@
-//! The mock HTTP server: one fallback handler that interprets the spec per request.
+//! The mock HTTP server: the router a generated server would have, interpreting
+//! the spec per request.
+//!
+//! Everything but the answer is the runtime's, as in a generated server: the
+//! routes ([`blueprint_spec::http::routes`] on axum), `service_router`'s layers
+//! and built-in routes, and the request pipeline of a generated handler: route →
+//! read and validate every input through [`Inputs`] (with the types described at
+//! run time) → reject in the declared 422 shape, or answer.
 
 use std::sync::Arc;
 
-use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::body::Body;
+use axum::handler::Handler;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, MethodRouter};
+use blueprint::ServiceInfo;
+use blueprint::auth::{RequireAuthLayer, Rule, Verifier};
+use blueprint::error::{Code, ErrorFields, ErrorShape};
+use blueprint::param::{ParamKind, Sort};
+use blueprint::server::{Inputs, Location, Router, ServerConfig, service_router};
 use blueprint_spec::Spec;
-use blueprint_spec::ir::{Method, Operation, Parameter, ParameterLocation, ResponseCode, TypeRef};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
-use serde_json::{Map, Value};
+use blueprint_spec::http::{self, AnswerFields, ErrorAnswer, SORT_PARAMETER};
+use blueprint_spec::ir::{
+    Method, Operation, Parameter, ParameterLocation, ResponseCode, TypeDef, TypeRef,
+};
+use serde_json::Value;
 
-use crate::error::{ErrorBody, ErrorResponse, json_response};
-use crate::routes::{Match, RouteTable};
 use crate::synth::Synth;
-use crate::validate::{self, Violation};
+use crate::validate::{Walk, scalar};
 
 /// Requests with a larger body get a 413, before the rest is read.
-pub const BODY_LIMIT: usize = 1024 * 1024;
-/// Always answered, whatever the spec says: `{"status": "healthy"}`.
-pub const HEALTHCHECK_PATH: &str = "/_internal_/healthcheck";
+pub const BODY_LIMIT: usize = blueprint::server::DEFAULT_BODY_LIMIT;
+/// Answered `{"status": "healthy"}` unless the spec declares it.
+pub const HEALTHCHECK_PATH: &str = blueprint::server::HEALTHCHECK_PATH;
 
+/// What the mock knows about one operation, decided once from the spec.
+#[derive(Debug)]
+struct Plan {
+    /// Indexes of the resource and of the operation in it.
+    at: (usize, usize),
+    /// How its 422 is written.
+    shape: ErrorShape,
+    /// What its `sort` parameter may name, when it lists a table's rows.
+    sortable: Option<Vec<String>>,
+}
+
+#[derive(Debug)]
 struct MockState {
     spec: Arc<Spec>,
-    routes: RouteTable,
+    plans: Vec<Plan>,
 }
 
-/// An axum router answering every operation of `spec` (see the crate docs).
+/// An axum router answering every operation of `spec` (see the crate docs), taking
+/// any caller: operations whose `auth` requires a token do not check one.
 pub fn router(spec: Arc<Spec>) -> Router {
-    let routes = RouteTable::new(&spec.service);
-    let state = Arc::new(MockState { spec, routes });
-    Router::new().fallback(handle).with_state(state)
+    build(spec, None)
 }
 
-async fn handle(State(state): State<Arc<MockState>>, req: Request) -> Response {
-    let spec = &state.spec;
-    let (parts, body) = req.into_parts();
-    let path = parts.uri.path();
-    if path == HEALTHCHECK_PATH && parts.method == axum::http::Method::GET {
-        return json_response(StatusCode::OK, &serde_json::json!({"status": "healthy"}));
-    }
-    let is_head = parts.method == axum::http::Method::HEAD;
-    let mut found = state.routes.find(parts.method.as_str(), path);
-    // HEAD on a GET operation is the GET without its body, as axum's routers answer it.
-    if is_head
-        && matches!(&found, Match::MethodNotAllowed(allowed) if allowed.contains(&Method::Get))
-    {
-        found = state.routes.find(Method::Get.as_str(), path);
-    }
-    let (op, path_params) = match found {
-        Match::Found { at: (r, o), params } => (&spec.service.resources[r].operations[o], params),
-        Match::NotFound => {
-            return ErrorBody::new("not_found", format!("no operation {} {path}", parts.method))
-                .into_response_with(StatusCode::NOT_FOUND);
+/// An axum router answering every operation of `spec` as a generated server with
+/// `verifier` does: operations whose `auth` requires a token answer 401/403 (the
+/// runtime's auth layer, with the operation's roles and claims) before any input is
+/// read; tokens are verified with `verifier`'s keys.
+pub fn router_with_auth(spec: Arc<Spec>, verifier: Arc<Verifier>) -> Router {
+    build(spec, Some(verifier))
+}
+
+/// The runtime's [`Rule`] for an operation's `auth`, when it requires a token: its
+/// roles, and its claims plus the string claims its scope reads (as generated routers).
+fn auth_rule(op: &Operation) -> Option<Rule> {
+    let auth = op.auth.as_ref().filter(|a| a.required)?;
+    let scoped = auth
+        .scope
+        .iter()
+        .filter(|s| !s.claim_is_uuid())
+        .map(|s| &s.claim);
+    let mut claims: Vec<&String> = auth.claims.iter().collect();
+    for claim in scoped {
+        if !claims.contains(&claim) {
+            claims.push(claim);
         }
-        Match::MethodNotAllowed(allowed) => {
-            let allow = allowed
-                .iter()
-                .map(|m| m.as_str())
-                .collect::<Vec<_>>()
-                .join(", ");
-            let mut resp = ErrorBody::new(
-                "method_not_allowed",
-                format!(
-                    "{} is not allowed on {path}; allowed: {allow}",
-                    parts.method
+    }
+    Some(Rule::any().roles(&auth.roles).claims(claims))
+}
+
+fn build(spec: Arc<Spec>, verifier: Option<Arc<Verifier>>) -> Router {
+    let service = &spec.service;
+    let mut plans = Vec::new();
+    for (r, resource) in service.resources.iter().enumerate() {
+        for (o, op) in resource.operations.iter().enumerate() {
+            plans.push(Plan {
+                at: (r, o),
+                // Unmappable declared types are a lint error; answered in the standard shape.
+                shape: http::validation_answer(&spec, op).map_or(ErrorShape::Standard, shape),
+                sortable: http::sortable(&spec, resource, op)
+                    .map(|s| s.into_iter().map(str::to_owned).collect()),
+            });
+        }
+    }
+    let routes = http::routes(service);
+    let own_routes = http::own_builtin_routes(service);
+    let hash = spec.source_hash();
+    let info = ServiceInfo {
+        name: &service.name,
+        version: &service.version,
+        spec_hash: &hash,
+        git_commit: None,
+        own_routes: &own_routes,
+    };
+    let state = Arc::new(MockState {
+        spec: spec.clone(),
+        plans,
+    });
+    let mut router = Router::new();
+    for route in routes {
+        let mut methods = MethodRouter::new();
+        for (method, index) in route.methods {
+            let state = state.clone();
+            let (r, o) = state.plans[index].at;
+            let rule = auth_rule(&spec.service.resources[r].operations[o]);
+            let handler = move |inputs: Inputs| answer(state, index, inputs);
+            methods = match (&verifier, rule) {
+                (Some(verifier), Some(rule)) => methods.on(
+                    filter(method),
+                    handler.layer(RequireAuthLayer::new(Some(verifier.clone()), rule)),
                 ),
-            )
-            .into_response_with(StatusCode::METHOD_NOT_ALLOWED);
-            if let Ok(v) = HeaderValue::from_str(&allow) {
-                resp.headers_mut().insert(header::ALLOW, v);
-            }
-            return resp;
+                _ => methods.on(filter(method), handler),
+            };
         }
+        router = router.route(&route.path, methods);
+    }
+    let config = ServerConfig {
+        body_limit: BODY_LIMIT,
+        ..ServerConfig::default()
     };
+    service_router(router, &info, &config)
+}
 
-    if body_too_large(&parts.headers) {
-        return too_large();
+fn filter(method: Method) -> MethodFilter {
+    match method {
+        Method::Get => MethodFilter::GET,
+        Method::Post => MethodFilter::POST,
+        Method::Put => MethodFilter::PUT,
+        Method::Patch => MethodFilter::PATCH,
+        Method::Delete => MethodFilter::DELETE,
+        Method::Head => MethodFilter::HEAD,
+        Method::Connect => MethodFilter::CONNECT,
+        Method::Options => MethodFilter::OPTIONS,
+        Method::Trace => MethodFilter::TRACE,
     }
-    let bytes = match Limited::new(body, BODY_LIMIT).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<LengthLimitError>() => return too_large(),
-        Err(e) => {
-            return ErrorBody::new(
-                "invalid_body",
-                format!("could not read the request body: {e}"),
-            )
-            .into_response_with(StatusCode::BAD_REQUEST);
+}
+
+/// The runtime's [`ErrorShape`] for the IR's decision.
+fn shape(answer: ErrorAnswer) -> ErrorShape {
+    let fields = |f: AnswerFields| {
+        let mut out = ErrorFields::new();
+        out.code = f.code.map(|code| match code {
+            http::Code::Own => Code::Own,
+            http::Code::Fixed(value) => Code::Fixed(value.into()),
+        });
+        out.message = f.message;
+        out.messages = f.messages;
+        if let Some(v) = f.violations {
+            out = out.violations(v.path, v.message);
         }
+        out
     };
-
-    let mut violations = Vec::new();
-    check_path(spec, op, &path_params, &mut violations);
-    check_query(spec, op, parts.uri.query().unwrap_or(""), &mut violations);
-    check_headers(spec, op, &parts.headers, &mut violations);
-    if let Err(malformed) = check_body(spec, op, &bytes, &mut violations) {
-        return malformed.into_response_with(StatusCode::BAD_REQUEST);
-    }
-    if !violations.is_empty() {
-        return ErrorBody::validation(violations)
-            .into_response_with(StatusCode::UNPROCESSABLE_ENTITY);
-    }
-    let response = respond(spec, op);
-    if is_head {
-        let (parts, _) = response.into_parts();
-        return Response::from_parts(parts, Body::empty());
-    }
-    response
-}
-
-fn body_too_large(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-        .is_some_and(|len| len > BODY_LIMIT as u64)
-}
-
-fn too_large() -> Response {
-    ErrorBody::new(
-        "payload_too_large",
-        format!("the request body is larger than {BODY_LIMIT} bytes"),
-    )
-    .into_response_with(StatusCode::PAYLOAD_TOO_LARGE)
-}
-
-fn params(op: &Operation, location: ParameterLocation) -> impl Iterator<Item = &Parameter> {
-    op.parameters.iter().filter(move |p| p.location == location)
-}
-
-/// A path parameter the spec does not declare is a string (apibuilder's inference).
-fn check_path(spec: &Spec, op: &Operation, values: &[(&str, String)], out: &mut Vec<Violation>) {
-    for (name, text) in values {
-        let declared = params(op, ParameterLocation::Path).find(|p| p.name == *name);
-        let Some(p) = declared else { continue };
-        check_text(
-            spec,
-            p,
-            &format!("path.{name}"),
-            std::slice::from_ref(text),
-            out,
-        );
+    match answer {
+        ErrorAnswer::Standard => ErrorShape::Standard,
+        ErrorAnswer::Object(f) => ErrorShape::Object(fields(f)),
+        ErrorAnswer::List(f) => ErrorShape::List(fields(f)),
+        ErrorAnswer::Texts => ErrorShape::Texts,
+        ErrorAnswer::Empty => ErrorShape::Empty,
     }
 }
 
-fn check_query(spec: &Spec, op: &Operation, query: &str, out: &mut Vec<Violation>) {
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
-        .into_owned()
-        .collect();
-    for p in params(op, ParameterLocation::Query) {
-        let bracketed = format!("{}[]", p.name);
-        let values: Vec<String> = pairs
-            .iter()
-            .filter(|(k, _)| *k == p.name || *k == bracketed)
-            .map(|(_, v)| v.clone())
-            .collect();
-        check_text(spec, p, &format!("query.{}", p.name), &values, out);
+/// A generated handler, interpreted: read every input in declaration order, then
+/// the body; reject if any is invalid; else answer.
+async fn answer(state: Arc<MockState>, index: usize, mut inputs: Inputs) -> Response {
+    let spec = &state.spec;
+    let plan = &state.plans[index];
+    let op = &spec.service.resources[plan.at.0].operations[plan.at.1];
+    let walk = Walk { spec };
+    let mut valid = true;
+    for p in &op.parameters {
+        valid &= read(walk, op, p, plan.sortable.as_deref(), &mut inputs);
     }
-}
-
-fn check_headers(spec: &Spec, op: &Operation, headers: &HeaderMap, out: &mut Vec<Violation>) {
-    for p in params(op, ParameterLocation::Header) {
-        let values: Vec<String> = headers
-            .get_all(p.name.as_str())
-            .iter()
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .collect();
-        check_text(spec, p, &format!("header.{}", p.name), &values, out);
-    }
-}
-
-/// Check the texts a path, query or header parameter was given (several for lists).
-fn check_text(spec: &Spec, p: &Parameter, path: &str, texts: &[String], out: &mut Vec<Violation>) {
-    if texts.is_empty() {
-        if p.required && p.default.is_none() {
-            out.push(Violation::new(path, "is required"));
-        }
-        return;
-    }
-    let (element, is_list) = match &p.type_ {
-        TypeRef::List(inner) => (inner.as_ref(), true),
-        t => (t, false),
-    };
-    if !is_list && texts.len() > 1 {
-        out.push(Violation::new(
-            path,
-            format!("must be given once, not {} times", texts.len()),
-        ));
-        return;
-    }
-    let mut values = Vec::with_capacity(texts.len());
-    for (i, text) in texts.iter().enumerate() {
-        let item_path = if is_list {
-            format!("{path}[{i}]")
-        } else {
-            path.to_string()
-        };
-        match validate::parse_text(spec, element, text) {
-            Ok(v) => values.push(v),
-            Err(message) => out.push(Violation::new(item_path, message)),
-        }
-    }
-    if values.len() != texts.len() {
-        return;
-    }
-    let value = if is_list {
-        Value::Array(values)
-    } else {
-        values.remove(0)
-    };
-    out.extend(validate::check_bounded(
-        spec,
-        &p.type_,
-        &value,
-        path,
-        p.minimum.as_ref(),
-        p.maximum.as_ref(),
-    ));
-}
-
-/// Err is malformed JSON: a 400, answered before anything else.
-fn check_body(
-    spec: &Spec,
-    op: &Operation,
-    bytes: &Bytes,
-    out: &mut Vec<Violation>,
-) -> Result<(), ErrorBody> {
-    let form: Vec<&Parameter> = params(op, ParameterLocation::Form).collect();
-    let expects_json = op.body.as_ref().is_some_and(|b| !b.type_.is_unit()) || !form.is_empty();
-    if !expects_json {
-        return Ok(());
-    }
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        if op.body.is_some() || form.iter().any(|p| p.required && p.default.is_none()) {
-            out.push(Violation::new("body", "is required"));
-        }
-        return Ok(());
-    }
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
-        ErrorBody::new(
-            "invalid_json",
-            format!("the request body is not valid JSON: {e}"),
-        )
-    })?;
     if let Some(body) = &op.body {
-        out.extend(validate::check(spec, &body.type_, &value, "body"));
-        return Ok(());
+        valid &= inputs
+            .body_with(|value, v| walk.value(&body.type_, value, v))
+            .is_some();
     }
-    // Form parameters travel as the fields of one JSON object, as apibuilder's clients send them.
-    let Value::Object(object) = &value else {
-        out.push(Violation::new("body", "must be an object"));
-        return Ok(());
-    };
-    for p in form {
-        check_form_param(spec, p, object, out);
+    if !valid {
+        return inputs.reject_as(&plan.shape);
     }
-    Ok(())
+    respond(spec, op)
 }
 
-fn check_form_param(
-    spec: &Spec,
+/// Read parameter `p` as the generated handler does; whether it is valid.
+fn read(
+    walk: Walk<'_>,
+    op: &Operation,
     p: &Parameter,
-    object: &Map<String, Value>,
-    out: &mut Vec<Violation>,
-) {
-    let path = format!("body.{}", p.name);
-    match object.get(&p.name) {
-        None | Some(Value::Null) if p.required && p.default.is_none() => {
-            out.push(Violation::new(path, "is required"))
+    sortable: Option<&[String]>,
+    inputs: &mut Inputs,
+) -> bool {
+    let (min, max) = (
+        p.minimum.as_ref().map(|b| b.value),
+        p.maximum.as_ref().map(|b| b.value),
+    );
+    let name = p.name.as_str();
+    let item = match &p.type_ {
+        TypeRef::List(item) => item.as_ref(),
+        t => t,
+    };
+    let values = enum_values(walk, item);
+    let kind = match &values {
+        Some(values) => ParamKind::OneOf(values),
+        None => match item {
+            TypeRef::Primitive(p) => ParamKind::Scalar(scalar(*p)),
+            // Only primitives and enums are parameters; read anything else as text.
+            _ => ParamKind::Scalar(blueprint::validate::Scalar::String),
+        },
+    };
+    let list = matches!(p.type_, TypeRef::List(_));
+    match p.location {
+        ParameterLocation::Path => {
+            let index = op
+                .path_params()
+                .position(|n| n == name)
+                .unwrap_or(usize::MAX);
+            inputs.path_as(&kind, index, name, min, max).is_some()
         }
-        None | Some(Value::Null) => {}
-        Some(v) => out.extend(validate::check_bounded(
-            spec,
-            &p.type_,
-            v,
-            &path,
-            p.minimum.as_ref(),
-            p.maximum.as_ref(),
-        )),
+        ParameterLocation::Form => inputs
+            .form_with(name, p.must_be_sent(), min, max, |value, v| {
+                walk.value(&p.type_, value, v);
+            })
+            .is_some(),
+        location => {
+            let location = if location == ParameterLocation::Header {
+                Location::Header
+            } else {
+                Location::Query
+            };
+            let sort: Vec<&str>;
+            let kind = match sortable {
+                Some(columns) if name == SORT_PARAMETER && location == Location::Query => {
+                    sort = columns.iter().map(String::as_str).collect();
+                    ParamKind::Sort(Sort(&sort))
+                }
+                _ => kind,
+            };
+            if list {
+                inputs
+                    .list_as(&kind, location, name, p.must_be_sent(), min, max)
+                    .is_some()
+            } else if p.must_be_sent() {
+                inputs
+                    .required_as(&kind, location, name, min, max)
+                    .is_some()
+            } else {
+                inputs
+                    .optional_as(&kind, location, name, min, max)
+                    .is_some()
+            }
+        }
+    }
+}
+
+/// An enum's wire values, when `t` is one.
+fn enum_values(walk: Walk<'_>, t: &TypeRef) -> Option<Vec<String>> {
+    match walk.spec.resolve(t.named()?)? {
+        TypeDef::Enum(e) => Some(e.values.iter().map(|v| v.wire().to_owned()).collect()),
+        _ => None,
     }
 }
 
@@ -299,7 +293,7 @@ fn respond(spec: &Spec, op: &Operation) -> Response {
     let mut resp = if response.type_.is_unit() || matches!(status.as_u16(), 204 | 304) {
         (status, Body::empty()).into_response()
     } else {
-        json_response(status, &synth.value(&response.type_))
+        blueprint::server::json(status, &synth.value(&response.type_))
     };
     for h in &response.headers {
         let value = match synth.value(&h.type_) {

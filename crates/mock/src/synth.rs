@@ -18,7 +18,9 @@ use blueprint_spec::ir::{
 };
 use serde_json::{Map, Value};
 
-use crate::{validate, wire};
+use blueprint_spec::wire;
+
+use crate::validate;
 
 /// Below this nesting depth, optional fields are omitted and collections kept minimal.
 pub const OPTIONAL_DEPTH: usize = 3;
@@ -158,13 +160,26 @@ impl<'s> Synth<'s> {
             .into()
     }
 
+    /// A value of union `u` (defined in `namespace`) that is its member `member`.
+    pub fn union_member(&self, u: &Union, namespace: &str, member: &UnionType) -> Value {
+        self.member_value(u, namespace, member, 0)
+    }
+
     fn union(&self, u: &Union, namespace: &str, depth: usize) -> Value {
-        let Some(member) = self.member(u) else {
-            return Value::Object(Map::new());
-        };
+        match self.member(u) {
+            Some(member) => self.member_value(u, namespace, member, depth),
+            None => Value::Object(Map::new()),
+        }
+    }
+
+    fn member_value(&self, u: &Union, namespace: &str, member: &UnionType, depth: usize) -> Value {
         let wire_value = member.wire_value(namespace);
         let inner = self.typed(&member.type_, Hints::default(), depth + 1);
-        let is_object = wire::is_object_member(self.spec, &member.type_);
+        let form = wire::members(self.spec, u, namespace)
+            .into_iter()
+            .find(|m| std::ptr::eq(m.member, member))
+            .map_or(wire::MemberForm::Value, |m| m.form);
+        let is_object = form != wire::MemberForm::Value;
         match &u.discriminator {
             Some(disc) => {
                 let mut map = match inner {
@@ -172,7 +187,7 @@ impl<'s> Synth<'s> {
                     other => Map::from_iter([(wire::VALUE_KEY.to_string(), other)]),
                 };
                 // A nested union already wrote its own member's discriminator value.
-                if wire::nested_union(self.spec, &member.type_).is_none() {
+                if form != wire::MemberForm::Nested {
                     map.insert(disc.clone(), Value::String(wire_value));
                 }
                 // The discriminator first, as apibuilder's clients write it.

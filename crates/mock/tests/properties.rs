@@ -67,7 +67,7 @@ proptest! {
     #[test]
     fn any_body_gets_a_4xx_or_2xx(value in json(), raw in prop::collection::vec(any::<u8>(), 0..64)) {
         let spec = Arc::new(common::fixture("shop.json"));
-        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("runtime");
         for (uri, body) in [("/users", value.to_string().into_bytes()), ("/payments", value.to_string().into_bytes()),
                             ("/contacts", raw.clone())] {
             let request = Request::post(uri).body(Body::from(body)).expect("request");

@@ -49,6 +49,16 @@ impl ClientBuilder {
         Ok(self)
     }
 
+    /// `Authorization: Bearer <token>` on every request (marked sensitive, so it
+    /// is never logged), for services whose operations need a JWT.
+    pub fn bearer_token(mut self, token: &str) -> Result<Self, ClientError> {
+        let mut value = HeaderValue::try_from(format!("Bearer {}", token.trim()))
+            .map_err(|_| ClientError::Config("the bearer token is not header text".into()))?;
+        value.set_sensitive(true);
+        self.headers.insert(http::header::AUTHORIZATION, value);
+        Ok(self)
+    }
+
     /// Total time allowed per request.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);

@@ -73,10 +73,10 @@ impl FromStr for Decimal {
 impl Serialize for Decimal {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let normal = self.0.normalize();
-        if normal.scale() == 0 {
-            if let Ok(i) = i64::try_from(normal) {
-                return s.serialize_i64(i);
-            }
+        if normal.scale() == 0
+            && let Ok(i) = i64::try_from(normal)
+        {
+            return s.serialize_i64(i);
         }
         let f = self.to_f64();
         if f.is_finite() && Decimal::from_f64_shortest(f).is_some_and(|d| d.0 == self.0.normalize())

@@ -1,5 +1,6 @@
 //! What wraps every generated router besides routing: request ids, a tracing span
-//! per request, a deadline, and serving with graceful shutdown.
+//! per request, a deadline, limits on the request head, and serving with
+//! graceful shutdown.
 //!
 //! Request ids: an incoming `x-request-id` is kept (so one id follows a request
 //! across services), otherwise one is made; either way it is in the request's
@@ -54,6 +55,52 @@ impl MakeRequestId for RequestIds {
     }
 }
 
+/// In a request's extensions when the caller sent no `x-request-id`: the one the
+/// router puts in the request's headers is its own, which `Inputs` does not
+/// read as the caller's (a declared `X-Request-Id` parameter is then absent).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MadeRequestId;
+
+/// Marks requests without an `x-request-id` ([`MadeRequestId`]), before one is made.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MarkMadeRequestIdLayer;
+
+impl<S> Layer<S> for MarkMadeRequestIdLayer {
+    type Service = MarkMadeRequestId<S>;
+
+    fn layer(&self, inner: S) -> MarkMadeRequestId<S> {
+        MarkMadeRequestId { inner }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct MarkMadeRequestId<S> {
+    inner: S,
+}
+
+impl<S, B> Service<Request<B>> for MarkMadeRequestId<S>
+where
+    S: Service<Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        if !req.headers().contains_key(X_REQUEST_ID) {
+            req.extensions_mut().insert(MadeRequestId);
+        }
+        self.inner.call(req)
+    }
+}
+
+/// The request id header.
+pub(crate) const X_REQUEST_ID: &str = "x-request-id";
+
 /// Answers `503 {"code": "timeout"}` when the inner service takes longer than
 /// the deadline; the handler's future is dropped (cancelled).
 #[derive(Debug, Clone, Copy)]
@@ -100,6 +147,91 @@ where
     }
 }
 
+/// Longest request target (path and query) answered; longer gets a JSON 414.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// Largest header section answered (names, values and their separators); larger
+/// gets a JSON 431.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+/// Most header fields answered; more gets a JSON 431.
+pub const MAX_HEADERS: usize = 64;
+
+/// Answers `414 {"code": "uri_too_long"}` and `431 {"code":
+/// "headers_too_large"}` past [`MAX_URI_BYTES`], [`MAX_HEADER_BYTES`] and
+/// [`MAX_HEADERS`]. The HTTP parser (hyper) has its own, higher limits (a 64 KiB
+/// target, 100 headers, a 400 KiB head): past those it answers itself, without a
+/// body; these limits sit below them so that every answer a client can get from
+/// the router is JSON.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HeadLimitsLayer;
+
+impl<S> Layer<S> for HeadLimitsLayer {
+    type Service = HeadLimits<S>;
+
+    fn layer(&self, inner: S) -> HeadLimits<S> {
+        HeadLimits { inner }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct HeadLimits<S> {
+    inner: S,
+}
+
+impl<S, B> Service<Request<B>> for HeadLimits<S>
+where
+    S: Service<Request<B>, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = futures_util::future::Either<
+        futures_util::future::Ready<Result<Response, S::Error>>,
+        S::Future,
+    >;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        use futures_util::future::{Either, ready};
+        match head_too_large(&req) {
+            Some(response) => Either::Left(ready(Ok(response))),
+            None => Either::Right(self.inner.call(req)),
+        }
+    }
+}
+
+fn head_too_large<B>(req: &Request<B>) -> Option<Response> {
+    let target = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    if target > MAX_URI_BYTES {
+        return Some(error(
+            StatusCode::URI_TOO_LONG,
+            ErrorBody::new(
+                "uri_too_long",
+                format!("the request target is longer than {MAX_URI_BYTES} bytes"),
+            ),
+        ));
+    }
+    let headers = req.headers();
+    // `name: value\r\n`, as sent.
+    let bytes: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if headers.len() > MAX_HEADERS || bytes > MAX_HEADER_BYTES {
+        return Some(error(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ErrorBody::new(
+                "headers_too_large",
+                format!(
+                    "the request has more than {MAX_HEADERS} headers or {MAX_HEADER_BYTES} bytes of them"
+                ),
+            ),
+        ));
+    }
+    None
+}
+
 fn timed_out() -> Response {
     error(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -126,8 +258,17 @@ pub(crate) fn request_span<B>(request: &Request<B>) -> tracing::Span {
 /// Serve `router` on `listener` until Ctrl-C or SIGTERM; then stop accepting and
 /// let requests in flight finish.
 pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
+    serve_with_shutdown(listener, router, shutdown_signal()).await
+}
+
+/// [`serve`] until `shutdown` completes.
+pub async fn serve_with_shutdown(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await
 }
 

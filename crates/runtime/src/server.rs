@@ -4,9 +4,11 @@
 //! body, read under the body limit), pulls each declared input out of it with a
 //! typed getter that records violations instead of failing, and either calls the
 //! service trait or answers [`Inputs::reject`]: 413 for a body over the limit, 400
-//! for malformed JSON, else one 422 listing every violation.
+//! for malformed JSON, else one 422 listing every violation, in the shape the
+//! operation declares ([`ErrorShape`]). `dev mock` reads requests through the same
+//! getters, with types described at run time (the `_as`/`_with` variants).
 //! [`service_router`] adds what every service has: the healthcheck, the version
-//! route, and JSON 404/405 answers.
+//! and metrics routes, HTTP metrics, JSON 404/405/414/431 answers.
 
 use std::panic::AssertUnwindSafe;
 use std::task::{Context as TaskContext, Poll};
@@ -34,11 +36,19 @@ use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::ServiceInfo;
-use crate::error::{ErrorBody, Violation};
-use crate::layers::{DeadlineLayer, request_span};
-pub use crate::layers::{RequestIds, serve, shutdown_signal};
-use crate::param::FromParam;
-use crate::validate::Validate;
+use crate::error::{ErrorBody, ErrorShape, Violation};
+use crate::layers::{
+    DeadlineLayer, HeadLimitsLayer, MadeRequestId, MarkMadeRequestIdLayer, X_REQUEST_ID,
+    request_span,
+};
+pub use crate::layers::{
+    MAX_HEADER_BYTES, MAX_HEADERS, MAX_URI_BYTES, RequestIds, serve, serve_with_shutdown,
+    shutdown_signal,
+};
+pub use crate::metrics::METRICS_PATH;
+use crate::metrics::http::HttpMetricsLayer;
+use crate::param::{FromParam, ParamType, Typed};
+use crate::validate::{Validate, Validator};
 
 pub use axum::Router;
 
@@ -56,6 +66,10 @@ pub struct ServerConfig {
     /// A request still unanswered after this long gets a 503 `timeout` and its
     /// handler is cancelled; `None` lets handlers run as long as they like.
     pub timeout: Option<Duration>,
+    /// Verifies the tokens of operations whose `auth` requires one; `None` refuses
+    /// their every caller (500: the service cannot verify tokens).
+    #[cfg(feature = "auth")]
+    pub auth: Option<std::sync::Arc<crate::auth::Verifier>>,
 }
 
 impl Default for ServerConfig {
@@ -63,13 +77,16 @@ impl Default for ServerConfig {
         ServerConfig {
             body_limit: DEFAULT_BODY_LIMIT,
             timeout: Some(DEFAULT_TIMEOUT),
+            #[cfg(feature = "auth")]
+            auth: None,
         }
     }
 }
 
-/// The request around an operation's typed input: every header (declared or
-/// not), and the extensions middleware put there (an authenticated caller, a
-/// request id...). Generated trait methods receive it as their second argument.
+/// The request around an operation's typed input: every header the caller sent
+/// (declared or not), and the extensions middleware put there (an authenticated
+/// caller, the request id...). Generated trait methods receive it as their second
+/// argument.
 #[derive(Debug, Default)]
 pub struct Context {
     pub method: Method,
@@ -120,7 +137,7 @@ pub struct Inputs {
     // Failures are boxed: they are rare, and a smaller `Inputs` is cheaper to
     // move through the handler's future.
     body: Result<Bytes, Box<Response>>,
-    form: Option<Box<JsonMap<String, Value>>>,
+    form: Form,
     violations: Vec<Violation>,
     /// A response that ends the request before validation (413, 400).
     fatal: Option<Box<Response>>,
@@ -142,6 +159,10 @@ impl<S: Send + Sync> FromRequest<S> for Inputs {
         let path = RawPathParams::from_request_parts(&mut parts, state)
             .await
             .ok();
+        // The caller's headers as sent: not the request id the router made.
+        if parts.extensions.get::<MadeRequestId>().is_some() {
+            parts.headers.remove(X_REQUEST_ID);
+        }
         let body = if empty {
             Ok(Bytes::new())
         } else {
@@ -157,7 +178,7 @@ impl<S: Send + Sync> FromRequest<S> for Inputs {
             extensions: parts.extensions,
             headers: parts.headers,
             body,
-            form: None,
+            form: Form::Unread,
             violations: Vec::new(),
             fatal: None,
         })
@@ -188,17 +209,27 @@ fn body_error(e: &axum::Error) -> Response {
     )
 }
 
-/// Parse `text` as a `T` within `min`/`max` (see [`FromParam::measure`]), or
+/// The form parameters of a request: the fields of its JSON object body.
+#[derive(Debug)]
+enum Form {
+    Unread,
+    Read(Box<JsonMap<String, Value>>),
+    /// The body is not an object (reported once).
+    Invalid,
+}
+
+/// Parse `text` as a `P` within `min`/`max` (see [`ParamType::measure`]), or
 /// record a violation at `path()`.
-fn check<T: FromParam>(
+fn check<P: ParamType>(
+    ty: &P,
     violations: &mut Vec<Violation>,
     path: impl FnOnce() -> String,
     text: &str,
     min: Option<f64>,
     max: Option<f64>,
-) -> Option<T> {
-    let message = match T::from_param(text) {
-        Ok(value) => match value.measure() {
+) -> Option<P::Value> {
+    let message = match ty.parse(text) {
+        Ok(value) => match ty.measure(&value) {
             Some(m) if min.is_some_and(|min| m < min) => {
                 format!("must be at least {}", min.unwrap_or_default())
             }
@@ -275,10 +306,22 @@ impl Inputs {
         min: Option<f64>,
         max: Option<f64>,
     ) -> Option<T> {
+        self.path_as(&Typed::<T>::new(), index, name, min, max)
+    }
+
+    /// [`path`](Self::path), read as `ty`.
+    pub fn path_as<P: ParamType>(
+        &mut self,
+        ty: &P,
+        index: usize,
+        name: &str,
+        min: Option<f64>,
+        max: Option<f64>,
+    ) -> Option<P::Value> {
         let path = || format!("path.{name}");
         let text = self.path.as_ref().and_then(|p| p.iter().nth(index));
         match text {
-            Some((_, text)) => check(&mut self.violations, path, text, min, max),
+            Some((_, text)) => check(ty, &mut self.violations, path, text, min, max),
             None => {
                 self.violation(path(), "is required");
                 None
@@ -294,11 +337,31 @@ impl Inputs {
         min: Option<f64>,
         max: Option<f64>,
     ) -> Option<Option<T>> {
+        self.optional_as(&Typed::<T>::new(), location, name, min, max)
+    }
+
+    /// [`optional`](Self::optional), read as `ty`. A parameter that is not a list
+    /// may be given once: `?limit=5&limit=6` is a violation.
+    pub fn optional_as<P: ParamType>(
+        &mut self,
+        ty: &P,
+        location: Location,
+        name: &str,
+        min: Option<f64>,
+        max: Option<f64>,
+    ) -> Option<Option<P::Value>> {
         let path = || format!("{}.{name}", location.prefix());
-        match texts(&self.uri, &self.headers, location, name).next() {
-            None => Some(None),
-            Some(text) => check(&mut self.violations, path, &text, min, max).map(Some),
+        let mut texts = texts(&self.uri, &self.headers, location, name);
+        let Some(text) = texts.next() else {
+            return Some(None);
+        };
+        let more = texts.count();
+        if more > 0 {
+            let message = format!("must be given once, not {} times", more + 1);
+            self.violation(path(), message);
+            return None;
         }
+        check(ty, &mut self.violations, path, &text, min, max).map(Some)
     }
 
     /// A required query or header parameter.
@@ -309,7 +372,19 @@ impl Inputs {
         min: Option<f64>,
         max: Option<f64>,
     ) -> Option<T> {
-        match self.optional(location, name, min, max) {
+        self.required_as(&Typed::<T>::new(), location, name, min, max)
+    }
+
+    /// [`required`](Self::required), read as `ty`.
+    pub fn required_as<P: ParamType>(
+        &mut self,
+        ty: &P,
+        location: Location,
+        name: &str,
+        min: Option<f64>,
+        max: Option<f64>,
+    ) -> Option<P::Value> {
+        match self.optional_as(ty, location, name, min, max) {
             Some(Some(value)) => Some(value),
             Some(None) => {
                 self.violation(format!("{}.{name}", location.prefix()), "is required");
@@ -329,11 +404,24 @@ impl Inputs {
         min: Option<f64>,
         max: Option<f64>,
     ) -> Option<Vec<T>> {
+        self.list_as(&Typed::<T>::new(), location, name, required, min, max)
+    }
+
+    /// [`list`](Self::list), each value read as `ty`.
+    pub fn list_as<P: ParamType>(
+        &mut self,
+        ty: &P,
+        location: Location,
+        name: &str,
+        required: bool,
+        min: Option<f64>,
+        max: Option<f64>,
+    ) -> Option<Vec<P::Value>> {
         let path = || format!("{}.{name}", location.prefix());
         let mut values = Vec::new();
         let mut ok = true;
         for text in texts(&self.uri, &self.headers, location, name) {
-            match check(&mut self.violations, path, &text, None, None) {
+            match check(ty, &mut self.violations, path, &text, None, None) {
                 Some(v) => values.push(v),
                 None => ok = false,
             }
@@ -358,10 +446,10 @@ impl Inputs {
         let bytes = match &self.body {
             Ok(bytes) => bytes,
             Err(_) => {
-                if self.fatal.is_none() {
-                    if let Err(response) = std::mem::replace(&mut self.body, Ok(Bytes::new())) {
-                        self.fatal = Some(response);
-                    }
+                if self.fatal.is_none()
+                    && let Err(response) = std::mem::replace(&mut self.body, Ok(Bytes::new()))
+                {
+                    self.fatal = Some(response);
                 }
                 return None;
             }
@@ -393,54 +481,106 @@ impl Inputs {
     /// case: no JSON tree is built); else validated as JSON, which finds every
     /// violation (see [`crate::validate`]: both give the same answer).
     pub fn body<T: Validate + DeserializeOwned>(&mut self) -> Option<T> {
-        if let Ok(bytes) = &self.body {
-            if !bytes.is_empty() {
-                match crate::validate::decode_checked::<T>(bytes, "body") {
-                    Some(Ok(value)) => return Some(value),
-                    Some(Err(violations)) => {
-                        self.record(violations);
-                        return None;
-                    }
-                    None => {}
+        if let Ok(bytes) = &self.body
+            && !bytes.is_empty()
+        {
+            match crate::validate::decode_checked::<T>(bytes, "body") {
+                Some(Ok(value)) => return Some(value),
+                Some(Err(violations)) => {
+                    self.record(violations);
+                    return None;
                 }
+                None => {}
             }
         }
         let value = self.body_json()?;
-        decode(value, "body", &mut self.violations)
+        decode(value, "body", None, None, &mut self.violations)
+    }
+
+    /// [`body`](Self::body) with its type checked by `check` (for types described
+    /// at run time): the JSON value when valid.
+    pub fn body_with(&mut self, check: impl FnOnce(&Value, &mut Validator)) -> Option<Value> {
+        let value = self.body_json()?;
+        walk(value, "body", None, None, check, &mut self.violations)
     }
 
     /// A `form` parameter: a field of the JSON object body (how apibuilder clients
-    /// send form parameters). `Some(None)` when absent and not required.
+    /// send form parameters), within `min`/`max`. `Some(None)` when absent and not
+    /// required.
     pub fn form<T: Validate + DeserializeOwned>(
         &mut self,
         name: &str,
         required: bool,
+        min: Option<f64>,
+        max: Option<f64>,
     ) -> Option<Option<T>> {
-        if self.form.is_none() {
+        let value = self.form_value(name, required)?;
+        let Some(value) = value else {
+            return Some(None);
+        };
+        decode(
+            value,
+            &format!("body.{name}"),
+            min,
+            max,
+            &mut self.violations,
+        )
+        .map(Some)
+    }
+
+    /// [`form`](Self::form) with its type checked by `check`: the JSON value when valid.
+    pub fn form_with(
+        &mut self,
+        name: &str,
+        required: bool,
+        min: Option<f64>,
+        max: Option<f64>,
+        check: impl FnOnce(&Value, &mut Validator),
+    ) -> Option<Option<Value>> {
+        let value = self.form_value(name, required)?;
+        let Some(value) = value else {
+            return Some(None);
+        };
+        let path = format!("body.{name}");
+        walk(value, &path, min, max, check, &mut self.violations).map(Some)
+    }
+
+    /// The form parameter `name`; a violation when the body is not an object, or
+    /// when it is required and absent (or `null`).
+    fn form_value(&mut self, name: &str, required: bool) -> Option<Option<Value>> {
+        if let Form::Unread = self.form {
             let value = match &self.body {
                 Ok(bytes) if bytes.is_empty() => Some(Value::Object(JsonMap::new())),
                 _ => self.body_json(),
-            }?;
-            match value {
-                Value::Object(map) => self.form = Some(Box::new(map)),
-                _ => {
+            };
+            self.form = match value {
+                Some(Value::Object(map)) => Form::Read(Box::new(map)),
+                Some(_) => {
                     self.violation(
                         "body".to_owned(),
                         "must be a JSON object of form parameters",
                     );
-                    return None;
+                    Form::Invalid
                 }
-            }
+                None => Form::Invalid,
+            };
         }
-        let field = self.form.as_mut().and_then(|form| form.remove(name));
-        match field {
+        let Form::Read(form) = &mut self.form else {
+            return None;
+        };
+        match form.remove(name) {
             None | Some(Value::Null) if required => {
                 self.violation(format!("body.{name}"), "is required");
                 None
             }
             None | Some(Value::Null) => Some(None),
-            Some(value) => decode(value, &format!("body.{name}"), &mut self.violations).map(Some),
+            Some(value) => Some(Some(value)),
         }
+    }
+
+    /// The request's extensions (what layers put there: the verified claims...).
+    pub fn extensions(&self) -> &Extensions {
+        &self.extensions
     }
 
     /// What the handler gets besides its typed input, once every input is valid.
@@ -453,26 +593,63 @@ impl Inputs {
         }
     }
 
-    /// The answer when some input was missing or invalid.
+    /// The answer when some input was missing or invalid: a 413 or 400 that
+    /// ended reading, else a 422 listing every violation as an [`ErrorBody`].
     pub fn reject(self) -> Response {
+        self.reject_as(&ErrorShape::Standard)
+    }
+
+    /// [`reject`](Self::reject), the 422 written in `shape`: the type the
+    /// operation declares for its 422.
+    pub fn reject_as(self, shape: &ErrorShape) -> Response {
         if let Some(response) = self.fatal {
             return *response;
         }
-        error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorBody::validation(self.violations),
-        )
+        let body = ErrorBody::validation(self.violations);
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        match shape {
+            // Written straight from the body, without a JSON tree in between.
+            ErrorShape::Standard => error(status, body),
+            shape => match shape.render(&body) {
+                Some(value) => json(status, &value),
+                None => empty(status),
+            },
+        }
     }
 }
 
+/// `value` checked by `T::validate` within `min`/`max`, then decoded; or its
+/// violations recorded.
 fn decode<T: Validate + DeserializeOwned>(
     value: Value,
     root: &str,
+    min: Option<f64>,
+    max: Option<f64>,
     out: &mut Vec<Violation>,
 ) -> Option<T> {
-    crate::validate::decode_walked(value, root)
+    let value = walk(value, root, min, max, T::validate, out)?;
+    crate::validate::decode_valid(value, root)
         .map_err(|violations| out.extend(violations))
         .ok()
+}
+
+/// `value` when `check` (within `min`/`max`) finds nothing; else its violations recorded.
+fn walk(
+    value: Value,
+    root: &str,
+    min: Option<f64>,
+    max: Option<f64>,
+    check: impl FnOnce(&Value, &mut Validator),
+    out: &mut Vec<Violation>,
+) -> Option<Value> {
+    let mut v = Validator::new(root);
+    v.bounded(&value, min, max, check);
+    if v.is_valid() {
+        Some(value)
+    } else {
+        out.extend(v.into_violations());
+        None
+    }
 }
 
 /// A JSON response.
@@ -515,27 +692,69 @@ pub fn error(status: StatusCode, body: ErrorBody) -> Response {
     json(status, &body)
 }
 
+/// Where every service answers whether it is up: `{"status": "healthy"}`.
+pub const HEALTHCHECK_PATH: &str = "/_internal_/healthcheck";
+/// Where every service says what it runs (see [`ServiceInfo`]).
+pub const VERSION_PATH: &str = "/_internal_/version";
+
 /// Add what every Blueprint service serves to a generated router (with its state
-/// applied): `GET /_internal_/healthcheck`, `GET /_internal_/version`, JSON
-/// 404/405 answers; and around every request, outermost first: a request id
-/// (kept from `x-request-id` or made, echoed on the response), a tracing span,
-/// panic → 500, the deadline (503), and the body limit (413).
-pub fn service_router(routes: Router, info: &'static ServiceInfo, config: &ServerConfig) -> Router {
+/// applied): `GET /_internal_/healthcheck`, `GET /_internal_/version` and `GET
+/// /_internal_/metrics` (unless the spec declares them itself:
+/// [`ServiceInfo::own_routes`]), JSON 404/405 answers; and around every request,
+/// outermost first: a request id (kept from `x-request-id` or made, echoed on the
+/// response), a tracing span, HTTP metrics (see [`crate::metrics`]), panic → 500,
+/// limits on the request head (414, 431), the deadline (503), and the body limit
+/// (413).
+///
+/// The metrics recorder is installed for the process on the first call
+/// ([`crate::metrics::install`]); when the process has another recorder, requests
+/// are recorded there and the metrics route is not served.
+pub fn service_router(routes: Router, info: &ServiceInfo<'_>, config: &ServerConfig) -> Router {
+    let mut routes = routes;
+    if !info.own_routes.contains(&HEALTHCHECK_PATH) {
+        routes = routes.route(HEALTHCHECK_PATH, get(healthcheck));
+    }
+    if !info.own_routes.contains(&VERSION_PATH) {
+        let body = version(info);
+        routes = routes.route(VERSION_PATH, get(move || std::future::ready(body.clone())));
+    }
+    let exporter = crate::metrics::install();
+    if let Some(exporter) = exporter
+        && !info.own_routes.contains(&METRICS_PATH)
+    {
+        routes = routes.route(
+            METRICS_PATH,
+            get(move || std::future::ready(metrics_text(exporter))),
+        );
+    }
     let routes = routes
-        .route("/_internal_/healthcheck", get(healthcheck))
-        .route("/_internal_/version", get(move || version(info)))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
     // One layer: each `Router::layer` wraps every route once more, a boxed
     // service cloned per request.
     let stack = ServiceBuilder::new()
+        .layer(MarkMadeRequestIdLayer)
         .layer(SetRequestIdLayer::x_request_id(RequestIds::default()))
         .layer(TraceLayer::new_for_http().make_span_with(request_span as fn(&Request) -> _))
         .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(HttpMetricsLayer)
         .layer(CatchPanicLayer)
+        .layer(HeadLimitsLayer)
         .option_layer(config.timeout.map(DeadlineLayer))
         .layer(DefaultBodyLimit::max(config.body_limit));
     routes.layer(stack)
+}
+
+/// The metrics route's answer: everything recorded, in the Prometheus text format.
+fn metrics_text(exporter: &crate::metrics::Exporter) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        exporter.render(),
+    )
+        .into_response()
 }
 
 /// A panicking handler answers 500 with a generic body (nothing of the panic
@@ -598,19 +817,36 @@ async fn healthcheck() -> Response {
     json(StatusCode::OK, &serde_json::json!({"status": "healthy"}))
 }
 
-async fn version(info: &'static ServiceInfo) -> Response {
+/// The version route's answer, made once: `GIT_COMMIT` at start-up, else at build time.
+fn version(info: &ServiceInfo<'_>) -> JsonBytes {
     let commit = std::env::var("GIT_COMMIT")
         .ok()
         .or(info.git_commit.map(str::to_owned));
-    json(
-        StatusCode::OK,
-        &serde_json::json!({
-            "name": info.name,
-            "version": info.version,
-            "spec_hash": info.spec_hash,
-            "git_commit": commit,
-        }),
-    )
+    let body = serde_json::json!({
+        "name": info.name,
+        "version": info.version,
+        "spec_hash": info.spec_hash,
+        "git_commit": commit,
+    });
+    // Serialising a JSON value cannot fail.
+    JsonBytes(Bytes::from(serde_json::to_vec(&body).unwrap_or_default()))
+}
+
+/// A JSON document, encoded once.
+#[derive(Debug, Clone)]
+struct JsonBytes(Bytes);
+
+impl IntoResponse for JsonBytes {
+    fn into_response(self) -> Response {
+        (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            self.0,
+        )
+            .into_response()
+    }
 }
 
 async fn not_found() -> Response {

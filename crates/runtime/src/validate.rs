@@ -23,6 +23,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::error::Violation;
+use crate::formats;
 
 /// A type whose JSON form can be checked, reporting every problem.
 pub trait Validate {
@@ -58,6 +59,8 @@ pub enum Measure {
     Length(f64),
     /// An array's item count.
     Count(f64),
+    /// An object's (a map's) entry count.
+    Entries(f64),
     /// Decoding lost what the walk measures (the text of a uuid or a date, a
     /// decimal's JSON form): only the walk can tell.
     Unknown,
@@ -74,6 +77,7 @@ impl Measure {
             Value::Number(n) => n.as_f64().map_or(Measure::None, Measure::Number),
             Value::String(s) => Measure::text(s),
             Value::Array(a) => Measure::Count(a.len() as f64),
+            Value::Object(o) => Measure::Entries(o.len() as f64),
             _ => Measure::None,
         }
     }
@@ -90,7 +94,15 @@ pub fn decode_walked<T: Validate + DeserializeOwned>(
     if !v.is_valid() {
         return Err(v.into_violations());
     }
-    serde_json::from_value(value).map_err(|e| {
+    decode_valid(value, root)
+}
+
+/// Decode a value the walk found valid.
+pub(crate) fn decode_valid<T: DeserializeOwned>(
+    value: Value,
+    root: &str,
+) -> Result<T, Vec<Violation>> {
+    crate::strict::from_value(value).map_err(|e| {
         // Validation and serde disagree only on constraints validation does not
         // model; report serde's message rather than failing silently.
         vec![Violation {
@@ -106,7 +118,12 @@ pub fn decode_checked<T: Validate + DeserializeOwned>(
     bytes: &[u8],
     root: &str,
 ) -> Option<Result<T, Vec<Violation>>> {
-    let value = crate::strict::from_slice::<T>(bytes).ok()?;
+    let (value, lenient) =
+        crate::strict::read_lenient_text(|| crate::strict::from_slice::<T>(bytes));
+    if lenient {
+        return None;
+    }
+    let value = value.ok()?;
     let mut v = Validator::new(root);
     value.check(&mut v);
     if v.deferred {
@@ -120,6 +137,33 @@ pub fn decode_checked<T: Validate + DeserializeOwned>(
 
 /// A check for one union member: how to validate the member's JSON.
 pub type MemberCheck = fn(&Value, &mut Validator);
+
+/// A union's members as the validator sees them: generated code lists
+/// `(tag, check)` pairs; `dev mock` describes them from the spec.
+pub trait Members {
+    /// Whether a member has `tag`.
+    fn contains(&self, tag: &str) -> bool;
+    /// Check `value` as the member `tag` selects.
+    fn check(&self, tag: &str, value: &Value, v: &mut Validator);
+    /// Every tag, for messages.
+    fn tags(&self) -> Vec<&str>;
+}
+
+impl Members for [(&str, MemberCheck)] {
+    fn contains(&self, tag: &str) -> bool {
+        self.iter().any(|(t, _)| *t == tag)
+    }
+
+    fn check(&self, tag: &str, value: &Value, v: &mut Validator) {
+        if let Some((_, check)) = self.iter().find(|(t, _)| *t == tag) {
+            check(value, v);
+        }
+    }
+
+    fn tags(&self) -> Vec<&str> {
+        self.iter().map(|(t, _)| *t).collect()
+    }
+}
 
 /// Collects violations while walking a JSON document.
 #[derive(Debug, Default)]
@@ -232,20 +276,64 @@ impl Validator {
         min: Option<f64>,
         max: Option<f64>,
     ) {
+        self.field_with(obj, name, required, min, max, T::validate);
+    }
+
+    /// [`bounded_field`](Self::bounded_field) with the field's type checked by
+    /// `check` (for types described at run time).
+    pub fn field_with(
+        &mut self,
+        obj: &Map<String, Value>,
+        name: &str,
+        required: bool,
+        min: Option<f64>,
+        max: Option<f64>,
+        check: impl FnOnce(&Value, &mut Validator),
+    ) {
         self.at(name, |v| match obj.get(name) {
             None | Some(Value::Null) => {
                 if required {
                     v.report("is required");
                 }
             }
-            Some(value) => {
-                let before = v.violations.len();
-                T::validate(value, v);
-                if v.violations.len() == before {
-                    v.bounds(value, min, max);
+            Some(value) => v.bounded(value, min, max, check),
+        });
+    }
+
+    /// Check `value` with `check`, then (when valid) its `minimum`/`maximum`.
+    pub fn bounded(
+        &mut self,
+        value: &Value,
+        min: Option<f64>,
+        max: Option<f64>,
+        check: impl FnOnce(&Value, &mut Validator),
+    ) {
+        let before = self.violations.len();
+        check(value, self);
+        if self.violations.len() == before {
+            self.bounds(value, min, max);
+        }
+    }
+
+    /// A JSON array, each item checked by `check` at its index.
+    pub fn items_with(&mut self, value: &Value, check: impl Fn(&Value, &mut Validator)) {
+        match value {
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    self.at_index(i, |v| check(item, v));
                 }
             }
-        });
+            other => self.report(format!("must be an array, not {}", kind(other))),
+        }
+    }
+
+    /// A JSON object used as a map, each entry checked by `check` at its key.
+    pub fn entries_with(&mut self, value: &Value, check: impl Fn(&Value, &mut Validator)) {
+        if let Some(obj) = self.object(value) {
+            for (k, item) in obj {
+                self.at(k, |v| check(item, v));
+            }
+        }
     }
 
     /// Check `minimum`/`maximum` of a value (see [`bounded_field`](Self::bounded_field)).
@@ -264,6 +352,7 @@ impl Validator {
             Measure::Number(m) => (m, "be"),
             Measure::Length(m) => (m, "have length"),
             Measure::Count(m) => (m, "have item count"),
+            Measure::Entries(m) => (m, "have entry count"),
         };
         if let Some(min) = min.filter(|min| m < *min) {
             self.report(format!("must {what} at least {min}"));
@@ -274,20 +363,17 @@ impl Validator {
     }
 
     /// The value must be one of `values` (an enum).
-    pub fn one_of(&mut self, value: &Value, values: &[&str]) {
+    pub fn one_of<S: AsRef<str>>(&mut self, value: &Value, values: &[S]) {
         match value {
-            Value::String(s) if values.contains(&s.as_str()) => {}
+            Value::String(s) if values.iter().any(|v| v.as_ref() == s) => {}
             Value::String(s) => self.unknown_value(s, values),
             other => self.report(format!("must be a string, not {}", kind(other))),
         }
     }
 
     /// `value` is not one of an enum's `values`.
-    pub fn unknown_value(&mut self, value: &str, values: &[&str]) {
-        self.report(format!(
-            "invalid value {value:?}; must be one of: {}",
-            values.join(", ")
-        ));
+    pub fn unknown_value<S: AsRef<str>>(&mut self, value: &str, values: &[S]) {
+        self.report(crate::param::unknown_value(value, values));
     }
 
     /// Check decoded field `name` (see [`Validate::check`]), as
@@ -367,6 +453,17 @@ impl Validator {
         default: Option<&str>,
         members: &[(&str, MemberCheck)],
     ) {
+        self.tagged_union_with(value, discriminator, default, members);
+    }
+
+    /// [`tagged_union`](Self::tagged_union) over any [`Members`].
+    pub fn tagged_union_with<M: Members + ?Sized>(
+        &mut self,
+        value: &Value,
+        discriminator: &str,
+        default: Option<&str>,
+        members: &M,
+    ) {
         let Some(obj) = self.object(value) else {
             return;
         };
@@ -385,17 +482,21 @@ impl Validator {
                 }
             },
         };
-        match members.iter().find(|(t, _)| *t == tag) {
-            Some((_, check)) => check(value, self),
-            None => {
-                let msg = unknown_member(tag, &tags(members));
-                self.at(discriminator, |v| v.report(msg));
-            }
+        if members.contains(tag) {
+            members.check(tag, value, self);
+        } else {
+            let msg = unknown_member(tag, &members.tags());
+            self.at(discriminator, |v| v.report(msg));
         }
     }
 
     /// A wrapped union: an object with one key naming the member.
     pub fn wrapped_union(&mut self, value: &Value, members: &[(&str, MemberCheck)]) {
+        self.wrapped_union_with(value, members);
+    }
+
+    /// [`wrapped_union`](Self::wrapped_union) over any [`Members`].
+    pub fn wrapped_union_with<M: Members + ?Sized>(&mut self, value: &Value, members: &M) {
         let Some(obj) = self.object(value) else {
             return;
         };
@@ -403,26 +504,28 @@ impl Validator {
         let (Some((tag, inner)), None) = (entries.next(), entries.next()) else {
             self.report(format!(
                 "must be an object with exactly one key (one of: {})",
-                tags(members).join(", ")
+                members.tags().join(", ")
             ));
             return;
         };
-        match members.iter().find(|(t, _)| *t == tag) {
-            Some((_, check)) => self.at(tag, |v| check(inner, v)),
-            None => self.report(unknown_member(tag, &tags(members))),
+        if members.contains(tag) {
+            self.at(tag, |v| members.check(tag, inner, v));
+        } else {
+            self.report(unknown_member(tag, &members.tags()));
         }
     }
 
     /// Check the `value` key of a primitive union member.
     pub fn value_member<T: Validate>(&mut self, value: &Value) {
+        self.value_member_with(value, T::validate);
+    }
+
+    /// [`value_member`](Self::value_member) with the member's type checked by `check`.
+    pub fn value_member_with(&mut self, value: &Value, check: impl FnOnce(&Value, &mut Validator)) {
         if let Some(obj) = self.object(value) {
-            self.field::<T>(obj, crate::union::VALUE_KEY, true);
+            self.field_with(obj, crate::union::VALUE_KEY, true, None, None, check);
         }
     }
-}
-
-fn tags<'a>(members: &[(&'a str, MemberCheck)]) -> Vec<&'a str> {
-    members.iter().map(|(t, _)| *t).collect()
 }
 
 fn unknown_member(tag: &str, tags: &[&str]) -> String {
@@ -473,13 +576,35 @@ impl Validate for bool {
     fn check(&self, _: &mut Validator) {}
 }
 
+/// The integer a JSON number stands for: an integer, or a float with a zero
+/// fraction (`308.0`, as JSON Schema reads it) within `i64`.
+pub fn integral(n: f64) -> Option<i64> {
+    // -2^63 is exactly representable; 2^63 is the first float past i64::MAX.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    #[allow(clippy::cast_possible_truncation)] // in range and integral: exact
+    (n.fract() == 0.0 && (-LIMIT..LIMIT).contains(&n)).then_some(n as i64)
+}
+
+/// An integer within `range`, or a violation naming `what` it must be.
+fn integer(value: &Value, v: &mut Validator, range: (i64, i64), what: &str) {
+    let Value::Number(n) = value else {
+        return v.report(format!("must be an integer, not {}", kind(value)));
+    };
+    let i = n.as_i64().or_else(|| n.as_f64().and_then(integral));
+    match i {
+        Some(i) if (range.0..=range.1).contains(&i) => {}
+        // A whole number past the range (`3e9`, `2^64`).
+        _ if n.as_f64().is_some_and(|f| f.fract() == 0.0) => {
+            v.report(format!("must be {what}, not {n}"));
+        }
+        _ => v.report(format!("must be an integer, not {n}")),
+    }
+}
+
 impl Validate for i32 {
     fn validate(value: &Value, v: &mut Validator) {
-        match value.as_i64() {
-            Some(n) if i32::try_from(n).is_ok() => {}
-            Some(_) => v.report("must be a 32-bit integer"),
-            None => v.report(format!("must be an integer, not {}", describe(value))),
-        }
+        let range = (i64::from(i32::MIN), i64::from(i32::MAX));
+        integer(value, v, range, "a 32-bit integer");
     }
 
     fn check(&self, _: &mut Validator) {}
@@ -491,9 +616,7 @@ impl Validate for i32 {
 
 impl Validate for i64 {
     fn validate(value: &Value, v: &mut Validator) {
-        if value.as_i64().is_none() {
-            v.report(format!("must be a 64-bit integer, not {}", describe(value)));
-        }
+        integer(value, v, (i64::MIN, i64::MAX), "a 64-bit integer");
     }
 
     fn check(&self, _: &mut Validator) {}
@@ -537,10 +660,12 @@ impl Validate for crate::Decimal {
 
 impl Validate for uuid::Uuid {
     fn validate(value: &Value, v: &mut Validator) {
-        if let Some(s) = string(value, v) {
-            if s.parse::<uuid::Uuid>().is_err() {
-                v.report(format!("{s:?} is not a valid uuid"));
-            }
+        if let Some(s) = string(value, v)
+            && !formats::is_uuid(s)
+        {
+            v.report(format!(
+                "{s:?} is not a uuid (like 123e4567-e89b-12d3-a456-426614174000)"
+            ));
         }
     }
 
@@ -554,10 +679,10 @@ impl Validate for uuid::Uuid {
 
 impl Validate for chrono::NaiveDate {
     fn validate(value: &Value, v: &mut Validator) {
-        if let Some(s) = string(value, v) {
-            if s.parse::<chrono::NaiveDate>().is_err() {
-                v.report(format!("{s:?} is not an ISO 8601 date (YYYY-MM-DD)"));
-            }
+        if let Some(s) = string(value, v)
+            && (!formats::is_date(s) || s.parse::<chrono::NaiveDate>().is_err())
+        {
+            v.report(format!("{s:?} is not an ISO 8601 date (YYYY-MM-DD)"));
         }
     }
 
@@ -571,12 +696,12 @@ impl Validate for chrono::NaiveDate {
 
 impl Validate for chrono::DateTime<chrono::Utc> {
     fn validate(value: &Value, v: &mut Validator) {
-        if let Some(s) = string(value, v) {
-            if s.parse::<chrono::DateTime<chrono::Utc>>().is_err() {
-                v.report(format!(
-                    "{s:?} is not an ISO 8601 date-time with offset (e.g. 2024-01-31T12:00:00Z)"
-                ));
-            }
+        if let Some(s) = string(value, v)
+            && (!formats::is_date_time(s) || s.parse::<chrono::DateTime<chrono::Utc>>().is_err())
+        {
+            v.report(format!(
+                "{s:?} is not an ISO 8601 date-time with offset (e.g. 2024-01-31T12:00:00Z)"
+            ));
         }
     }
 
@@ -608,6 +733,10 @@ impl Validate for Map<String, Value> {
     }
 
     fn check(&self, _: &mut Validator) {}
+
+    fn measure(&self) -> Measure {
+        Measure::Entries(self.len() as f64)
+    }
 }
 
 impl Validate for () {
@@ -662,14 +791,7 @@ impl<T: Validate> Validate for Option<T> {
 
 impl<T: Validate> Validate for Vec<T> {
     fn validate(value: &Value, v: &mut Validator) {
-        match value {
-            Value::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    v.at_index(i, |v| T::validate(item, v));
-                }
-            }
-            other => v.report(format!("must be an array, not {}", kind(other))),
-        }
+        v.items_with(value, T::validate);
     }
 
     fn check(&self, v: &mut Validator) {
@@ -685,11 +807,7 @@ impl<T: Validate> Validate for Vec<T> {
 
 impl<T: Validate> Validate for BTreeMap<String, T> {
     fn validate(value: &Value, v: &mut Validator) {
-        if let Some(obj) = v.object(value) {
-            for (k, item) in obj {
-                v.at(k, |v| T::validate(item, v));
-            }
-        }
+        v.entries_with(value, T::validate);
     }
 
     fn check(&self, v: &mut Validator) {
@@ -707,12 +825,97 @@ impl<T: Validate> Validate for BTreeMap<String, T> {
             v.defer();
         }
     }
+
+    fn measure(&self) -> Measure {
+        Measure::Entries(self.len() as f64)
+    }
 }
 
 fn describe(value: &Value) -> String {
     match value {
         Value::Number(n) => n.to_string(),
         other => kind(other).to_owned(),
+    }
+}
+
+/// Whether `s` is blank: empty or only spaces, as `trim(s) = ''` in SQL (whose
+/// `trim` removes spaces only).
+pub fn is_blank(s: &str) -> bool {
+    s.bytes().all(|b| b == b' ')
+}
+
+/// A required string (see `Field::forbids_blank` in the spec crate): a string,
+/// and not [blank](is_blank). The same rule a table's `trim(column) <> ''` CHECK
+/// encodes, enforced on input so the database never has to refuse the value.
+///
+/// Generated code validates a required `String` field as `NonBlank`
+/// (`v.field::<NonBlank>(..)`, `v.check_field("title", &NonBlank(&self.title), ..)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NonBlank<'a>(pub &'a str);
+
+const BLANK: &str = "must not be blank";
+
+impl Validate for NonBlank<'_> {
+    fn validate(value: &Value, v: &mut Validator) {
+        if let Some(s) = string(value, v)
+            && is_blank(s)
+        {
+            v.report(BLANK);
+        }
+    }
+
+    fn check(&self, v: &mut Validator) {
+        if is_blank(self.0) {
+            v.report(BLANK);
+        }
+    }
+
+    fn measure(&self) -> Measure {
+        Measure::text(self.0)
+    }
+}
+
+/// A primitive type described at run time, for code that reads types from a
+/// spec rather than from Rust (`dev mock`): each validates exactly as the Rust
+/// type generated code uses for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scalar {
+    Boolean,
+    /// `integer`: `i32`.
+    Integer,
+    /// `long`: `i64`.
+    Long,
+    Double,
+    Decimal,
+    String,
+    Uuid,
+    Date,
+    DateTime,
+    /// `object`: any JSON object.
+    Object,
+    /// `json`: any JSON value.
+    Json,
+    /// `unit`: nothing to check.
+    Unit,
+}
+
+impl Scalar {
+    /// Check the JSON form of a value of this type.
+    pub fn validate(self, value: &Value, v: &mut Validator) {
+        match self {
+            Scalar::Boolean => bool::validate(value, v),
+            Scalar::Integer => i32::validate(value, v),
+            Scalar::Long => i64::validate(value, v),
+            Scalar::Double => f64::validate(value, v),
+            Scalar::Decimal => crate::Decimal::validate(value, v),
+            Scalar::String => String::validate(value, v),
+            Scalar::Uuid => uuid::Uuid::validate(value, v),
+            Scalar::Date => chrono::NaiveDate::validate(value, v),
+            Scalar::DateTime => chrono::DateTime::<chrono::Utc>::validate(value, v),
+            Scalar::Object => Map::<String, Value>::validate(value, v),
+            Scalar::Json => Value::validate(value, v),
+            Scalar::Unit => <()>::validate(value, v),
+        }
     }
 }
 

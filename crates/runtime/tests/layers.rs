@@ -1,5 +1,6 @@
 //! What `service_router` wraps around every request: request ids, the deadline,
-//! panic → 500, driven through the router as a tower service (no socket needed).
+//! panic → 500, limits on the request head, and the built-in routes, driven
+//! through the router as a tower service (no socket needed).
 #![cfg(feature = "server")]
 
 use std::time::Duration;
@@ -16,6 +17,7 @@ static INFO: ServiceInfo = ServiceInfo {
     version: "0.0.1",
     spec_hash: "000000000000",
     git_commit: None,
+    own_routes: &[],
 };
 
 fn app(config: &ServerConfig) -> Router {
@@ -117,4 +119,79 @@ async fn routes_outside_the_spec_keep_their_json_answers() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(id.is_some());
     assert!(body.contains("not_found"), "{body}");
+}
+
+#[tokio::test]
+async fn a_request_head_past_the_limits_gets_a_json_answer() {
+    let long = format!("/id?q={}", "x".repeat(blueprint::server::MAX_URI_BYTES));
+    let (status, _, body) = call(app(&ServerConfig::default()), get_request(&long)).await;
+    assert_eq!(status, StatusCode::URI_TOO_LONG);
+    assert!(body.contains("\"uri_too_long\""), "{body}");
+
+    let big = "v".repeat(blueprint::server::MAX_HEADER_BYTES);
+    let request = Request::get("/id")
+        .header("x-big", big)
+        .body(Body::empty())
+        .expect("request");
+    let (status, _, body) = call(app(&ServerConfig::default()), request).await;
+    assert_eq!(status, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    assert!(body.contains("\"headers_too_large\""), "{body}");
+
+    let mut request = Request::get("/id");
+    for i in 0..=blueprint::server::MAX_HEADERS {
+        request = request.header(format!("x-h{i}"), "1");
+    }
+    let (status, _, _) = call(
+        app(&ServerConfig::default()),
+        request.body(Body::empty()).expect("request"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn a_healthcheck_the_spec_declares_wins_over_the_built_in() {
+    static OWN: ServiceInfo = ServiceInfo {
+        own_routes: &["/_internal_/healthcheck"],
+        ..INFO
+    };
+    let routes = Router::new().route("/_internal_/healthcheck", get(|| async { "mine" }));
+    let router = service_router(routes, &OWN, &ServerConfig::default());
+    let (status, _, body) = call(router.clone(), get_request("/_internal_/healthcheck")).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "mine"));
+    let (status, _, body) = call(router, get_request("/_internal_/version")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("\"spec_hash\":\"000000000000\""), "{body}");
+    let (_, _, body) = call(
+        app(&ServerConfig::default()),
+        get_request("/_internal_/healthcheck"),
+    )
+    .await;
+    assert_eq!(body, r#"{"status":"healthy"}"#);
+}
+
+#[tokio::test]
+async fn a_made_request_id_is_not_the_callers_header() {
+    use blueprint::server::{Inputs, Location};
+    let routes = Router::new().route(
+        "/header",
+        get(|mut inputs: Inputs| async move {
+            let sent = inputs.optional::<String>(Location::Header, "X-Request-Id", None, None);
+            format!(
+                "{:?} {:?}",
+                sent,
+                inputs.into_context().request_id().is_some()
+            )
+        }),
+    );
+    let router = service_router(routes, &INFO, &ServerConfig::default());
+    let (_, made, body) = call(router.clone(), get_request("/header")).await;
+    assert!(made.is_some(), "the answer carries the id the router made");
+    assert_eq!(body, "Some(None) true", "but the caller sent none");
+    let request = Request::get("/header")
+        .header("x-request-id", "abc")
+        .body(Body::empty())
+        .expect("request");
+    let (_, _, body) = call(router, request).await;
+    assert_eq!(body, r#"Some(Some("abc")) true"#);
 }

@@ -7,8 +7,8 @@
 
 use crate::diag::Diagnostic;
 use crate::ir::{
-    AuthRule, Consume, DbIndex, DbTable, Field, Method, Model, ParameterLocation, Primitive,
-    Service, Stream, TableEvents, TypeKind, TypeRef, Union,
+    AuthRule, AuthScope, Consume, DbIndex, DbTable, Field, Method, Model, ParameterLocation,
+    Primitive, Service, Stream, TableEvents, TypeKind, TypeRef, Union,
 };
 use crate::json::Value;
 use crate::normalize::Scope;
@@ -127,7 +127,12 @@ pub fn check_common(attrs: &[RawAttribute], place: Place, diags: &mut Vec<Diagno
     }
 }
 
-/// The `auth` attribute: `{"required": true, "roles": [...], "claims": [...]}`.
+/// The `auth` attribute:
+/// `{"required": true, "roles": [...], "claims": [...], "scope": {"agency_id": "a-id"}}`.
+///
+/// Only the attribute's own shape is checked here; whether each scoped field exists
+/// on the operation's resource model (and body) with a type the claim fits is
+/// checked per operation by `validate`.
 pub fn auth(attrs: &[RawAttribute], diags: &mut Vec<Diagnostic>) -> Option<AuthRule> {
     let a = find(attrs, "auth")?;
     let mut r = Reader::new(diags, Form::Input);
@@ -144,8 +149,10 @@ pub fn auth(attrs: &[RawAttribute], diags: &mut Vec<Diagnostic>) -> Option<AuthR
             .into_iter()
             .map(|s| s.value)
             .collect(),
+        scope: auth_scope(&mut r, &o),
+        span: a.value.span,
     };
-    r.finish(&o, &["required", "roles", "claims"]);
+    r.finish(&o, &["required", "roles", "claims", "scope"]);
     if !rule.required && (!rule.roles.is_empty() || !rule.claims.is_empty()) {
         r.diags.push(
             Diagnostic::error(
@@ -156,7 +163,79 @@ pub fn auth(attrs: &[RawAttribute], diags: &mut Vec<Diagnostic>) -> Option<AuthR
             .hint("set `required` to true, or drop `roles` and `claims`"),
         );
     }
+    if !rule.required && !rule.scope.is_empty() {
+        r.diags.push(
+            Diagnostic::error(
+                "spec/invalid-attribute",
+                "the `auth` attribute scopes by a claim but says a token is not required",
+            )
+            .at(a.value.span)
+            .hint("set `required` to true, or drop `scope`"),
+        );
+    }
     Some(rule)
+}
+
+/// `"scope": {"<field>": "<claim>", ...}`: non-empty names, each field once.
+fn auth_scope(r: &mut Reader<'_>, o: &Obj<'_>) -> Vec<AuthScope> {
+    let Some(m) = o.get("scope") else {
+        return Vec::new();
+    };
+    let Some(scope) = r.object(&m.value, "`scope` of the `auth` attribute") else {
+        return Vec::new();
+    };
+    if scope.obj.members.is_empty() {
+        r.diags.push(
+            Diagnostic::error(
+                "spec/invalid-attribute",
+                "`scope` of the `auth` attribute is empty",
+            )
+            .at(m.value.span)
+            .hint(r#"name the field and the claim it equals, e.g. {"agency_id": "a-id"}, or drop `scope`"#),
+        );
+    }
+    let mut out: Vec<AuthScope> = Vec::new();
+    for entry in &scope.obj.members {
+        let Value::String(claim) = &entry.value.value else {
+            r.mismatch(
+                &entry.value,
+                "a claim name",
+                &format!("`scope.{}` of the `auth` attribute", entry.key),
+            );
+            continue;
+        };
+        if entry.key.trim().is_empty() {
+            r.diags.push(
+                Diagnostic::error(
+                    "spec/invalid-attribute",
+                    "a field of the `auth` scope has an empty name",
+                )
+                .at(entry.key_span),
+            );
+            continue;
+        }
+        if claim.trim().is_empty() {
+            r.diags.push(
+                Diagnostic::error(
+                    "spec/invalid-attribute",
+                    format!("the `auth` scope of field `{}` names no claim", entry.key),
+                )
+                .at(entry.value.span)
+                .hint(r#"name the token claim the field equals, e.g. "a-id""#),
+            );
+            continue;
+        }
+        // A repeated key is reported by the JSON reader as a duplicate key.
+        if out.iter().any(|s| s.field == entry.key) {
+            continue;
+        }
+        out.push(AuthScope {
+            field: entry.key.clone(),
+            claim: claim.clone(),
+            span: entry.key_span,
+        });
+    }
+    out
 }
 
 /// Whether a union is an event stream by naming convention.
@@ -472,6 +551,7 @@ pub fn db(raw: &RawModel, model: &Model, diags: &mut Vec<Diagnostic>) -> Option<
         journal,
         journal_retention_days,
         events: None,
+        scope: Vec::new(),
         span: a.span,
     })
 }
@@ -528,10 +608,105 @@ pub fn index_name(table: &str, fields: &[String], unique: bool) -> String {
     )
 }
 
-/// Indexes derived from the design: a GET on a resource whose type is a table
-/// model, with a query parameter named like one of its fields, gets a plain index on
-/// that field, unless the primary key or an index already starts with it.
+/// The tenant scope of each table: the `auth` scope of the scoped operations of the
+/// resource whose type is the table's model. They must all declare the same one, since
+/// the table's DAO takes one scope on every query.
+pub fn derive_scopes(service: &mut Service, diags: &mut Vec<Diagnostic>) {
+    let mut found: Vec<(String, Vec<AuthScope>)> = Vec::new();
+    for r in &service.resources {
+        let TypeRef::Named(t) = &r.type_ else {
+            continue;
+        };
+        if t.namespace != service.namespace || t.kind != TypeKind::Model {
+            continue;
+        }
+        let mut first: Option<&crate::ir::Operation> = None;
+        for op in &r.operations {
+            let Some(rule) = op.auth.as_ref().filter(|a| !a.scope.is_empty()) else {
+                continue;
+            };
+            let Some(f) = first else {
+                first = Some(op);
+                found.push((t.name.clone(), rule.scope.clone()));
+                continue;
+            };
+            let same = |a: &[AuthScope], b: &[AuthScope]| {
+                a.len() == b.len()
+                    && a.iter()
+                        .zip(b)
+                        .all(|(x, y)| x.field == y.field && x.claim == y.claim)
+            };
+            let first_rule = f.auth.as_ref().map_or(&[][..], |a| &a.scope[..]);
+            if !same(first_rule, &rule.scope) {
+                let show = |s: &[AuthScope]| {
+                    s.iter()
+                        .map(|e| format!("`{}` = claim `{}`", e.field, e.claim))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                diags.push(
+                    Diagnostic::error(
+                        "spec/invalid-auth-scope",
+                        format!(
+                            "operation `{} {}` scopes `{}` by {}, but `{} {}` by {}",
+                            op.method,
+                            op.path,
+                            t.name,
+                            show(&rule.scope),
+                            f.method,
+                            f.path,
+                            show(first_rule)
+                        ),
+                    )
+                    .at(rule.span)
+                    .label(f.auth.as_ref().map_or(f.span, |a| a.span), "first scope")
+                    .hint("a model's rows have one tenant scope: declare the same `scope` on every scoped operation of the resource"),
+                );
+            }
+        }
+    }
+    for (model_name, scope) in found {
+        if let Some(db) = service
+            .models
+            .iter_mut()
+            .find(|m| m.name == model_name)
+            .and_then(|m| m.db.as_mut())
+        {
+            db.scope = scope;
+        }
+    }
+}
+
+/// Indexes derived from the design: a scoped table gets an index on its scope fields
+/// (every query filters by them); a GET on a resource whose type is a table model,
+/// with a query parameter named like one of its fields, gets a plain index on that
+/// field. Either only when the primary key or an index does not already start with it.
 pub fn derive_indexes(service: &mut Service) {
+    for model in &mut service.models {
+        let Some(db) = model.db.as_mut() else {
+            continue;
+        };
+        if db.scope.is_empty()
+            || db
+                .scope
+                .iter()
+                .any(|s| model.fields.iter().all(|f| f.name != s.field))
+        {
+            continue;
+        }
+        let fields: Vec<String> = db.scope.iter().map(|s| s.field.clone()).collect();
+        let covered = db.primary_key.starts_with(&fields)
+            || db.indexes.iter().any(|i| i.fields.starts_with(&fields));
+        if !covered {
+            db.indexes.push(DbIndex {
+                name: index_name(&db.table, &fields, false),
+                fields,
+                unique: false,
+                derived: true,
+                span: db.scope[0].span,
+            });
+        }
+    }
     let mut wanted: Vec<(String, String, Span)> = Vec::new();
     for r in &service.resources {
         let TypeRef::Named(t) = &r.type_ else {

@@ -60,6 +60,22 @@ impl TypeDef<'_> {
 }
 
 impl Spec {
+    /// The short content hash of the root spec file (the first 6 bytes of its
+    /// SHA-256, in hex): which spec a service runs, as `GET /_internal_/version`
+    /// reports it.
+    pub fn source_hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let text = self
+            .sources
+            .get(self.service.span.file)
+            .map_or("", |f| f.text.as_str());
+        Sha256::digest(text.as_bytes())
+            .iter()
+            .take(6)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     /// The service (this one or an import) that owns `namespace`.
     pub fn service_for(&self, namespace: &str) -> Option<&Service> {
         std::iter::once(&self.service)
@@ -421,6 +437,32 @@ impl Model {
     pub fn field(&self, name: &str) -> Option<&Field> {
         self.fields.iter().find(|f| f.name == name)
     }
+
+    /// The columns rows of this model's table can be sorted by (`None` without
+    /// `db`): its indexed fields (primary key included), in field order, then the
+    /// `created_at` and `updated_at` every table has.
+    pub fn sortable(&self) -> Option<Vec<&str>> {
+        let db = self.db.as_ref()?;
+        let indexed = |name: &str| {
+            db.primary_key.iter().any(|k| k == name)
+                || db
+                    .indexes
+                    .iter()
+                    .any(|i| i.fields.iter().any(|f| f == name))
+        };
+        let mut out: Vec<&str> = self
+            .fields
+            .iter()
+            .map(|f| f.name.as_str())
+            .filter(|name| indexed(name))
+            .collect();
+        for meta in ["created_at", "updated_at"] {
+            if !out.contains(&meta) {
+                out.push(meta);
+            }
+        }
+        Some(out)
+    }
 }
 
 /// A model or interface field.
@@ -458,6 +500,20 @@ pub struct Field {
 /// `object`, any JSON for `json` (and, for examples only, models and unions).
 /// Downstream crates use it as is and never parse it again.
 pub type TypedValue = serde_json::Value;
+
+impl Field {
+    /// Whether a document must carry the field: required, and no default fills it in.
+    pub fn must_be_sent(&self) -> bool {
+        self.required && self.default.is_none()
+    }
+
+    /// Whether the field's value may not be blank (empty, or only spaces): the
+    /// company-wide rule for required strings. Request validation refuses such a
+    /// value with a 422, and a table's column has the same rule as a CHECK.
+    pub fn forbids_blank(&self) -> bool {
+        self.required && self.type_ == TypeRef::Primitive(Primitive::String)
+    }
+}
 
 /// A `minimum`/`maximum` bound. For numbers the value; for strings the length; for
 /// arrays the item count. Kept as written (`1`, `0.01`) and as `f64` for comparison.
@@ -687,6 +743,13 @@ pub struct Parameter {
     pub attributes: Vec<Attribute>,
     #[serde(skip)]
     pub span: Span,
+}
+
+impl Parameter {
+    /// Whether a request must carry the parameter: required, and no default fills it in.
+    pub fn must_be_sent(&self) -> bool {
+        self.required && self.default.is_none()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -949,6 +1012,11 @@ pub struct DbTable {
     /// journaled or no stream carries its events (see [`TableEvents`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub events: Option<TableEvents>,
+    /// The tenant scope of every row: the `auth` scope of the scoped operations of
+    /// the resource this model is the type of (they all declare the same one).
+    /// Generated DAOs take it on every query. Empty: not scoped.
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "scope_as_map")]
+    pub scope: Vec<AuthScope>,
     #[serde(skip)]
     pub span: Span,
 }
@@ -1017,15 +1085,67 @@ pub struct Consume {
     pub span: Span,
 }
 
-/// The `auth` attribute: who may call an operation.
+/// The `auth` attribute: who may call an operation, and which tenant's rows it sees.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuthRule {
     /// Whether a verified JWT is needed at all.
     pub required: bool,
-    /// The caller needs one of these roles (claim `r`, or `roles`), when non-empty.
+    /// The caller needs one of these roles (claim `r`), when non-empty.
     pub roles: Vec<String>,
     /// Claims that must be present in the token.
     pub claims: Vec<String>,
+    /// The tenant scope, `{"agency_id": "a-id"}`: rows and bodies of the operation
+    /// are confined to those whose field equals the token's claim. In declaration order.
+    #[serde(serialize_with = "scope_as_map")]
+    pub scope: Vec<AuthScope>,
+    /// The attribute's value (the service's when inherited).
+    #[serde(skip)]
+    pub span: Span,
+}
+
+impl AuthRule {
+    /// The same rule: spans aside.
+    pub fn same_as(&self, other: &AuthRule) -> bool {
+        self.required == other.required
+            && self.roles == other.roles
+            && self.claims == other.claims
+            && self.scope.len() == other.scope.len()
+            && self
+                .scope
+                .iter()
+                .zip(&other.scope)
+                .all(|(a, b)| a.field == b.field && a.claim == b.claim)
+    }
+}
+
+/// One entry of an `auth` scope: field `field` of rows and bodies equals claim `claim`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuthScope {
+    pub field: String,
+    pub claim: String,
+    /// The entry's key (the field name) in the attribute.
+    #[serde(skip)]
+    pub span: Span,
+}
+
+impl AuthScope {
+    /// Claims whose value is a uuid (`u-id`: the user, `a-id`: the agency); every
+    /// other claim is read as a string.
+    pub const UUID_CLAIMS: &'static [&'static str] = &["u-id", "a-id"];
+
+    /// Whether the claim's value is a uuid.
+    pub fn claim_is_uuid(&self) -> bool {
+        Self::UUID_CLAIMS.contains(&self.claim.as_str())
+    }
+}
+
+fn scope_as_map<S: serde::Serializer>(scope: &[AuthScope], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(scope.len()))?;
+    for entry in scope {
+        map.serialize_entry(&entry.field, &entry.claim)?;
+    }
+    map.end()
 }
 
 // ---------------------------------------------------------------------------

@@ -25,6 +25,7 @@
 mod attrs;
 pub mod config;
 pub mod diag;
+pub mod http;
 pub mod ir;
 pub mod json;
 mod load;
@@ -38,6 +39,7 @@ mod templates;
 pub mod types;
 mod validate;
 mod values;
+pub mod wire;
 
 pub use diag::{Diagnostic, Diagnostics, Severity};
 pub use ir::Spec;

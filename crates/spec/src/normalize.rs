@@ -394,6 +394,7 @@ impl Builder<'_, '_> {
         for (model, raw_model) in service.models.iter_mut().zip(&raw.models) {
             model.db = attrs::db(raw_model, model, self.diags);
         }
+        attrs::derive_scopes(&mut service, self.diags);
         attrs::derive_indexes(&mut service);
         attrs::table_events(&mut service, self.diags);
         service

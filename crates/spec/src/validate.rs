@@ -10,8 +10,8 @@ use std::collections::HashMap;
 
 use crate::diag::Diagnostic;
 use crate::ir::{
-    Field, Interface, Method, Model, Operation, ParameterLocation, Primitive, ResponseCode,
-    Service, TypeDef, TypeKind, TypeRef,
+    AuthScope, Field, Interface, Method, Model, Operation, ParameterLocation, Primitive, Resource,
+    ResponseCode, Service, TypeDef, TypeKind, TypeRef,
 };
 use crate::normalize::Scope;
 use crate::raw::{RawField, RawHeader, RawService, Str};
@@ -102,6 +102,13 @@ fn is_valid_header_name(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c))
+}
+
+/// What a scoped field belongs to: the rows (the resource's model) or a body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scoped {
+    Rows,
+    Body,
 }
 
 impl<'a> Validator<'a, '_> {
@@ -863,6 +870,7 @@ impl<'a> Validator<'a, '_> {
                 }
                 self.operation(op);
             }
+            self.auth_scopes(r);
             for raw_op in &raw_r.operations {
                 for p in &raw_op.parameters {
                     self.check_name(&p.name, "parameter");
@@ -872,6 +880,135 @@ impl<'a> Validator<'a, '_> {
                     self.headers(&resp.headers);
                 }
             }
+        }
+    }
+
+    /// The `auth` scopes of a resource's operations: each scoped field is a required
+    /// field of the resource's model, of a type its claim fits (`u-id`/`a-id` are
+    /// uuids: a `uuid` or `string` field; other claims are strings: a `string` field);
+    /// a body model with a field of that name must fit it too (the server sets that
+    /// field from the token). A scope inherited by several operations is checked once.
+    fn auth_scopes(&mut self, r: &Resource) {
+        let namespace = &self.service.namespace;
+        let model: Option<&'a Model> = match &r.type_ {
+            TypeRef::Named(t) => match self.lookup(t) {
+                Some(TypeDef::Model(m)) => Some(m),
+                _ => None,
+            },
+            _ => None,
+        };
+        let mut checked: Vec<Span> = Vec::new();
+        for op in &r.operations {
+            let Some(rule) = op.auth.as_ref().filter(|a| !a.scope.is_empty()) else {
+                continue;
+            };
+            let first_time = !checked.contains(&rule.span);
+            checked.push(rule.span);
+            let Some(model) = model else {
+                if first_time {
+                    self.push(
+                        Diagnostic::error(
+                            "spec/invalid-auth-scope",
+                            format!(
+                                "`{} {}` is scoped by `{}`, but its resource type `{}` is not a model",
+                                op.method,
+                                op.path,
+                                rule.scope[0].field,
+                                r.type_.display_in(namespace)
+                            ),
+                        )
+                        .at(rule.span)
+                        .label(op.span, "scoped operation")
+                        .hint("scope operations of model resources, or override `auth` on this operation without `scope`"),
+                    );
+                }
+                continue;
+            };
+            for entry in &rule.scope {
+                if first_time {
+                    self.scope_field(entry, model, Scoped::Rows, op);
+                }
+                if let Some(body) = &op.body
+                    && let TypeRef::Named(t) = &body.type_
+                    && let Some(TypeDef::Model(body_model)) = self.lookup(t)
+                    && !std::ptr::eq(body_model, model)
+                    && body_model.field(&entry.field).is_some()
+                {
+                    self.scope_field(entry, body_model, Scoped::Body, op);
+                }
+            }
+        }
+    }
+
+    /// One scoped field of `model` (the resource's, or a body's that has it).
+    fn scope_field(&mut self, entry: &AuthScope, model: &Model, scoped: Scoped, op: &Operation) {
+        let role = match scoped {
+            Scoped::Rows => "the resource of",
+            Scoped::Body => "the body of",
+        };
+        let what = format!(
+            "model `{}` ({role} `{} {}`)",
+            model.name, op.method, op.path
+        );
+        let Some(f) = model.field(&entry.field) else {
+            let names = model.fields.iter().map(|f| f.name.as_str());
+            let d = Diagnostic::error(
+                "spec/invalid-auth-scope",
+                format!(
+                    "the `auth` scope names field `{}`, which {what} does not have",
+                    entry.field
+                ),
+            )
+            .at(entry.span)
+            .label(op.span, "scoped operation");
+            self.push(match crate::suggest::closest(&entry.field, names) {
+                Some(s) => d.hint(format!("did you mean `{s}`?")),
+                None => d.hint(format!(
+                    "add a required `{}` field to `{}`, or override `auth` on this operation",
+                    entry.field, model.name
+                )),
+            });
+            return;
+        };
+        let fits = match &f.type_ {
+            TypeRef::Primitive(Primitive::Uuid) => entry.claim_is_uuid(),
+            TypeRef::Primitive(Primitive::String) => true,
+            _ => false,
+        };
+        if !fits {
+            let claim_type = if entry.claim_is_uuid() {
+                "a uuid"
+            } else {
+                "a string"
+            };
+            self.push(
+                Diagnostic::error(
+                    "spec/invalid-auth-scope",
+                    format!(
+                        "field `{}` of {what} has type `{}`, but the scope sets it from claim `{}`, {claim_type}",
+                        f.name,
+                        f.type_.display_in(&self.service.namespace),
+                        entry.claim
+                    ),
+                )
+                .at(f.span)
+                .label(entry.span, "scoped here")
+                .hint(if entry.claim_is_uuid() {
+                    "scope by a `uuid` (or `string`) field"
+                } else {
+                    "claims other than `u-id` and `a-id` are strings: scope by a `string` field"
+                }),
+            );
+        } else if scoped == Scoped::Rows && !f.required {
+            self.push(
+                Diagnostic::error(
+                    "spec/invalid-auth-scope",
+                    format!("scoped field `{}` of {what} is optional", f.name),
+                )
+                .at(f.span)
+                .label(entry.span, "scoped here")
+                .hint("every row belongs to one tenant: make the field required"),
+            );
         }
     }
 

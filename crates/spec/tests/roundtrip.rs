@@ -7,14 +7,17 @@ use std::path::{Path, PathBuf};
 use blueprint_spec::config::Config;
 use blueprint_spec::{LoadOptions, load, load_with, show};
 
-/// The parts of a service an importer sees. Derived indexes come from resources,
-/// which an import does not bring, so they are left out.
+/// The parts of a service an importer sees. Derived indexes and table scopes come
+/// from resources, which an import does not bring, so they are left out.
 fn types_of(service: &serde_json::Value) -> serde_json::Value {
     let pick = |k: &str| service.get(k).cloned().unwrap_or_default();
     let mut models = pick("models");
     for m in models.as_array_mut().into_iter().flatten() {
         if let Some(indexes) = m.pointer_mut("/db/indexes").and_then(|i| i.as_array_mut()) {
             indexes.retain(|i| i["derived"] != serde_json::Value::Bool(true));
+        }
+        if let Some(db) = m.pointer_mut("/db").and_then(|d| d.as_object_mut()) {
+            db.remove("scope");
         }
     }
     serde_json::json!({

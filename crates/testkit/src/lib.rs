@@ -6,7 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod browser;
 pub mod nats;
+pub mod npm;
 pub mod postgres;
 pub mod python;
 
@@ -23,6 +25,17 @@ pub fn workspace_root() -> PathBuf {
         .nth(2)
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The environment variable naming the folder `.ci/run` installs the independent
+/// judges into (npm packages in `node_modules/`).
+pub const JUDGES_ENV: &str = "BLUEPRINT_JUDGES";
+
+/// Where the judges are: `BLUEPRINT_JUDGES`, else `<workspace>/target/judges`.
+pub fn judges_dir() -> PathBuf {
+    std::env::var_os(JUDGES_ENV)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/judges"))
 }
 
 /// Whether this runs under CI, where a skipped check is a failure.

@@ -3,23 +3,22 @@
 //! [`TestNats::start`] uses the server named by `BLUEPRINT_TEST_NATS_URL` when set,
 //! and otherwise starts `nats-server -js` (Debian's package, or `BLUEPRINT_NATS_SERVER`
 //! naming the binary) on a free loopback port, its JetStream store in a temporary
-//! folder; the server is killed and the folder removed on drop. A missing binary
+//! folder (the launcher is `blueprint-natsserver`, shared with `dev up --nats`);
+//! the server is killed and the folder removed on drop. A missing binary
 //! skips locally (`start` answers `None` with a note) and fails under `CI=true`.
 //!
 //! Fault tests [`TestNats::kill`] the server (SIGKILL) and [`TestNats::restart`] it
 //! on the same port and store.
 
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Child;
+
+pub use blueprint_natsserver::BIN_ENV;
+use blueprint_natsserver::Server;
 
 use crate::in_ci;
 
 /// The environment variable naming an already running server to use.
 pub const URL_ENV: &str = "BLUEPRINT_TEST_NATS_URL";
-/// The environment variable naming the `nats-server` binary.
-pub const BIN_ENV: &str = "BLUEPRINT_NATS_SERVER";
 
 #[derive(Debug)]
 pub struct TestNats {
@@ -29,11 +28,10 @@ pub struct TestNats {
 
 #[derive(Debug)]
 struct LocalServer {
-    binary: PathBuf,
-    port: u16,
+    server: Server,
     child: Option<Child>,
     // Removed after the server is killed (fields drop after `Drop::drop`).
-    dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
 }
 
 impl TestNats {
@@ -46,7 +44,7 @@ impl TestNats {
         if let Ok(url) = std::env::var(URL_ENV) {
             return Some(TestNats { url, local: None });
         }
-        let Some(binary) = find_binary() else {
+        let Some(binary) = blueprint_natsserver::find_binary() else {
             assert!(
                 !in_ci(),
                 "nats-server is not installed (apt-get install nats-server, or set {BIN_ENV} or {URL_ENV}); CI must have it"
@@ -58,24 +56,23 @@ impl TestNats {
             .prefix("blueprint-nats-")
             .tempdir()
             .unwrap_or_else(|e| panic!("cannot create a temporary folder: {e}"));
-        let mut server = LocalServer {
-            binary,
-            port: 0,
-            child: None,
-            dir,
-        };
         // The port is free when probed; another process may take it first: retry.
         let mut last = String::new();
         for _ in 0..3 {
-            server.port = free_port();
-            match server.spawn() {
-                Ok(()) => {
+            let port = blueprint_natsserver::free_port().unwrap_or_else(|e| panic!("{e}"));
+            let server = Server::new(&binary, dir.path(), port);
+            match server.start() {
+                Ok(child) => {
                     return Some(TestNats {
-                        url: format!("nats://127.0.0.1:{}", server.port),
-                        local: Some(server),
+                        url: server.url(),
+                        local: Some(LocalServer {
+                            server,
+                            child: Some(child),
+                            _dir: dir,
+                        }),
                     });
                 }
-                Err(e) => last = e,
+                Err(e) => last = e.to_string(),
             }
         }
         panic!("nats-server did not start: {last}");
@@ -98,49 +95,17 @@ impl TestNats {
     /// # Panics
     /// When it does not start.
     pub fn restart(&mut self) {
-        if let Some(server) = &mut self.local {
-            server.kill();
-            if let Err(e) = server.spawn() {
-                panic!("nats-server did not restart: {e}");
+        if let Some(local) = &mut self.local {
+            local.kill();
+            match local.server.start() {
+                Ok(child) => local.child = Some(child),
+                Err(e) => panic!("nats-server did not restart: {e}"),
             }
         }
     }
 }
 
 impl LocalServer {
-    fn spawn(&mut self) -> Result<(), String> {
-        let log = self.dir.path().join("server.log");
-        let child = Command::new(&self.binary)
-            .arg("-js")
-            .args(["-a", "127.0.0.1", "-p", &self.port.to_string()])
-            .arg("-sd")
-            .arg(self.dir.path().join("jetstream"))
-            .arg("-l")
-            .arg(&log)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("cannot run {}: {e}", self.binary.display()))?;
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Some(child) = &mut self.child {
-                if let Ok(Some(status)) = child.try_wait() {
-                    self.child = None;
-                    return Err(format!("exited with {status}: {}", read_log(&log)));
-                }
-            }
-            // Accepting clients; JetStream is up before the client port opens.
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        self.kill();
-        Err(format!("not listening after 10s: {}", read_log(&log)))
-    }
-
     fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -153,32 +118,4 @@ impl Drop for LocalServer {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-fn find_binary() -> Option<PathBuf> {
-    if let Some(bin) = std::env::var_os(BIN_ENV) {
-        return Some(PathBuf::from(bin));
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/usr/bin", "/usr/local/bin"].map(PathBuf::from))
-        .map(|dir| dir.join("nats-server"))
-        .find(|p| is_executable(p))
-}
-
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    path.metadata()
-        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("no free loopback port: {e}"))
-}
-
-fn read_log(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|_| "(no log)".into())
 }

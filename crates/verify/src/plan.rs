@@ -3,13 +3,15 @@
 //!
 //! Valid values come from `blueprint_mock::synth` (defaults, examples, bounds, enum
 //! values, union encodings); validity is judged by the same rules the mock and
-//! generated servers apply (`blueprint_mock::validate`).
+//! generated servers apply (the runtime's validator, which `blueprint_mock::validate`
+//! drives from the spec): besides wrong types and bounds, a blank required string,
+//! a `sort` naming no sortable field, a single-valued parameter given twice.
 
 use blueprint_mock::synth::Synth;
-use blueprint_spec::Spec;
 use blueprint_spec::ir::{
     Bound, Operation, Parameter, ParameterLocation, Primitive, TypeDef, TypeRef,
 };
+use blueprint_spec::{Spec, http};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -21,6 +23,9 @@ pub enum Expect {
     Accepted,
     /// An invalid request: a 4xx, never 2xx or 5xx.
     Rejected,
+    /// The valid request without the caller's token, to an operation whose `auth`
+    /// requires one: a 401 before anything else.
+    Unauthenticated,
 }
 
 /// A request body.
@@ -54,6 +59,13 @@ pub fn probes(spec: &Spec, op: &Operation) -> Vec<Probe> {
     let synth = Synth::new(spec);
     let valid = valid(spec, op, &synth);
     let mut out = vec![valid.clone()];
+    if op.auth.as_ref().is_some_and(|a| a.required) {
+        out.push(Probe {
+            expect: Expect::Unauthenticated,
+            label: "no bearer token".to_string(),
+            ..valid.clone()
+        });
+    }
     let invalid = |label: String| Probe {
         expect: Expect::Rejected,
         label,
@@ -146,6 +158,35 @@ pub fn probes(spec: &Spec, op: &Operation) -> Vec<Probe> {
         out.push(Probe {
             query: query_with(p, UNKNOWN_ENUM_VALUE.to_string()),
             ..invalid(format!("unknown enum value for query.{}", p.name))
+        });
+    }
+    // A list operation over a table sorts only by what the table can sort by.
+    let resource = spec
+        .service
+        .operations()
+        .find(|(_, o)| std::ptr::eq(*o, op))
+        .map(|(r, _)| r);
+    let sortable = resource.and_then(|r| http::sortable(spec, r, op));
+    if let (Some(p), Some(_)) = (
+        query.iter().find(|p| p.name == http::SORT_PARAMETER),
+        sortable,
+    ) {
+        out.push(Probe {
+            query: query_with(p, UNKNOWN_ENUM_VALUE.to_string()),
+            ..invalid(format!("query.{} naming no sortable field", p.name))
+        });
+    }
+    // A parameter that is not a list is given once.
+    if let Some((name, text)) = valid.query.iter().find(|(name, _)| {
+        query
+            .iter()
+            .any(|p| p.name == *name && !matches!(p.type_, TypeRef::List(_)))
+    }) {
+        let mut repeated = valid.query.clone();
+        repeated.push((name.clone(), text.clone()));
+        out.push(Probe {
+            query: repeated,
+            ..invalid(format!("query.{name} given twice"))
         });
     }
 
@@ -254,6 +295,8 @@ struct BodyField<'a> {
     name: &'a str,
     type_: &'a TypeRef,
     required: bool,
+    /// A required string: not blank.
+    forbids_blank: bool,
     maximum: Option<&'a Bound>,
 }
 
@@ -268,7 +311,8 @@ fn body_fields<'a>(spec: &'a Spec, op: &'a Operation) -> Option<Vec<BodyField<'a
                     .map(|f| BodyField {
                         name: &f.name,
                         type_: &f.type_,
-                        required: f.required && f.default.is_none(),
+                        required: f.must_be_sent(),
+                        forbids_blank: f.forbids_blank(),
                         maximum: f.maximum.as_ref(),
                     })
                     .collect(),
@@ -280,6 +324,7 @@ fn body_fields<'a>(spec: &'a Spec, op: &'a Operation) -> Option<Vec<BodyField<'a
                     name: &p.name,
                     type_: &p.type_,
                     required: is_required(p),
+                    forbids_blank: false,
                     maximum: p.maximum.as_ref(),
                 })
                 .collect(),
@@ -334,6 +379,12 @@ fn body_mutations(
         out.push((
             format!("unknown enum value for body.{}", f.name),
             with(f.name, Value::String(UNKNOWN_ENUM_VALUE.to_string())),
+        ));
+    }
+    if let Some(f) = fields.iter().filter(present).find(|f| f.forbids_blank) {
+        out.push((
+            format!("blank required string body.{}", f.name),
+            with(f.name, Value::String(" ".to_string())),
         ));
     }
     out

@@ -236,7 +236,11 @@ impl Sender {
                 request = request.header(name.as_str(), value.as_str());
             }
         }
-        request = request.headers(self.headers.clone());
+        let mut headers = self.headers.clone();
+        if probe.expect == Expect::Unauthenticated {
+            headers.remove(reqwest::header::AUTHORIZATION);
+        }
+        request = request.headers(headers);
         request = match &probe.body {
             Some(Payload::Json(value)) => request.json(value),
             Some(Payload::Raw(text)) => request

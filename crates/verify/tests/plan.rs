@@ -60,3 +60,10 @@ fn header_and_query_parameters_plan() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/specs/header-param.json");
     insta::assert_snapshot!(render(&path));
 }
+
+/// Operations whose `auth` requires a token also get a request without it (401).
+#[test]
+fn auth_plan() {
+    let path = blueprint_testkit::workspace_root().join("crates/codegen/tests/db/auth.json");
+    insta::assert_snapshot!(render(&path));
+}

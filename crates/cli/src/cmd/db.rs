@@ -103,7 +103,18 @@ pub(crate) struct Resolved {
     dev_dir: PathBuf,
 }
 
-pub(crate) fn resolve(target: &Target) -> Result<Resolved> {
+/// The database of `service` as `dev db` finds it (for other commands reading a
+/// service's database, `dev stream failures` and `replay`).
+pub(crate) fn database_url(url: Option<String>, service: Option<String>) -> Result<String> {
+    let target = Target {
+        url,
+        service,
+        migrations: None,
+    };
+    Ok(resolve(&target)?.url)
+}
+
+fn resolve(target: &Target) -> Result<Resolved> {
     let workspace = Workspace::discover()?;
     let section: DbSection = workspace.config.section("db")?;
     let dev_dir = workspace.dev_dir();
@@ -258,7 +269,7 @@ fn dialect_dir(r: &Resolved, dialect: Dialect) -> PathBuf {
 
 /// SQLite: the file is created on connect. PostgreSQL: `CREATE DATABASE` through
 /// the server's `postgres` database.
-async fn create(url: &str) -> Result<()> {
+pub(crate) async fn create(url: &str) -> Result<()> {
     if url.starts_with("sqlite:") {
         connect(url).await?.close().await;
         return Ok(());
@@ -293,7 +304,7 @@ async fn up(postgres: bool, target: &Target) -> Result<ExitCode> {
     std::fs::create_dir_all(&r.dev_dir)
         .with_context(|| format!("cannot create {}", r.dev_dir.display()))?;
     if postgres {
-        let port = local_postgres_start(&r.dev_dir)?;
+        let (port, _) = local_postgres_start(&r.dev_dir)?;
         r.url = format!("postgres://postgres@127.0.0.1:{port}/{}", r.service);
         let url_file = r.dev_dir.join(URL_FILE);
         std::fs::write(&url_file, format!("{}\n", r.url))
@@ -310,8 +321,9 @@ async fn up(postgres: bool, target: &Target) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Initialise (first time) and start `.dev/postgres` on its recorded port; the port.
-fn local_postgres_start(dev_dir: &Path) -> Result<u16> {
+/// Initialise (first time) and start `.dev/postgres` on its recorded port: the
+/// port, and whether this call started it (it may already run).
+pub(crate) fn local_postgres_start(dev_dir: &Path) -> Result<(u16, bool)> {
     let cluster = Cluster::new(std::fs::canonicalize(dev_dir)?.join(PG_DIR))?;
     let port_file = cluster.dir().join("port");
     if !cluster.is_initialized() {
@@ -326,14 +338,20 @@ fn local_postgres_start(dev_dir: &Path) -> Result<u16> {
         .parse()
         .context("corrupt .dev/postgres/port")?;
     if cluster.is_running() {
-        return Ok(port);
+        return Ok((port, false));
     }
     cluster.start(port, Durability::Durable.settings())?;
     eprintln!(
         "PostgreSQL started in {} on port {port}",
         cluster.dir().display()
     );
-    Ok(port)
+    Ok((port, true))
+}
+
+/// Stop `.dev/postgres` (fast shutdown: open transactions are rolled back).
+pub(crate) fn local_postgres_stop(dev_dir: &Path) -> Result<()> {
+    Cluster::new(std::fs::canonicalize(dev_dir.join(PG_DIR))?)?.stop(StopMode::Fast)?;
+    Ok(())
 }
 
 fn down(dev_dir: &Path) -> Result<ExitCode> {
@@ -342,7 +360,7 @@ fn down(dev_dir: &Path) -> Result<ExitCode> {
         eprintln!("no local PostgreSQL in {}", pg_dir.display());
         return Ok(ExitCode::SUCCESS);
     }
-    Cluster::new(std::fs::canonicalize(&pg_dir)?)?.stop(StopMode::Fast)?;
+    local_postgres_stop(dev_dir)?;
     let _ = std::fs::remove_file(dev_dir.join(URL_FILE));
     eprintln!("PostgreSQL stopped");
     Ok(ExitCode::SUCCESS)

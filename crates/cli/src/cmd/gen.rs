@@ -55,7 +55,7 @@ pub struct GenArgs {
     /// Write a complete Cargo package with this name (with --spec).
     #[arg(long = "crate", requires = "spec")]
     pub crate_name: Option<String>,
-    /// Generators to run, comma-separated (models, server, client, mock, openapi,
+    /// Generators to run, comma-separated (models, server, client, mock, openapi, asyncapi,
     /// sql-postgres, sql-sqlite, dao). Default: models, server, client, mock, and
     /// dao, sql-postgres, sql-sqlite when the spec has `db` models.
     #[arg(long, value_delimiter = ',')]

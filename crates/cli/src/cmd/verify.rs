@@ -10,8 +10,9 @@ use blueprint_verify::{Options, verify};
 
 use crate::report::{self, Format};
 
-/// The environment variable holding a bearer token for the service.
-pub const TOKEN_ENV: &str = "BLUEPRINT_VERIFY_TOKEN";
+/// The environment variable holding a bearer token for the service (`dev token`
+/// prints one: `export BLUEPRINT_TOKEN=$(dev token --user .. --agency ..)`).
+pub const TOKEN_ENV: &str = "BLUEPRINT_TOKEN";
 
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
@@ -20,10 +21,13 @@ pub struct VerifyArgs {
     /// Where the service runs (http only).
     #[arg(long, value_name = "URL")]
     pub url: String,
-    /// A header sent with every request, `Name: value` (repeatable). Without an
-    /// `Authorization` header, `BLUEPRINT_VERIFY_TOKEN` is sent as a bearer token.
+    /// A header sent with every request, `Name: value` (repeatable).
     #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
+    /// A JWT sent as `Authorization: Bearer <token>` (unless a `--header` sets
+    /// `Authorization`); `dev token` mints one.
+    #[arg(long, env = TOKEN_ENV, hide_env_values = true, value_name = "JWT")]
+    pub token: Option<String>,
     /// Seconds to wait for each answer.
     #[arg(long, default_value_t = 10)]
     pub timeout: u64,
@@ -70,12 +74,11 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         .headers
         .iter()
         .any(|(name, _)| name.eq_ignore_ascii_case("authorization"));
-    if !has_auth {
-        if let Ok(token) = std::env::var(TOKEN_ENV) {
-            options
-                .headers
-                .push(("Authorization".to_string(), format!("Bearer {token}")));
-        }
+    if !has_auth && let Some(token) = &args.token {
+        options.headers.push((
+            "Authorization".to_string(),
+            format!("Bearer {}", token.trim()),
+        ));
     }
 
     let runtime = tokio::runtime::Builder::new_current_thread()

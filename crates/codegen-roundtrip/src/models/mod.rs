@@ -4,6 +4,7 @@
 //! Types of `io.blueprint.roundtrip.v0`.
 
 use ::blueprint::serde::{Deserialize, Serialize};
+use ::blueprint::validate::NonBlank;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Color {
@@ -167,7 +168,7 @@ impl ::blueprint::Validate for Sample {
                 ::blueprint::serde_json::Map<String, ::blueprint::serde_json::Value>,
             >(obj, "object", true);
         v.field::<::blueprint::serde_json::Value>(obj, "json", true);
-        v.bounded_field::<String>(obj, "string", true, Some(1f64), Some(20f64));
+        v.bounded_field::<NonBlank>(obj, "string", true, Some(1f64), Some(20f64));
         v.field::<::blueprint::uuid::Uuid>(obj, "uuid", true);
         v.field::<Vec<String>>(obj, "strings", true);
         v.field::<::std::collections::BTreeMap<String, i64>>(obj, "longs", true);
@@ -176,7 +177,7 @@ impl ::blueprint::Validate for Sample {
         v.field::<::blueprint::chrono::NaiveDate>(obj, "maybe_date", false);
         v.field::<i64>(obj, "count", false);
         v.field::<Color>(obj, "mood", false);
-        v.field::<String>(obj, "greeting", false);
+        v.field::<NonBlank>(obj, "greeting", false);
         v.field::<::blueprint::Decimal>(obj, "ratio", false);
         v.field::<Vec<bool>>(obj, "flags", false);
         v.field::<String>(obj, "type", false);
@@ -193,7 +194,7 @@ impl ::blueprint::Validate for Sample {
         v.check_field("long", &self.long, true, None, None);
         v.check_field("object", &self.object, true, None, None);
         v.check_field("json", &self.json, true, None, None);
-        v.check_field("string", &self.string, true, Some(1f64), Some(20f64));
+        v.check_field("string", &NonBlank(&self.string), true, Some(1f64), Some(20f64));
         v.check_field("uuid", &self.uuid, true, None, None);
         v.check_field("strings", &self.strings, true, None, None);
         v.check_field("longs", &self.longs, true, None, None);
@@ -202,7 +203,7 @@ impl ::blueprint::Validate for Sample {
         v.check_field("maybe_date", &self.maybe_date, false, None, None);
         v.check_default_field("count", &self.count, None, None);
         v.check_default_field("mood", &self.mood, None, None);
-        v.check_default_field("greeting", &self.greeting, None, None);
+        v.check_default_field("greeting", &NonBlank(&self.greeting), None, None);
         v.check_default_field("ratio", &self.ratio, None, None);
         v.check_default_field("flags", &self.flags, None, None);
         v.check_field("type", &self.r#type, false, None, None);
@@ -302,10 +303,10 @@ pub struct Guest {
 impl ::blueprint::Validate for Guest {
     fn validate(value: &::blueprint::serde_json::Value, v: &mut ::blueprint::Validator) {
         let Some(obj) = v.object(value) else { return };
-        v.field::<String>(obj, "session", true);
+        v.field::<NonBlank>(obj, "session", true);
     }
     fn check(&self, v: &mut ::blueprint::Validator) {
-        v.check_field("session", &self.session, true, None, None);
+        v.check_field("session", &NonBlank(&self.session), true, None, None);
     }
 }
 
@@ -348,13 +349,13 @@ pub struct Node {
 impl ::blueprint::Validate for Node {
     fn validate(value: &::blueprint::serde_json::Value, v: &mut ::blueprint::Validator) {
         let Some(obj) = v.object(value) else { return };
-        v.field::<String>(obj, "name", true);
+        v.field::<NonBlank>(obj, "name", true);
         v.field::<Vec<Node>>(obj, "children", false);
         v.field::<Node>(obj, "parent", false);
         v.field::<Shape>(obj, "shape", false);
     }
     fn check(&self, v: &mut ::blueprint::Validator) {
-        v.check_field("name", &self.name, true, None, None);
+        v.check_field("name", &NonBlank(&self.name), true, None, None);
         v.check_default_field("children", &self.children, None, None);
         v.check_field("parent", &self.parent, false, None, None);
         v.check_field("shape", &self.shape, false, None, None);
@@ -381,12 +382,12 @@ pub struct Problem {
 impl ::blueprint::Validate for Problem {
     fn validate(value: &::blueprint::serde_json::Value, v: &mut ::blueprint::Validator) {
         let Some(obj) = v.object(value) else { return };
-        v.field::<String>(obj, "code", true);
-        v.field::<String>(obj, "message", true);
+        v.field::<NonBlank>(obj, "code", true);
+        v.field::<NonBlank>(obj, "message", true);
     }
     fn check(&self, v: &mut ::blueprint::Validator) {
-        v.check_field("code", &self.code, true, None, None);
-        v.check_field("message", &self.message, true, None, None);
+        v.check_field("code", &NonBlank(&self.code), true, None, None);
+        v.check_field("message", &NonBlank(&self.message), true, None, None);
     }
 }
 

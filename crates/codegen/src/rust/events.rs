@@ -18,10 +18,11 @@ use std::path::Path;
 use blueprint_spec::ir::{
     DbTable, Field, Model, NamedType, Primitive, TableEvents, TypeKind, TypeRef, Union,
 };
+use blueprint_spec::wire::MemberForm;
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
-use super::models::{MemberForm, Presence, default_expr, field_idents, presence, union_variants};
+use super::models::{Presence, default_expr, field_idents, presence, union_variants};
 use super::naming;
 use super::{Ctx, Place, ident};
 use crate::sql::{self, postgres, sqlite};

@@ -8,6 +8,7 @@ use std::path::Path;
 use blueprint_spec::ir::{
     Enum, Field, NamedType, Primitive, Service, TypeKind, TypeRef, Union, UnionType,
 };
+use blueprint_spec::wire::{self, MemberForm};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
@@ -53,6 +54,16 @@ fn service_types(ctx: &Ctx<'_>, service: &Service) -> TokenStream {
     if !service.models.is_empty() || !service.interfaces.is_empty() {
         out.extend(quote!(
             use ::blueprint::serde::{Deserialize, Serialize};
+        ));
+    }
+    let fields = service
+        .models
+        .iter()
+        .flat_map(|m| &m.fields)
+        .chain(service.interfaces.iter().flat_map(|i| &i.fields));
+    if fields.into_iter().any(Field::forbids_blank) {
+        out.extend(quote!(
+            use ::blueprint::validate::NonBlank;
         ));
     }
     for e in &service.enums {
@@ -191,7 +202,12 @@ fn struct_type(
             #serde_attr
             pub #fid: #full_ty,
         });
-        let check_ty = ctx.rust_type(&f.type_, place);
+        // A required string may not be blank (the rule its column's CHECK has too).
+        let (check_ty, checked) = if f.forbids_blank() {
+            (quote!(NonBlank), quote!(&NonBlank(&self.#fid)))
+        } else {
+            (ctx.rust_type(&f.type_, place), quote!(&self.#fid))
+        };
         let (min, max) = (bound(f.minimum.as_ref()), bound(f.maximum.as_ref()));
         checks.push(if f.minimum.is_none() && f.maximum.is_none() {
             quote!(v.field::<#check_ty>(obj, #wire, #required);)
@@ -199,9 +215,9 @@ fn struct_type(
             quote!(v.bounded_field::<#check_ty>(obj, #wire, #required, #min, #max);)
         });
         typed_checks.push(if defaulted {
-            quote!(v.check_default_field(#wire, &self.#fid, #min, #max);)
+            quote!(v.check_default_field(#wire, #checked, #min, #max);)
         } else {
-            quote!(v.check_field(#wire, &self.#fid, #required, #min, #max);)
+            quote!(v.check_field(#wire, #checked, #required, #min, #max);)
         });
     }
     let check_param = if typed_checks.is_empty() {
@@ -454,17 +470,6 @@ fn enum_type(ctx: &Ctx<'_>, service: &Service, e: &Enum) -> TokenStream {
     }
 }
 
-/// How a union member is encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum MemberForm {
-    /// A JSON object: flattened (discriminator) or wrapped as is.
-    Object,
-    /// A primitive or enum: under `value`.
-    Value,
-    /// A union with the same discriminator: its own encoding, its members' tags.
-    Nested,
-}
-
 /// One union variant as generated.
 pub(crate) struct Variant<'a> {
     pub member: &'a UnionType,
@@ -493,6 +498,7 @@ pub(crate) fn union_variants<'a>(
         other => naming::camel(&other.display_in("")),
     };
     let bases: Vec<String> = u.types.iter().map(base_name).collect();
+    let wire = wire::members(ctx.spec, u, &service.namespace);
     let variants = u
         .types
         .iter()
@@ -505,20 +511,9 @@ pub(crate) fn union_variants<'a>(
             } else {
                 bases[i].clone()
             };
-            let nested = match (&m.type_, &u.discriminator) {
-                (TypeRef::Named(n), Some(d)) if n.kind == TypeKind::Union => ctx
-                    .spec
-                    .resolve_union(n)
-                    .filter(|inner| inner.discriminator.as_deref() == Some(d.as_str())),
-                _ => None,
-            };
-            let (form, tags) = match nested {
-                Some(inner) => (MemberForm::Nested, nested_tags(ctx, inner, &n_ns(&m.type_))),
-                None if ctx.is_object_type(&m.type_) => {
-                    (MemberForm::Object, vec![m.wire_value(&service.namespace)])
-                }
-                None => (MemberForm::Value, vec![m.wire_value(&service.namespace)]),
-            };
+            // How the member is written and which tags select it: `blueprint_spec::wire`.
+            let form = wire[i].form;
+            let tags = wire[i].tags.clone();
             Variant {
                 member: m,
                 ident: scope.claim(base),
@@ -532,29 +527,6 @@ pub(crate) fn union_variants<'a>(
         variants,
         undefined,
     }
-}
-
-fn n_ns(t: &TypeRef) -> String {
-    t.named().map(|n| n.namespace.clone()).unwrap_or_default()
-}
-
-/// The tags of a union nested under a parent with the same discriminator.
-fn nested_tags(ctx: &Ctx<'_>, u: &Union, ns: &str) -> Vec<String> {
-    let mut tags = Vec::new();
-    for m in &u.types {
-        let inner = match (&m.type_, &u.discriminator) {
-            (TypeRef::Named(n), Some(d)) if n.kind == TypeKind::Union => ctx
-                .spec
-                .resolve_union(n)
-                .filter(|i| i.discriminator.as_deref() == Some(d.as_str()) && !std::ptr::eq(*i, u)),
-            _ => None,
-        };
-        match inner {
-            Some(i) => tags.extend(nested_tags(ctx, i, &n_ns(&m.type_))),
-            None => tags.push(m.wire_value(ns)),
-        }
-    }
-    tags
 }
 
 fn union_type(ctx: &Ctx<'_>, service: &Service, u: &Union) -> TokenStream {

@@ -45,6 +45,7 @@ const RESERVED_TYPES: &[&str] = &[
     "Self",
     "Serialize",
     "Deserialize",
+    "NonBlank",
     "Default",
     "From",
     // `fn deserialize<D: Deserializer>`, `fn serialize<S: Serializer>`.

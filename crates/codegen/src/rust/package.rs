@@ -54,6 +54,7 @@ pub(crate) fn root_module(
     let name = &service.name;
     let version = &service.version;
     let hash = &ctx.spec_hash;
+    let own_routes = blueprint_spec::http::own_builtin_routes(service);
     let doc = format!(
         " Generated code for the `{name}` service ({}, version {version}).",
         service.namespace
@@ -73,6 +74,7 @@ pub(crate) fn root_module(
                 version: #version,
                 spec_hash: #hash,
                 git_commit: option_env!("GIT_COMMIT"),
+                own_routes: &[#(#own_routes),*],
             };
 
             #embedded
@@ -149,6 +151,7 @@ pub(crate) struct Features {
     pub db: bool,
     pub stream: bool,
     pub publish: bool,
+    pub consumer: bool,
 }
 
 pub(crate) fn manifest(
@@ -164,12 +167,22 @@ pub(crate) fn manifest(
         RuntimeDependency::Version(v) => format!("version = {}", toml_str(v)),
     };
     let f = runtime_features;
+    // Routers check tokens, and scoped DAOs build their scope from the claims.
+    let uses_auth = ctx
+        .spec
+        .service
+        .resources
+        .iter()
+        .flat_map(|r| &r.operations)
+        .any(|o| o.auth.as_ref().is_some_and(|a| a.required));
     let features: Vec<String> = [
         (f.server, "server"),
         (f.client, "client"),
         (f.db, "db"),
-        (f.stream && !f.publish, "stream"),
+        (uses_auth && (f.server || f.db), "auth"),
+        (f.stream && !f.publish && !f.consumer, "stream"),
         (f.publish, "publish"),
+        (f.consumer, "consumer"),
     ]
     .into_iter()
     .filter(|(on, _)| *on)

@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use blueprint_spec::ir::{Method, ParameterLocation, Primitive, ResponseCode, TypeRef};
+use blueprint_spec::http::{AnswerFields, Code, ErrorAnswer, SORT_PARAMETER};
+use blueprint_spec::ir::{Method, ParameterLocation, Primitive, ResponseCode, TypeDef, TypeRef};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
@@ -18,35 +19,6 @@ pub(crate) fn trait_name(ctx: &Ctx<'_>) -> proc_macro2::Ident {
     format_ident!("{}Service", naming::camel(&ctx.spec.service.name))
 }
 
-/// The route of a path in axum syntax, and its shape (params as `{}`) to group by.
-fn route(path: &str) -> (String, String) {
-    let mut route = String::new();
-    let mut shape = String::new();
-    for seg in path.split('/').filter(|s| !s.is_empty()) {
-        route.push('/');
-        shape.push('/');
-        match seg.strip_prefix(':') {
-            Some(name) => {
-                route.push_str(&format!("{{{name}}}"));
-                shape.push_str("{}");
-            }
-            None => {
-                let escaped = seg.replace('{', "{{").replace('}', "}}");
-                route.push_str(&escaped);
-                shape.push_str(&escaped);
-            }
-        }
-    }
-    if route.is_empty() {
-        route.push('/');
-        shape.push('/');
-    }
-    (route, shape)
-}
-
-/// Paths every service serves itself (the runtime's standard routes).
-const RUNTIME_PATHS: [&str; 2] = ["/_internal_/healthcheck", "/_internal_/version"];
-
 /// One axum route: its path, and each method with the index of its operation.
 pub(crate) type Route = (String, Vec<(Method, usize)>);
 
@@ -58,44 +30,43 @@ pub(crate) struct Served<'a> {
     pub routes: Vec<Route>,
 }
 
-/// The operations the generated server routes. Left out: `GET` of the runtime's
-/// standard paths (a spec may declare the healthcheck; the runtime answers it), and
-/// a second operation with the method and shape of an earlier one (unreachable:
-/// the first matches; axum would reject the duplicate).
-///
-/// Routes are grouped by shape, so `/users/:id` and `/users/:guid` share one axum
-/// route (axum rejects two parameter names in one position); handlers read path
-/// parameters by position.
+/// The operations the generated server routes, on the routes
+/// [`blueprint_spec::http::routes`] decides (shared with `dev mock`): handlers
+/// read path parameters by position, so paths that differ only in parameter
+/// names share a route; an unreachable duplicate gets no handler.
 pub(crate) fn served<'a>(ctx: &Ctx<'a>) -> Served<'a> {
-    let mut ops = Vec::new();
-    // (route, shape)
-    let mut routes: Vec<(Route, String)> = Vec::new();
-    for op in operations(ctx) {
-        if op.op.method == Method::Get && RUNTIME_PATHS.contains(&op.op.path.as_str()) {
-            continue;
-        }
-        let (route_path, shape) = route(&op.op.path);
-        let index = match routes.iter().position(|(_, s)| *s == shape) {
-            Some(i) => i,
-            None => {
-                routes.push(((route_path, Vec::new()), shape));
-                routes.len() - 1
-            }
-        };
-        let methods = &mut routes[index].0.1;
-        if methods.iter().any(|(m, _)| *m == op.op.method) {
-            continue;
-        }
-        methods.push((op.op.method, ops.len()));
-        ops.push(op);
-    }
+    let routes = blueprint_spec::http::routes(&ctx.spec.service);
+    let mut kept: Vec<usize> = routes
+        .iter()
+        .flat_map(|r| r.methods.iter().map(|(_, i)| *i))
+        .collect();
+    kept.sort_unstable();
+    let ops: Vec<Op<'a>> = operations(ctx)
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| kept.binary_search(i).is_ok())
+        .map(|(_, op)| op)
+        .collect();
+    let position = |i: usize| kept.binary_search(&i).unwrap_or_default();
     Served {
         ops,
-        routes: routes.into_iter().map(|(route, _)| route).collect(),
+        routes: routes
+            .into_iter()
+            .map(|r| {
+                let methods = r.methods.iter().map(|(m, i)| (*m, position(*i))).collect();
+                (r.path, methods)
+            })
+            .collect(),
     }
 }
 
-pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, CodegenError> {
+/// The server module; with `dao`, the responses of operations that declare a
+/// 422 convert from the DAO's `DbError`.
+pub(crate) fn generate(
+    ctx: &Ctx<'_>,
+    path: &Path,
+    dao: bool,
+) -> Result<GeneratedFile, CodegenError> {
     let served = served(ctx);
     let ops = &served.ops;
     let trait_ident = trait_name(ctx);
@@ -114,16 +85,37 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
         .iter()
         .map(|op| handler_fn(ctx, op, &handler_ident(op), &trait_ident))
         .collect();
+    let db_errors: Vec<_> = if dao {
+        ops.iter().filter_map(|op| from_db_error(ctx, op)).collect()
+    } else {
+        Vec::new()
+    };
+    // The error-shape names the generated code uses, imported once.
+    let shapes: String = ops
+        .iter()
+        .filter_map(|op| reject_shape(ctx, op))
+        .chain(db_errors.iter().cloned())
+        .map(|tokens| tokens.to_string())
+        .collect();
     let responses: Vec<_> = ops.iter().map(|op| into_response(ctx, op)).collect();
+    // An operation needing a token runs its handler behind the auth layer, which
+    // answers 401/403 before any input is read.
+    let uses_auth = ops.iter().any(|op| auth_rule(op).is_some());
     let route_calls = served.routes.iter().filter_map(|(path, methods)| {
         let mut calls = methods.iter().map(|(m, i)| {
             let f = format_ident!("{}", m.as_str().to_ascii_lowercase());
-            (f, handler_ident(&ops[*i]))
+            let h = handler_ident(&ops[*i]);
+            let handler = match auth_rule(&ops[*i]) {
+                Some(rule) => quote!(#h::<S>.layer(RequireAuthLayer::new(auth.clone(), #rule))),
+                None => quote!(#h::<S>),
+            };
+            (f, handler)
         });
         let (f, h) = calls.next()?;
-        let rest = calls.map(|(f, h)| quote!(.#f(#h::<S>)));
-        Some(quote!(.route(#path, ::blueprint::axum::routing::#f(#h::<S>) #(#rest)*)))
+        let rest = calls.map(|(f, h)| quote!(.#f(#h)));
+        Some(quote!(.route(#path, ::blueprint::axum::routing::#f(#h) #(#rest)*)))
     });
+    let auth_local = uses_auth.then(|| quote!(let auth = config.auth.clone();));
     let service_doc = format!(
         " The `{}` service: implement this trait, serve it with [`router`].",
         ctx.spec.service.name
@@ -143,6 +135,27 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
     } else {
         quote!(Context, Inputs, ServerConfig)
     };
+    let uses_sort = ops.iter().any(|op| sortable(ctx, op).is_some());
+    let shape_names: Vec<_> = ["ErrorFields", "ErrorShape"]
+        .into_iter()
+        .filter(|name| shapes.contains(name))
+        .map(|name| format_ident!("{}", name))
+        .collect();
+    let shape_import = (!shape_names.is_empty()).then(|| {
+        quote!(
+            use ::blueprint::error::{#(#shape_names),*};
+        )
+    });
+    let sort_import = uses_sort.then(|| {
+        quote!(
+            use ::blueprint::param::Sort;
+        )
+    });
+    let db_import = (!db_errors.is_empty()).then(|| {
+        quote!(
+            use ::blueprint::db::{DbError, Refusal};
+        )
+    });
     let imports = if ops.is_empty() {
         quote! {
             use std::sync::Arc;
@@ -158,15 +171,25 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
             use ::blueprint::axum::Router;
             use ::blueprint::axum::extract::State;
             use ::blueprint::axum::response::{IntoResponse, Response};
+            #db_import
+            #shape_import
+            #sort_import
             use ::blueprint::server::{#server_items};
 
             use super::operations::*;
         }
     };
+    let auth_imports = uses_auth.then(|| {
+        quote! {
+            use ::blueprint::auth::{RequireAuthLayer, Rule};
+            use ::blueprint::axum::handler::Handler;
+        }
+    });
     let tokens = quote! {
         //! Server for the service: the trait to implement and the axum router.
 
         #imports
+        #auth_imports
 
         #[doc = #service_doc]
         #[doc = ""]
@@ -184,6 +207,7 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
         /// The axum router serving `service`: the spec's operations, the healthcheck
         /// and version routes, JSON 404/405/413 answers.
         pub fn router_with_config<S: #trait_ident>(service: S, config: &ServerConfig) -> Router {
+            #auth_local
             let routes = Router::new()
                 #(#route_calls)*
                 .with_state(Arc::new(service));
@@ -193,6 +217,8 @@ pub(crate) fn generate(ctx: &Ctx<'_>, path: &Path) -> Result<GeneratedFile, Code
         #(#handlers)*
 
         #(#responses)*
+
+        #(#db_errors)*
     };
     ctx.file(path, tokens)
 }
@@ -227,6 +253,7 @@ fn handler_fn(
     let mut lets = Vec::new();
     let mut names = Vec::new();
     let mut inits = Vec::new();
+    let sortable = sortable(ctx, op);
     let path_index: BTreeMap<&str, usize> = op
         .op
         .path_params()
@@ -238,7 +265,7 @@ fn handler_fn(
         let name = &p.p.name;
         let item = ctx.rust_type(p.item, Place::Sibling);
         let (min, max) = (bound(p.p.minimum.as_ref()), bound(p.p.maximum.as_ref()));
-        let required = p.p.required;
+        let required = p.p.must_be_sent();
         let default = p.p.default.as_ref().map(|d| {
             let expr = super::models::default_expr(ctx, p.item, d, Place::Sibling);
             // Literals and enum variants are cheap; strings and decimals allocate or compute.
@@ -263,14 +290,30 @@ fn handler_fn(
             }
             (ParameterLocation::Form, shape) => match (shape, &default) {
                 (ParamShape::List, _) => {
-                    quote!(inputs.form::<Vec<#item>>(#name, #required).map(Option::unwrap_or_default))
+                    quote!(inputs.form::<Vec<#item>>(#name, #required, #min, #max).map(Option::unwrap_or_default))
                 }
-                (ParamShape::Optional, _) => quote!(inputs.form::<#item>(#name, false)),
+                (ParamShape::Optional, _) => quote!(inputs.form::<#item>(#name, false, #min, #max)),
                 (ParamShape::Value, Some(d)) => {
-                    quote!(inputs.form::<#item>(#name, false).map(|v| v.#d))
+                    quote!(inputs.form::<#item>(#name, false, #min, #max).map(|v| v.#d))
                 }
-                (ParamShape::Value, None) => quote!(inputs.form::<#item>(#name, true).flatten()),
+                (ParamShape::Value, None) => {
+                    quote!(inputs.form::<#item>(#name, true, #min, #max).flatten())
+                }
             },
+            // A `sort` over a table: only what the DAO can sort by.
+            (ParameterLocation::Query, shape) if name == SORT_PARAMETER && sortable.is_some() => {
+                let columns = sortable.iter().flatten();
+                let sort = quote!(&Sort(&[#(#columns),*]));
+                match (shape, &default) {
+                    (ParamShape::Value, Some(d)) => quote!(
+                        inputs.optional_as(#sort, Location::Query, #name, #min, #max).map(|v| v.#d)
+                    ),
+                    (ParamShape::Value, None) => {
+                        quote!(inputs.required_as(#sort, Location::Query, #name, #min, #max))
+                    }
+                    _ => quote!(inputs.optional_as(#sort, Location::Query, #name, #min, #max)),
+                }
+            }
             (loc, shape) => {
                 let loc = if loc == ParameterLocation::Header {
                     quote!(Location::Header)
@@ -298,36 +341,151 @@ fn handler_fn(
         inits.push(field_init(&id, &local));
         names.push(local);
     }
+    // Agency and user come from the token, never from the body: a body's scoped
+    // fields are set from the verified claims.
+    let mut scoped_body = None;
     if let (Some(body), Some(b)) = (&op.body_ident, &op.op.body) {
         let id = ident(body);
         let local = locals.claim_ident(body);
         let ty = ctx.rust_type(&b.type_, Place::Sibling);
         lets.push(quote!(let #local = inputs.body::<#ty>();));
         inits.push(field_init(&id, &local));
+        let sets = scope_sets(ctx, op, &b.type_, &local);
+        if !sets.is_empty() {
+            scoped_body = Some((local.clone(), sets));
+        }
         names.push(local);
     }
+    let patterns: Vec<TokenStream> = names
+        .iter()
+        .map(|n| match &scoped_body {
+            Some((body, _)) if body == n => quote!(mut #n),
+            _ => quote!(#n),
+        })
+        .collect();
+    let reject = match reject_shape(ctx, op) {
+        Some(shape) => quote!(inputs.reject_as(&#shape)),
+        None => quote!(inputs.reject()),
+    };
     let (inputs_arg, check) = match names.len() {
         0 => (quote!(inputs: Inputs), quote!()),
         1 => {
-            let n = &names[0];
+            let (n, p) = (&names[0], &patterns[0]);
             (
                 quote!(mut inputs: Inputs),
-                quote!(let Some(#n) = #n else { return inputs.reject(); };),
+                quote!(let Some(#p) = #n else { return #reject; };),
             )
         }
         _ => (
             quote!(mut inputs: Inputs),
-            quote!(let (#(Some(#names)),*) = (#(#names),*) else { return inputs.reject(); };),
+            quote!(let (#(Some(#patterns)),*) = (#(#names),*) else { return #reject; };),
         ),
     };
+    let scope = scoped_body.map(|(_, sets)| {
+        quote! {
+            if let Some(claims) = inputs.claims() {
+                #(#sets)*
+            }
+        }
+    });
     quote! {
         async fn #handler<S: #trait_ident>(State(service): State<Arc<S>>, #inputs_arg) -> Response {
             #(#lets)*
             #check
+            #scope
             let request = #req { #(#inits),* };
             service.#m(request, inputs.into_context()).await.into_response()
         }
     }
+}
+
+/// What the operation's `sort` parameter may name, when it lists a table's rows.
+fn sortable<'s>(ctx: &Ctx<'s>, op: &Op<'_>) -> Option<Vec<&'s str>> {
+    let (resource, _) = ctx
+        .spec
+        .service
+        .operations()
+        .find(|(_, o)| std::ptr::eq(*o, op.op))?;
+    blueprint_spec::http::sortable(ctx.spec, resource, op.op)
+}
+
+/// The shape of the operation's 422 when it is not Blueprint's own (see
+/// `blueprint_spec::http::validation_answer`; an unmappable declared type is a
+/// lint error, and answered in the standard shape).
+fn reject_shape(ctx: &Ctx<'_>, op: &Op<'_>) -> Option<TokenStream> {
+    match blueprint_spec::http::validation_answer(ctx.spec, op.op).ok()? {
+        ErrorAnswer::Standard => None,
+        answer => Some(shape(&answer)),
+    }
+}
+
+/// An `ErrorShape` expression.
+fn shape(answer: &ErrorAnswer) -> TokenStream {
+    let fields = |f: &AnswerFields| {
+        let code = f.code.as_ref().map(|c| match c {
+            Code::Own => quote!(.code()),
+            Code::Fixed(value) => quote!(.code_value(#value)),
+        });
+        let message = f.message.then(|| quote!(.message()));
+        let messages = f.messages.then(|| quote!(.messages()));
+        let violations = f.violations.map(|v| {
+            let (path, message) = (v.path, v.message);
+            quote!(.violations(#path, #message))
+        });
+        quote!(ErrorFields::new() #code #message #messages #violations)
+    };
+    match answer {
+        ErrorAnswer::Standard => quote!(ErrorShape::Standard),
+        ErrorAnswer::Object(f) => {
+            let f = fields(f);
+            quote!(ErrorShape::Object(#f))
+        }
+        ErrorAnswer::List(f) => {
+            let f = fields(f);
+            quote!(ErrorShape::List(#f))
+        }
+        ErrorAnswer::Texts => quote!(ErrorShape::Texts),
+        ErrorAnswer::Empty => quote!(ErrorShape::Empty),
+    }
+}
+
+/// `impl From<DbError>` for the response of an operation declaring a 422 it can
+/// write: what the database refuses because of the input is answered as the
+/// operation declares (a value another row holds: its 409, else its 422; a
+/// value a CHECK refuses: its 422), so a handler maps a DAO error in one line.
+fn from_db_error(ctx: &Ctx<'_>, op: &Op<'_>) -> Option<TokenStream> {
+    let declared = |status: u16| {
+        let answer = blueprint_spec::http::error_answer(ctx.spec, op.op, status)?.ok()?;
+        let resp = op
+            .responses
+            .iter()
+            .find(|r| r.r.code == ResponseCode::Status(status))?;
+        let v = format_ident!("{}", resp.variant);
+        Some(if resp.r.type_.is_unit() {
+            quote!(Self::#v)
+        } else {
+            let shape = shape(&answer);
+            quote!(Self::#v(body.into_declared(&#shape)))
+        })
+    };
+    let invalid = declared(422)?;
+    let conflict =
+        declared(409).map(|conflict| quote!(Some(Refusal::Conflict(body)) => #conflict,));
+    let resp = op.response_type();
+    Some(quote! {
+        /// The database refused the input (see `DbError::refusal`): the declared
+        /// answer. Any other failure is the server's: it panics, and the router
+        /// answers a JSON 500.
+        impl From<DbError> for #resp {
+            fn from(e: DbError) -> Self {
+                match e.refusal() {
+                    #conflict
+                    Some(Refusal::Conflict(body) | Refusal::Invalid(body)) => #invalid,
+                    None => panic!("database failure: {e}"),
+                }
+            }
+        }
+    })
 }
 
 fn into_response(ctx: &Ctx<'_>, op: &Op<'_>) -> TokenStream {
@@ -365,18 +523,59 @@ fn into_response(ctx: &Ctx<'_>, op: &Op<'_>) -> TokenStream {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::route;
-
-    #[test]
-    fn routes_use_axum_syntax_and_group_by_shape() {
-        assert_eq!(
-            route("/users/:id"),
-            ("/users/{id}".to_owned(), "/users/{}".to_owned())
-        );
-        assert_eq!(route("/users/:guid").1, route("/users/:id").1);
-        assert_eq!(route("/"), ("/".to_owned(), "/".to_owned()));
-        assert_eq!(route("/a/{b}").0, "/a/{{b}}");
+/// The `Rule` an operation's handler runs behind, when it needs a token: its roles,
+/// and the claims it needs (a string claim its scope reads included).
+fn auth_rule(op: &Op<'_>) -> Option<TokenStream> {
+    let rule = op.op.auth.as_ref().filter(|a| a.required)?;
+    let mut claims: Vec<&str> = rule.claims.iter().map(String::as_str).collect();
+    for s in rule.scope.iter().filter(|s| !s.claim_is_uuid()) {
+        if !claims.contains(&s.claim.as_str()) {
+            claims.push(&s.claim);
+        }
     }
+    let roles = &rule.roles;
+    let roles = (!roles.is_empty()).then(|| quote!(.roles([#(#roles),*])));
+    let claims = (!claims.is_empty()).then(|| quote!(.claims([#(#claims),*])));
+    Some(quote!(Rule::any() #roles #claims))
+}
+
+/// `body.agency_id = claims.agency_id;` for each scoped field the body's model has.
+fn scope_sets(
+    ctx: &Ctx<'_>,
+    op: &Op<'_>,
+    body: &TypeRef,
+    local: &proc_macro2::Ident,
+) -> Vec<TokenStream> {
+    let Some(rule) = op.op.auth.as_ref().filter(|a| a.required) else {
+        return Vec::new();
+    };
+    let TypeRef::Named(t) = body else {
+        return Vec::new();
+    };
+    let Some(TypeDef::Model(model)) = ctx.spec.resolve(t) else {
+        return Vec::new();
+    };
+    let idents = super::models::field_idents(&model.fields);
+    rule.scope
+        .iter()
+        .filter_map(|s| {
+            let i = model.fields.iter().position(|f| f.name == s.field)?;
+            let f = &model.fields[i];
+            let name = naming::ident(&idents[i]);
+            let is_uuid = f.type_ == TypeRef::Primitive(Primitive::Uuid);
+            let value = match s.claim.as_str() {
+                "a-id" if is_uuid => quote!(claims.agency_id),
+                "u-id" if is_uuid => quote!(claims.user_id),
+                "a-id" => quote!(claims.agency_id.to_string()),
+                "u-id" => quote!(claims.user_id.to_string()),
+                // Present: the operation's rule requires the claim.
+                claim => quote!(claims.text(#claim).unwrap_or_default().to_owned()),
+            };
+            let value = match super::models::presence(f) {
+                super::models::Presence::Optional => quote!(Some(#value)),
+                _ => value,
+            };
+            Some(quote!(#local.#name = #value;))
+        })
+        .collect()
 }

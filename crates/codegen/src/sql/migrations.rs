@@ -18,7 +18,7 @@ use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Dialect, Schema, Table, ident, literal, postgres, sqlite};
+use super::{Dialect, Schema, Table, ident, inbox, literal, postgres, sqlite};
 
 pub const DIR: &str = "migrations";
 pub const SNAPSHOT: &str = "migrations/schema.json";
@@ -133,6 +133,10 @@ enum ChangeKind {
     Drop(String),
     /// Columns added, indexes, journal, checks... of an existing table.
     Alter(String),
+    /// The consumer inbox, for a service that starts consuming streams.
+    CreateInbox,
+    /// The service no longer consumes streams.
+    DropInbox,
 }
 
 fn change(kind: ChangeKind, summary: String, slug: String, destructive: bool) -> Change {
@@ -241,6 +245,22 @@ fn changes(old: &Schema, new: &Schema) -> Vec<Change> {
             ));
         }
     }
+    match (old.inbox, new.inbox) {
+        (false, true) => out.push(change(
+            ChangeKind::CreateInbox,
+            "create the consumer inbox".to_string(),
+            "create_inbox".to_string(),
+            false,
+        )),
+        // Events received and not applied yet would be lost.
+        (true, false) => out.push(change(
+            ChangeKind::DropInbox,
+            "drop the consumer inbox".to_string(),
+            "drop_inbox".to_string(),
+            true,
+        )),
+        _ => {}
+    }
     out
 }
 
@@ -265,7 +285,12 @@ fn render(dialect: Dialect, old: &Schema, new: &Schema, changes: &[Change]) -> S
         writeln!(out, "-- {}", c.summary).ok();
     }
     out.push('\n');
-    if old.tables.is_empty() && !new.tables.is_empty() {
+    // The support objects are idempotent: a database migrated before the inbox
+    // existed gets the retention registry and maintenance that know it.
+    let creates_inbox = changes
+        .iter()
+        .any(|c| matches!(c.kind, ChangeKind::CreateInbox));
+    if (old.is_empty() && !new.is_empty()) || creates_inbox {
         out.push_str(&dialect.support());
     }
     let mut altered: Vec<&str> = Vec::new();
@@ -293,9 +318,11 @@ fn render(dialect: Dialect, old: &Schema, new: &Schema, changes: &[Change]) -> S
                     });
                 }
             }
+            ChangeKind::CreateInbox => out.push_str(&inbox::create(dialect)),
+            ChangeKind::DropInbox => out.push_str(&inbox::remove()),
         }
     }
-    if !new.tables.is_empty() && dialect == Dialect::Postgres {
+    if !new.is_empty() && dialect == Dialect::Postgres {
         out.push_str(postgres::MAINTAIN_NOW);
     }
     out

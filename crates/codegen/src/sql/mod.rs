@@ -15,6 +15,7 @@
 
 use std::fmt::Write as _;
 
+pub mod inbox;
 pub mod migrations;
 pub mod postgres;
 pub mod schema;
@@ -44,12 +45,15 @@ impl Dialect {
     /// objects (journal registry, key guard, maintenance).
     pub fn create_all(&self, schema: &Schema) -> String {
         let mut out = String::new();
-        if schema.tables.is_empty() {
+        if schema.is_empty() {
             return out;
         }
         out.push_str(&self.support());
         for table in &schema.tables {
             out.push_str(&self.create_table(table));
+        }
+        if schema.inbox {
+            out.push_str(&inbox::create(*self));
         }
         if *self == Dialect::Postgres {
             out.push_str(postgres::MAINTAIN_NOW);
@@ -57,8 +61,8 @@ impl Dialect {
         out
     }
 
-    /// Objects shared by every table (key guard) and journal (registry,
-    /// maintenance); idempotent.
+    /// Objects shared by every table (key guard), journal and the inbox
+    /// (registries, maintenance); idempotent.
     pub fn support(&self) -> String {
         match self {
             Dialect::Postgres => postgres::support(),

@@ -313,8 +313,14 @@ CREATE TABLE IF NOT EXISTS "_blueprint_journal_tables" (
     "journal_table" text NOT NULL UNIQUE,
     "retention_days" integer NOT NULL CHECK ("retention_days" > 0)
 );
+-- Other day-partitioned tables Blueprint keeps for a while (the consumer inbox).
+CREATE TABLE IF NOT EXISTS "_blueprint_retention" (
+    "table_name" text PRIMARY KEY,
+    "retention_days" integer NOT NULL CHECK ("retention_days" > 0)
+);
 -- Creates the partitions from yesterday to `premake_days` ahead (UTC days) and drops
--- those older than the retention (with them, their queue entries).
+-- those older than the retention (with them, their queue entries), for every journal
+-- and every table of `_blueprint_retention`.
 CREATE OR REPLACE FUNCTION "_blueprint_journal_maintain"(premake_days integer DEFAULT 3)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
@@ -325,6 +331,8 @@ DECLARE
 BEGIN
     FOR t IN
         SELECT "journal_table" AS parent, "retention_days" AS days FROM "_blueprint_journal_tables"
+        UNION ALL
+        SELECT "table_name", "retention_days" FROM "_blueprint_retention"
     LOOP
         FOR d IN SELECT generate_series(today - 1, today + premake_days, interval '1 day')::date LOOP
             EXECUTE format(
@@ -407,10 +415,9 @@ fn row_json(table: &Table, alias: &str, also_removed: &[&str]) -> String {
     )
 }
 
-fn key_match(table: &Table, left: &str, right: &str) -> String {
-    table
-        .primary_key
-        .iter()
+/// `left.c = right.c AND ...` over the `key` columns.
+fn key_match(key: &[String], left: &str, right: &str) -> String {
+    key.iter()
         .map(|k| format!("{left}.{0} = {right}.{0}", ident(k)))
         .collect::<Vec<_>>()
         .join(" AND ")
@@ -445,18 +452,24 @@ fn set_list(table: &Table, source: &str) -> String {
     sets.join(", ")
 }
 
-/// Insert, or update when the content hash differs; an unchanged row is not touched.
-pub fn upsert(table: &Table) -> String {
+/// Insert, or update when the content hash differs; an unchanged row is not touched,
+/// nor one whose `scope` columns differ from the new row's (another tenant's).
+pub fn upsert(table: &Table, scope: &[String]) -> String {
+    let t = ident(&table.name);
+    let guard: String = scope
+        .iter()
+        .map(|c| format!(" AND {t}.{0} = excluded.{0}", ident(c)))
+        .collect();
     format!(
-        "{} ON CONFLICT ({}) DO UPDATE SET {} WHERE {}.\"hash_code\" IS DISTINCT FROM excluded.\"hash_code\"",
+        "{} ON CONFLICT ({}) DO UPDATE SET {} WHERE {t}.\"hash_code\" IS DISTINCT FROM excluded.\"hash_code\"{guard}",
         insert(table),
         ident_list(table.primary_key.iter().map(String::as_str)),
         set_list(table, "excluded"),
-        ident(&table.name)
     )
 }
 
-pub fn update(table: &Table) -> String {
+/// Update the row matching the `key` columns (the primary key, plus the scope).
+pub fn update(table: &Table, key: &[String]) -> String {
     let mut sets: Vec<String> = written_columns(table)
         .iter()
         .filter(|c| !table.is_primary_key(&c.name))
@@ -468,26 +481,26 @@ pub fn update(table: &Table) -> String {
         "UPDATE {t} t SET {} FROM {} r WHERE {} AND t.\"hash_code\" IS DISTINCT FROM $2",
         sets.join(", "),
         record(table),
-        key_match(table, "t", "r"),
+        key_match(key, "t", "r"),
         t = ident(&table.name),
     )
 }
 
-pub fn delete(table: &Table) -> String {
+pub fn delete(table: &Table, key: &[String]) -> String {
     format!(
         "DELETE FROM {} t USING {} r WHERE {}",
         ident(&table.name),
         record(table),
-        key_match(table, "t", "r")
+        key_match(key, "t", "r")
     )
 }
 
-pub fn exists(table: &Table) -> String {
+pub fn exists(table: &Table, key: &[String]) -> String {
     format!(
         "SELECT 1 FROM {} t, {} r WHERE {}",
         ident(&table.name),
         record(table),
-        key_match(table, "t", "r")
+        key_match(key, "t", "r")
     )
 }
 
@@ -498,11 +511,7 @@ pub fn find_by(table: &Table, columns: &[String]) -> String {
         select_json(table, "t"),
         ident(&table.name),
         record(table),
-        columns
-            .iter()
-            .map(|c| format!("t.{0} = r.{0}", ident(c)))
-            .collect::<Vec<_>>()
-            .join(" AND ")
+        key_match(columns, "t", "r")
     )
 }
 

@@ -24,9 +24,18 @@ pub const JOURNAL_QUEUED_AT: &str = "journal_queued_at";
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Schema {
     pub tables: Vec<Table>,
+    /// The service consumes streams: it has the consumer inbox (`_blueprint_inbox`
+    /// and `_blueprint_inbox_applied`, see [`super::inbox`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inbox: bool,
 }
 
 impl Schema {
+    /// Whether the database has anything Blueprint creates.
+    pub fn is_empty(&self) -> bool {
+        self.tables.is_empty() && !self.inbox
+    }
+
     pub fn table(&self, name: &str) -> Option<&Table> {
         self.tables.iter().find(|t| t.name == name)
     }
@@ -87,7 +96,8 @@ pub struct Column {
     /// The spec's default, as a JSON value of the field's type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<serde_json::Value>,
-    /// Required strings may not be empty (or blank).
+    /// Required strings may not be blank: `Field::forbids_blank`, checked as
+    /// `trim(column) <> ''` (SQL's `trim` removes spaces, as `blueprint::validate::is_blank` does).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub non_empty: bool,
     /// Bounds as written in the spec: value for numbers, length for strings, item
@@ -150,7 +160,8 @@ pub struct Index {
     pub unique: bool,
 }
 
-/// The tables of `spec`'s own service (imports own their databases).
+/// The tables of `spec`'s own service (imports own their databases), and the
+/// consumer inbox when it consumes streams.
 pub fn schema(spec: &Spec) -> Result<Schema, Diagnostics> {
     let mut diags = Diagnostics::default();
     let mut tables = Vec::new();
@@ -173,7 +184,10 @@ pub fn schema(spec: &Spec) -> Result<Schema, Diagnostics> {
     if diags.has_errors() {
         Err(diags)
     } else {
-        Ok(Schema { tables })
+        Ok(Schema {
+            tables,
+            inbox: !spec.service.blueprint.consumes.is_empty(),
+        })
     }
 }
 
@@ -305,7 +319,8 @@ fn column(spec: &Spec, field: &Field) -> Result<Column, Diagnostic> {
     let bounded = ty.is_numeric() || matches!(ty, ColumnType::String | ColumnType::JsonArray);
     Ok(Column {
         name: field.name.clone(),
-        non_empty: field.required && ty == ColumnType::String,
+        // The rule request validation enforces too (`blueprint::validate::NonBlank`).
+        non_empty: field.forbids_blank(),
         nullable: !field.required,
         default: field.default.clone(),
         minimum: field.minimum.as_ref().filter(|_| bounded).map(bound),

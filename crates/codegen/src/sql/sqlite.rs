@@ -213,6 +213,11 @@ pub fn support() -> String {
     "journal_table" TEXT NOT NULL UNIQUE,
     "retention_days" INTEGER NOT NULL CHECK ("retention_days" > 0)
 ) STRICT;
+-- Other tables Blueprint keeps for a while (the consumer inbox).
+CREATE TABLE IF NOT EXISTS "_blueprint_retention" (
+    "table_name" TEXT PRIMARY KEY,
+    "retention_days" INTEGER NOT NULL CHECK ("retention_days" > 0)
+) STRICT;
 "#
     .to_string()
 }
@@ -300,9 +305,16 @@ fn set_list(table: &Table, value: impl Fn(&Column) -> String, hash: &str) -> Str
     sets.join(", ")
 }
 
-pub fn upsert(table: &Table) -> String {
+/// Insert, or update when the content hash differs; an unchanged row is not touched,
+/// nor one whose `scope` columns differ from the new row's (another tenant's).
+pub fn upsert(table: &Table, scope: &[String]) -> String {
+    let t = ident(&table.name);
+    let guard: String = scope
+        .iter()
+        .map(|c| format!(" AND {t}.{0} = excluded.{0}", ident(c)))
+        .collect();
     format!(
-        "{} ON CONFLICT ({}) DO UPDATE SET {} WHERE {}.\"hash_code\" IS NOT excluded.\"hash_code\"",
+        "{} ON CONFLICT ({}) DO UPDATE SET {} WHERE {t}.\"hash_code\" IS NOT excluded.\"hash_code\"{guard}",
         insert(table),
         ident_list(table.primary_key.iter().map(String::as_str)),
         set_list(
@@ -310,32 +322,32 @@ pub fn upsert(table: &Table) -> String {
             |c| format!("excluded.{}", ident(&c.name)),
             "excluded.\"hash_code\""
         ),
-        ident(&table.name)
     )
 }
 
-pub fn update(table: &Table) -> String {
+/// Update the row matching the `key` columns (the primary key, plus the scope).
+pub fn update(table: &Table, key: &[String]) -> String {
     format!(
         "UPDATE {} SET {} WHERE {} AND \"hash_code\" IS NOT ?2",
         ident(&table.name),
         set_list(table, read, "?2"),
-        matches(table, &table.primary_key)
+        matches(table, key)
     )
 }
 
-pub fn delete(table: &Table) -> String {
+pub fn delete(table: &Table, key: &[String]) -> String {
     format!(
         "DELETE FROM {} WHERE {}",
         ident(&table.name),
-        matches(table, &table.primary_key)
+        matches(table, key)
     )
 }
 
-pub fn exists(table: &Table) -> String {
+pub fn exists(table: &Table, key: &[String]) -> String {
     format!(
         "SELECT 1 FROM {} WHERE {}",
         ident(&table.name),
-        matches(table, &table.primary_key)
+        matches(table, key)
     )
 }
 

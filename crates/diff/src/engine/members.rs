@@ -132,22 +132,22 @@ impl Differ<'_> {
                 Loc::both(o.type_span, n.type_span),
             );
         }
-        if let (Some(a), Some(b)) = (o.location, n.location) {
-            if a != b {
-                let message = format!(
-                    "{what} moved from {} to {}",
-                    location_name(a),
-                    location_name(b)
-                );
-                self.push(
-                    Breaking,
-                    scope,
-                    Category::ParameterLocationChanged,
-                    format!("{path}.location"),
-                    message,
-                    loc,
-                );
-            }
+        if let (Some(a), Some(b)) = (o.location, n.location)
+            && a != b
+        {
+            let message = format!(
+                "{what} moved from {} to {}",
+                location_name(a),
+                location_name(b)
+            );
+            self.push(
+                Breaking,
+                scope,
+                Category::ParameterLocationChanged,
+                format!("{path}.location"),
+                message,
+                loc,
+            );
         }
         match (o.required, n.required) {
             (false, true) => {

@@ -326,9 +326,11 @@ impl Differ<'_> {
             required: false,
             roles: Vec::new(),
             claims: Vec::new(),
+            scope: Vec::new(),
+            span: Default::default(),
         };
         let (a, b) = (old.unwrap_or(&open), new.unwrap_or(&open));
-        if a == b {
+        if a.same_as(b) {
             return;
         }
         let set = |v: &[String]| v.iter().cloned().collect::<BTreeSet<String>>();
@@ -369,9 +371,36 @@ impl Differ<'_> {
                 ));
             }
         }
+        // A scope narrows which rows a caller sees and sets body fields from the
+        // token: a new or changed scope entry tightens, a dropped one relaxes.
+        let mut looser = Vec::new();
+        for entry in &b.scope {
+            match a.scope.iter().find(|e| e.field == entry.field) {
+                Some(e) if e.claim == entry.claim => {}
+                Some(e) => tighter.push(format!(
+                    "now scopes `{}` by claim `{}` instead of `{}`",
+                    entry.field, entry.claim, e.claim
+                )),
+                None => tighter.push(format!(
+                    "now scopes rows and bodies by `{}` = claim `{}`",
+                    entry.field, entry.claim
+                )),
+            }
+        }
+        for entry in a
+            .scope
+            .iter()
+            .filter(|e| !b.scope.iter().any(|x| x.field == e.field))
+        {
+            looser.push(format!("no longer scopes by `{}`", entry.field));
+        }
         let path = format!("{}.auth", owner.path);
         if tighter.is_empty() {
-            let message = format!("{} needs less authentication than before", owner.label);
+            let message = if looser.is_empty() {
+                format!("{} needs less authentication than before", owner.label)
+            } else {
+                format!("{} {}", owner.label, looser.join(", "))
+            };
             self.push(
                 NonBreaking,
                 Scope::Api,

@@ -79,6 +79,14 @@ static RULES: &[Rule] = &[
         aliases: &[],
         check: linter::linter_ignore_known,
     },
+    Rule {
+        id: "validation-answer-mappable",
+        category: Minimal,
+        severity: Error,
+        rationale: "Servers answer invalid input with the 422 type the operation declares; a type they cannot write the violations in leaves clients with a body they cannot decode.",
+        aliases: &[],
+        check: responses::validation_answer_mappable,
+    },
     // standard --------------------------------------------------------------
     Rule {
         id: "response-success-code",

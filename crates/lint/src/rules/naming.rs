@@ -146,18 +146,18 @@ pub(super) fn boolean_no_is_prefix(cx: &Context<'_>, out: &mut Vec<Finding>) {
     let interfaces = s.interfaces.iter().map(|i| (i.name.as_str(), &i.fields));
     for (owner, fields) in models.chain(interfaces) {
         for f in fields {
-            if f.type_ == TypeRef::Primitive(Primitive::Boolean) {
-                if let Some(rest) = f.name.strip_prefix("is_") {
-                    out.push(
-                        Finding::new(
-                            f.span,
-                            format!("boolean field `{owner}.{}` starts with `is_`", f.name),
-                        )
-                        .hint(format!(
-                            "the type already says it is a yes/no: name it `{rest}`"
-                        )),
-                    );
-                }
+            if f.type_ == TypeRef::Primitive(Primitive::Boolean)
+                && let Some(rest) = f.name.strip_prefix("is_")
+            {
+                out.push(
+                    Finding::new(
+                        f.span,
+                        format!("boolean field `{owner}.{}` starts with `is_`", f.name),
+                    )
+                    .hint(format!(
+                        "the type already says it is a yes/no: name it `{rest}`"
+                    )),
+                );
             }
         }
     }

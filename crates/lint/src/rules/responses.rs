@@ -71,21 +71,21 @@ pub(super) fn response_404_declared(cx: &Context<'_>, out: &mut Vec<Finding>) {
 
 fn check_unit(cx: &Context<'_>, out: &mut Vec<Finding>, code: u16, why: &str) {
     for (_, op) in cx.service.operations() {
-        if let Some(r) = op.response(ResponseCode::Status(code)) {
-            if !r.type_.is_unit() {
-                out.push(
-                    Finding::new(
-                        r.span,
-                        format!(
-                            "{code} response of {} {} has type `{}`, expected `unit`",
-                            op.method,
-                            op.path,
-                            cx.show(&r.type_)
-                        ),
-                    )
-                    .hint(why.to_string()),
-                );
-            }
+        if let Some(r) = op.response(ResponseCode::Status(code))
+            && !r.type_.is_unit()
+        {
+            out.push(
+                Finding::new(
+                    r.span,
+                    format!(
+                        "{code} response of {} {} has type `{}`, expected `unit`",
+                        op.method,
+                        op.path,
+                        cx.show(&r.type_)
+                    ),
+                )
+                .hint(why.to_string()),
+            );
         }
     }
 }
@@ -110,9 +110,10 @@ fn is_error_type(t: &TypeRef) -> bool {
 
 pub(super) fn response_422_error_model(cx: &Context<'_>, out: &mut Vec<Finding>) {
     for (_, op) in cx.service.operations() {
-        if let Some(r) = op.response(ResponseCode::Status(422)) {
-            if !is_error_type(&r.type_) {
-                out.push(
+        if let Some(r) = op.response(ResponseCode::Status(422))
+            && !is_error_type(&r.type_)
+        {
+            out.push(
                     Finding::new(
                         r.span,
                         format!(
@@ -124,7 +125,6 @@ pub(super) fn response_422_error_model(cx: &Context<'_>, out: &mut Vec<Finding>)
                     )
                     .hint("validation failures use an error model (named `*_error`, with `code` and `messages`) so clients parse them one way"),
                 );
-            }
         }
     }
 }
@@ -142,6 +142,26 @@ pub(super) fn auth_401_declared(cx: &Context<'_>, out: &mut Vec<Finding>) {
                     ),
                 )
                 .hint(r#"add "401": {"type": "unit"} so clients know the call can be refused"#),
+            );
+        }
+    }
+}
+
+/// A 422 whose declared type servers cannot write the violations in: they would
+/// answer Blueprint's own error body, which clients decoding the declared type
+/// cannot read (`blueprint_spec::http::validation_answer` decides).
+pub(super) fn validation_answer_mappable(cx: &Context<'_>, out: &mut Vec<Finding>) {
+    for (_, op) in cx.service.operations() {
+        if let Err(unmappable) = blueprint_spec::http::validation_answer(cx.spec, op) {
+            out.push(
+                Finding::new(
+                    unmappable.span,
+                    format!(
+                        "422 response of {} {}: {}",
+                        op.method, op.path, unmappable.message
+                    ),
+                )
+                .hint("servers write violations into `unit`, `[string]`, or a model (or list of one) with fields `code`, `message`, `messages: [string]`, `violations: [{path, message}]`; other fields must be optional"),
             );
         }
     }

@@ -85,14 +85,11 @@ impl Db {
     }
 
     pub async fn begin(&self) -> Result<Tx, DbError> {
-        let inner = match self {
+        Ok(match self {
             Db::Sqlite(p) => TxInner::Sqlite(p.begin().await?),
             Db::Postgres(p) => TxInner::Postgres(p.begin().await?),
-        };
-        Ok(Tx {
-            inner,
-            journaled: false,
-        })
+        }
+        .into())
     }
 
     /// Run a script of several statements (migrations, maintenance).
@@ -121,13 +118,28 @@ pub struct Tx {
     journaled: bool,
 }
 
+/// The transaction a [`Tx`] holds, for the runtime's own statements (the inbox).
 #[derive(Debug)]
-enum TxInner {
+pub(crate) enum TxInner {
     Sqlite(Transaction<'static, Sqlite>),
     Postgres(Transaction<'static, Postgres>),
 }
 
+impl From<TxInner> for Tx {
+    fn from(inner: TxInner) -> Self {
+        Tx {
+            inner,
+            journaled: false,
+        }
+    }
+}
+
 impl Tx {
+    #[cfg(feature = "consumer")]
+    pub(crate) fn inner(&mut self) -> &mut TxInner {
+        &mut self.inner
+    }
+
     pub async fn commit(self) -> Result<(), DbError> {
         match self.inner {
             TxInner::Sqlite(t) => t.commit().await?,

@@ -1,5 +1,7 @@
 use std::fmt;
 
+use crate::error::ErrorBody;
+
 /// Why a database call failed. Constraint violations are their own variants so a
 /// service can answer 409/422 without parsing driver messages.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +21,10 @@ pub enum DbError {
     Encode(#[source] serde_json::Error),
     #[error("cannot decode a row: {0}")]
     Decode(#[source] serde_json::Error),
+    /// A scoped DAO was given a row of another tenant: its field (named) differs
+    /// from the scope's.
+    #[error("the row's `{0}` is outside the caller's scope")]
+    OutOfScope(&'static str),
     #[error("cannot sort by `{0}`")]
     InvalidSort(String),
     /// A table name given at run time (replay) that is not a journaled table.
@@ -49,7 +55,48 @@ impl fmt::Display for Violation {
     }
 }
 
+/// A write the database refused because of the input, as the answer a handler
+/// gives: its [`ErrorBody`]. Generated servers turn it into the operation's
+/// declared 409 or 422 (`impl From<DbError>` on the operation's response).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// A value another row holds (a unique index, the primary key): a 409, or a
+    /// 422 where the operation declares no 409.
+    Conflict(ErrorBody),
+    /// A value a CHECK (a blank string, an enum value, a bound) or NOT NULL
+    /// refuses, or a changed primary key: a 422.
+    Invalid(ErrorBody),
+}
+
 impl DbError {
+    /// The answer when the input is at fault (see [`Refusal`]); `None` when the
+    /// failure is the server's (the database unreachable, a row that does not decode).
+    pub fn refusal(&self) -> Option<Refusal> {
+        let named = |v: &Violation| v.constraint.clone().unwrap_or_else(|| v.message.clone());
+        let invalid = |message: String| {
+            Refusal::Invalid(ErrorBody::validation(vec![crate::error::Violation::new(
+                "body", message,
+            )]))
+        };
+        match self {
+            DbError::Unique(v) => Some(Refusal::Conflict(ErrorBody {
+                code: "conflict".to_owned(),
+                message: "a value is already taken".to_owned(),
+                violations: vec![crate::error::Violation::new(
+                    "body",
+                    format!("holds a value another row has ({})", named(v)),
+                )],
+            })),
+            DbError::Check(v) => Some(invalid(format!(
+                "holds a value the table refuses ({})",
+                named(v)
+            ))),
+            DbError::NotNull(v) => Some(invalid(format!("lacks a value ({})", named(v)))),
+            DbError::KeyUpdate(_) => Some(invalid("changes the row's key".to_owned())),
+            _ => None,
+        }
+    }
+
     /// The violated constraint's name (`users_email_key`, `users_email_check`).
     pub fn constraint(&self) -> Option<&str> {
         match self {

@@ -17,9 +17,11 @@ pub mod journal;
 pub mod migrate;
 mod page;
 
+#[cfg(feature = "consumer")]
+pub(crate) use conn::TxInner;
 pub use conn::{Conn, Db, Dialect, Statement, Tx};
 pub use doc::{Doc, decode, list_sql, to_doc};
-pub use error::{DbError, Violation};
+pub use error::{DbError, Refusal, Violation};
 pub use hash::{Row, hash_code};
 pub use page::{Page, SortKey};
 

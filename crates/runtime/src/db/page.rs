@@ -3,6 +3,7 @@
 //! comma-separated list of column names, `-` for descending (`-created_at`).
 
 use super::DbError;
+pub use crate::sort::SortKey;
 
 /// One page of a `list`. `limit` and `offset` have the type of Flow's `limit` and
 /// `offset` parameters (`long`), so a generated operation's request fills a page
@@ -47,20 +48,16 @@ impl Page {
     /// its default; unknown columns are an error, never interpolated.
     pub fn order_by(&self, sortable: &[&str], default: &str) -> Result<String, DbError> {
         let spec = self.sort.as_deref().unwrap_or(default);
-        let mut keys = Vec::new();
-        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let key = SortKey::parse(part);
-            let Some(column) = sortable.iter().find(|c| **c == key.column) else {
-                return Err(DbError::InvalidSort(part.to_string()));
-            };
-            keys.push(format!(
-                "t.\"{column}\" {}",
-                if key.descending { "DESC" } else { "ASC" }
-            ));
-        }
-        if keys.is_empty() {
-            return Err(DbError::InvalidSort(spec.to_string()));
-        }
+        let keys = crate::sort::keys(spec, sortable)
+            .map_err(|bad| DbError::InvalidSort(bad.to_string()))?;
+        let keys: Vec<String> = keys
+            .iter()
+            .map(|key| {
+                let order = if key.descending { "DESC" } else { "ASC" };
+                // The column is one of `sortable`: a name from the spec, quoted.
+                format!("t.\"{}\" {order}", key.column)
+            })
+            .collect();
         Ok(format!(" ORDER BY {}", keys.join(", ")))
     }
 }
@@ -68,28 +65,6 @@ impl Page {
 impl Default for Page {
     fn default() -> Self {
         Page::new(Self::DEFAULT_LIMIT, 0)
-    }
-}
-
-/// One element of a sort expression.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SortKey<'a> {
-    pub column: &'a str,
-    pub descending: bool,
-}
-
-impl<'a> SortKey<'a> {
-    pub fn parse(s: &'a str) -> SortKey<'a> {
-        match s.strip_prefix('-') {
-            Some(column) => SortKey {
-                column,
-                descending: true,
-            },
-            None => SortKey {
-                column: s.strip_prefix('+').unwrap_or(s),
-                descending: false,
-            },
-        }
     }
 }
 

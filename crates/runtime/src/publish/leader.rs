@@ -116,7 +116,10 @@ mod tests {
             if let Some(next) = Lease::try_take(db, &["users"]).await.unwrap() {
                 return next;
             }
-            assert!(std::time::Instant::now() < deadline, "the lease was not released");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the lease was not released"
+            );
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }

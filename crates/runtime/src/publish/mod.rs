@@ -30,9 +30,10 @@
 //! the leader's poll). Correctness does not rest on the lock: two publishers send
 //! the same records in the same order, and the stream dedupes by event id.
 //!
-//! Metrics (through the `metrics` facade): `blueprint_journal_queue_depth{table}`,
-//! `blueprint_publish_lag_seconds{table}` (journal timestamp → acknowledged),
-//! `blueprint_events_published_total{stream}`, `blueprint_publish_failures_total{stream}`.
+//! Metrics (through the `metrics` facade, under the names of [`crate::metrics`]):
+//! `blueprint_journal_queue_depth{table}`, `blueprint_publish_lag_seconds{table}`
+//! (journal timestamp → acknowledged), `blueprint_events_published_total{stream}`,
+//! `blueprint_publish_failures_total{stream}`.
 
 mod leader;
 mod record;
@@ -49,6 +50,7 @@ use tokio::time::Instant;
 
 use self::leader::Lease;
 use crate::db::{Db, DbError, journal};
+use crate::metrics as names;
 use crate::stream::{Event, StreamConfig, StreamError, Streams};
 
 pub use record::{JournalRecord, Journaled, Operation, mark_published, read_queued};
@@ -198,12 +200,11 @@ impl Publisher {
         self.streams.publish_batch(&t.stream.name, &events).await?;
         mark_published(&self.db, &t.journaled, &records).await?;
         let now = Utc::now();
-        let lag =
-            metrics::histogram!("blueprint_publish_lag_seconds", "table" => t.journaled.table);
+        let lag = metrics::histogram!(names::PUBLISH_LAG, "table" => t.journaled.table);
         for r in &records {
             lag.record((now - r.timestamp).as_seconds_f64().max(0.0));
         }
-        metrics::counter!("blueprint_events_published_total", "stream" => t.stream.name.clone())
+        metrics::counter!(names::EVENTS_PUBLISHED, "stream" => t.stream.name.clone())
             .increment(records.len() as u64);
         Ok(records.len())
     }
@@ -352,8 +353,7 @@ impl Leadership {
 
 /// A batch for this stream failed (its metric).
 fn failed(stream: &StreamConfig) {
-    metrics::counter!("blueprint_publish_failures_total", "stream" => stream.name.clone())
-        .increment(1);
+    metrics::counter!(names::PUBLISH_FAILURES, "stream" => stream.name.clone()).increment(1);
 }
 
 /// A running publisher; dropping it stops the publisher at once (what was not
@@ -469,7 +469,7 @@ impl DepthProbe {
     const CAP: i64 = 1_000_000;
 
     async fn report(&mut self, publisher: &Publisher, t: &Table, full: bool) {
-        let gauge = metrics::gauge!("blueprint_journal_queue_depth", "table" => t.journaled.table);
+        let gauge = metrics::gauge!(names::JOURNAL_QUEUE_DEPTH, "table" => t.journaled.table);
         if !full {
             gauge.set(0.0);
             return;

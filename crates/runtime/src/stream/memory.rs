@@ -95,13 +95,13 @@ impl Memory {
             let acks = events
                 .iter()
                 .map(|event| {
-                    if let Some(&(seq, at)) = log.recent_ids.get(&event.id) {
-                        if now.duration_since(at) < window {
-                            return PublishAck {
-                                sequence: seq,
-                                duplicate: true,
-                            };
-                        }
+                    if let Some(&(seq, at)) = log.recent_ids.get(&event.id)
+                        && now.duration_since(at) < window
+                    {
+                        return PublishAck {
+                            sequence: seq,
+                            duplicate: true,
+                        };
                     }
                     let seq = log.next_seq;
                     log.next_seq += 1;

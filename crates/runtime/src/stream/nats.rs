@@ -279,10 +279,10 @@ impl Nats {
         while let Some(info) = list.next().await {
             let info = info.map_err(|e| e.into_stream_error("(listing streams)"))?;
             // Blueprint's streams: one subject, the Blueprint name.
-            if let [subject] = info.config.subjects.as_slice() {
-                if jetstream_name(subject) == info.config.name {
-                    names.push(subject.clone());
-                }
+            if let [subject] = info.config.subjects.as_slice()
+                && jetstream_name(subject) == info.config.name
+            {
+                names.push(subject.clone());
             }
         }
         names.sort();

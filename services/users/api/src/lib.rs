@@ -24,6 +24,7 @@ pub const SERVICE: ::blueprint::ServiceInfo = ::blueprint::ServiceInfo {
     version: "0.0.1-dev",
     spec_hash: "7292318ecfad",
     git_commit: option_env!("GIT_COMMIT"),
+    own_routes: &[],
 };
 
 /// The database migrations (`migrations/<dialect>/`), compiled in: apply them with

@@ -8,6 +8,9 @@ use std::sync::Arc;
 use ::blueprint::axum::Router;
 use ::blueprint::axum::extract::State;
 use ::blueprint::axum::response::{IntoResponse, Response};
+use ::blueprint::db::{DbError, Refusal};
+use ::blueprint::error::ErrorShape;
+use ::blueprint::param::Sort;
 use ::blueprint::server::{Context, Inputs, Location, ServerConfig};
 use super::operations::*;
 
@@ -89,7 +92,13 @@ async fn handle_get_users<S: UsersService>(
         .optional::<i64>(Location::Query, "offset", Some(0f64), None)
         .map(|v| v.unwrap_or(0));
     let sort = inputs
-        .optional::<String>(Location::Query, "sort", None, None)
+        .optional_as(
+            &Sort(&["id", "email", "status", "created_at", "updated_at"]),
+            Location::Query,
+            "sort",
+            None,
+            None,
+        )
         .map(|v| v.unwrap_or_else(|| "-created_at".to_owned()));
     let (Some(id), Some(email), Some(status), Some(limit), Some(offset), Some(sort)) = (
         id,
@@ -237,6 +246,34 @@ impl IntoResponse for DeleteUsersByIdResponse {
             Self::NotFound => {
                 ::blueprint::server::empty(::blueprint::server::status(404))
             }
+        }
+    }
+}
+
+/// The database refused the input (see `DbError::refusal`): the declared
+/// answer. Any other failure is the server's: it panics, and the router
+/// answers a JSON 500.
+impl From<DbError> for PostUsersResponse {
+    fn from(e: DbError) -> Self {
+        match e.refusal() {
+            Some(Refusal::Conflict(body) | Refusal::Invalid(body)) => {
+                Self::UnprocessableEntity(body.into_declared(&ErrorShape::Standard))
+            }
+            None => panic!("database failure: {e}"),
+        }
+    }
+}
+
+/// The database refused the input (see `DbError::refusal`): the declared
+/// answer. Any other failure is the server's: it panics, and the router
+/// answers a JSON 500.
+impl From<DbError> for PutUsersByIdResponse {
+    fn from(e: DbError) -> Self {
+        match e.refusal() {
+            Some(Refusal::Conflict(body) | Refusal::Invalid(body)) => {
+                Self::UnprocessableEntity(body.into_declared(&ErrorShape::Standard))
+            }
+            None => panic!("database failure: {e}"),
         }
     }
 }

@@ -14,4 +14,5 @@ pub const SERVICE: ::blueprint::ServiceInfo = ::blueprint::ServiceInfo {
     version: "0.0.1-dev",
     spec_hash: "74bcaa6eae2d",
     git_commit: option_env!("GIT_COMMIT"),
+    own_routes: &[],
 };

@@ -4,6 +4,7 @@
 //! Types of `io.blueprint.users.v0`.
 
 use ::blueprint::serde::{Deserialize, Serialize};
+use ::blueprint::validate::NonBlank;
 
 /// Lifecycle of a user account.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -138,13 +139,13 @@ pub struct User {
 impl ::blueprint::Validate for User {
     fn validate(value: &::blueprint::serde_json::Value, v: &mut ::blueprint::Validator) {
         let Some(obj) = v.object(value) else { return };
-        v.field::<String>(obj, "id", true);
+        v.field::<NonBlank>(obj, "id", true);
         v.bounded_field::<String>(obj, "email", false, None, Some(320f64));
         v.field::<Name>(obj, "name", true);
         v.field::<UserStatus>(obj, "status", false);
     }
     fn check(&self, v: &mut ::blueprint::Validator) {
-        v.check_field("id", &self.id, true, None, None);
+        v.check_field("id", &NonBlank(&self.id), true, None, None);
         v.check_field("email", &self.email, false, None, Some(320f64));
         v.check_field("name", &self.name, true, None, None);
         v.check_default_field("status", &self.status, None, None);
@@ -198,14 +199,14 @@ pub struct UserUpserted {
 impl ::blueprint::Validate for UserUpserted {
     fn validate(value: &::blueprint::serde_json::Value, v: &mut ::blueprint::Validator) {
         let Some(obj) = v.object(value) else { return };
-        v.field::<String>(obj, "event_id", true);
+        v.field::<NonBlank>(obj, "event_id", true);
         v.field::<
                 ::blueprint::chrono::DateTime<::blueprint::chrono::Utc>,
             >(obj, "timestamp", true);
         v.field::<User>(obj, "user", true);
     }
     fn check(&self, v: &mut ::blueprint::Validator) {
-        v.check_field("event_id", &self.event_id, true, None, None);
+        v.check_field("event_id", &NonBlank(&self.event_id), true, None, None);
         v.check_field("timestamp", &self.timestamp, true, None, None);
         v.check_field("user", &self.user, true, None, None);
     }
@@ -223,16 +224,16 @@ pub struct UserDeleted {
 impl ::blueprint::Validate for UserDeleted {
     fn validate(value: &::blueprint::serde_json::Value, v: &mut ::blueprint::Validator) {
         let Some(obj) = v.object(value) else { return };
-        v.field::<String>(obj, "event_id", true);
+        v.field::<NonBlank>(obj, "event_id", true);
         v.field::<
                 ::blueprint::chrono::DateTime<::blueprint::chrono::Utc>,
             >(obj, "timestamp", true);
-        v.field::<String>(obj, "id", true);
+        v.field::<NonBlank>(obj, "id", true);
     }
     fn check(&self, v: &mut ::blueprint::Validator) {
-        v.check_field("event_id", &self.event_id, true, None, None);
+        v.check_field("event_id", &NonBlank(&self.event_id), true, None, None);
         v.check_field("timestamp", &self.timestamp, true, None, None);
-        v.check_field("id", &self.id, true, None, None);
+        v.check_field("id", &NonBlank(&self.id), true, None, None);
     }
 }
 
@@ -249,13 +250,13 @@ pub struct ValidationError {
 impl ::blueprint::Validate for ValidationError {
     fn validate(value: &::blueprint::serde_json::Value, v: &mut ::blueprint::Validator) {
         let Some(obj) = v.object(value) else { return };
-        v.field::<String>(obj, "code", true);
-        v.field::<String>(obj, "message", true);
+        v.field::<NonBlank>(obj, "code", true);
+        v.field::<NonBlank>(obj, "message", true);
         v.field::<Vec<Violation>>(obj, "violations", false);
     }
     fn check(&self, v: &mut ::blueprint::Validator) {
-        v.check_field("code", &self.code, true, None, None);
-        v.check_field("message", &self.message, true, None, None);
+        v.check_field("code", &NonBlank(&self.code), true, None, None);
+        v.check_field("message", &NonBlank(&self.message), true, None, None);
         v.check_field("violations", &self.violations, false, None, None);
     }
 }
@@ -271,12 +272,12 @@ pub struct Violation {
 impl ::blueprint::Validate for Violation {
     fn validate(value: &::blueprint::serde_json::Value, v: &mut ::blueprint::Validator) {
         let Some(obj) = v.object(value) else { return };
-        v.field::<String>(obj, "path", true);
-        v.field::<String>(obj, "message", true);
+        v.field::<NonBlank>(obj, "path", true);
+        v.field::<NonBlank>(obj, "message", true);
     }
     fn check(&self, v: &mut ::blueprint::Validator) {
-        v.check_field("path", &self.path, true, None, None);
-        v.check_field("message", &self.message, true, None, None);
+        v.check_field("path", &NonBlank(&self.path), true, None, None);
+        v.check_field("message", &NonBlank(&self.message), true, None, None);
     }
 }
 

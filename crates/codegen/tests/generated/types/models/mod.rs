@@ -4,6 +4,7 @@
 //! Types of `io.blueprint.types.v0`.
 
 use ::blueprint::serde::{Deserialize, Serialize};
+use ::blueprint::validate::NonBlank;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Color {
@@ -164,7 +165,7 @@ impl ::blueprint::Validate for Sample {
     fn validate(value: &::blueprint::serde_json::Value, v: &mut ::blueprint::Validator) {
         let Some(obj) = v.object(value) else { return };
         v.field::<::blueprint::uuid::Uuid>(obj, "id", true);
-        v.bounded_field::<String>(obj, "code", true, Some(2f64), Some(8f64));
+        v.bounded_field::<NonBlank>(obj, "code", true, Some(2f64), Some(8f64));
         v.field::<String>(obj, "note", false);
         v.field::<bool>(obj, "active", false);
         v.bounded_field::<i32>(obj, "count", false, Some(0f64), Some(100f64));
@@ -187,7 +188,7 @@ impl ::blueprint::Validate for Sample {
     }
     fn check(&self, v: &mut ::blueprint::Validator) {
         v.check_field("id", &self.id, true, None, None);
-        v.check_field("code", &self.code, true, Some(2f64), Some(8f64));
+        v.check_field("code", &NonBlank(&self.code), true, Some(2f64), Some(8f64));
         v.check_field("note", &self.note, false, None, None);
         v.check_default_field("active", &self.active, None, None);
         v.check_default_field("count", &self.count, Some(0f64), Some(100f64));
@@ -260,8 +261,8 @@ pub struct Note {
 impl ::blueprint::Validate for Note {
     fn validate(value: &::blueprint::serde_json::Value, v: &mut ::blueprint::Validator) {
         let Some(obj) = v.object(value) else { return };
-        v.field::<String>(obj, "id", true);
-        v.field::<String>(obj, "text", true);
+        v.field::<NonBlank>(obj, "id", true);
+        v.field::<NonBlank>(obj, "text", true);
         v.field::<
                 ::blueprint::chrono::DateTime<::blueprint::chrono::Utc>,
             >(obj, "created_at", true);
@@ -270,8 +271,8 @@ impl ::blueprint::Validate for Note {
             >(obj, "updated_at", false);
     }
     fn check(&self, v: &mut ::blueprint::Validator) {
-        v.check_field("id", &self.id, true, None, None);
-        v.check_field("text", &self.text, true, None, None);
+        v.check_field("id", &NonBlank(&self.id), true, None, None);
+        v.check_field("text", &NonBlank(&self.text), true, None, None);
         v.check_field("created_at", &self.created_at, true, None, None);
         v.check_field("updated_at", &self.updated_at, false, None, None);
     }
@@ -289,13 +290,13 @@ pub struct Setting {
 impl ::blueprint::Validate for Setting {
     fn validate(value: &::blueprint::serde_json::Value, v: &mut ::blueprint::Validator) {
         let Some(obj) = v.object(value) else { return };
-        v.field::<String>(obj, "scope", true);
-        v.field::<String>(obj, "key", true);
+        v.field::<NonBlank>(obj, "scope", true);
+        v.field::<NonBlank>(obj, "key", true);
         v.field::<::blueprint::serde_json::Value>(obj, "value", true);
     }
     fn check(&self, v: &mut ::blueprint::Validator) {
-        v.check_field("scope", &self.scope, true, None, None);
-        v.check_field("key", &self.key, true, None, None);
+        v.check_field("scope", &NonBlank(&self.scope), true, None, None);
+        v.check_field("key", &NonBlank(&self.key), true, None, None);
         v.check_field("value", &self.value, true, None, None);
     }
 }

@@ -4,6 +4,7 @@
 //! Types of `io.blueprint.users.v0`.
 
 use ::blueprint::serde::{Deserialize, Serialize};
+use ::blueprint::validate::NonBlank;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum UserStatus {
@@ -114,14 +115,14 @@ pub struct User {
 impl ::blueprint::Validate for User {
     fn validate(value: &::blueprint::serde_json::Value, v: &mut ::blueprint::Validator) {
         let Some(obj) = v.object(value) else { return };
-        v.field::<String>(obj, "id", true);
-        v.field::<String>(obj, "email", true);
+        v.field::<NonBlank>(obj, "id", true);
+        v.field::<NonBlank>(obj, "email", true);
         v.field::<String>(obj, "name", false);
         v.field::<UserStatus>(obj, "status", false);
     }
     fn check(&self, v: &mut ::blueprint::Validator) {
-        v.check_field("id", &self.id, true, None, None);
-        v.check_field("email", &self.email, true, None, None);
+        v.check_field("id", &NonBlank(&self.id), true, None, None);
+        v.check_field("email", &NonBlank(&self.email), true, None, None);
         v.check_field("name", &self.name, false, None, None);
         v.check_default_field("status", &self.status, None, None);
     }

@@ -1,0 +1,610 @@
+//! The [`Driver`]: a receive loop and a processing loop per consumed stream (see
+//! the module docs of `consume`).
+
+use std::collections::HashSet;
+use std::hash::{BuildHasher, RandomState};
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::{ConsumeError, Delivery, DriverError, Handler, inbox};
+use crate::db::{Db, DbError, Tx, TxInner};
+use crate::stream::{Bell, Consumer, ConsumerConfig, Message, StartAt, Streams};
+
+/// How the driver consumes: batching, retries, and the durable consumer it binds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumeConfig {
+    /// The durable consumer's name; default: the handler's (the service's key).
+    pub name: Option<String>,
+    /// Where a new durable consumer starts. Default `earliest`: a service that
+    /// starts consuming sees every event the stream still keeps (an existing
+    /// consumer keeps its position whatever this says).
+    pub start: StartAt,
+    /// Events per micro-batch, received and applied (default 100).
+    pub batch_size: usize,
+    /// A received batch is flushed at the latest this long after its first event
+    /// (default 250 ms), earlier when full or when nothing more is waiting.
+    pub flush_interval: Duration,
+    /// A failing event is parked after this many attempts (default 8).
+    pub max_attempts: u32,
+    /// The wait before the first retry, doubled for each next one (with jitter:
+    /// half to all of it), up to `max_backoff`. Defaults 1 s and 5 min.
+    pub backoff: Duration,
+    pub max_backoff: Duration,
+    /// How long the stream waits for our ack before delivering again (default 30 s).
+    pub ack_wait: Duration,
+    /// How often the processing loop looks at the inbox without being woken (other
+    /// processes' inserts, retries asked for by `dev stream failures`); default 1 s.
+    pub poll: Duration,
+}
+
+impl Default for ConsumeConfig {
+    fn default() -> Self {
+        ConsumeConfig {
+            name: None,
+            start: StartAt::Earliest,
+            batch_size: 100,
+            flush_interval: Duration::from_millis(250),
+            max_attempts: 8,
+            backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(300),
+            ack_wait: Duration::from_secs(30),
+            poll: Duration::from_secs(1),
+        }
+    }
+}
+
+impl ConsumeConfig {
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    pub fn start(mut self, start: StartAt) -> Self {
+        self.start = start;
+        self
+    }
+
+    pub fn batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size.max(1);
+        self
+    }
+
+    pub fn flush_interval(mut self, flush_interval: Duration) -> Self {
+        self.flush_interval = flush_interval;
+        self
+    }
+
+    pub fn max_attempts(mut self, max_attempts: u32) -> Self {
+        self.max_attempts = max_attempts.max(1);
+        self
+    }
+
+    pub fn backoff(mut self, first: Duration, max: Duration) -> Self {
+        self.backoff = first;
+        self.max_backoff = max.max(first);
+        self
+    }
+
+    pub fn ack_wait(mut self, ack_wait: Duration) -> Self {
+        self.ack_wait = ack_wait;
+        self
+    }
+
+    pub fn poll(mut self, poll: Duration) -> Self {
+        self.poll = poll;
+        self
+    }
+
+    /// The wait before attempt `attempt + 1`, after `attempt` failed: the backoff
+    /// doubled per attempt, capped, then a random half to all of it.
+    pub fn retry_delay(&self, attempt: u32, event_id: &str) -> Duration {
+        let doublings = attempt.saturating_sub(1).min(31);
+        let full = self
+            .backoff
+            .saturating_mul(1 << doublings)
+            .min(self.max_backoff);
+        let random = RandomState::new().hash_one((event_id, attempt));
+        let fraction = 0.5 + (random % 1000) as f64 / 2000.0;
+        full.mul_f64(fraction)
+    }
+
+    fn stream_consumer(&self, default_name: &str) -> ConsumerConfig {
+        let name = self.name.as_deref().unwrap_or(default_name);
+        let max_ack_pending = u32::try_from(self.batch_size.saturating_mul(4))
+            .unwrap_or(u32::MAX)
+            .max(1000);
+        ConsumerConfig::new(name)
+            .start(self.start)
+            .ack_wait(self.ack_wait)
+            .max_ack_pending(max_ack_pending)
+    }
+}
+
+/// Runs [`Handler`]s on a service's database and streams connection.
+#[derive(Debug, Clone)]
+pub struct Driver {
+    db: Db,
+    streams: Streams,
+    config: ConsumeConfig,
+}
+
+impl Driver {
+    pub fn new(db: Db, streams: Streams) -> Driver {
+        Driver {
+            db,
+            streams,
+            config: ConsumeConfig::default(),
+        }
+    }
+
+    pub fn config(mut self, config: ConsumeConfig) -> Driver {
+        self.config = config;
+        self
+    }
+
+    /// Start consuming `H::STREAM` with `handler` until [`Running::shutdown`].
+    /// Fails when the database has no inbox (migrations not applied) or the
+    /// configuration is invalid; a stream that does not exist yet (its producer
+    /// has not started) is waited for.
+    pub async fn start<H: Handler>(&self, handler: H) -> Result<Running, DriverError> {
+        let consumer = self.config.stream_consumer(H::CONSUMER);
+        consumer.check()?;
+        inbox::maintain(&self.db)
+            .await
+            .map_err(DriverError::NoInbox)?;
+        let (stop, stopped) = watch::channel(false);
+        let bell = Bell::default();
+        let stream: Arc<str> = Arc::from(H::STREAM);
+        let receive = Receive {
+            db: self.db.clone(),
+            streams: self.streams.clone(),
+            stream: stream.clone(),
+            consumer,
+            config: self.config.clone(),
+            bell: bell.clone(),
+            stop: stopped.clone(),
+        };
+        let process = Process {
+            db: self.db.clone(),
+            handler,
+            stream,
+            config: self.config.clone(),
+            bell,
+            stop: stopped,
+        };
+        Ok(Running {
+            stop,
+            tasks: vec![tokio::spawn(receive.run()), tokio::spawn(process.run())],
+        })
+    }
+}
+
+/// A started consumer. [`Running::shutdown`] stops it gracefully: the batch being
+/// received is stored (or left unacked), the batch being applied commits. Dropping
+/// it stops it too, without waiting.
+#[derive(Debug)]
+pub struct Running {
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stop, and wait until both loops have finished.
+    pub async fn shutdown(mut self) {
+        self.stop.send_replace(true);
+        for task in std::mem::take(&mut self.tasks) {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop.send_replace(true);
+    }
+}
+
+/// Until `stop` turns true (or its sender is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// Sleep, unless stopped first; whether stopped.
+async fn pause(stop: &mut watch::Receiver<bool>, wait: Duration) -> bool {
+    tokio::select! {
+        _ = stopped(stop) => true,
+        _ = tokio::time::sleep(wait) => *stop.borrow(),
+    }
+}
+
+/// How long a fetch waits for a first event: it returns as soon as one comes, so
+/// this only bounds how stale the lag metric gets while idle.
+const IDLE_WAIT: Duration = Duration::from_secs(5);
+/// Wait after a failing store, fetch or batch before trying again.
+const RETRY_PAUSE: Duration = Duration::from_secs(1);
+/// The lag gauge is refreshed at most this often.
+const LAG_EVERY: Duration = Duration::from_secs(1);
+
+struct Receive {
+    db: Db,
+    streams: Streams,
+    stream: Arc<str>,
+    consumer: ConsumerConfig,
+    config: ConsumeConfig,
+    bell: Bell,
+    stop: watch::Receiver<bool>,
+}
+
+impl Receive {
+    async fn run(mut self) {
+        let Some(mut consumer) = self.bind().await else {
+            return;
+        };
+        let mut lag_at = Instant::now();
+        let batch_size = self.config.batch_size;
+        loop {
+            let fetched = tokio::select! {
+                _ = stopped(&mut self.stop) => return,
+                fetched = consumer.fetch(batch_size, IDLE_WAIT) => fetched,
+            };
+            let mut batch = match fetched {
+                Ok(batch) => batch,
+                Err(e) => {
+                    tracing::warn!(stream = %self.stream, error = %e, "consumer: fetch failed");
+                    if pause(&mut self.stop, RETRY_PAUSE).await {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            if !batch.is_empty() {
+                // Fill the micro-batch with what is already waiting, for at most
+                // `flush_interval`: never wait for events that are not there.
+                let deadline = Instant::now() + self.config.flush_interval;
+                while batch.len() < batch_size && Instant::now() < deadline {
+                    match consumer
+                        .fetch(batch_size - batch.len(), Duration::ZERO)
+                        .await
+                    {
+                        Ok(more) if !more.is_empty() => batch.extend(more),
+                        _ => break,
+                    }
+                }
+                if !self.flush(&mut consumer, &batch).await {
+                    return;
+                }
+            }
+            if lag_at.elapsed() >= LAG_EVERY {
+                lag_at = Instant::now();
+                self.report_lag(&mut consumer).await;
+            }
+        }
+    }
+
+    /// Bind the durable consumer, waiting for the stream to exist.
+    async fn bind(&mut self) -> Option<Consumer> {
+        let mut warned = false;
+        loop {
+            match self.streams.consumer(&self.stream, &self.consumer).await {
+                Ok(c) => return Some(c),
+                Err(e) => {
+                    if !warned {
+                        tracing::warn!(stream = %self.stream, error = %e, "consumer: cannot bind yet, retrying");
+                        warned = true;
+                    }
+                    if pause(&mut self.stop, RETRY_PAUSE).await {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Store the batch durably, then ack it; false when stopped before it was
+    /// stored (it stays unacked: delivered again).
+    async fn flush(&mut self, consumer: &mut Consumer, batch: &[Message]) -> bool {
+        loop {
+            match store(&self.db, batch).await {
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(stream = %self.stream, error = %e, events = batch.len(), "consumer: storing in the inbox failed");
+                    if pause(&mut self.stop, RETRY_PAUSE).await {
+                        return false;
+                    }
+                }
+            }
+        }
+        self.bell.ring();
+        if let Err(e) = consumer.ack(batch).await {
+            // Delivered again after the ack wait, and deduplicated by the inbox.
+            tracing::warn!(stream = %self.stream, error = %e, "consumer: ack failed");
+        }
+        true
+    }
+
+    async fn report_lag(&self, consumer: &mut Consumer) {
+        let behind = consumer.info().await.map(|i| i.lag()).unwrap_or(0);
+        let waiting = inbox::pending(&self.db, &self.stream).await.unwrap_or(0);
+        metrics::gauge!("blueprint_consumer_lag", "stream" => self.stream.to_string())
+            .set((behind + waiting) as f64);
+    }
+}
+
+async fn store(db: &Db, batch: &[Message]) -> Result<u64, DbError> {
+    let mut tx = inbox::begin_write(db).await?;
+    let stored = inbox::store(&mut tx, batch).await?;
+    tx.commit().await?;
+    Ok(stored)
+}
+
+struct Process<H> {
+    db: Db,
+    handler: H,
+    stream: Arc<str>,
+    config: ConsumeConfig,
+    bell: Bell,
+    stop: watch::Receiver<bool>,
+}
+
+/// What became of one event of a batch.
+enum Outcome {
+    Applied,
+    /// Applied before (a redelivery stored twice): nothing done.
+    Duplicate,
+    Failed(ConsumeError, Duration),
+    Parked(ConsumeError),
+}
+
+const SAVEPOINT: &str = "SAVEPOINT \"blueprint_event\"";
+/// The previous event's savepoint released and the next one's started, in one trip.
+const NEXT_SAVEPOINT: &str = "RELEASE SAVEPOINT \"blueprint_event\"; SAVEPOINT \"blueprint_event\"";
+const RELEASE: &str = "RELEASE SAVEPOINT \"blueprint_event\"";
+const ROLLBACK: &str =
+    "ROLLBACK TO SAVEPOINT \"blueprint_event\"; RELEASE SAVEPOINT \"blueprint_event\"";
+
+impl<H: Handler> Process<H> {
+    async fn run(mut self) {
+        let mut ring = self.bell.subscribe();
+        let mut maintained = Instant::now();
+        loop {
+            ring.borrow_and_update();
+            if *self.stop.borrow() {
+                return;
+            }
+            let taken = match self.batch().await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(stream = %self.stream, error = %e, "consumer: applying a batch failed");
+                    if pause(&mut self.stop, RETRY_PAUSE).await {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            if taken >= self.config.batch_size {
+                continue;
+            }
+            if maintained.elapsed() >= MAINTAIN_EVERY {
+                maintained = Instant::now();
+                if let Err(e) = inbox::maintain(&self.db).await {
+                    tracing::warn!(error = %e, "consumer: inbox maintenance failed");
+                }
+            }
+            // Idle: until woken by a flush, a retry falls due, or the poll.
+            let due = inbox::next_due(&self.db, &self.stream)
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or(self.config.poll);
+            tokio::select! {
+                _ = stopped(&mut self.stop) => return,
+                _ = ring.changed() => {}
+                _ = tokio::time::sleep(due.min(self.config.poll)) => {}
+            }
+        }
+    }
+
+    /// Apply the due events (one transaction, a savepoint each); how many were taken.
+    ///
+    /// The events are claimed (marked applied) up front in one statement, which also
+    /// tells the duplicates; each handler then runs in a savepoint, and a failed
+    /// event's savepoint is rolled back and its claim taken back. So an event costs
+    /// one round trip besides its handler's (the savepoint's release and the next
+    /// one's start travel together).
+    async fn batch(&self) -> Result<usize, DbError> {
+        let mut tx = inbox::begin_write(&self.db).await?;
+        if !self.exclusive(&mut tx).await? {
+            // Another process applies this stream's events right now.
+            tx.rollback().await?;
+            return Ok(0);
+        }
+        let due = inbox::due(&mut tx, &self.stream, self.config.batch_size).await?;
+        if due.is_empty() {
+            tx.rollback().await?;
+            return Ok(0);
+        }
+        let ids: Vec<&str> = due.iter().map(|d| d.meta.event_id.as_str()).collect();
+        let fresh = inbox::claim(&mut tx, &ids).await?;
+        let mut held_keys: HashSet<&str> = HashSet::new();
+        let mut unclaimed: Vec<&str> = Vec::new();
+        let mut outcomes: Vec<(&Delivery, Outcome)> = Vec::with_capacity(due.len());
+        let mut savepoint_open = false;
+        for delivery in &due {
+            let id = delivery.meta.event_id.as_str();
+            let key = delivery.meta.partition_key.as_deref();
+            if key.is_some_and(|k| held_keys.contains(k)) {
+                // Behind a failed event of its key: not this time.
+                if fresh.contains(id) {
+                    unclaimed.push(id);
+                }
+                continue;
+            }
+            if !fresh.contains(id) {
+                outcomes.push((delivery, Outcome::Duplicate));
+                continue;
+            }
+            let start = if savepoint_open {
+                NEXT_SAVEPOINT
+            } else {
+                SAVEPOINT
+            };
+            tx.conn().execute_script(start).await?;
+            savepoint_open = true;
+            let error = match self.handle(&mut tx, delivery).await {
+                Ok(()) => {
+                    outcomes.push((delivery, Outcome::Applied));
+                    continue;
+                }
+                Err(error) => error,
+            };
+            tx.conn().execute_script(ROLLBACK).await?;
+            savepoint_open = false;
+            unclaimed.push(id);
+            let outcome = self.failed(&mut tx, delivery, error).await?;
+            if let (Some(k), Outcome::Failed(..)) = (key, &outcome) {
+                held_keys.insert(k);
+            }
+            outcomes.push((delivery, outcome));
+        }
+        if savepoint_open {
+            tx.conn().execute_script(RELEASE).await?;
+        }
+        inbox::unclaim(&mut tx, &unclaimed).await?;
+        let applied: Vec<&str> = outcomes
+            .iter()
+            .filter(|(_, o)| matches!(o, Outcome::Applied | Outcome::Duplicate))
+            .map(|(d, _)| d.meta.event_id.as_str())
+            .collect();
+        inbox::applied(&mut tx, &applied).await?;
+        tx.commit().await?;
+        self.report(&outcomes);
+        Ok(due.len())
+    }
+
+    /// On PostgreSQL, one process at a time applies a stream's events (a
+    /// transaction-scoped advisory lock), so replicas keep the order per key.
+    /// SQLite's `BEGIN IMMEDIATE` already serialises writers.
+    async fn exclusive(&self, tx: &mut Tx) -> Result<bool, DbError> {
+        match tx.inner() {
+            TxInner::Sqlite(_) => Ok(true),
+            TxInner::Postgres(t) => {
+                let (locked,): (bool,) =
+                    sqlx::query_as("SELECT pg_try_advisory_xact_lock(1651469935, hashtext($1))")
+                        .bind(self.stream.as_ref())
+                        .fetch_one(&mut **t)
+                        .await?;
+                Ok(locked)
+            }
+        }
+    }
+
+    /// The handler on one event; a panic is a failure like an error.
+    async fn handle(&self, tx: &mut Tx, delivery: &Delivery) -> Result<(), ConsumeError> {
+        AssertUnwindSafe(self.handler.handle(tx, delivery))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| {
+                let why = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                Err(ConsumeError::retry(format!("the handler panicked: {why}")))
+            })
+    }
+
+    /// Record a failed attempt: retried after the backoff, or parked.
+    async fn failed(
+        &self,
+        tx: &mut Tx,
+        delivery: &Delivery,
+        error: ConsumeError,
+    ) -> Result<Outcome, DbError> {
+        let attempt = delivery.meta.attempt;
+        let park = error.parks() || attempt >= self.config.max_attempts;
+        let delay = self.config.retry_delay(attempt, &delivery.meta.event_id);
+        let message = error.to_string();
+        inbox::failed(tx, &delivery.meta.event_id, &message, delay, park).await?;
+        Ok(if park {
+            Outcome::Parked(error)
+        } else {
+            Outcome::Failed(error, delay)
+        })
+    }
+
+    /// Metrics and log lines of a committed batch.
+    fn report(&self, outcomes: &[(&Delivery, Outcome)]) {
+        let stream = self.stream.to_string();
+        metrics::histogram!("blueprint_consumer_batch_size", "stream" => stream.clone())
+            .record(outcomes.len() as f64);
+        let now = chrono::Utc::now();
+        let mut applied = 0u64;
+        let (mut failed, mut parked) = (0u64, 0u64);
+        let latency =
+            metrics::histogram!("blueprint_event_latency_seconds", "stream" => stream.clone());
+        for (delivery, outcome) in outcomes {
+            let meta = &delivery.meta;
+            match outcome {
+                Outcome::Applied => {
+                    applied += 1;
+                    let seconds =
+                        (now - meta.timestamp).num_microseconds().unwrap_or(0) as f64 / 1e6;
+                    latency.record(seconds.max(0.0));
+                }
+                Outcome::Duplicate => {}
+                Outcome::Failed(error, delay) => {
+                    failed += 1;
+                    tracing::warn!(
+                        stream = %meta.stream, event_id = %meta.event_id, event_type = %meta.event_type,
+                        attempt = meta.attempt, retry_in_ms = delay.as_millis() as u64, error = %error,
+                        "consumer: event failed, will retry"
+                    );
+                }
+                Outcome::Parked(error) => {
+                    failed += 1;
+                    parked += 1;
+                    tracing::error!(
+                        stream = %meta.stream, event_id = %meta.event_id, event_type = %meta.event_type,
+                        attempt = meta.attempt, error = %error,
+                        "consumer: event parked (see `dev stream failures`)"
+                    );
+                }
+            }
+        }
+        metrics::counter!("blueprint_consumer_applied_total", "stream" => stream.clone())
+            .increment(applied);
+        metrics::counter!("blueprint_consumer_failed_total", "stream" => stream.clone())
+            .increment(failed);
+        metrics::counter!("blueprint_consumer_parked_total", "stream" => stream).increment(parked);
+    }
+}
+
+/// Inbox retention (partitions ahead, expired rows and ids) runs this often.
+const MAINTAIN_EVERY: Duration = Duration::from_secs(3600);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delays_double_with_jitter_up_to_the_cap() {
+        let c = ConsumeConfig::default().backoff(Duration::from_secs(1), Duration::from_secs(10));
+        for (attempt, full) in [
+            (1, 1.0),
+            (2, 2.0),
+            (3, 4.0),
+            (4, 8.0),
+            (5, 10.0),
+            (40, 10.0),
+        ] {
+            let d = c.retry_delay(attempt, "ev-1").as_secs_f64();
+            assert!(d >= full / 2.0 && d <= full, "attempt {attempt}: {d}");
+        }
+    }
+}
