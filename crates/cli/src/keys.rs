@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
-use blueprint::auth::{DevKeyPair, PUBLIC_KEY_ENV};
+use blueprint::auth::{AuthSection, DevKeyPair, PUBLIC_KEY_ENV};
 
 use crate::workspace::Workspace;
 
@@ -16,16 +16,6 @@ use crate::workspace::Workspace;
 const DEV_KEY_DIR: &str = "jwt";
 const DEV_PRIVATE_KEY: &str = "private.pem";
 const DEV_PUBLIC_KEY: &str = "public.pem";
-
-/// `[auth]` in `blueprint.toml`.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AuthSection {
-    /// The public key (PEM or JWKS) services verify tokens with.
-    public_key: Option<PathBuf>,
-    /// Its private key, for `dev token` (development and test environments only).
-    private_key: Option<PathBuf>,
-}
 
 /// Where a key came from, for messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -17,6 +17,7 @@ pub mod mock;
 /// Which spec this code was generated from; served on `GET /_internal_/version`.
 pub const SERVICE: ::blueprint::ServiceInfo = ::blueprint::ServiceInfo {
     name: "roundtrip",
+    key: "roundtrip",
     version: "0.0.1-dev",
     spec_hash: "993fbdfaaacf",
     git_commit: option_env!("GIT_COMMIT"),

@@ -21,6 +21,7 @@ pub mod consumers;
 /// Which spec this code was generated from; served on `GET /_internal_/version`.
 pub const SERVICE: ::blueprint::ServiceInfo = ::blueprint::ServiceInfo {
     name: "search",
+    key: "search",
     version: "0.0.1-dev",
     spec_hash: "b0aa0f0fd480",
     git_commit: option_env!("GIT_COMMIT"),

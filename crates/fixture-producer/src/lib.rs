@@ -19,6 +19,7 @@ pub mod events;
 /// Which spec this code was generated from; served on `GET /_internal_/version`.
 pub const SERVICE: ::blueprint::ServiceInfo = ::blueprint::ServiceInfo {
     name: "catalog",
+    key: "catalog",
     version: "0.0.1-dev",
     spec_hash: "e13cc03f1b9f",
     git_commit: option_env!("GIT_COMMIT"),

@@ -13,6 +13,7 @@ pub mod server;
 /// Which spec this code was generated from; served on `GET /_internal_/version`.
 pub const SERVICE: ::blueprint::ServiceInfo = ::blueprint::ServiceInfo {
     name: "shop",
+    key: "shop",
     version: "0.0.1-dev",
     spec_hash: "32adcbb4be03",
     git_commit: option_env!("GIT_COMMIT"),

@@ -100,8 +100,10 @@ fn build(spec: Arc<Spec>, verifier: Option<Arc<Verifier>>) -> Router {
     let routes = http::routes(service);
     let own_routes = http::own_builtin_routes(service);
     let hash = spec.source_hash();
+    let key = blueprint_spec::application_key(&service.name);
     let info = ServiceInfo {
         name: &service.name,
+        key: &key,
         version: &service.version,
         spec_hash: &hash,
         git_commit: None,

@@ -30,7 +30,10 @@
 //! - `publish` (feature `publish`): the journal publisher, every journal record of a
 //!   journaled table as one event on its stream;
 //! - `consume` (feature `consumer`): the driver running generated consumer traits
-//!   over an inbox in the service's database (durable before ack, applied once).
+//!   over an inbox in the service's database (durable before ack, applied once);
+//! - `service` (feature `service`): what every service process does (settings,
+//!   database and migrations, streams, consumers, healthcheck, logs, graceful
+//!   shutdown), so a service's `main` only builds its implementation.
 //!
 //! Generated code refers to serde, serde_json, chrono, uuid and rust_decimal through
 //! the re-exports below, so a generated package needs no dependency but this crate;
@@ -62,6 +65,8 @@ mod layers;
 pub mod publish;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "service")]
+pub mod service;
 #[cfg(feature = "stream")]
 pub mod stream;
 
@@ -100,6 +105,10 @@ pub use uuid;
 pub struct ServiceInfo<'a> {
     /// The service name from the spec.
     pub name: &'a str,
+    /// Its application key (`name` lower-cased, other characters as `-`): the
+    /// service's folder `services/<key>/`, its `[services.<key>]` configuration
+    /// and its development database `.dev/<key>.sqlite`.
+    pub key: &'a str,
     /// The spec's `info.version`/`version`.
     pub version: &'a str,
     /// Short content hash of the spec text the code was generated from.

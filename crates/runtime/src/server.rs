@@ -10,7 +10,10 @@
 //! [`service_router`] adds what every service has: the healthcheck, the version
 //! and metrics routes, HTTP metrics, JSON 404/405/414/431 answers.
 
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
@@ -69,7 +72,15 @@ pub struct ServerConfig {
     /// Verifies the tokens of operations whose `auth` requires one; `None` refuses
     /// their every caller (500: the service cannot verify tokens).
     #[cfg(feature = "auth")]
-    pub auth: Option<std::sync::Arc<crate::auth::Verifier>>,
+    pub auth: Option<Arc<crate::auth::Verifier>>,
+    /// What the built-in healthcheck asks besides the process being up (the
+    /// database, the streams connection: `blueprint::service` adds them). A spec
+    /// declaring its own healthcheck answers it itself, and these are not run.
+    pub health: Vec<HealthCheck>,
+    /// The commit the service binary was built from, served on the version route
+    /// instead of the generated package's [`ServiceInfo::git_commit`] (a
+    /// `GIT_COMMIT` in the environment at start-up wins over both).
+    pub git_commit: Option<&'static str>,
 }
 
 impl Default for ServerConfig {
@@ -79,9 +90,50 @@ impl Default for ServerConfig {
             timeout: Some(DEFAULT_TIMEOUT),
             #[cfg(feature = "auth")]
             auth: None,
+            health: Vec::new(),
+            git_commit: None,
         }
     }
 }
+
+impl ServerConfig {
+    /// The same configuration, its healthcheck also asking `check` (named `name`
+    /// in an unhealthy answer).
+    pub fn with_health_check<F, Fut>(mut self, name: &'static str, check: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        self.health.push(HealthCheck {
+            name,
+            check: Arc::new(move || Box::pin(check())),
+        });
+        self
+    }
+}
+
+/// The answer of one dependency of the service to the healthcheck: `Ok` when it
+/// answers, else what is wrong.
+pub type HealthFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+
+/// One dependency the healthcheck asks (see [`ServerConfig::with_health_check`]).
+#[derive(Clone)]
+pub struct HealthCheck {
+    /// How an unhealthy answer names it: `database`, `streams`.
+    pub name: &'static str,
+    pub check: Arc<dyn Fn() -> HealthFuture + Send + Sync>,
+}
+
+impl std::fmt::Debug for HealthCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HealthCheck")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How long the healthcheck waits for each dependency before calling it unhealthy.
+pub const HEALTH_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The request around an operation's typed input: every header the caller sent
 /// (declared or not), and the extensions middleware put there (an authenticated
@@ -712,10 +764,11 @@ pub const VERSION_PATH: &str = "/_internal_/version";
 pub fn service_router(routes: Router, info: &ServiceInfo<'_>, config: &ServerConfig) -> Router {
     let mut routes = routes;
     if !info.own_routes.contains(&HEALTHCHECK_PATH) {
-        routes = routes.route(HEALTHCHECK_PATH, get(healthcheck));
+        let checks: Arc<[HealthCheck]> = config.health.clone().into();
+        routes = routes.route(HEALTHCHECK_PATH, get(move || healthcheck(checks.clone())));
     }
     if !info.own_routes.contains(&VERSION_PATH) {
-        let body = version(info);
+        let body = version(info, config.git_commit);
         routes = routes.route(VERSION_PATH, get(move || std::future::ready(body.clone())));
     }
     let exporter = crate::metrics::install();
@@ -813,15 +866,46 @@ fn internal_error() -> Response {
     )
 }
 
-async fn healthcheck() -> Response {
-    json(StatusCode::OK, &serde_json::json!({"status": "healthy"}))
+/// `{"status": "healthy"}` when every check answers (within
+/// [`HEALTH_CHECK_TIMEOUT`]); else a 503 `{"status": "unhealthy", "checks":
+/// {"database": "ok", "streams": "<what is wrong>"}}`. Checks run concurrently.
+async fn healthcheck(checks: Arc<[HealthCheck]>) -> Response {
+    let answers = futures_util::future::join_all(checks.iter().map(|c| async {
+        let answer = tokio::time::timeout(HEALTH_CHECK_TIMEOUT, (c.check)())
+            .await
+            .unwrap_or_else(|_| {
+                Err(format!(
+                    "no answer within {} s",
+                    HEALTH_CHECK_TIMEOUT.as_secs()
+                ))
+            });
+        (c.name, answer)
+    }))
+    .await;
+    if answers.iter().all(|(_, answer)| answer.is_ok()) {
+        return json(StatusCode::OK, &serde_json::json!({"status": "healthy"}));
+    }
+    let checks: JsonMap<String, Value> = answers
+        .into_iter()
+        .map(|(name, answer)| {
+            (
+                name.to_owned(),
+                Value::from(answer.err().unwrap_or_else(|| "ok".into())),
+            )
+        })
+        .collect();
+    json(
+        StatusCode::SERVICE_UNAVAILABLE,
+        &serde_json::json!({"status": "unhealthy", "checks": checks}),
+    )
 }
 
-/// The version route's answer, made once: `GIT_COMMIT` at start-up, else at build time.
-fn version(info: &ServiceInfo<'_>) -> JsonBytes {
+/// The version route's answer, made once: `GIT_COMMIT` at start-up, else the
+/// binary's build-time commit, else the generated package's.
+fn version(info: &ServiceInfo<'_>, binary_commit: Option<&str>) -> JsonBytes {
     let commit = std::env::var("GIT_COMMIT")
         .ok()
-        .or(info.git_commit.map(str::to_owned));
+        .or(binary_commit.or(info.git_commit).map(str::to_owned));
     let body = serde_json::json!({
         "name": info.name,
         "version": info.version,

@@ -14,6 +14,7 @@ use tower::ServiceExt;
 
 static INFO: ServiceInfo = ServiceInfo {
     name: "layers",
+    key: "layers",
     version: "0.0.1",
     spec_hash: "000000000000",
     git_commit: None,
@@ -194,4 +195,57 @@ async fn a_made_request_id_is_not_the_callers_header() {
         .expect("request");
     let (_, _, body) = call(router, request).await;
     assert_eq!(body, r#"Some(Some("abc")) true"#);
+}
+
+#[tokio::test]
+async fn the_healthcheck_asks_the_service_provided_checks() {
+    let healthy = ServerConfig::default()
+        .with_health_check("database", || async { Ok(()) })
+        .with_health_check("streams", || async { Ok(()) });
+    let (status, _, body) = call(app(&healthy), get_request("/_internal_/healthcheck")).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, r#"{"status":"healthy"}"#)
+    );
+
+    let failing = ServerConfig::default()
+        .with_health_check("database", || async { Ok(()) })
+        .with_health_check("streams", || async { Err("connection refused".to_owned()) });
+    let (status, _, body) = call(app(&failing), get_request("/_internal_/healthcheck")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let json: serde_json::Value = serde_json::from_str(&body).expect("a JSON body");
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "status": "unhealthy",
+            "checks": {"database": "ok", "streams": "connection refused"}
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_check_that_never_answers_is_unhealthy() {
+    let hanging = ServerConfig::default()
+        .with_health_check("database", std::future::pending::<Result<(), String>>);
+    tokio::time::pause();
+    let (status, _, body) = call(app(&hanging), get_request("/_internal_/healthcheck")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body.contains("no answer within 5 s"), "{body}");
+}
+
+#[tokio::test]
+async fn the_specs_own_healthcheck_runs_no_service_checks() {
+    static OWN: ServiceInfo = ServiceInfo {
+        own_routes: &["/_internal_/healthcheck"],
+        ..INFO
+    };
+    let routes = Router::new().route("/_internal_/healthcheck", get(|| async { "mine" }));
+    let config =
+        ServerConfig::default().with_health_check("database", || async { Err("down".to_owned()) });
+    let (status, _, body) = call(
+        service_router(routes, &OWN, &config),
+        get_request("/_internal_/healthcheck"),
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "mine"));
 }

@@ -11,9 +11,11 @@ pub mod nats;
 pub mod npm;
 pub mod postgres;
 pub mod python;
+pub mod service;
 
 pub use nats::TestNats;
 pub use postgres::TestPostgres;
+pub use service::ServiceProcess;
 
 /// The environment variable naming the shared folder.
 pub const SHARED_ENV: &str = "BLUEPRINT_SHARED";

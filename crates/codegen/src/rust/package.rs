@@ -52,6 +52,7 @@ pub(crate) fn root_module(
     let embedded = embedded_migrations(path, migrations);
     let mods = modules.iter().map(|m| format_ident!("{}", m));
     let name = &service.name;
+    let key = blueprint_spec::application_key(name);
     let version = &service.version;
     let hash = &ctx.spec_hash;
     let own_routes = blueprint_spec::http::own_builtin_routes(service);
@@ -71,6 +72,7 @@ pub(crate) fn root_module(
             /// Which spec this code was generated from; served on `GET /_internal_/version`.
             pub const SERVICE: ::blueprint::ServiceInfo = ::blueprint::ServiceInfo {
                 name: #name,
+                key: #key,
                 version: #version,
                 spec_hash: #hash,
                 git_commit: option_env!("GIT_COMMIT"),

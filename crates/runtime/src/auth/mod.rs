@@ -46,6 +46,18 @@ pub const MAX_TOKEN_LEN: usize = 8 * 1024;
 /// accepted until 30 s after its expiry, and from 30 s before its `nbf`.
 pub const LEEWAY: Duration = Duration::from_secs(30);
 
+/// `[auth]` in `blueprint.toml` (read with `Config::section::<AuthSection>("auth")`,
+/// or by `blueprint::service`); paths are relative to the workspace root.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSection {
+    /// The public key (PEM or JWKS) services verify tokens with;
+    /// `BLUEPRINT_JWT_PUBLIC_KEY` wins over it.
+    pub public_key: Option<std::path::PathBuf>,
+    /// Its private key, for `dev token` (development and test environments only).
+    pub private_key: Option<std::path::PathBuf>,
+}
+
 /// Verified tokens kept by default (see [`Verifier::with_cache_capacity`]).
 pub const DEFAULT_CACHE_CAPACITY: usize = 10_000;
 

@@ -21,6 +21,7 @@ pub mod events;
 /// Which spec this code was generated from; served on `GET /_internal_/version`.
 pub const SERVICE: ::blueprint::ServiceInfo = ::blueprint::ServiceInfo {
     name: "users",
+    key: "users",
     version: "0.0.1-dev",
     spec_hash: "7292318ecfad",
     git_commit: option_env!("GIT_COMMIT"),

@@ -11,6 +11,7 @@ pub mod dao;
 /// Which spec this code was generated from; served on `GET /_internal_/version`.
 pub const SERVICE: ::blueprint::ServiceInfo = ::blueprint::ServiceInfo {
     name: "users",
+    key: "users",
     version: "0.0.1-dev",
     spec_hash: "b36efb29d9c0",
     git_commit: option_env!("GIT_COMMIT"),

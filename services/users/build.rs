@@ -1,0 +1,3 @@
+fn main() {
+    blueprint_build::git_commit();
+}
