@@ -41,6 +41,7 @@ mod record;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -131,10 +132,17 @@ impl Publisher {
     /// is dropped): lead or stand by, and publish while leading.
     pub fn start(self) -> PublisherHandle {
         let (stop, stopping) = watch::channel(None);
-        let task = tokio::spawn(self.run(stopping));
+        let alive = Alive(Arc::new(AtomicBool::new(true)));
+        let running = alive.clone();
+        let task = tokio::spawn(async move {
+            // Set false however the task ends (a panic included).
+            let _running = Running(running);
+            self.run(stopping).await;
+        });
         PublisherHandle {
             stop,
             task: Some(task),
+            alive,
         }
     }
 
@@ -362,9 +370,35 @@ fn failed(stream: &StreamConfig) {
 pub struct PublisherHandle {
     stop: watch::Sender<Option<Instant>>,
     task: Option<JoinHandle<()>>,
+    alive: Alive,
+}
+
+/// Whether a started publisher still runs (for a healthcheck); cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Alive(Arc<AtomicBool>);
+
+impl Alive {
+    /// The publisher's task has not ended (it ends only when stopped, or on a bug).
+    pub fn running(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Marks its [`Alive`] stopped when dropped.
+struct Running(Alive);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.0.store(false, Ordering::Relaxed);
+    }
 }
 
 impl PublisherHandle {
+    /// Whether the publisher still runs, to ask later.
+    pub fn alive(&self) -> Alive {
+        self.alive.clone()
+    }
+
     /// Stop: publish what is queued for up to `grace`, then return.
     pub async fn shutdown(mut self, grace: Duration) {
         self.stop.send_replace(Some(Instant::now() + grace));
