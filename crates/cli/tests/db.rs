@@ -87,6 +87,33 @@ fn generate_migrate_status_edit_reset() {
         text(&migrate)
     );
 
+    // A replay re-queues the journal (empty here: nothing was written); an unknown
+    // table is an error.
+    let replay = |extra: &[&str]| {
+        let mut args = vec!["stream", "replay", "--service", "users"];
+        args.extend(extra);
+        dev(&dir, &args)
+    };
+    let out = replay(&["--table", "users"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("re-queued 0 journal records of `users`"),
+        "{}",
+        text(&out)
+    );
+    let out = replay(&["--table", "users", "--since", "2024-05-01T10:00:00Z"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = replay(&["--table", "nope"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("not a journaled table"),
+        "{}",
+        text(&out)
+    );
+    let out = replay(&["--table", "users", "--since", "yesterday"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("RFC 3339"), "{}", text(&out));
+
     // Reset needs confirmation, then drops and re-applies (the edited file included).
     let reset = run("reset", &[]);
     assert_eq!(reset.status.code(), Some(2));

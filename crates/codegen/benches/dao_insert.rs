@@ -9,7 +9,10 @@
 //! Baselines on the same table definition:
 //! - `plain`: `INSERT ... VALUES ($1..$5)` into a copy of `users` without journal;
 //! - `plain+journal`: the same INSERT into the journaled `users` (trigger cost);
-//! - `dao`: `dao::users::insert` into the journaled `users`.
+//! - `dao`: `dao::users::insert` into the journaled `users`;
+//! - PostgreSQL only, `dao-quiet`: the same with the journal functions' NOTIFY for
+//!   outside writers taken out for the round, so `dao/dao-quiet` is what its test
+//!   of the session (skipped by ours) costs our writes.
 //!
 //! Each insert is its own transaction, sequential: the latency-bound case a request
 //! handler sees. PostgreSQL runs twice on the testkit's throwaway servers (or both on
@@ -43,7 +46,8 @@ fn user(i: usize, tag: &str) -> User {
     }
 }
 
-async fn setup(db: &Db, dir: &std::path::Path) {
+/// The journaled table's definition (to take its NOTIFY out and put it back).
+async fn setup(db: &Db, dir: &std::path::Path) -> sql::Table {
     let text = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/db/users.json"),
     )
@@ -65,6 +69,7 @@ async fn setup(db: &Db, dir: &std::path::Path) {
     }
     let set = Migrations::from_dir(&Migrations::dir(dir, db.dialect())).unwrap();
     migrate::migrate(db, &set).await.unwrap();
+    schema.tables.swap_remove(0)
 }
 
 async fn plain_insert(db: &Db, table: &str, u: &User) {
@@ -104,11 +109,13 @@ async fn plain_insert(db: &Db, table: &str, u: &User) {
     }
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 enum Mode {
     Plain,
     PlainJournaled,
     Dao,
+    /// The DAO without the NOTIFY trigger (PostgreSQL).
+    DaoQuiet,
 }
 
 async fn run(db: &Db, mode: Mode, rows: usize, tag: &str) -> f64 {
@@ -118,7 +125,7 @@ async fn run(db: &Db, mode: Mode, rows: usize, tag: &str) -> f64 {
         match mode {
             Mode::Plain => plain_insert(db, "users_plain", &u).await,
             Mode::PlainJournaled => plain_insert(db, "users", &u).await,
-            Mode::Dao => users::insert(db, &u).await.unwrap(),
+            Mode::Dao | Mode::DaoQuiet => users::insert(db, &u).await.unwrap(),
         }
     }
     rows as f64 / start.elapsed().as_secs_f64()
@@ -147,7 +154,8 @@ impl Stats {
 
 async fn bench(name: &str, db: Db, rows: usize) {
     let dir = tempfile::tempdir().unwrap();
-    setup(&db, dir.path()).await;
+    let table = setup(&db, dir.path()).await;
+    let postgres = db.dialect() == Dialect::Postgres;
     // Warm up statement caches and the table's first pages.
     run(&db, Mode::Plain, 200, "warm-p").await;
     run(&db, Mode::Dao, 200, "warm-d").await;
@@ -155,13 +163,26 @@ async fn bench(name: &str, db: Db, rows: usize) {
     // other work on the machine. Reported per mode: best (least disturbed), median
     // and range; and the DAO's ratio to plain per round (the two ran back to back,
     // so the pair shares its conditions), as median and range.
-    let mut rates: [Vec<f64>; 3] = Default::default();
+    let mut rates: [Vec<f64>; 4] = Default::default();
     for round in 0..ROUNDS {
-        for (k, mode) in [Mode::Plain, Mode::PlainJournaled, Mode::Dao]
+        for (k, mode) in [Mode::Plain, Mode::PlainJournaled, Mode::Dao, Mode::DaoQuiet]
             .into_iter()
             .enumerate()
         {
+            if mode == Mode::DaoQuiet {
+                if !postgres {
+                    continue;
+                }
+                let quiet = sql::postgres::journal_trigger(&table)
+                    .replace(&sql::postgres::notify_outside_writers(&table), "");
+                db.execute_script(&quiet).await.unwrap();
+            }
             rates[k].push(run(&db, mode, rows, &format!("r{round}m{k}")).await);
+            if mode == Mode::DaoQuiet {
+                db.execute_script(&sql::postgres::journal_trigger(&table))
+                    .await
+                    .unwrap();
+            }
         }
     }
     let [plain, journaled, dao] = [0, 1, 2].map(|k| Stats::of(&rates[k]));
@@ -180,6 +201,14 @@ async fn bench(name: &str, db: Db, rows: usize) {
         Stats::of(&ratios)
     };
     let (pj, pd) = (paired(1), paired(2));
+    if postgres {
+        let with: Vec<f64> = rates[2].iter().zip(&rates[3]).map(|(d, q)| d / q).collect();
+        let with = Stats::of(&with);
+        println!(
+            "{name:<9} dao/dao-quiet (the NOTIFY test for outside writers): per round median {:.2} range {:.2}..{:.2}",
+            with.median, with.min, with.best
+        );
+    }
     println!(
         "{name:<9} dao/plain: of bests {:.2}, of medians {:.2}, per round median {:.2} range {:.2}..{:.2}  \
          (plain+journal/plain per round median {:.2})",

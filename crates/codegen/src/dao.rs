@@ -26,7 +26,8 @@
 //! `conn` is anything that converts into `blueprint::db::Conn`: the `Db`, a `Tx`, or a
 //! caller's sqlx connection or transaction, so calls compose into transactions.
 //! Writes carry the row's `hash_code`; a write of unchanged content touches no row and
-//! so journals nothing. SQL text for both dialects is generated (see [`crate::sql`]);
+//! so journals nothing. A write that journals something wakes the publisher after its
+//! commit (`Conn::execute_journaled`). SQL text for both dialects is generated (see [`crate::sql`]);
 //! the runtime picks the one of the connection's dialect.
 
 use std::path::Path;
@@ -203,6 +204,12 @@ fn table_module(ctx: &Ctx<'_>, table: &Table, module: Ident) -> TokenStream {
     );
     let list = constant("list".into(), postgres::list(table), sqlite::list(table));
     let doc_table = &table.name;
+    // A write to a journaled table wakes the publisher after its commit.
+    let execute = if table.journal.is_some() {
+        quote!(execute_journaled)
+    } else {
+        quote!(execute)
+    };
 
     // Lookups: the primary key, then each unique index.
     let mut lookups = vec![(table.primary_key.clone(), true)];
@@ -263,7 +270,7 @@ fn table_module(ctx: &Ctx<'_>, table: &Table, module: Ident) -> TokenStream {
                     let lookup = Doc::new() #(.field(#names, #params)?)* #scope_doc .finish();
                     let conn = conn.into();
                     let sql = #delete.get(conn.dialect());
-                    Ok(conn.execute(sql.into(), &lookup, &[]).await? > 0)
+                    Ok(conn.#execute(sql.into(), &lookup, &[]).await? > 0)
                 }
             }
         });
@@ -581,7 +588,7 @@ fn table_module(ctx: &Ctx<'_>, table: &Table, module: Ident) -> TokenStream {
             let mut conn = conn.into();
             let dialect = conn.dialect();
             let n = Conn::from(&mut conn)
-                .execute(#upsert.get(dialect).into(), &row.json, &[row.hash_code])
+                .#execute(#upsert.get(dialect).into(), &row.json, &[row.hash_code])
                 .await?;
             if n > 0 {
                 return Ok(Write::Changed);
@@ -593,7 +600,7 @@ fn table_module(ctx: &Ctx<'_>, table: &Table, module: Ident) -> TokenStream {
         quote! {
             let conn = conn.into();
             let sql = #upsert.get(conn.dialect());
-            let n = conn.execute(sql.into(), &row.json, &[row.hash_code]).await?;
+            let n = conn.#execute(sql.into(), &row.json, &[row.hash_code]).await?;
             Ok(if n > 0 { Write::Changed } else { Write::Unchanged })
         }
     };
@@ -621,7 +628,7 @@ fn table_module(ctx: &Ctx<'_>, table: &Table, module: Ident) -> TokenStream {
                 let row = Row::new(row)?;
                 let conn = conn.into();
                 let sql = #insert.get(conn.dialect());
-                conn.execute(sql.into(), &row.json, &[row.hash_code]).await?;
+                conn.#execute(sql.into(), &row.json, &[row.hash_code]).await?;
                 Ok(())
             }
 
@@ -639,7 +646,7 @@ fn table_module(ctx: &Ctx<'_>, table: &Table, module: Ident) -> TokenStream {
                 let mut conn = conn.into();
                 let dialect = conn.dialect();
                 let n = Conn::from(&mut conn)
-                    .execute(#update.get(dialect).into(), &row.json, &[row.hash_code])
+                    .#execute(#update.get(dialect).into(), &row.json, &[row.hash_code])
                     .await?;
                 if n > 0 {
                     return Ok(Write::Changed);

@@ -11,7 +11,7 @@
 //! use: `models`, `server`, `client`, `mock` (Rust, built with `quote` and
 //! formatted with `prettyplease`), `openapi` ([`openapi`]: `openapi.json` at the
 //! output root), `asyncapi` ([`asyncapi`]: `asyncapi.json` beside it), `sql-postgres`,
-//! `sql-sqlite`, `dao`, `consumers`.
+//! `sql-sqlite`, `dao`, `events`, `consumers`.
 //!
 //! # Layout of generated Rust
 //!
@@ -26,7 +26,8 @@
 //! server.rs                 // trait <Service>Service + router()
 //! client.rs                 // <Service>Client
 //! mock.rs                   // Mock<Service>
-//! dao.rs                    // one module per `db` table
+//! dao.rs                    // per table: insert, upsert, update, find_by_*, list, delete_by_*
+//! events.rs                 // per stream: <Union>Publisher; per journaled table: its events
 //! consumers.rs              // one trait per consumed stream, e.g. UserEventConsumer
 //! ```
 //!
@@ -133,13 +134,15 @@ pub enum Generator {
     SqlSqlite,
     /// Rust data-access code for `db` models.
     Dao,
+    /// Rust event streams: a typed publisher per stream, journal records as events.
+    Events,
     /// A typed consumer trait per consumed stream (`consumes`), run by
     /// `blueprint::consume`.
     Consumers,
 }
 
 impl Generator {
-    pub const ALL: [Generator; 10] = [
+    pub const ALL: [Generator; 11] = [
         Generator::Models,
         Generator::Server,
         Generator::Client,
@@ -149,6 +152,7 @@ impl Generator {
         Generator::SqlPostgres,
         Generator::SqlSqlite,
         Generator::Dao,
+        Generator::Events,
         Generator::Consumers,
     ];
 
@@ -161,8 +165,9 @@ impl Generator {
     ];
 
     /// What `dev gen` runs when no generators are named: [`Generator::RUST`], plus
-    /// the DAO and both dialects' migrations when the service has `db` models, and
-    /// the consumers and migrations (the inbox) when it consumes streams.
+    /// the DAO and both dialects' migrations when the service has `db` models; the
+    /// consumers and migrations (the inbox) when it consumes streams; `events` when
+    /// it has streams.
     pub fn defaults(spec: &Spec) -> Vec<Generator> {
         let mut generators = Generator::RUST.to_vec();
         let consumes = !spec.service.blueprint.consumes.is_empty();
@@ -174,6 +179,9 @@ impl Generator {
         }
         if generators.contains(&Generator::Dao) || consumes {
             generators.extend([Generator::SqlPostgres, Generator::SqlSqlite]);
+        }
+        if rust::events_wanted(spec) {
+            generators.push(Generator::Events);
         }
         generators
     }
@@ -189,6 +197,7 @@ impl Generator {
             Generator::SqlPostgres => "sql-postgres",
             Generator::SqlSqlite => "sql-sqlite",
             Generator::Dao => "dao",
+            Generator::Events => "events",
             Generator::Consumers => "consumers",
         }
     }
@@ -199,7 +208,11 @@ impl Generator {
 
     /// Whether this generator emits Rust into the generated module tree.
     pub fn is_rust(&self) -> bool {
-        Generator::RUST.contains(self) || matches!(self, Generator::Dao | Generator::Consumers)
+        Generator::RUST.contains(self)
+            || matches!(
+                self,
+                Generator::Dao | Generator::Events | Generator::Consumers
+            )
     }
 }
 
@@ -219,7 +232,8 @@ impl std::str::FromStr for Generator {
 /// What to generate, and how.
 #[derive(Debug, Clone, Default)]
 pub struct GenOptions {
-    /// Generators to run; `models` is implied by `server`, `client`, `mock`, `dao`.
+    /// Generators to run; `models` is implied by `server`, `client`, `mock`, `dao`,
+    /// `events`.
     pub generators: Vec<Generator>,
     /// Generate a complete Cargo package instead of a module tree.
     pub package: Option<PackageOptions>,
@@ -255,7 +269,7 @@ impl GenOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum CodegenError {
     #[error(
-        "unknown generator `{0}` (known: models, server, client, mock, openapi, asyncapi, sql-postgres, sql-sqlite, dao, consumers)"
+        "unknown generator `{0}` (known: models, server, client, mock, openapi, asyncapi, sql-postgres, sql-sqlite, dao, events, consumers)"
     )]
     UnknownGenerator(String),
     /// Generated Rust did not parse: a bug in a generator, reported with the file.
@@ -264,6 +278,9 @@ pub enum CodegenError {
     /// The `db` attributes do not describe valid tables.
     #[error("invalid tables:\n{}", .0.iter().map(|d| format!("  {d}")).collect::<Vec<_>>().join("\n"))]
     Tables(blueprint_spec::Diagnostics),
+    /// A journaled table publishes on a stream the generated code cannot type.
+    #[error("cannot generate the events module: {0}")]
+    Events(String),
     /// A migration could not be generated (destructive change, bad snapshot).
     #[error(transparent)]
     Migration(#[from] sql::migrations::MigrationError),

@@ -13,6 +13,8 @@ pub mod server;
 pub mod client;
 #[rustfmt::skip]
 pub mod mock;
+#[rustfmt::skip]
+pub mod events;
 
 /// Which spec this code was generated from; served on `GET /_internal_/version`.
 pub const SERVICE: ::blueprint::ServiceInfo = ::blueprint::ServiceInfo {

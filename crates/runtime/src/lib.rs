@@ -27,6 +27,8 @@
 //!   PostgreSQL, transactions, migrations runner, journal maintenance and replay);
 //! - `stream` (feature `stream`, backends `stream-sqlite` and `stream-nats`): event
 //!   streams, one API over an in-memory log, a SQLite-file log and NATS JetStream;
+//! - `publish` (feature `publish`): the journal publisher, every journal record of a
+//!   journaled table as one event on its stream;
 //! - `consume` (feature `consumer`): the driver running generated consumer traits
 //!   over an inbox in the service's database (durable before ack, applied once);
 //! - `service` (feature `service`): what every service process does (settings,
@@ -59,6 +61,8 @@ pub mod consume;
 pub mod db;
 #[cfg(feature = "server")]
 mod layers;
+#[cfg(feature = "publish")]
+pub mod publish;
 #[cfg(feature = "server")]
 pub mod server;
 #[cfg(feature = "service")]
@@ -85,7 +89,12 @@ pub use serde;
 pub use serde_json;
 /// The async runtime of generated servers, clients and the database layer:
 /// `#[blueprint::tokio::main(crate = "blueprint::tokio")]`.
-#[cfg(any(feature = "server", feature = "client", feature = "db"))]
+#[cfg(any(
+    feature = "server",
+    feature = "client",
+    feature = "db",
+    feature = "stream"
+))]
 pub use tokio;
 pub use uuid;
 

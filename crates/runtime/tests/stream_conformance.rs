@@ -515,6 +515,25 @@ async fn retention_drops_events_past_max_age(b: &Backend) {
     assert_eq!((info.messages, info.last_sequence), (1, 3));
 }
 
+/// A batch larger than one SQL statement's rows: stored whole, in order, and its
+/// events' envelopes (type, time, key, payload) kept.
+async fn large_batches_keep_order_and_envelopes(b: &Backend) {
+    let s = b.open().await;
+    let stream = b.stream(&s, |_| {}).await;
+    let sent = events(1..=2500);
+    let acks = s.publish_batch(&stream, &sent).await.expect("batch");
+    assert_eq!(
+        acks.iter().map(|a| a.sequence).collect::<Vec<_>>(),
+        (1..=2500).collect::<Vec<_>>()
+    );
+    let mut reader = s.reader(&stream, StartAt::Earliest).await.expect("reader");
+    let got = read_n(&mut reader, 2500).await;
+    assert_eq!(seqs(&got), (1..=2500).collect::<Vec<_>>());
+    for (m, e) in got.iter().zip(&sent) {
+        assert_eq!(&m.event, e);
+    }
+}
+
 async fn concurrent_publishers_from_two_handles(b: &Backend) {
     let (a, other) = (b.open().await, b.open().await);
     let stream = b.stream(&a, |_| {}).await;
@@ -666,6 +685,7 @@ conformance!(
     readers_tail_a_stream,
     retention_keeps_the_newest_max_messages,
     retention_drops_events_past_max_age,
+    large_batches_keep_order_and_envelopes,
     concurrent_publishers_from_two_handles,
     a_waiting_fetch_wakes_when_an_event_arrives,
     bad_input_is_a_typed_error,

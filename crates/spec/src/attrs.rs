@@ -7,8 +7,8 @@
 
 use crate::diag::Diagnostic;
 use crate::ir::{
-    AuthRule, AuthScope, Consume, DbIndex, DbTable, Method, Model, ParameterLocation, Primitive,
-    Service, Stream, TypeKind, TypeRef,
+    AuthRule, AuthScope, Consume, DbIndex, DbTable, Field, Method, Model, ParameterLocation,
+    Primitive, Service, Stream, TableEvents, TypeKind, TypeRef, Union,
 };
 use crate::json::Value;
 use crate::normalize::Scope;
@@ -268,6 +268,7 @@ pub fn stream(u: &RawUnion, namespace: &str, diags: &mut Vec<Diagnostic>) -> Opt
         name: format!("{namespace}.{}.json", u.name.value),
         retention_hours: DEFAULT_RETENTION_HOURS,
         partition_key: None,
+        replicas: 1,
     };
     if let Some(a) = attr {
         let mut r = Reader::new(diags, Form::Input);
@@ -286,7 +287,20 @@ pub fn stream(u: &RawUnion, namespace: &str, diags: &mut Vec<Diagnostic>) -> Opt
                 }
             }
             stream.partition_key = r.string(&o, "partition_key").map(|s| s.value);
-            r.finish(&o, &["retention_hours", "partition_key"]);
+            if let Some((replicas, span)) = integer(&mut r, &o, "replicas") {
+                match u8::try_from(replicas) {
+                    Ok(n @ 1..=5) => stream.replicas = n,
+                    _ => r.diags.push(
+                        Diagnostic::error(
+                            "spec/invalid-attribute",
+                            "`replicas` of the `stream` attribute must be 1 to 5",
+                        )
+                        .at(span)
+                        .hint("JetStream keeps 1 to 5 copies of a stream"),
+                    ),
+                }
+            }
+            r.finish(&o, &["retention_hours", "partition_key", "replicas"]);
         }
     }
     Some(stream)
@@ -536,6 +550,7 @@ pub fn db(raw: &RawModel, model: &Model, diags: &mut Vec<Diagnostic>) -> Option<
         indexes,
         journal,
         journal_retention_days,
+        events: None,
         scope: Vec::new(),
         span: a.span,
     })
@@ -733,5 +748,171 @@ pub fn derive_indexes(service: &mut Service) {
             derived: true,
             span,
         });
+    }
+}
+
+/// Which stream each journaled table publishes on, and as which members (see
+/// [`TableEvents`]): the one local stream union holding both `<m>_upserted` and
+/// `<m>_deleted`. A table whose pair is on no stream publishes nothing (lint
+/// `db-journal-events` says so); a pair on two streams, or members the publisher
+/// cannot fill from a journal record, are errors.
+pub fn table_events(service: &mut Service, diags: &mut Vec<Diagnostic>) {
+    let mut decided: Vec<(usize, TableEvents)> = Vec::new();
+    for (i, model) in service.models.iter().enumerate() {
+        let Some(db) = model.db.as_ref().filter(|db| db.journal) else {
+            continue;
+        };
+        let upserted = format!("{}_upserted", model.name);
+        let deleted = format!("{}_deleted", model.name);
+        let has_member = |u: &Union, name: &str| {
+            u.types.iter().any(|t| {
+                t.type_.named().is_some_and(|n| {
+                    n.kind == TypeKind::Model && n.namespace == service.namespace && n.name == name
+                })
+            })
+        };
+        let streams: Vec<&Union> = service
+            .unions
+            .iter()
+            .filter(|u| u.stream.is_some() && has_member(u, &upserted) && has_member(u, &deleted))
+            .collect();
+        let union = match streams.as_slice() {
+            [] => continue,
+            [one] => *one,
+            [first, second, ..] => {
+                diags.push(
+                    Diagnostic::error(
+                        "spec/ambiguous-table-stream",
+                        format!(
+                            "journaled table `{}` would publish on two streams, `{}` and `{}`",
+                            db.table, first.name, second.name
+                        ),
+                    )
+                    .at(db.span)
+                    .label(first.span, "first stream")
+                    .label(second.span, "second stream")
+                    .hint(format!(
+                        "a table publishes on one stream, in order: keep `{upserted}` and `{deleted}` on one `*_event` union"
+                    )),
+                );
+                continue;
+            }
+        };
+        let (Some(up), Some(del)) = (service.model(&upserted), service.model(&deleted)) else {
+            continue;
+        };
+        let mut problems: Vec<(Span, String)> = Vec::new();
+        for member in [up, del] {
+            for (name, ty) in [
+                ("event_id", Primitive::String),
+                ("timestamp", Primitive::DateTimeIso8601),
+            ] {
+                match member.field(name) {
+                    Some(f) if f.type_ == TypeRef::Primitive(ty) => {}
+                    Some(f) => problems.push((
+                        f.type_span,
+                        format!("`{name}` of `{}` must be a `{}`", member.name, ty.as_str()),
+                    )),
+                    None => problems.push((
+                        member.span,
+                        format!(
+                            "`{}` has no field `{name}` for the publisher to fill",
+                            member.name
+                        ),
+                    )),
+                }
+            }
+        }
+        // The row, whole, in `<m>_upserted.<m>`.
+        match up.field(&model.name) {
+            Some(f)
+                if f.type_.named().is_some_and(|n| {
+                    n.kind == TypeKind::Model
+                        && n.namespace == service.namespace
+                        && n.name == model.name
+                }) => {}
+            Some(f) => problems.push((
+                f.type_span,
+                format!(
+                    "`{}.{}` must be of type `{}`: it carries the row",
+                    up.name, f.name, model.name
+                ),
+            )),
+            None => problems.push((
+                up.span,
+                format!(
+                    "`{}` has no field `{}` to carry the row",
+                    up.name, model.name
+                ),
+            )),
+        }
+        // The key, field by field, in `<m>_deleted`.
+        for key in &db.primary_key {
+            let Some(column) = model.field(key) else {
+                continue;
+            };
+            match del.field(key) {
+                Some(f) if f.type_ == column.type_ => {}
+                Some(f) => problems.push((
+                    f.type_span,
+                    format!(
+                        "`{}.{key}` must have the type of `{}.{key}`: it carries the deleted row's key",
+                        del.name, model.name
+                    ),
+                )),
+                None => problems.push((
+                    del.span,
+                    format!("`{}` has no field `{key}` to carry the deleted row's key", del.name),
+                )),
+            }
+        }
+        // Anything else must be optional or defaulted: the journal has nothing for it.
+        let filled = |member: &Model, f: &Field| {
+            ["event_id", "timestamp"].contains(&f.name.as_str())
+                || (member.name == up.name && f.name == model.name)
+                || (member.name == del.name && db.primary_key.contains(&f.name))
+        };
+        for member in [up, del] {
+            for f in &member.fields {
+                if f.required && f.default.is_none() && !filled(member, f) {
+                    problems.push((
+                        f.span,
+                        format!(
+                            "`{}.{}` is required, but a journal record has nothing to fill it with",
+                            member.name, f.name
+                        ),
+                    ));
+                }
+            }
+        }
+        if problems.is_empty() {
+            decided.push((
+                i,
+                TableEvents {
+                    union: union.name.clone(),
+                    upserted,
+                    row_field: model.name.clone(),
+                    deleted,
+                },
+            ));
+        }
+        for (span, message) in problems {
+            diags.push(
+                Diagnostic::error("spec/invalid-table-events", message)
+                    .at(span)
+                    .label(db.span, "this journaled table publishes on the stream")
+                    .hint(format!(
+                        "each journal record of `{}` becomes `{{event_id, timestamp, {}}}` or `{{event_id, timestamp, {}}}`",
+                        db.table,
+                        model.name,
+                        db.primary_key.join(", ")
+                    )),
+            );
+        }
+    }
+    for (i, events) in decided {
+        if let Some(db) = service.models[i].db.as_mut() {
+            db.events = Some(events);
+        }
     }
 }

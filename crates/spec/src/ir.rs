@@ -1008,6 +1008,10 @@ pub struct DbTable {
     pub journal: bool,
     /// Days journal rows are kept (default 7).
     pub journal_retention_days: u32,
+    /// What each journal record is published as; `None` when the table is not
+    /// journaled or no stream carries its events (see [`TableEvents`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<TableEvents>,
     /// The tenant scope of every row: the `auth` scope of the scoped operations of
     /// the resource this model is the type of (they all declare the same one).
     /// Generated DAOs take it on every query. Empty: not scoped.
@@ -1015,6 +1019,25 @@ pub struct DbTable {
     pub scope: Vec<AuthScope>,
     #[serde(skip)]
     pub span: Span,
+}
+
+/// The events a journaled table publishes, decided once here for codegen and the
+/// runtime alike. Table `<t>` of model `<m>` publishes on the local stream (a
+/// `*_event` union) that has both members `<m>_upserted` and `<m>_deleted`: an
+/// INSERT or UPDATE record becomes `<m>_upserted`, carrying the row in its field
+/// `<m>`; a DELETE record becomes `<m>_deleted`, carrying the primary key fields.
+/// Both members' `event_id` and `timestamp` are filled by the publisher.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TableEvents {
+    /// The stream union (its [`Union::stream`] names the stream).
+    pub union: String,
+    /// The member for an INSERT or UPDATE: `<m>_upserted`.
+    pub upserted: String,
+    /// Its field holding the row: `<m>`.
+    pub row_field: String,
+    /// The member for a DELETE: `<m>_deleted`, whose fields named like the
+    /// primary key carry it.
+    pub deleted: String,
 }
 
 impl DbTable {
@@ -1046,6 +1069,8 @@ pub struct Stream {
     /// Field of the event payload used as partition key, when set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub partition_key: Option<String>,
+    /// Copies the stream server keeps (JetStream replicas, 1 to 5; default 1).
+    pub replicas: u8,
 }
 
 /// One entry of the `consumes` attribute.

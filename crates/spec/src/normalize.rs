@@ -396,6 +396,7 @@ impl Builder<'_, '_> {
         }
         attrs::derive_scopes(&mut service, self.diags);
         attrs::derive_indexes(&mut service);
+        attrs::table_events(&mut service, self.diags);
         service
     }
 

@@ -124,6 +124,7 @@ fn blueprint(s: &Service) -> Value {
                 "name": st.name,
                 "retention_hours": st.retention_hours,
                 "partition_key": st.partition_key,
+                "replicas": st.replicas,
             })
         })
         .collect();

@@ -1,6 +1,7 @@
 //! The users API on its database: each operation is a DAO call. Writes go
-//! through the generated DAO, so every change is journaled (and published on
-//! `user_event`) by the database's triggers, not by this code.
+//! through the generated DAO, so every change is journaled by the database's
+//! triggers and published on `user_event` by the service's publisher, not by
+//! this code.
 
 use blueprint::db::{Db, DbError, Page, Write};
 use blueprint::server::Context;

@@ -95,8 +95,8 @@ const URL_FILE: &str = "database_url";
 /// Under `.dev/`: the local PostgreSQL cluster.
 const PG_DIR: &str = "postgres";
 
-struct Resolved {
-    url: String,
+pub(crate) struct Resolved {
+    pub(crate) url: String,
     migrations: PathBuf,
     service: String,
     /// The workspace's `.dev/`.
@@ -104,7 +104,7 @@ struct Resolved {
 }
 
 /// The database of `service` as `dev db` finds it (for other commands reading a
-/// service's database, e.g. `dev stream failures`).
+/// service's database, `dev stream failures` and `replay`).
 pub(crate) fn database_url(url: Option<String>, service: Option<String>) -> Result<String> {
     let target = Target {
         url,
@@ -233,7 +233,7 @@ async fn run_async(command: DbCommand) -> Result<ExitCode> {
     }
 }
 
-async fn connect(url: &str) -> Result<Db> {
+pub(crate) async fn connect(url: &str) -> Result<Db> {
     if let Some(path) = url.strip_prefix("sqlite:") {
         let path = path.trim_start_matches("//");
         if let Some(parent) = Path::new(path)

@@ -1,14 +1,18 @@
 //! `dev stream`: event streams from the command line.
 //!
 //! `dev stream failures`: the events a consuming service failed to apply, read from
-//! its inbox (in its own database, found as `dev db` finds it: `--url`, else
-//! `DATABASE_URL`, else `[db] url`, else `.dev/<service>.sqlite`), and retries.
+//! its inbox, and retries. `dev stream replay`: re-queue a journaled table's records
+//! (`blueprint::db::journal::replay`, the only replay there is), so the service's
+//! publisher sends them again. Both find the service's database as `dev db` finds it:
+//! `--url`, else `DATABASE_URL`, else `[db] url`, else `.dev/<service>.sqlite`.
 
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
+use blueprint::chrono::{DateTime, Utc};
 use blueprint::consume::{Failure, FailureStatus, inbox};
 use blueprint::db::Db;
+use blueprint::db::journal::{self, ReplayFrom};
 
 use super::db;
 
@@ -22,6 +26,29 @@ pub enum StreamCommand {
     /// "status": "retrying"|"parked", "attempts", "last_error", "received_at",
     /// "next_attempt_at", "payload"}]` (the payload as text, lossy for non-UTF-8).
     Failures(FailuresArgs),
+    /// Publish a journaled table's records again: every record (default), those
+    /// written since a time, or those from a journal id on. Within the stream's
+    /// duplicate window (2 minutes) a republished event is stored once.
+    Replay(ReplayArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// The journaled table (`users`).
+    #[arg(long)]
+    table: String,
+    /// Records written at or after this time (RFC 3339, `2024-05-01T10:00:00Z`).
+    #[arg(long, conflicts_with = "from_id")]
+    since: Option<String>,
+    /// Records with this journal id or a later one.
+    #[arg(long)]
+    from_id: Option<i64>,
+    /// The publishing service, whose database holds the journal (default: `[db] service`).
+    #[arg(long)]
+    service: Option<String>,
+    /// The service's database URL (`sqlite:path` or `postgres://...`).
+    #[arg(long, env = "DATABASE_URL")]
+    url: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -58,7 +85,27 @@ pub fn run(command: StreamCommand) -> Result<ExitCode> {
         .context("cannot start the async runtime")?;
     match command {
         StreamCommand::Failures(args) => runtime.block_on(failures(args)),
+        StreamCommand::Replay(args) => runtime.block_on(replay(args)),
     }
+}
+
+async fn replay(args: ReplayArgs) -> Result<ExitCode> {
+    let from = match (&args.since, args.from_id) {
+        (Some(t), _) => match DateTime::parse_from_rfc3339(t) {
+            Ok(t) => ReplayFrom::Time(t.with_timezone(&Utc)),
+            Err(e) => bail!("--since `{t}`: {e} (expected RFC 3339, e.g. 2024-05-01T10:00:00Z)"),
+        },
+        (None, Some(id)) => ReplayFrom::Id(id),
+        (None, None) => ReplayFrom::Id(0),
+    };
+    let url = db::database_url(args.url, args.service)?;
+    let database = db::connect(&url).await?;
+    let table = &args.table;
+    let n = journal::replay(&database, table, from)
+        .await
+        .with_context(|| format!("cannot replay `{table}` in {url}"))?;
+    eprintln!("re-queued {n} journal records of `{table}`; the publisher sends them again");
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn failures(args: FailuresArgs) -> Result<ExitCode> {

@@ -14,6 +14,7 @@ use crate::{CodegenError, GenOptions, GeneratedFile, Generator};
 
 mod client;
 mod consumers;
+mod events;
 mod mock;
 pub(crate) mod models;
 pub mod naming;
@@ -23,6 +24,11 @@ mod server;
 
 pub use package::{PackageOptions, RuntimeDependency};
 
+/// Whether the `events` generator has something to generate for `spec`.
+pub(crate) fn events_wanted(spec: &Spec) -> bool {
+    events::wanted(spec)
+}
+
 /// Where generated code sits, which decides how it names types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Place<'a> {
@@ -30,6 +36,8 @@ pub(crate) enum Place<'a> {
     Models(&'a str),
     /// In a module beside `models` (operations, server, client, mock).
     Sibling,
+    /// In a module beside `models` that imports it (`use super::models;`).
+    WithModels,
 }
 
 /// The Rust name of one spec type.
@@ -197,6 +205,8 @@ impl<'a> Ctx<'a> {
         match (place, module) {
             (Place::Sibling, None) => quote!(super::models::#ident),
             (Place::Sibling, Some(m)) => quote!(super::models::#m::#ident),
+            (Place::WithModels, None) => quote!(models::#ident),
+            (Place::WithModels, Some(m)) => quote!(models::#m::#ident),
             (Place::Models(ns), _) if ns == t.namespace => quote!(#ident),
             (Place::Models(_), None) => quote!(super::#ident),
             (Place::Models(ns), Some(m)) if ns == self.local_ns() => quote!(#m::#ident),
@@ -338,10 +348,15 @@ pub(crate) fn generate(
     let client = want(Generator::Client);
     let mock = want(Generator::Mock);
     let dao = want(Generator::Dao);
+    let events = want(Generator::Events);
     let consumers = want(Generator::Consumers) && !spec.service.blueprint.consumes.is_empty();
     let operations = server || client;
-    let models =
-        operations || dao || consumers || want(Generator::Models) || opts.package.is_some();
+    let models = operations
+        || dao
+        || events
+        || consumers
+        || want(Generator::Models)
+        || opts.package.is_some();
 
     let src = if opts.package.is_some() {
         Path::new("src")
@@ -378,6 +393,20 @@ pub(crate) fn generate(
         files.push(file);
         modules.push("consumers");
     }
+    let mut runtime = package::Features {
+        server,
+        client,
+        db: dao || !migrations.is_empty(),
+        stream: false,
+        publish: false,
+        consumer: consumers,
+    };
+    if events && let Some(file) = events::generate(&ctx, &src.join("events.rs"))? {
+        files.push(file);
+        modules.push("events");
+        runtime.stream = true;
+        runtime.publish = events::publishes_tables(spec);
+    }
     let root = if opts.package.is_some() {
         src.join("lib.rs")
     } else {
@@ -385,8 +414,7 @@ pub(crate) fn generate(
     };
     files.push(package::root_module(&ctx, &root, &modules, migrations)?);
     if let Some(pkg) = &opts.package {
-        let db = dao || !migrations.is_empty();
-        files.push(package::manifest(&ctx, pkg, server, client, db, consumers)?);
+        files.push(package::manifest(&ctx, pkg, &runtime)?);
     }
     Ok(files)
 }

@@ -142,13 +142,24 @@ fn toml_str(s: &str) -> String {
     out
 }
 
+/// The runtime features generated code needs. Stream backends are the service's
+/// choice (`stream-sqlite`, `stream-nats` on its own `blueprint` dependency), as a
+/// binary picks its runtime's drivers: the generated package compiles against the
+/// API alone.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Features {
+    pub server: bool,
+    pub client: bool,
+    pub db: bool,
+    pub stream: bool,
+    pub publish: bool,
+    pub consumer: bool,
+}
+
 pub(crate) fn manifest(
     ctx: &Ctx<'_>,
     pkg: &PackageOptions,
-    server: bool,
-    client: bool,
-    db: bool,
-    consumer: bool,
+    runtime_features: &Features,
 ) -> Result<GeneratedFile, CodegenError> {
     let runtime = match &pkg.runtime {
         RuntimeDependency::Path(p) => format!(
@@ -157,16 +168,7 @@ pub(crate) fn manifest(
         ),
         RuntimeDependency::Version(v) => format!("version = {}", toml_str(v)),
     };
-    let mut features = Vec::new();
-    if server {
-        features.push("\"server\"");
-    }
-    if client {
-        features.push("\"client\"");
-    }
-    if db {
-        features.push("\"db\"");
-    }
+    let f = runtime_features;
     // Routers check tokens, and scoped DAOs build their scope from the claims.
     let uses_auth = ctx
         .spec
@@ -175,12 +177,19 @@ pub(crate) fn manifest(
         .iter()
         .flat_map(|r| &r.operations)
         .any(|o| o.auth.as_ref().is_some_and(|a| a.required));
-    if uses_auth && (server || db) {
-        features.push("\"auth\"");
-    }
-    if consumer {
-        features.push("\"consumer\"");
-    }
+    let features: Vec<String> = [
+        (f.server, "server"),
+        (f.client, "client"),
+        (f.db, "db"),
+        (uses_auth && (f.server || f.db), "auth"),
+        (f.stream && !f.publish && !f.consumer, "stream"),
+        (f.publish, "publish"),
+        (f.consumer, "consumer"),
+    ]
+    .into_iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, name)| format!("\"{name}\""))
+    .collect();
     let description = format!("Generated from the {} spec.", ctx.spec.service.name);
     let header = ctx.header.replace("// ", "# ");
     let contents = format!(

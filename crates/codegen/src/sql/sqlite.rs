@@ -137,10 +137,11 @@ pub fn create_journal(table: &Table) -> String {
         columns.join(",\n")
     )
     .ok();
-    // The queue: a partial index holding only the records waiting for the publisher.
+    // The queue: a partial index holding only the records waiting for the publisher,
+    // in journal order (the publisher's).
     writeln!(
         out,
-        "CREATE INDEX {} ON {} (\"{JOURNAL_QUEUED_AT}\", \"journal_id\") WHERE \"{JOURNAL_QUEUED_AT}\" IS NOT NULL;",
+        "CREATE INDEX {} ON {} (\"journal_id\") WHERE \"{JOURNAL_QUEUED_AT}\" IS NOT NULL;",
         ident(&format!("{journal}_queue")),
         ident(&journal)
     )
@@ -270,6 +271,18 @@ pub fn select_json(table: &Table) -> String {
         .map(|c| format!("{}, {}", literal(&c.name), write_json(c)))
         .collect();
     format!("json_object({})", pairs.join(", "))
+}
+
+/// The publisher's read of the queue: the oldest `?1` queued records in journal
+/// order, each as `journal_id`, operation, timestamp and the row as the model's
+/// JSON (as [`select_json`] gives it).
+pub fn journal_queued(table: &Table) -> String {
+    format!(
+        "SELECT \"journal_id\", \"journal_operation\", \"journal_timestamp\", {} FROM {} \
+         WHERE \"{JOURNAL_QUEUED_AT}\" IS NOT NULL ORDER BY \"journal_id\" LIMIT ?1",
+        select_json(table),
+        ident(&table.journal_table())
+    )
 }
 
 fn matches(table: &Table, columns: &[String]) -> String {

@@ -327,7 +327,7 @@ static RULES: &[Rule] = &[
         id: "db-journal-events",
         category: Db,
         severity: Warning,
-        rationale: "A journaled table `<x>` publishes `<x>_upserted` and `<x>_deleted`, which must be defined.",
+        rationale: "A journaled table `<x>` publishes `<x>_upserted` and `<x>_deleted` on a stream; without one, its journal is kept but published nowhere.",
         aliases: &[],
         check: db::db_journal_events,
     },

@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::{ConsumeError, Delivery, DriverError, Handler, inbox};
-use crate::db::{Db, DbError, Tx};
+use crate::db::{Db, DbError, Tx, TxInner};
 use crate::stream::{Bell, Consumer, ConsumerConfig, Message, StartAt, Streams};
 
 /// How the driver consumes: batching, retries, and the durable consumer it binds.
@@ -491,9 +491,9 @@ impl<H: Handler> Process<H> {
     /// transaction-scoped advisory lock), so replicas keep the order per key.
     /// SQLite's `BEGIN IMMEDIATE` already serialises writers.
     async fn exclusive(&self, tx: &mut Tx) -> Result<bool, DbError> {
-        match tx {
-            Tx::Sqlite(_) => Ok(true),
-            Tx::Postgres(t) => {
+        match tx.inner() {
+            TxInner::Sqlite(_) => Ok(true),
+            TxInner::Postgres(t) => {
                 let (locked,): (bool,) =
                     sqlx::query_as("SELECT pg_try_advisory_xact_lock(1651469935, hashtext($1))")
                         .bind(self.stream.as_ref())

@@ -14,7 +14,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::AssertSqlSafe;
 
 use super::{Delivery, EventMeta};
-use crate::db::{Db, DbError, Dialect, Statement, Tx};
+use crate::db::{Db, DbError, Dialect, Statement, Tx, TxInner};
 use crate::stream::Message;
 
 /// Run a statement of both dialects on a [`Tx`]: executed (the rows affected), or
@@ -22,24 +22,24 @@ use crate::stream::Message;
 /// the same way for either.
 macro_rules! on_tx {
     ($tx:expr, $stmt:expr, |$q:ident| $build:expr) => {
-        match $tx {
-            Tx::Sqlite(t) => {
+        match $tx.inner() {
+            TxInner::Sqlite(t) => {
                 let $q = sqlx::query(AssertSqlSafe($stmt.sqlite));
                 $build.execute(&mut **t).await.map(|r| r.rows_affected())
             }
-            Tx::Postgres(t) => {
+            TxInner::Postgres(t) => {
                 let $q = sqlx::query(AssertSqlSafe($stmt.postgres));
                 $build.execute(&mut **t).await.map(|r| r.rows_affected())
             }
         }
     };
     ($tx:expr, $stmt:expr, as $row:ty, |$q:ident| $build:expr, $run:ident) => {
-        match $tx {
-            Tx::Sqlite(t) => {
+        match $tx.inner() {
+            TxInner::Sqlite(t) => {
                 let $q = sqlx::query_as::<_, $row>(AssertSqlSafe($stmt.sqlite));
                 $build.$run(&mut **t).await
             }
-            Tx::Postgres(t) => {
+            TxInner::Postgres(t) => {
                 let $q = sqlx::query_as::<_, $row>(AssertSqlSafe($stmt.postgres));
                 $build.$run(&mut **t).await
             }
@@ -327,9 +327,10 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, DbError> {
 /// latest rows, and no other writer commits between our read and our write).
 pub(crate) async fn begin_write(db: &Db) -> Result<Tx, DbError> {
     Ok(match db {
-        Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
-        Db::Postgres(p) => Tx::Postgres(p.begin().await?),
-    })
+        Db::Sqlite(p) => TxInner::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+        Db::Postgres(p) => TxInner::Postgres(p.begin().await?),
+    }
+    .into())
 }
 
 /// Store received messages in the inbox, in the caller's transaction; the number

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgArguments, PgPoolOptions};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions};
 use sqlx::query::Query;
 use sqlx::sqlite::{
     SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
@@ -15,7 +15,11 @@ use sqlx::{
     Transaction,
 };
 
-use super::DbError;
+use super::{DbError, journal};
+
+/// The session setting every PostgreSQL connection of ours starts with (see
+/// `journal::NOTIFY_CHANNEL`): `blueprint.notify = off`.
+pub(crate) const OUR_SESSION: (&str, &str) = ("blueprint.notify", "off");
 
 /// The two databases a service can run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -62,7 +66,11 @@ impl Db {
             let pool = SqlitePoolOptions::new().connect_with(options).await?;
             Ok(Db::Sqlite(pool))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pool = PgPoolOptions::new().connect(url).await?;
+            // Our sessions say so: the journaled tables' NOTIFY trigger stays quiet for
+            // them (their commits ring the in-process bell instead), so only writers
+            // outside our processes pay for a NOTIFY.
+            let options = PgConnectOptions::from_str(url)?.options([OUR_SESSION]);
+            let pool = PgPoolOptions::new().connect_with(options).await?;
             Ok(Db::Postgres(pool))
         } else {
             Err(DbError::Url(url.to_string()))
@@ -78,9 +86,10 @@ impl Db {
 
     pub async fn begin(&self) -> Result<Tx, DbError> {
         Ok(match self {
-            Db::Sqlite(p) => Tx::Sqlite(p.begin().await?),
-            Db::Postgres(p) => Tx::Postgres(p.begin().await?),
-        })
+            Db::Sqlite(p) => TxInner::Sqlite(p.begin().await?),
+            Db::Postgres(p) => TxInner::Postgres(p.begin().await?),
+        }
+        .into())
     }
 
     /// Run a script of several statements (migrations, maintenance).
@@ -101,25 +110,51 @@ impl Db {
 }
 
 /// A transaction of either dialect; pass `&mut tx` to DAO calls, then commit.
+/// A commit after a journaled write rings the publisher's in-process bell.
 #[derive(Debug)]
-pub enum Tx {
+pub struct Tx {
+    inner: TxInner,
+    /// A DAO call journaled a change in this transaction.
+    journaled: bool,
+}
+
+/// The transaction a [`Tx`] holds, for the runtime's own statements (the inbox).
+#[derive(Debug)]
+pub(crate) enum TxInner {
     Sqlite(Transaction<'static, Sqlite>),
     Postgres(Transaction<'static, Postgres>),
 }
 
+impl From<TxInner> for Tx {
+    fn from(inner: TxInner) -> Self {
+        Tx {
+            inner,
+            journaled: false,
+        }
+    }
+}
+
 impl Tx {
+    #[cfg(feature = "consumer")]
+    pub(crate) fn inner(&mut self) -> &mut TxInner {
+        &mut self.inner
+    }
+
     pub async fn commit(self) -> Result<(), DbError> {
-        match self {
-            Tx::Sqlite(t) => t.commit().await?,
-            Tx::Postgres(t) => t.commit().await?,
+        match self.inner {
+            TxInner::Sqlite(t) => t.commit().await?,
+            TxInner::Postgres(t) => t.commit().await?,
+        }
+        if self.journaled {
+            journal::committed();
         }
         Ok(())
     }
 
     pub async fn rollback(self) -> Result<(), DbError> {
-        match self {
-            Tx::Sqlite(t) => t.rollback().await?,
-            Tx::Postgres(t) => t.rollback().await?,
+        match self.inner {
+            TxInner::Sqlite(t) => t.rollback().await?,
+            TxInner::Postgres(t) => t.rollback().await?,
         }
         Ok(())
     }
@@ -133,7 +168,12 @@ impl Tx {
 /// Built with `From` from `&Db`, `&mut Tx`, the pools, and `&mut` connections or
 /// transactions of either dialect.
 #[derive(Debug)]
-pub struct Conn<'c>(Inner<'c>);
+pub struct Conn<'c> {
+    inner: Inner<'c>,
+    /// Set when the connection is a [`Tx`]'s: its journaled flag, so the bell
+    /// rings at its commit rather than now.
+    tx_journaled: Option<&'c mut bool>,
+}
 
 #[derive(Debug)]
 enum Inner<'c> {
@@ -143,69 +183,86 @@ enum Inner<'c> {
     Postgres(&'c mut PgConnection),
 }
 
+impl<'c> From<Inner<'c>> for Conn<'c> {
+    fn from(inner: Inner<'c>) -> Self {
+        Conn {
+            inner,
+            tx_journaled: None,
+        }
+    }
+}
+
 impl<'c> From<&'c Db> for Conn<'c> {
     fn from(db: &'c Db) -> Self {
         match db {
-            Db::Sqlite(p) => Conn(Inner::SqlitePool(p)),
-            Db::Postgres(p) => Conn(Inner::PostgresPool(p)),
+            Db::Sqlite(p) => Inner::SqlitePool(p).into(),
+            Db::Postgres(p) => Inner::PostgresPool(p).into(),
         }
     }
 }
 
 impl<'c> From<&'c mut Tx> for Conn<'c> {
     fn from(tx: &'c mut Tx) -> Self {
-        match tx {
-            Tx::Sqlite(t) => Conn(Inner::Sqlite(t)),
-            Tx::Postgres(t) => Conn(Inner::Postgres(t)),
+        let inner = match &mut tx.inner {
+            TxInner::Sqlite(t) => Inner::Sqlite(t),
+            TxInner::Postgres(t) => Inner::Postgres(t),
+        };
+        Conn {
+            inner,
+            tx_journaled: Some(&mut tx.journaled),
         }
     }
 }
 
 impl<'c> From<&'c SqlitePool> for Conn<'c> {
     fn from(p: &'c SqlitePool) -> Self {
-        Conn(Inner::SqlitePool(p))
+        Inner::SqlitePool(p).into()
     }
 }
 
 impl<'c> From<&'c PgPool> for Conn<'c> {
     fn from(p: &'c PgPool) -> Self {
-        Conn(Inner::PostgresPool(p))
+        Inner::PostgresPool(p).into()
     }
 }
 
 impl<'c> From<&'c mut SqliteConnection> for Conn<'c> {
     fn from(c: &'c mut SqliteConnection) -> Self {
-        Conn(Inner::Sqlite(c))
+        Inner::Sqlite(c).into()
     }
 }
 
 impl<'c> From<&'c mut PgConnection> for Conn<'c> {
     fn from(c: &'c mut PgConnection) -> Self {
-        Conn(Inner::Postgres(c))
+        Inner::Postgres(c).into()
     }
 }
 
 impl<'c> From<&'c mut Transaction<'_, Sqlite>> for Conn<'c> {
     fn from(t: &'c mut Transaction<'_, Sqlite>) -> Self {
-        Conn(Inner::Sqlite(t))
+        Inner::Sqlite(t).into()
     }
 }
 
 impl<'c> From<&'c mut Transaction<'_, Postgres>> for Conn<'c> {
     fn from(t: &'c mut Transaction<'_, Postgres>) -> Self {
-        Conn(Inner::Postgres(t))
+        Inner::Postgres(t).into()
     }
 }
 
 impl<'c, 'd> From<&'c mut Conn<'d>> for Conn<'c> {
     /// Reborrow, to make several calls on one connection.
     fn from(c: &'c mut Conn<'d>) -> Self {
-        Conn(match &mut c.0 {
+        let inner = match &mut c.inner {
             Inner::SqlitePool(p) => Inner::SqlitePool(p),
             Inner::Sqlite(c) => Inner::Sqlite(c),
             Inner::PostgresPool(p) => Inner::PostgresPool(p),
             Inner::Postgres(c) => Inner::Postgres(c),
-        })
+        };
+        Conn {
+            inner,
+            tx_journaled: c.tx_journaled.as_deref_mut(),
+        }
     }
 }
 
@@ -231,16 +288,46 @@ fn sqlite_query(sql: Sql, doc: &str, extra: &[i64]) -> Query<'static, Sqlite, Sq
 
 impl Conn<'_> {
     pub fn dialect(&self) -> Dialect {
-        match self.0 {
+        match self.inner {
             Inner::SqlitePool(_) | Inner::Sqlite(_) => Dialect::Sqlite,
             Inner::PostgresPool(_) | Inner::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// [`Conn::execute`] for a write to a journaled table: when it changed rows,
+    /// the publisher's in-process bell rings after the commit (at once on a pool;
+    /// at [`Tx::commit`] in a `Tx`; at once in a caller's own sqlx transaction,
+    /// before its commit, so there the publisher finds the record at its next look).
+    pub async fn execute_journaled(
+        mut self,
+        sql: Sql,
+        doc: &str,
+        extra: &[i64],
+    ) -> Result<u64, DbError> {
+        let tx_journaled = self.tx_journaled.take();
+        let n = self.execute(sql, doc, extra).await?;
+        if n > 0 {
+            match tx_journaled {
+                Some(flag) => *flag = true,
+                None => journal::committed(),
+            }
+        }
+        Ok(n)
+    }
+
+    /// This connection journaled a change: ring the publisher's bell now, or at
+    /// the commit of the `Tx` it belongs to.
+    pub(crate) fn journaled(self) {
+        match self.tx_journaled {
+            Some(flag) => *flag = true,
+            None => journal::committed(),
         }
     }
 
     /// Run `sql` with the JSON document as parameter 1 and `extra` as 2, 3...;
     /// the number of rows affected.
     pub async fn execute(self, sql: Sql, doc: &str, extra: &[i64]) -> Result<u64, DbError> {
-        Ok(match self.0 {
+        Ok(match self.inner {
             Inner::SqlitePool(p) => sqlite_query(sql, doc, extra)
                 .execute(p)
                 .await?
@@ -261,7 +348,7 @@ impl Conn<'_> {
         doc: &str,
         extra: &[i64],
     ) -> Result<Option<String>, DbError> {
-        let text = match self.0 {
+        let text = match self.inner {
             Inner::SqlitePool(p) => {
                 first_text(sqlite_query(sql, doc, extra).fetch_optional(p).await?)
             }
@@ -281,7 +368,7 @@ impl Conn<'_> {
         doc: &str,
         extra: &[i64],
     ) -> Result<Vec<String>, DbError> {
-        let texts: Result<Vec<String>, sqlx::Error> = match self.0 {
+        let texts: Result<Vec<String>, sqlx::Error> = match self.inner {
             Inner::SqlitePool(p) => sqlite_query(sql, doc, extra)
                 .fetch_all(p)
                 .await?
@@ -312,7 +399,7 @@ impl Conn<'_> {
 
     /// Whether `sql` returns a row.
     pub async fn exists(self, sql: Sql, doc: &str) -> Result<bool, DbError> {
-        Ok(match self.0 {
+        Ok(match self.inner {
             Inner::SqlitePool(p) => sqlite_query(sql, doc, &[])
                 .fetch_optional(p)
                 .await?
@@ -329,7 +416,7 @@ impl Conn<'_> {
     /// Run a script of several statements, unparameterised.
     pub async fn execute_script(self, sql: &str) -> Result<(), DbError> {
         let sql = AssertSqlSafe(sql.to_string());
-        match self.0 {
+        match self.inner {
             Inner::SqlitePool(p) => sqlx::raw_sql(sql).execute(p).await.map(drop)?,
             Inner::Sqlite(c) => sqlx::raw_sql(sql).execute(c).await.map(drop)?,
             Inner::PostgresPool(p) => sqlx::raw_sql(sql).execute(p).await.map(drop)?,
@@ -369,7 +456,7 @@ impl Conn<'_> {
         }
         let owned: Vec<String> = binds.iter().map(|s| s.to_string()).collect();
         let sql = AssertSqlSafe(sql.into());
-        Ok(match self.0 {
+        Ok(match self.inner {
             Inner::SqlitePool(p) => rows(bind_all(sqlx::query(sql), &owned).fetch_all(p).await?)?,
             Inner::Sqlite(c) => rows(bind_all(sqlx::query(sql), &owned).fetch_all(c).await?)?,
             Inner::PostgresPool(p) => rows(bind_all(sqlx::query(sql), &owned).fetch_all(p).await?)?,

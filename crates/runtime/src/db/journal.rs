@@ -5,11 +5,42 @@
 //! those records (so queueing costs an index entry, not a second row, and on
 //! PostgreSQL the queue is partitioned by day with the journal). These are the
 //! runtime's calls on it: maintenance (partitions/retention), replay, reading the
-//! queue, taking published records off it.
+//! queue, taking published records off it, and the wake-ups of the publisher.
+//!
+//! Wake-ups: the publisher (`blueprint::publish`) looks at the queue when this
+//! process committed a journaled write ([`committed`], rung by the DAO after the
+//! commit, or by [`Tx::commit`](super::Tx::commit)), when PostgreSQL sends a
+//! notification on [`NOTIFY_CHANNEL`] (a writer outside our processes: the
+//! journaled tables' statement trigger notifies only for sessions without
+//! `blueprint.notify = off`, which every `Db` connection sets at connect), and on
+//! its poll otherwise.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
+use tokio::sync::watch;
+
 use super::{Conn, Db, DbError, Dialect};
+
+/// The PostgreSQL channel journaled tables notify on, for writes by sessions that
+/// are not ours (the payload is the table name).
+pub const NOTIFY_CHANNEL: &str = "blueprint_journal";
+
+/// Journaled commits in this process, counted: what the publisher watches.
+static COMMITS: LazyLock<watch::Sender<u64>> = LazyLock::new(|| watch::channel(0).0);
+
+/// A journaled write was committed in this process: wake the publishers. The bell
+/// is process-wide (a publisher of another database wakes for nothing and finds
+/// its queue empty: one index probe).
+pub fn committed() {
+    COMMITS.send_modify(|n| *n = n.wrapping_add(1));
+}
+
+/// The bell [`committed`] rings. Subscribe before looking at the queue, so a
+/// commit between the look and the wait is not missed.
+pub fn commits() -> watch::Receiver<u64> {
+    COMMITS.subscribe()
+}
 
 /// PostgreSQL: create the next days' partitions and drop expired ones.
 /// SQLite: delete journal rows older than their table's retention (keeping the
@@ -81,14 +112,37 @@ fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// Re-queue every journal record of `table` with an id of at least `from_id`, so
-/// the publisher sends them again (consumers dedupe by event id); a record still
-/// queued moves to the queue's end. Returns how many were queued. An unknown table
-/// is an error, not an empty replay.
+/// Where a replay starts: a journal id, or a time (records written at or after it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplayFrom {
+    Id(i64),
+    Time(chrono::DateTime<chrono::Utc>),
+}
+
+impl From<i64> for ReplayFrom {
+    fn from(id: i64) -> ReplayFrom {
+        ReplayFrom::Id(id)
+    }
+}
+
+impl From<chrono::DateTime<chrono::Utc>> for ReplayFrom {
+    fn from(time: chrono::DateTime<chrono::Utc>) -> ReplayFrom {
+        ReplayFrom::Time(time)
+    }
+}
+
+/// Re-queue every journal record of `table` from `from` on (a journal id, or a
+/// time), so the publisher sends them again: the only replay there is. Each
+/// record goes out as the event it was the first time (same event id), so a
+/// stream still holding it in its duplicate window (2 minutes by default) stores
+/// nothing again, and consumers dedupe the rest by event id. The publisher sends
+/// a table's queue in journal order, so replayed records go out before newer
+/// ones. Returns how many were queued. An unknown table is an error, not an
+/// empty replay.
 pub async fn replay<'c>(
     conn: impl Into<Conn<'c>>,
     table: &str,
-    from_id: i64,
+    from: impl Into<ReplayFrom>,
 ) -> Result<u64, DbError> {
     let mut conn = conn.into();
     let journal = tables(Conn::from(&mut conn))
@@ -97,15 +151,53 @@ pub async fn replay<'c>(
         .find(|(t, _, _)| t == table)
         .map(|(_, j, _)| j)
         .ok_or_else(|| DbError::UnknownTable(table.to_string()))?;
-    let (now, from) = match conn.dialect() {
-        Dialect::Postgres => ("now()", "$1::text::bigint"),
-        Dialect::Sqlite => (SQLITE_NOW, "CAST(?1 AS INTEGER)"),
+    let journal = quote(&journal);
+    let (column, value) = match from.into() {
+        ReplayFrom::Id(id) => ("journal_id", id.to_string()),
+        ReplayFrom::Time(t) => (
+            "journal_timestamp",
+            t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        ),
     };
-    let sql = format!(
-        "UPDATE {} SET \"{QUEUED_AT}\" = {now} WHERE \"journal_id\" >= {from}",
-        quote(&journal)
-    );
-    conn.execute(sql.into(), &from_id.to_string(), &[]).await
+    let requeued = match conn.dialect() {
+        // The publisher may run in another process: tell it (at commit, as NOTIFY is).
+        Dialect::Postgres => {
+            let from = match column {
+                "journal_id" => "$1::text::bigint",
+                _ => "$1::text::timestamptz",
+            };
+            let sql = format!(
+                "WITH requeued AS (UPDATE {journal} SET \"{QUEUED_AT}\" = now() \
+                 WHERE \"{column}\" >= {from} RETURNING 1) \
+                 SELECT (SELECT count(*) FROM requeued)::text FROM pg_notify('{NOTIFY_CHANNEL}', $2) n"
+            );
+            let rows = Conn::from(&mut conn)
+                .fetch_rows(sql, &[&value, table])
+                .await?;
+            rows.first()
+                .and_then(|r| r.first())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0)
+        }
+        // Another process's publisher finds them at its next poll. (Timestamps are
+        // UTC text of one format: text order is time order.)
+        Dialect::Sqlite => {
+            let from = match column {
+                "journal_id" => "CAST(?1 AS INTEGER)",
+                _ => "strftime('%Y-%m-%dT%H:%M:%fZ', ?1)",
+            };
+            let sql = format!(
+                "UPDATE {journal} SET \"{QUEUED_AT}\" = {SQLITE_NOW} WHERE \"{column}\" >= {from}"
+            );
+            Conn::from(&mut conn)
+                .execute(sql.into(), &value, &[])
+                .await?
+        }
+    };
+    if requeued > 0 {
+        conn.journaled();
+    }
+    Ok(requeued)
 }
 
 /// A queued journal record.

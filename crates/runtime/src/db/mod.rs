@@ -18,6 +18,8 @@ mod keyset;
 pub mod migrate;
 mod page;
 
+#[cfg(feature = "consumer")]
+pub(crate) use conn::TxInner;
 pub use conn::{Conn, Db, Dialect, Statement, Tx};
 pub use doc::{Doc, all_of, decode, list_sql, to_doc};
 pub use error::{DbError, Refusal, Violation};

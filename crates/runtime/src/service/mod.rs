@@ -6,6 +6,7 @@
 //!     Service::new(users_api::SERVICE)
 //!         .git_commit(option_env!("GIT_COMMIT")) // set by build.rs: blueprint_build::git_commit()
 //!         .database(users_api::migrations)
+//!         .publishes(users_api::events::journaled)
 //!         .run(|app| users_api::server::router_with_config(Users::new(app.db().clone()), &app.server))
 //! }
 //! ```
@@ -18,14 +19,16 @@
 //! 3. connects the database and refuses to start (exit 1) while migrations are
 //!    pending, or an applied one was edited or removed;
 //! 4. connects the streams backend, when the service publishes or consumes;
-//! 5. starts the consumers ([`Service::consumes`], feature `consumer`);
+//! 5. starts the journal publisher ([`Service::publishes`], feature `publish`) and
+//!    the consumers ([`Service::consumes`], feature `consumer`);
 //! 6. builds the router with [`App::server`]: the built-in healthcheck asks the
-//!    database and the streams connection, and (feature `auth`) tokens are
-//!    verified with the configured public key;
+//!    database, the streams connection and the publisher, and (feature `auth`)
+//!    tokens are verified with the configured public key;
 //! 7. listens, logging `listening on http://HOST:PORT`;
 //! 8. on SIGTERM or Ctrl-C: stops accepting, lets requests in flight finish (at
-//!    most [`Service::grace`], 30 s by default), stops the consumers after their
-//!    current batch, closes the database, and exits 0.
+//!    most [`Service::grace`], 30 s by default), publishes what the journal still
+//!    holds (at most [`Service::publish_grace`], 10 s by default), stops the
+//!    consumers after their current batch, closes the database, and exits 0.
 //!
 //! Any failure before listening is one clear line on stderr and exit 1.
 
@@ -54,6 +57,8 @@ use crate::stream::Streams;
 
 /// How long requests in flight may take to finish once shutdown starts.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(30);
+/// How long the publisher may go on publishing the journal once requests are done.
+pub const DEFAULT_PUBLISH_GRACE: Duration = Duration::from_secs(10);
 
 /// A service process: what it is (its generated [`ServiceInfo`]), what it needs
 /// (database, streams, consumers), and [`run`](Service::run).
@@ -62,6 +67,8 @@ pub struct Service {
     migrations: Option<fn(Dialect) -> Migrations>,
     streams: bool,
     grace: Duration,
+    #[cfg(feature = "publish")]
+    publishes: Option<PublishSettings>,
     #[cfg(feature = "consumer")]
     consumers: Vec<StartConsumer>,
     #[cfg(feature = "consumer")]
@@ -125,6 +132,8 @@ impl Service {
             migrations: None,
             streams: false,
             grace: DEFAULT_GRACE,
+            #[cfg(feature = "publish")]
+            publishes: None,
             #[cfg(feature = "consumer")]
             consumers: Vec::new(),
             #[cfg(feature = "consumer")]
@@ -160,6 +169,37 @@ impl Service {
     /// How long requests in flight may take to finish at shutdown (default 30 s).
     pub fn grace(mut self, grace: Duration) -> Service {
         self.grace = grace;
+        self
+    }
+
+    /// Publish the journals of these tables (the generated package's
+    /// `events::journaled`) on their streams: the publisher starts before the
+    /// service listens and drains the journal after its last request. Needs a
+    /// database (the journals are there).
+    #[cfg(feature = "publish")]
+    pub fn publishes(mut self, tables: fn() -> Vec<crate::publish::Journaled>) -> Service {
+        self.streams = true;
+        let settings = self.publishes.get_or_insert_with(PublishSettings::default);
+        settings.tables = Some(tables);
+        self
+    }
+
+    /// Settings of the publisher (batch size, poll, retries).
+    #[cfg(feature = "publish")]
+    pub fn publish_config(mut self, config: crate::publish::PublisherConfig) -> Service {
+        self.publishes
+            .get_or_insert_with(PublishSettings::default)
+            .config = Some(config);
+        self
+    }
+
+    /// How long the publisher may go on publishing at shutdown (default 10 s);
+    /// what is left stays queued for the next start.
+    #[cfg(feature = "publish")]
+    pub fn publish_grace(mut self, grace: Duration) -> Service {
+        self.publishes
+            .get_or_insert_with(PublishSettings::default)
+            .grace = grace;
         self
     }
 
@@ -259,6 +299,8 @@ impl Service {
         F: FnOnce(&App) -> Router,
     {
         let config = Config::from_env(self.info.key)?;
+        // Before anything records: the publisher and consumers start first.
+        crate::metrics::install();
         let db = match self.migrations {
             Some(migrations) => {
                 let db = connect_db(&config).await?;
@@ -301,6 +343,26 @@ impl Service {
                 async move { streams.names().await.map(drop).map_err(|e| e.to_string()) }
             });
         }
+        #[cfg(feature = "publish")]
+        let publisher = match self.publishes {
+            Some(settings) => {
+                let grace = settings.grace;
+                let publisher = start_publisher(settings, db.as_ref(), streams.as_ref())?;
+                let alive = publisher.alive();
+                server = server.with_health_check("publisher", move || {
+                    let running = alive.running();
+                    async move {
+                        if running {
+                            Ok(())
+                        } else {
+                            Err("the journal publisher stopped".to_owned())
+                        }
+                    }
+                });
+                Some((publisher, grace))
+            }
+            None => None,
+        };
         #[cfg(feature = "auth")]
         {
             server = with_verifier(server, &config)?;
@@ -331,6 +393,15 @@ impl Service {
 
         serve_until_stopped(listener, router, self.grace).await?;
 
+        // Every request is done: what they journaled goes out before we stop.
+        #[cfg(feature = "publish")]
+        if let Some((publisher, grace)) = publisher {
+            tracing::info!(
+                "publishing what the journal holds (at most {} s)",
+                grace.as_secs()
+            );
+            publisher.shutdown(grace).await;
+        }
         #[cfg(feature = "consumer")]
         for consumer in consumers {
             consumer.shutdown().await;
@@ -341,6 +412,51 @@ impl Service {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// What [`Service::publishes`] asked for.
+#[cfg(feature = "publish")]
+#[derive(Debug, Clone)]
+struct PublishSettings {
+    tables: Option<fn() -> Vec<crate::publish::Journaled>>,
+    config: Option<crate::publish::PublisherConfig>,
+    grace: Duration,
+}
+
+#[cfg(feature = "publish")]
+impl Default for PublishSettings {
+    fn default() -> Self {
+        PublishSettings {
+            tables: None,
+            config: None,
+            grace: DEFAULT_PUBLISH_GRACE,
+        }
+    }
+}
+
+/// Start the journal publisher on the service's database and streams.
+#[cfg(feature = "publish")]
+fn start_publisher(
+    settings: PublishSettings,
+    db: Option<&Db>,
+    streams: Option<&Streams>,
+) -> Result<crate::publish::PublisherHandle, ServiceError> {
+    let (Some(db), Some(streams), Some(tables)) = (db, streams, settings.tables) else {
+        return Err(ServiceError::Publisher(
+            "publishing needs a database and the tables: build the service with \
+             `.database(<package>::migrations)` and `.publishes(<package>::events::journaled)`"
+                .to_owned(),
+        ));
+    };
+    let tables = tables();
+    let names: Vec<&str> = tables.iter().map(|t| t.table).collect();
+    tracing::info!(tables = %names.join(", "), "publishing the journal");
+    let publisher = crate::publish::Publisher::new(db.clone(), streams.clone(), tables);
+    Ok(match settings.config {
+        Some(config) => publisher.config(config),
+        None => publisher,
+    }
+    .start())
 }
 
 /// Start every consumer, on one driver.
@@ -395,6 +511,8 @@ pub enum ServiceError {
     Streams(String),
     #[error("JWT public key: {0}")]
     Auth(String),
+    #[error("publisher: {0}")]
+    Publisher(String),
     #[error("consumer: {0}")]
     Consumer(String),
     #[error("cannot listen on {0}: {1}")]

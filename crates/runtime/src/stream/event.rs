@@ -40,7 +40,7 @@ impl Event {
     }
 
     /// An event happening now whose payload is `value` as JSON.
-    pub fn json<T: serde::Serialize>(
+    pub fn json<T: serde::Serialize + ?Sized>(
         id: impl Into<String>,
         event_type: impl Into<String>,
         value: &T,

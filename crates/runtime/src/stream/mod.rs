@@ -23,6 +23,9 @@
 //! - a [`Reader`] reads from a start position without a durable position or acks
 //!   (`dev stream tail`).
 //!
+//! A stream union's generated type implements [`StreamEvent`]; [`EventPublisher`]
+//! publishes its values (the journal's records go through `blueprint::publish`).
+//!
 //! Delivery is at least once: consumers make processing idempotent by event id.
 
 mod config;
@@ -33,6 +36,7 @@ pub mod memory;
 pub mod nats;
 #[cfg(feature = "stream-sqlite")]
 pub mod sqlite;
+mod typed;
 mod url;
 
 use std::sync::Arc;
@@ -47,6 +51,7 @@ pub use config::{
 };
 pub use error::StreamError;
 pub use event::{Event, Message, PublishAck};
+pub use typed::{Envelope, EventPublisher, StreamEvent, key_text};
 pub use url::{DEFAULT_SQLITE_POLL, DEFAULT_URL, StreamsSection, StreamsUrl, URL_ENV};
 
 /// A connection to one streams backend; cheap to clone (clones share it).

@@ -113,7 +113,7 @@ pub mod events {
         let row = Row::new(row)?;
         let conn = conn.into();
         let sql = INSERT.get(conn.dialect());
-        conn.execute(sql.into(), &row.json, &[row.hash_code]).await?;
+        conn.execute_journaled(sql.into(), &row.json, &[row.hash_code]).await?;
         Ok(())
     }
     /// Insert, or replace the row with the same key when its content differs; `NotFound` when the key belongs to a row outside the scope.
@@ -129,7 +129,7 @@ pub mod events {
         let mut conn = conn.into();
         let dialect = conn.dialect();
         let n = Conn::from(&mut conn)
-            .execute(UPSERT.get(dialect).into(), &row.json, &[row.hash_code])
+            .execute_journaled(UPSERT.get(dialect).into(), &row.json, &[row.hash_code])
             .await?;
         if n > 0 {
             return Ok(Write::Changed);
@@ -150,7 +150,7 @@ pub mod events {
         let mut conn = conn.into();
         let dialect = conn.dialect();
         let n = Conn::from(&mut conn)
-            .execute(UPDATE.get(dialect).into(), &row.json, &[row.hash_code])
+            .execute_journaled(UPDATE.get(dialect).into(), &row.json, &[row.hash_code])
             .await?;
         if n > 0 {
             return Ok(Write::Changed);
@@ -188,7 +188,7 @@ pub mod events {
             .finish();
         let conn = conn.into();
         let sql = DELETE_BY_ID.get(conn.dialect());
-        Ok(conn.execute(sql.into(), &lookup, &[]).await? > 0)
+        Ok(conn.execute_journaled(sql.into(), &lookup, &[]).await? > 0)
     }
     /// Filters of the rows of `events`: its indexed fields (and bounds of the ordered ones); `None` matches every row.
     #[derive(

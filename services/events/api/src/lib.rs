@@ -17,6 +17,8 @@ pub mod mock;
 pub mod dao;
 #[rustfmt::skip]
 pub mod consumers;
+#[rustfmt::skip]
+pub mod events;
 
 /// Which spec this code was generated from; served on `GET /_internal_/version`.
 pub const SERVICE: ::blueprint::ServiceInfo = ::blueprint::ServiceInfo {

@@ -15,6 +15,8 @@ pub mod client;
 pub mod mock;
 #[rustfmt::skip]
 pub mod dao;
+#[rustfmt::skip]
+pub mod events;
 
 /// Which spec this code was generated from; served on `GET /_internal_/version`.
 pub const SERVICE: ::blueprint::ServiceInfo = ::blueprint::ServiceInfo {

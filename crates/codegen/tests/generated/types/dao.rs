@@ -82,7 +82,7 @@ pub mod samples {
         let row = Row::new(row)?;
         let conn = conn.into();
         let sql = INSERT.get(conn.dialect());
-        conn.execute(sql.into(), &row.json, &[row.hash_code]).await?;
+        conn.execute_journaled(sql.into(), &row.json, &[row.hash_code]).await?;
         Ok(())
     }
     /// Insert, or replace the row with the same key when its content differs.
@@ -93,7 +93,7 @@ pub mod samples {
         let row = Row::new(row)?;
         let conn = conn.into();
         let sql = UPSERT.get(conn.dialect());
-        let n = conn.execute(sql.into(), &row.json, &[row.hash_code]).await?;
+        let n = conn.execute_journaled(sql.into(), &row.json, &[row.hash_code]).await?;
         Ok(if n > 0 { Write::Changed } else { Write::Unchanged })
     }
     /// Replace the row with the same key when its content differs.
@@ -105,7 +105,7 @@ pub mod samples {
         let mut conn = conn.into();
         let dialect = conn.dialect();
         let n = Conn::from(&mut conn)
-            .execute(UPDATE.get(dialect).into(), &row.json, &[row.hash_code])
+            .execute_journaled(UPDATE.get(dialect).into(), &row.json, &[row.hash_code])
             .await?;
         if n > 0 {
             return Ok(Write::Changed);
@@ -135,7 +135,7 @@ pub mod samples {
         let lookup = Doc::new().field("id", id)?.finish();
         let conn = conn.into();
         let sql = DELETE_BY_ID.get(conn.dialect());
-        Ok(conn.execute(sql.into(), &lookup, &[]).await? > 0)
+        Ok(conn.execute_journaled(sql.into(), &lookup, &[]).await? > 0)
     }
     /// The row of `samples` with this order, if any.
     pub async fn find_by_order<'c>(
@@ -323,7 +323,7 @@ pub mod notes {
         let row = Row::new(row)?;
         let conn = conn.into();
         let sql = INSERT.get(conn.dialect());
-        conn.execute(sql.into(), &row.json, &[row.hash_code]).await?;
+        conn.execute_journaled(sql.into(), &row.json, &[row.hash_code]).await?;
         Ok(())
     }
     /// Insert, or replace the row with the same key when its content differs.
@@ -334,7 +334,7 @@ pub mod notes {
         let row = Row::new(row)?;
         let conn = conn.into();
         let sql = UPSERT.get(conn.dialect());
-        let n = conn.execute(sql.into(), &row.json, &[row.hash_code]).await?;
+        let n = conn.execute_journaled(sql.into(), &row.json, &[row.hash_code]).await?;
         Ok(if n > 0 { Write::Changed } else { Write::Unchanged })
     }
     /// Replace the row with the same key when its content differs.
@@ -346,7 +346,7 @@ pub mod notes {
         let mut conn = conn.into();
         let dialect = conn.dialect();
         let n = Conn::from(&mut conn)
-            .execute(UPDATE.get(dialect).into(), &row.json, &[row.hash_code])
+            .execute_journaled(UPDATE.get(dialect).into(), &row.json, &[row.hash_code])
             .await?;
         if n > 0 {
             return Ok(Write::Changed);
@@ -376,7 +376,7 @@ pub mod notes {
         let lookup = Doc::new().field("id", id)?.finish();
         let conn = conn.into();
         let sql = DELETE_BY_ID.get(conn.dialect());
-        Ok(conn.execute(sql.into(), &lookup, &[]).await? > 0)
+        Ok(conn.execute_journaled(sql.into(), &lookup, &[]).await? > 0)
     }
     /// Filters of the rows of `notes`: its indexed fields (and bounds of the ordered ones); `None` matches every row.
     #[derive(

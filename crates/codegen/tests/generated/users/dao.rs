@@ -63,7 +63,7 @@ pub mod users {
         let row = Row::new(row)?;
         let conn = conn.into();
         let sql = INSERT.get(conn.dialect());
-        conn.execute(sql.into(), &row.json, &[row.hash_code]).await?;
+        conn.execute_journaled(sql.into(), &row.json, &[row.hash_code]).await?;
         Ok(())
     }
     /// Insert, or replace the row with the same key when its content differs.
@@ -74,7 +74,7 @@ pub mod users {
         let row = Row::new(row)?;
         let conn = conn.into();
         let sql = UPSERT.get(conn.dialect());
-        let n = conn.execute(sql.into(), &row.json, &[row.hash_code]).await?;
+        let n = conn.execute_journaled(sql.into(), &row.json, &[row.hash_code]).await?;
         Ok(if n > 0 { Write::Changed } else { Write::Unchanged })
     }
     /// Replace the row with the same key when its content differs.
@@ -86,7 +86,7 @@ pub mod users {
         let mut conn = conn.into();
         let dialect = conn.dialect();
         let n = Conn::from(&mut conn)
-            .execute(UPDATE.get(dialect).into(), &row.json, &[row.hash_code])
+            .execute_journaled(UPDATE.get(dialect).into(), &row.json, &[row.hash_code])
             .await?;
         if n > 0 {
             return Ok(Write::Changed);
@@ -116,7 +116,7 @@ pub mod users {
         let lookup = Doc::new().field("id", id)?.finish();
         let conn = conn.into();
         let sql = DELETE_BY_ID.get(conn.dialect());
-        Ok(conn.execute(sql.into(), &lookup, &[]).await? > 0)
+        Ok(conn.execute_journaled(sql.into(), &lookup, &[]).await? > 0)
     }
     /// The row of `users` with this email, if any.
     pub async fn find_by_email<'c>(

@@ -100,6 +100,9 @@ macro_rules! select_events {
     };
 }
 
+/// Events per `INSERT` statement (8 parameters each, under SQLite's limit of 32766).
+const INSERT_ROWS: usize = 1000;
+
 /// How often one handle deletes a stream's events past `max_age` (reads hide
 /// them as soon as they expire).
 const EXPIRE_EVERY: Duration = Duration::from_secs(1);
@@ -213,49 +216,72 @@ impl SqliteLog {
         let mut tx = begin_write(&self.0.pool).await?;
         let mut s = stream_row(&mut tx, stream).await?;
         let now = now().max(s.last_published);
+        // The batch's ids the stream already has, in one look: id -> (seq, published).
+        let ids = serde_json::to_string(&events.iter().map(|e| &e.id).collect::<Vec<_>>())
+            .map_err(|e| StreamError::Backend(e.to_string()))?;
+        let mut seen: HashMap<String, (i64, i64)> = HashMap::new();
+        let rows = sqlx::query(
+            "SELECT event_id, max(seq), published FROM events
+             WHERE stream_id = ?1 AND event_id IN (SELECT value FROM json_each(?2))
+             GROUP BY event_id",
+        )
+        .bind(s.id)
+        .bind(ids)
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in &rows {
+            let (seq, published): (i64, i64) = (row.try_get(1)?, row.try_get(2)?);
+            if now - published < s.duplicate_window {
+                seen.insert(row.try_get(0)?, (seq, published));
+            }
+        }
         let mut acks = Vec::with_capacity(events.len());
-        let first_new = s.last_seq + 1;
+        let mut new: Vec<(i64, &Event)> = Vec::with_capacity(events.len());
         for event in events {
-            let earlier = sqlx::query(
-                "SELECT seq, published FROM events WHERE stream_id = ?1 AND event_id = ?2
-                 ORDER BY seq DESC LIMIT 1",
-            )
-            .bind(s.id)
-            .bind(&event.id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(row) = earlier {
-                let (seq, published): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
-                if now - published < s.duplicate_window {
-                    acks.push(PublishAck {
-                        sequence: seq as u64,
-                        duplicate: true,
-                    });
-                    continue;
-                }
+            if let Some((seq, _)) = seen.get(&event.id) {
+                acks.push(PublishAck {
+                    sequence: *seq as u64,
+                    duplicate: true,
+                });
+                continue;
             }
             s.last_seq += 1;
-            sqlx::query(
-                "INSERT INTO events (stream_id, seq, event_id, event_type, event_time, partition_key, payload, published)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )
-            .bind(s.id)
-            .bind(s.last_seq)
-            .bind(&event.id)
-            .bind(&event.event_type)
-            // Checked by `Event::check`.
-            .bind(event.timestamp.timestamp_nanos_opt().unwrap_or_default())
-            .bind(&event.partition_key)
-            .bind(&event.payload[..])
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            // A later copy in this batch is a duplicate of this one.
+            seen.insert(event.id.clone(), (s.last_seq, now));
+            new.push((s.last_seq, event));
             acks.push(PublishAck {
                 sequence: s.last_seq as u64,
                 duplicate: false,
             });
         }
-        let stored = s.last_seq >= first_new;
+        // Multi-row inserts, as few statements as SQLite's parameter limit allows.
+        for chunk in new.chunks(INSERT_ROWS) {
+            let mut sql = String::from(
+                "INSERT INTO events (stream_id, seq, event_id, event_type, event_time, partition_key, payload, published) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                sql.push_str(if i == 0 {
+                    "(?,?,?,?,?,?,?,?)"
+                } else {
+                    ",(?,?,?,?,?,?,?,?)"
+                });
+            }
+            let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (seq, event) in chunk {
+                insert = insert
+                    .bind(s.id)
+                    .bind(*seq)
+                    .bind(&event.id)
+                    .bind(&event.event_type)
+                    // Checked by `Event::check`.
+                    .bind(event.timestamp.timestamp_nanos_opt().unwrap_or_default())
+                    .bind(&event.partition_key)
+                    .bind(&event.payload[..])
+                    .bind(now);
+            }
+            insert.execute(&mut *tx).await?;
+        }
+        let stored = !new.is_empty();
         if stored {
             sqlx::query("UPDATE streams SET last_seq = ?2, last_published = ?3 WHERE id = ?1")
                 .bind(s.id)

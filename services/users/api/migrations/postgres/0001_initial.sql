@@ -72,12 +72,15 @@ CREATE TABLE "users_journal" (
     PRIMARY KEY ("journal_id", "journal_timestamp")
 ) PARTITION BY RANGE ("journal_timestamp");
 ALTER SEQUENCE "users_journal_journal_id_seq" OWNED BY "users_journal"."journal_id";
-CREATE INDEX "users_journal_queue" ON "users_journal" ("journal_queued_at", "journal_id") WHERE "journal_queued_at" IS NOT NULL;
+CREATE INDEX "users_journal_queue" ON "users_journal" ("journal_id") WHERE "journal_queued_at" IS NOT NULL;
 INSERT INTO "_blueprint_journal_tables" ("table_name", "journal_table", "retention_days") VALUES ('users', 'users_journal', 7) ON CONFLICT ("table_name") DO UPDATE SET "retention_days" = excluded."retention_days";
 CREATE OR REPLACE FUNCTION "users_journal_insert_fn"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO "users_journal" ("journal_operation", "id", "email", "name", "status", "hash_code", "created_at", "updated_at")
     VALUES ('INSERT', NEW."id", NEW."email", NEW."name", NEW."status", NEW."hash_code", NEW."created_at", NEW."updated_at");
+    IF current_setting('blueprint.notify', true) IS DISTINCT FROM 'off' THEN
+        PERFORM pg_notify('blueprint_journal', 'users');
+    END IF;
     RETURN NULL;
 END
 $$;
@@ -88,6 +91,9 @@ CREATE OR REPLACE FUNCTION "users_journal_update_fn"() RETURNS trigger LANGUAGE 
 BEGIN
     INSERT INTO "users_journal" ("journal_operation", "id", "email", "name", "status", "hash_code", "created_at", "updated_at")
     VALUES ('UPDATE', NEW."id", NEW."email", NEW."name", NEW."status", NEW."hash_code", NEW."created_at", NEW."updated_at");
+    IF current_setting('blueprint.notify', true) IS DISTINCT FROM 'off' THEN
+        PERFORM pg_notify('blueprint_journal', 'users');
+    END IF;
     RETURN NULL;
 END
 $$;
@@ -98,6 +104,9 @@ CREATE OR REPLACE FUNCTION "users_journal_delete_fn"() RETURNS trigger LANGUAGE 
 BEGIN
     INSERT INTO "users_journal" ("journal_operation", "id", "email", "name", "status", "hash_code", "created_at", "updated_at")
     VALUES ('DELETE', OLD."id", OLD."email", OLD."name", OLD."status", OLD."hash_code", OLD."created_at", OLD."updated_at");
+    IF current_setting('blueprint.notify', true) IS DISTINCT FROM 'off' THEN
+        PERFORM pg_notify('blueprint_journal', 'users');
+    END IF;
     RETURN NULL;
 END
 $$;

@@ -33,7 +33,7 @@ CREATE TABLE "users_journal" (
     "created_at" TEXT,
     "updated_at" TEXT
 ) STRICT;
-CREATE INDEX "users_journal_queue" ON "users_journal" ("journal_queued_at", "journal_id") WHERE "journal_queued_at" IS NOT NULL;
+CREATE INDEX "users_journal_queue" ON "users_journal" ("journal_id") WHERE "journal_queued_at" IS NOT NULL;
 INSERT INTO "_blueprint_journal_tables" ("table_name", "journal_table", "retention_days") VALUES ('users', 'users_journal', 7) ON CONFLICT ("table_name") DO UPDATE SET "retention_days" = excluded."retention_days";
 DROP TRIGGER IF EXISTS "users_journal_insert";
 CREATE TRIGGER "users_journal_insert" AFTER INSERT ON "users" FOR EACH ROW
