@@ -518,6 +518,51 @@ fn streams_outside_the_workspace() {
     assert!(text(&publish).contains("no workspace stream is named"));
 }
 
+/// A union name two workspace streams share is refused; their full names work.
+#[test]
+fn ambiguous_union_names_need_the_full_name() {
+    let backend = Backend::sqlite();
+    let ws = workspace();
+    let audit = std::fs::read_to_string(ws.path().join("specs/audit.json")).unwrap();
+    let copy = audit
+        .replace("\"name\": \"audit\"", "\"name\": \"journal\"")
+        .replace("io.blueprint.audit.v0", "io.blueprint.journal.v0");
+    std::fs::write(ws.path().join("specs/journal.json"), copy).unwrap();
+    let url = backend.url();
+    let note = br#"{"note_added": {"text": "hi"}}"#;
+    let ambiguous = run(
+        ws.path(),
+        &url,
+        &["stream", "publish", "note_event", "-"],
+        note,
+    );
+    assert_eq!(ambiguous.status.code(), Some(2), "{}", text(&ambiguous));
+    assert!(
+        text(&ambiguous).contains(&format!(
+            "`note_event` is ambiguous: {NOTES}, io.blueprint.journal.v0.note_event.json; give the full name"
+        )),
+        "{}",
+        text(&ambiguous)
+    );
+    let full = run(ws.path(), &url, &["stream", "publish", NOTES, "-"], note);
+    assert!(full.status.success(), "{}", text(&full));
+    let ls = ls_json(ws.path(), &url);
+    let created: Vec<(&str, bool)> = ls["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap(), s["created"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(
+        created,
+        [
+            (NOTES, true),
+            (PRODUCTS, false),
+            ("io.blueprint.journal.v0.note_event.json", false)
+        ]
+    );
+}
+
 /// The JSON shapes are documented where users look.
 #[test]
 fn help_documents_the_json() {

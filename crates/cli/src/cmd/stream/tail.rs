@@ -36,8 +36,8 @@ pub struct TailArgs {
 }
 
 pub const AFTER_HELP: &str = "\
-Prints events as they come, following the stream (woken by each publish, no
-polling) until --limit events were printed, --timeout passed, or Ctrl-C. Nothing
+Prints events as they come, following the stream (woken by each publish, not
+busy polling) until --limit events were printed, --timeout passed, or Ctrl-C. Nothing
 is written on the backend: a reader, not a durable consumer. On stderr, once the
 reader is open: `following <stream> from <start>`.
 
