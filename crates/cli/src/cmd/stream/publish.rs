@@ -1,7 +1,9 @@
 //! `dev stream publish`: JSON events from a file or stdin, each checked against the
 //! stream's union by the runtime's validator as `dev mock` drives it from the spec
 //! (`blueprint_mock::validate`, the checks generated servers make), then published
-//! as one batch. One invalid event and nothing is published.
+//! in order, in batches. One invalid event and nothing is published; a publish that
+//! fails part way can be run again (what was stored dedupes by event id within the
+//! stream's duplicate window).
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
