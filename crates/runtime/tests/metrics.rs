@@ -21,6 +21,7 @@ use tower::ServiceExt;
 
 static INFO: ServiceInfo = ServiceInfo {
     name: "metrics",
+    key: "metrics",
     version: "0.0.1",
     spec_hash: "000000000000",
     git_commit: None,
