@@ -57,8 +57,9 @@ enum Command {
     /// The service's database: up, create, migrate, status, reset, shell.
     #[command(subcommand)]
     Db(cmd::db::DbCommand),
-    /// Event streams: `failures` lists (and retries) what a service's consumers failed to
-    /// apply; `replay` publishes a journaled table's records again.
+    /// Event streams: `ls`, `tail` and `publish` on the workspace's streams; `failures`
+    /// lists (and retries) what a service's consumers failed to apply; `replay`
+    /// publishes a journaled table's records again.
     #[command(subcommand)]
     Stream(cmd::stream::StreamCommand),
     /// Generate code from specs: Rust models, server, client, mock (and more).

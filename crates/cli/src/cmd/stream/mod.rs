@@ -1,5 +1,8 @@
 //! `dev stream`: event streams from the command line.
 //!
+//! `dev stream ls`, `tail` and `publish` work on the workspace's streams (the stream
+//! unions its specs own, [`catalog`]) on the backend services use
+//! (`BLUEPRINT_STREAMS_URL`, else `[streams] url`, else `sqlite:.dev/streams.sqlite`).
 //! `dev stream failures`: the events a consuming service failed to apply, read from
 //! its inbox, and retries. `dev stream replay`: re-queue a journaled table's records
 //! (`blueprint::db::journal::replay`, the only replay there is), so the service's
@@ -16,8 +19,25 @@ use blueprint::db::journal::{self, ReplayFrom};
 
 use super::db;
 
+mod catalog;
+mod ls;
+mod publish;
+mod tail;
+
 #[derive(Debug, clap::Subcommand)]
 pub enum StreamCommand {
+    /// The workspace's streams (owner, event types, consuming services) and, on the
+    /// backend, each one's last sequence and its durable consumers' positions and lag.
+    #[command(after_long_help = ls::AFTER_HELP)]
+    Ls(ls::LsArgs),
+    /// Print a stream's events from a start position and follow new ones, without
+    /// writing a consumer position.
+    #[command(after_long_help = tail::AFTER_HELP)]
+    Tail(tail::TailArgs),
+    /// Publish JSON events from a file or stdin, each validated against the stream's
+    /// union first: one invalid event and nothing is published.
+    #[command(after_long_help = publish::AFTER_HELP)]
+    Publish(publish::PublishArgs),
     /// Events a service's consumers failed to apply: retrying (with the next attempt
     /// time) or parked after their last attempt. `--retry ID` or `--retry-all` tries
     /// them again now, with their attempts counted afresh.
@@ -84,6 +104,9 @@ pub fn run(command: StreamCommand) -> Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     match command {
+        StreamCommand::Ls(args) => runtime.block_on(ls::run(args)),
+        StreamCommand::Tail(args) => runtime.block_on(tail::run(args)),
+        StreamCommand::Publish(args) => runtime.block_on(publish::run(args)),
         StreamCommand::Failures(args) => runtime.block_on(failures(args)),
         StreamCommand::Replay(args) => runtime.block_on(replay(args)),
     }
