@@ -347,8 +347,11 @@ fn table_module(
         " A journal record of `{}` as its event: deterministic id, the record's timestamp, the row's key as partition key (unless the stream names one).",
         table.name
     );
+    // A table named like this file's module (`events`) is `events::events`.
+    let inception = (*module == "events").then(|| quote!(#[allow(clippy::module_inception)]));
     quote! {
         #[doc = #module_doc]
+        #inception
         pub mod #module {
             use ::blueprint::db::Statement;
             use ::blueprint::publish::{JournalRecord, Journaled, Operation};

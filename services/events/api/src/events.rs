@@ -45,6 +45,7 @@ impl ::blueprint::stream::StreamEvent for models::EventEvent {
 }
 
 /// Table `events`: each journal record as a `event_event` event, `event_upserted` (the row) or `event_deleted` (its key).
+#[allow(clippy::module_inception)]
 pub mod events {
     use ::blueprint::db::Statement;
     use ::blueprint::publish::{JournalRecord, Journaled, Operation};
