@@ -371,7 +371,7 @@ async fn delivers_signed_webhooks_from_the_recorded_start() {
     assert_eq!(code, 200);
     assert_eq!(
         stats,
-        json!({"delivered": 3, "pending": 0, "failing": 0, "dead": 0, "lag": 0})
+        json!({"delivered": 3, "pending": 0, "failing": 0, "leased": 0, "dead": 0, "lag": 0})
     );
 
     // Another agency sees none of it.
@@ -647,11 +647,6 @@ async fn refuses_what_it_must_not_do() {
             "body.start",
             "must be latest, earliest or an RFC 3339 time",
         ),
-        (
-            json!({"stream": STREAM, "url": "https://example.com/", "mode": "pull"}),
-            "body.mode",
-            "pull subscriptions are not served yet",
-        ),
     ];
     for (body, path, message) in cases {
         let (code, answer) = delivery
@@ -883,7 +878,7 @@ async fn delivers_on_postgres_and_jetstream() {
         .await;
     assert_eq!(
         stats,
-        json!({"delivered": 2, "pending": 0, "failing": 0, "dead": 0, "lag": 0})
+        json!({"delivered": 2, "pending": 0, "failing": 0, "leased": 0, "dead": 0, "lag": 0})
     );
     let got = receiver.received();
     assert_eq!(got.len(), 5);
