@@ -5,7 +5,8 @@
 //! (delivered), `nack` (retried on the delivery policy, dead once it has no
 //! retries left) or `delay` (visible again after that long; the lease holds
 //! until then). A lease left unanswered ends at its visibility timeout and the
-//! message is received again, one attempt more. A lease that no longer holds
+//! message is received again, one attempt more (dead instead when that
+//! attempt was the policy's last, as after a nack). A lease that no longer holds
 //! (answered, expired, another subscription's) is refused, never applied.
 //!
 //! Every step is logged in `attempts` beside push attempts: `received`,
@@ -66,9 +67,9 @@ impl Delivery {
             } else {
                 Vec::new()
             };
+            let leased = self.drop_exhausted(subscription, leased).await?;
             let now = Instant::now();
             if !leased.is_empty() || now >= deadline {
-                self.log_receives(subscription, &leased).await?;
                 return Ok(leased.into_iter().map(received).collect());
             }
             let _ = tokio::time::timeout_at(deadline.min(now + RECHECK), arrived).await;
@@ -164,20 +165,40 @@ impl Delivery {
         Ok(result)
     }
 
-    async fn log_receives(
+    /// Log the receives, and take out the messages whose expired lease was the
+    /// last attempt the policy allows: dead (through their new lease), as a
+    /// nack would have made them.
+    async fn drop_exhausted(
         &self,
         subscription: &Subscription,
-        leased: &[Leased],
-    ) -> Result<(), DbError> {
+        leased: Vec<Leased>,
+    ) -> Result<Vec<Leased>, DbError> {
+        let queue = Queue {
+            agency_id: subscription.agency_id,
+            subscription_id: &subscription.id,
+        };
+        let mut kept = Vec::with_capacity(leased.len());
         for message in leased {
             if message.expired {
                 self.log(subscription, &message.id, None, Some("lease expired"))
                     .await?;
+                let retry = message.attempts.saturating_sub(1);
+                if policy::jittered(&subscription.delivery_policy, retry, 0.0).is_none() {
+                    let dead = Settled {
+                        status: MessageStatus::Dead,
+                        next_attempt_at: None,
+                        delivered_at: None,
+                        last_error: Some("lease expired".to_owned()),
+                    };
+                    queue.settle(&self.db, &message.lease, dead).await?;
+                    continue;
+                }
             }
             self.log(subscription, &message.id, Some("received"), None)
                 .await?;
+            kept.push(message);
         }
-        Ok(())
+        Ok(kept)
     }
 
     /// One line of a pull message's log: no status code, no latency.

@@ -3,7 +3,8 @@
 //! streams log it relays, webhooks checked by the independent `standardwebhooks`
 //! library (PyPI), failures retried on the policy's schedule, `Retry-After`
 //! honoured, dead letters redriven, 410 disabling, SSRF refusals, bad input
-//! answered with every violation.
+//! answered with every violation; pull mode: leases, acks, nacks, delays, expiry,
+//! concurrent receivers and long polls.
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
@@ -1183,6 +1184,7 @@ async fn pull_leases(delivery: &Delivery) {
         json!({"max": 0}),
         json!({"max": 101}),
         json!({"wait": 21}),
+        json!({"visibility": 0}),
         json!({"visibility": 43201}),
     ] {
         let (code, answer) = delivery
@@ -1199,6 +1201,22 @@ async fn pull_leases(delivery: &Delivery) {
     let path = format!("/subscriptions/{}/receive", push["id"].as_str().unwrap());
     let (code, _) = delivery.call(agency, "POST", &path, Some(json!({}))).await;
     assert_eq!(code, 409);
+
+    // No retries: a lease left to expire was the only attempt, the message is dead.
+    let once = delivery.subscribe_pull(agency, fast_policy(0, 1)).await;
+    delivery.publish(1).await;
+    let got = delivery.receive_n(agency, &once, 1, 1).await;
+    let after = delivery.receive(agency, &once, json!({"wait": 3})).await;
+    assert_eq!(after, Vec::<Value>::new());
+    let dead = delivery.messages(agency, &once, "dead").await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0]["id"], got[0]["id"]);
+    assert_eq!(dead[0]["last_error"], "lease expired");
+    let message = got[0]["id"].as_str().unwrap();
+    assert_eq!(
+        delivery.log(agency, &once, message).await,
+        ["received", "lease expired"]
+    );
 }
 
 /// Receivers racing over one queue never get the same message.
