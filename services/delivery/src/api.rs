@@ -36,7 +36,8 @@ pub struct Delivery {
     pub changed: Arc<Notify>,
     /// Rung when messages are requeued (the dispatcher).
     pub requeued: Arc<Notify>,
-    /// Rung for every waiter when the relay stored messages (pull's long polls).
+    /// Rung for every waiter when messages were stored or requeued (pull's long
+    /// polls).
     pub arrived: Arc<Notify>,
 }
 
@@ -260,6 +261,7 @@ impl DeliveryService for Delivery {
             .set_status(agency_id, &request.id, SubscriptionStatus::Active)
             .await;
         self.requeued.notify_one();
+        self.arrived.notify_waiters();
         match found {
             true => PostSubscriptionsResumeByIdResponse::NoContent,
             false => PostSubscriptionsResumeByIdResponse::NotFound,
@@ -329,6 +331,7 @@ impl DeliveryService for Delivery {
             }
         }
         self.requeued.notify_one();
+        self.arrived.notify_waiters();
         PostSubscriptionsRedriveByIdResponse::Accepted(RedriveResult { requeued })
     }
 
@@ -512,6 +515,7 @@ impl DeliveryService for Delivery {
                 failed(e)
             }
             self.requeued.notify_one();
+            self.arrived.notify_waiters();
             requeued
         } else {
             message

@@ -1,7 +1,9 @@
 //! The queries the generated DAO does not have: across tenants (what the relay
 //! and the dispatcher serve) and by time. Each returns ids with their agency, and
 //! rows are then read and written through the scoped DAO, so `hash_code` and the
-//! scope checks stay the DAO's.
+//! scope checks stay the DAO's. Pull mode's leases are the exception: conditional
+//! UPDATEs scoped by agency and subscription in the statement itself (see
+//! [`Queue`]).
 
 use blueprint::chrono::{DateTime, Utc};
 use blueprint::db::{Db, DbError, Statement, decode};
