@@ -16,12 +16,13 @@ use blueprint::tokio::sync::Notify;
 use blueprint::uuid::Uuid;
 use delivery_api::dao::{attempts, messages, subscriptions};
 use delivery_api::models::{
-    DeliveryPolicy, DeliverySummary, Message, MessageStatus, RedriveResult, Subscription,
+    DeliveryPolicy, DeliverySummary, Message, MessageStatus, Received, RedriveResult, Subscription,
     SubscriptionForm, SubscriptionMode, SubscriptionStatus, ValidationError, Violation,
 };
 use delivery_api::operations::*;
 use delivery_api::server::DeliveryService;
 
+use crate::pull::Answer;
 use crate::settings::Settings;
 use crate::{policy, relay, sign, store};
 
@@ -35,6 +36,9 @@ pub struct Delivery {
     pub changed: Arc<Notify>,
     /// Rung when messages are requeued (the dispatcher).
     pub requeued: Arc<Notify>,
+    /// Rung for every waiter when messages were stored or requeued (pull's long
+    /// polls).
+    pub arrived: Arc<Notify>,
 }
 
 /// The caller's agency, the scope of every table (the same claim for each).
@@ -184,6 +188,7 @@ impl DeliveryService for Delivery {
             delivered: counts.delivered,
             pending: counts.pending,
             failing: counts.failing,
+            leased: counts.leased,
             dead: counts.dead,
             lag: i64::try_from(lag).unwrap_or(i64::MAX),
         })
@@ -256,6 +261,7 @@ impl DeliveryService for Delivery {
             .set_status(agency_id, &request.id, SubscriptionStatus::Active)
             .await;
         self.requeued.notify_one();
+        self.arrived.notify_waiters();
         match found {
             true => PostSubscriptionsResumeByIdResponse::NoContent,
             false => PostSubscriptionsResumeByIdResponse::NotFound,
@@ -325,7 +331,85 @@ impl DeliveryService for Delivery {
             }
         }
         self.requeued.notify_one();
+        self.arrived.notify_waiters();
         PostSubscriptionsRedriveByIdResponse::Accepted(RedriveResult { requeued })
+    }
+
+    async fn post_subscriptions_receive_by_id(
+        &self,
+        request: PostSubscriptionsReceiveByIdRequest,
+        context: Context,
+    ) -> PostSubscriptionsReceiveByIdResponse {
+        let Some(agency_id) = agency(&context) else {
+            return PostSubscriptionsReceiveByIdResponse::Unauthorized;
+        };
+        let Some(subscription) = self.subscription(agency_id, &request.id).await else {
+            return PostSubscriptionsReceiveByIdResponse::NotFound;
+        };
+        if subscription.mode != SubscriptionMode::Pull {
+            return PostSubscriptionsReceiveByIdResponse::Conflict;
+        }
+        match self.receive(&subscription, &request.body).await {
+            Ok(messages) => PostSubscriptionsReceiveByIdResponse::Ok(Received { messages }),
+            Err(e) => failed(e),
+        }
+    }
+
+    async fn post_subscriptions_ack_by_id(
+        &self,
+        request: PostSubscriptionsAckByIdRequest,
+        context: Context,
+    ) -> PostSubscriptionsAckByIdResponse {
+        let Some(agency_id) = agency(&context) else {
+            return PostSubscriptionsAckByIdResponse::Unauthorized;
+        };
+        let Some(subscription) = self.subscription(agency_id, &request.id).await else {
+            return PostSubscriptionsAckByIdResponse::NotFound;
+        };
+        match self
+            .answer(&subscription, &request.body.leases, Answer::Ack)
+            .await
+        {
+            Ok(result) => PostSubscriptionsAckByIdResponse::Ok(result),
+            Err(e) => failed(e),
+        }
+    }
+
+    async fn post_subscriptions_nack_by_id(
+        &self,
+        request: PostSubscriptionsNackByIdRequest,
+        context: Context,
+    ) -> PostSubscriptionsNackByIdResponse {
+        let Some(agency_id) = agency(&context) else {
+            return PostSubscriptionsNackByIdResponse::Unauthorized;
+        };
+        let Some(subscription) = self.subscription(agency_id, &request.id).await else {
+            return PostSubscriptionsNackByIdResponse::NotFound;
+        };
+        match self
+            .answer(&subscription, &request.body.leases, Answer::Nack)
+            .await
+        {
+            Ok(result) => PostSubscriptionsNackByIdResponse::Ok(result),
+            Err(e) => failed(e),
+        }
+    }
+
+    async fn post_subscriptions_delay_by_id(
+        &self,
+        request: PostSubscriptionsDelayByIdRequest,
+        context: Context,
+    ) -> PostSubscriptionsDelayByIdResponse {
+        let Some(agency_id) = agency(&context) else {
+            return PostSubscriptionsDelayByIdResponse::Unauthorized;
+        };
+        let Some(subscription) = self.subscription(agency_id, &request.id).await else {
+            return PostSubscriptionsDelayByIdResponse::NotFound;
+        };
+        match self.delay(&subscription, &request.body.delays).await {
+            Ok(result) => PostSubscriptionsDelayByIdResponse::Ok(result),
+            Err(e) => failed(e),
+        }
     }
 
     async fn delete_subscriptions_by_id(
@@ -431,6 +515,7 @@ impl DeliveryService for Delivery {
                 failed(e)
             }
             self.requeued.notify_one();
+            self.arrived.notify_waiters();
             requeued
         } else {
             message
@@ -490,12 +575,6 @@ impl Delivery {
         if let Err(why) = self.settings.targets.check_url(&form.url) {
             violations.push(violation("body.url", &why));
         }
-        if form.mode == Some(SubscriptionMode::Pull) {
-            violations.push(violation(
-                "body.mode",
-                "pull subscriptions are not served yet",
-            ));
-        }
         for (name, value) in form.headers.iter().flatten() {
             let valid = HeaderName::try_from(name.as_str()).is_ok()
                 && HeaderValue::try_from(value.as_str()).is_ok();
@@ -531,6 +610,7 @@ fn requeue(message: Message) -> Message {
         attempts: 0,
         next_attempt_at: Some(Utc::now()),
         last_error: None,
+        lease: None,
         ..message
     }
 }

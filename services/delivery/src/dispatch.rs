@@ -380,13 +380,13 @@ fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
     Some(Duration::from_secs(seconds.min(MAX_RETRY_AFTER)))
 }
 
-fn at(now: DateTime<Utc>, delay: Duration) -> DateTime<Utc> {
+pub(crate) fn at(now: DateTime<Utc>, delay: Duration) -> DateTime<Utc> {
     now + blueprint::chrono::Duration::from_std(delay)
         .unwrap_or(blueprint::chrono::Duration::zero())
 }
 
 /// A uniform draw in -1..=1 for jitter.
-fn random_unit() -> f64 {
+pub(crate) fn random_unit() -> f64 {
     let draw = getrandom::u64().unwrap_or(u64::MAX / 2);
     (draw as f64 / u64::MAX as f64) * 2.0 - 1.0
 }

@@ -1,11 +1,13 @@
 //! The delivery service: the generated `delivery` API on its database, plus the
 //! relay (streams → messages) and the dispatcher (messages → signed webhooks)
-//! running beside it. Everything else a service process does is
+//! running beside it; pull subscriptions lease their messages through the API
+//! (`pull.rs`). Everything else a service process does is
 //! `blueprint::service`'s.
 
 mod api;
 mod dispatch;
 mod policy;
+mod pull;
 mod relay;
 mod settings;
 mod sign;
@@ -53,12 +55,14 @@ fn main() -> ExitCode {
             let db = app.db().clone();
             let changed = Arc::new(Notify::new());
             let stored = Arc::new(Notify::new());
+            let arrived = Arc::new(Notify::new());
             tokio::spawn(
                 Relay {
                     db: db.clone(),
                     streams: app.streams().clone(),
                     changed: changed.clone(),
                     stored: stored.clone(),
+                    arrived: arrived.clone(),
                 }
                 .run(),
             );
@@ -78,6 +82,7 @@ fn main() -> ExitCode {
                 settings,
                 changed,
                 requeued: stored,
+                arrived,
             };
             router_with_config(api, &server)
         })

@@ -1,4 +1,4 @@
-//! The relay: per push subscription, a durable consumer of its stream (named
+//! The relay: per subscription (push or pull), a durable consumer of its stream (named
 //! `delivery-<subscription id>`, created at the subscription's recorded start)
 //! whose events become messages in the database, then are acked. A message is
 //! stored once per subscription and event (a unique index), so a redelivered
@@ -60,7 +60,7 @@ pub async fn bind(
     streams.consumer(&subscription.stream, &config).await
 }
 
-/// Runs one relay task per push subscription.
+/// Runs one relay task per subscription.
 #[derive(Debug, Clone)]
 pub struct Relay {
     pub db: Db,
@@ -69,14 +69,16 @@ pub struct Relay {
     pub changed: Arc<Notify>,
     /// Rung when messages were stored (the dispatcher waits on it).
     pub stored: Arc<Notify>,
+    /// Every waiter woken when messages were stored (pull mode's long polls).
+    pub arrived: Arc<Notify>,
 }
 
 impl Relay {
-    /// Keep a relay task running for every push subscription, until dropped.
+    /// Keep a relay task running for every subscription, until dropped.
     pub async fn run(self) {
         let mut running: HashMap<String, (String, JoinHandle<()>)> = HashMap::new();
         loop {
-            match store::push_subscriptions(&self.db).await {
+            match store::relayed_subscriptions(&self.db).await {
                 Ok(relayed) => {
                     let live: HashMap<String, store::Relayed> =
                         relayed.into_iter().map(|r| (r.id.clone(), r)).collect();
@@ -177,6 +179,7 @@ impl Relay {
                         tracing::warn!(subscription = %key.id, error = %e, "relay: ack failed (the events come again)");
                     }
                     self.stored.notify_one();
+                    self.arrived.notify_waiters();
                 }
                 Err(e) => {
                     // Not acked: the stream delivers them again after the ack wait.
@@ -219,6 +222,7 @@ impl Relay {
                 next_attempt_at: Some(now),
                 delivered_at: None,
                 last_error: None,
+                lease: None,
             };
             match messages::insert(&self.db, &scope, &message).await {
                 // Stored before: this is a redelivery.

@@ -3,7 +3,8 @@
 //! streams log it relays, webhooks checked by the independent `standardwebhooks`
 //! library (PyPI), failures retried on the policy's schedule, `Retry-After`
 //! honoured, dead letters redriven, 410 disabling, SSRF refusals, bad input
-//! answered with every violation.
+//! answered with every violation; pull mode: leases, acks, nacks, delays, expiry,
+//! concurrent receivers and long polls.
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
@@ -371,7 +372,7 @@ async fn delivers_signed_webhooks_from_the_recorded_start() {
     assert_eq!(code, 200);
     assert_eq!(
         stats,
-        json!({"delivered": 3, "pending": 0, "failing": 0, "dead": 0, "lag": 0})
+        json!({"delivered": 3, "pending": 0, "failing": 0, "leased": 0, "dead": 0, "lag": 0})
     );
 
     // Another agency sees none of it.
@@ -647,11 +648,6 @@ async fn refuses_what_it_must_not_do() {
             "body.start",
             "must be latest, earliest or an RFC 3339 time",
         ),
-        (
-            json!({"stream": STREAM, "url": "https://example.com/", "mode": "pull"}),
-            "body.mode",
-            "pull subscriptions are not served yet",
-        ),
     ];
     for (body, path, message) in cases {
         let (code, answer) = delivery
@@ -883,7 +879,7 @@ async fn delivers_on_postgres_and_jetstream() {
         .await;
     assert_eq!(
         stats,
-        json!({"delivered": 2, "pending": 0, "failing": 0, "dead": 0, "lag": 0})
+        json!({"delivered": 2, "pending": 0, "failing": 0, "leased": 0, "dead": 0, "lag": 0})
     );
     let got = receiver.received();
     assert_eq!(got.len(), 5);
@@ -904,4 +900,434 @@ async fn says_what_it_allows_in_development() {
         version["notes"],
         json!(["webhook targets on loopback addresses allowed"])
     );
+}
+
+// Pull mode: the same binary, messages leased through the API.
+
+impl Delivery {
+    /// A pull subscription of `agency` with `policy`; its id.
+    async fn subscribe_pull(&self, agency: Uuid, policy: Value) -> String {
+        let subscription = self
+            .subscribe(
+                agency,
+                json!({"stream": STREAM, "url": "https://example.com/pull", "mode": "pull", "delivery_policy": policy}),
+            )
+            .await;
+        assert_eq!(subscription["mode"], "pull");
+        subscription["id"].as_str().unwrap().to_owned()
+    }
+
+    /// `POST /subscriptions/{id}/receive`: the leased messages.
+    async fn receive(&self, agency: Uuid, id: &str, form: Value) -> Vec<Value> {
+        let path = format!("/subscriptions/{id}/receive");
+        let (code, answer) = self.call(agency, "POST", &path, Some(form)).await;
+        assert_eq!(code, 200, "{answer}");
+        answer["messages"].as_array().unwrap().clone()
+    }
+
+    /// Receive until `n` messages came (each receive waiting up to 5 s).
+    async fn receive_n(&self, agency: Uuid, id: &str, n: usize, visibility: u32) -> Vec<Value> {
+        let mut got = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while got.len() < n && Instant::now() < deadline {
+            let form = json!({"max": n - got.len(), "visibility": visibility, "wait": 5});
+            got.extend(self.receive(agency, id, form).await);
+        }
+        assert_eq!(got.len(), n, "{got:?}");
+        got
+    }
+
+    /// `POST /subscriptions/{id}/{verb}` (ack, nack, delay): the lease result.
+    async fn answer(&self, agency: Uuid, id: &str, verb: &str, body: Value) -> Value {
+        let path = format!("/subscriptions/{id}/{verb}");
+        let (code, answer) = self.call(agency, "POST", &path, Some(body)).await;
+        assert_eq!(code, 200, "{verb}: {answer}");
+        answer
+    }
+
+    async fn stats(&self, agency: Uuid, id: &str) -> Value {
+        let path = format!("/subscriptions/{id}/stats");
+        let (code, stats) = self.call(agency, "GET", &path, None).await;
+        assert_eq!(code, 200, "{stats}");
+        stats
+    }
+
+    /// The log of a message: each entry's response or error.
+    async fn log(&self, agency: Uuid, id: &str, message: &str) -> Vec<String> {
+        let path = format!("/subscriptions/{id}/messages/{message}/attempts?limit=100");
+        let (code, attempts) = self.call(agency, "GET", &path, None).await;
+        assert_eq!(code, 200, "{attempts}");
+        attempts
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                a["response"]
+                    .as_str()
+                    .or(a["error"].as_str())
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect()
+    }
+}
+
+fn lease(message: &Value) -> String {
+    message["lease"].as_str().unwrap().to_owned()
+}
+
+fn succeeded(leases: &[&str]) -> Value {
+    json!({"succeeded": leases, "refused": []})
+}
+
+fn refused(lease: &str) -> Value {
+    json!({"succeeded": [], "refused": [{"lease": lease, "reason": "unknown or expired lease, or already answered for"}]})
+}
+
+/// Receive, ack, nack (redelivered after the policy's delay, dead once it has no
+/// retries left), delay, an expired lease, stale leases, tenant scoping.
+async fn pull_leases(delivery: &Delivery) {
+    let agency = Uuid::new_v4();
+    // Retries 1 s apart, two of them: a message is received three times at most.
+    let id = delivery.subscribe_pull(agency, fast_policy(2, 1)).await;
+    delivery.publish(3).await;
+    let got = delivery.receive_n(agency, &id, 3, 30).await;
+    for message in &got {
+        assert_eq!(message["event"]["type"], "order_placed", "{message}");
+        assert_eq!(message["event"]["payload"]["discriminator"], "order_placed");
+        assert_eq!(message["attempts"], 1);
+        assert!(lease(message).starts_with("lease_"), "{message}");
+    }
+    let (first, second, third) = (&got[0], &got[1], &got[2]);
+    // Everything is leased: nothing more to receive.
+    let none = delivery.receive(agency, &id, json!({"wait": 0})).await;
+    assert_eq!(none, Vec::<Value>::new());
+    let stats = delivery.stats(agency, &id).await;
+    assert_eq!(
+        (stats["pending"].clone(), stats["leased"].clone()),
+        (json!(3), json!(3))
+    );
+
+    // Ack: delivered; the same lease again is refused.
+    let l1 = lease(first);
+    assert_eq!(
+        delivery
+            .answer(agency, &id, "ack", json!({"leases": [l1]}))
+            .await,
+        succeeded(&[&l1])
+    );
+    assert_eq!(
+        delivery
+            .answer(agency, &id, "ack", json!({"leases": [l1]}))
+            .await,
+        refused(&l1)
+    );
+    assert_eq!(
+        delivery
+            .answer(agency, &id, "nack", json!({"leases": [l1]}))
+            .await,
+        refused(&l1)
+    );
+    // An unknown lease, beside a good one: each answered for on its own.
+    let l2 = lease(second);
+    assert_eq!(
+        delivery
+            .answer(agency, &id, "nack", json!({"leases": ["lease_forged", l2]}))
+            .await,
+        json!({"succeeded": [l2], "refused": [{"lease": "lease_forged", "reason": "unknown or expired lease, or already answered for"}]})
+    );
+    // Delay: visible again in 2 s, the lease holding until then.
+    let l3 = lease(third);
+    assert_eq!(
+        delivery
+            .answer(
+                agency,
+                &id,
+                "delay",
+                json!({"delays": [{"lease": l3, "seconds": 2}]})
+            )
+            .await,
+        succeeded(&[&l3])
+    );
+
+    // The nacked message comes back after the policy's delay (1 s ± 10%).
+    let nacked = Instant::now();
+    let again = delivery
+        .receive(agency, &id, json!({"max": 1, "wait": 5}))
+        .await;
+    let after = nacked.elapsed();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0]["id"], second["id"]);
+    assert_eq!(again[0]["attempts"], 2);
+    assert!(
+        after >= Duration::from_millis(800),
+        "nacked, back after {after:?}"
+    );
+    println!("pull: a nacked message (policy: 1 s) was received again after {after:?}");
+    // The delayed one after its 2 s; its lease had expired by then.
+    let back = delivery
+        .receive(agency, &id, json!({"max": 1, "wait": 5}))
+        .await;
+    let after = nacked.elapsed();
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0]["id"], third["id"]);
+    assert_eq!(back[0]["attempts"], 2);
+    assert!(
+        after >= Duration::from_millis(1800),
+        "delayed 2 s, back after {after:?}"
+    );
+    println!("pull: a message delayed 2 s was received again after {after:?}");
+    assert_eq!(
+        delivery
+            .answer(agency, &id, "ack", json!({"leases": [l3]}))
+            .await,
+        refused(&l3)
+    );
+
+    // A lease left to expire (visibility 1 s): received again, one attempt more,
+    // and its old lease is stale.
+    let l2 = lease(&again[0]);
+    assert_eq!(
+        delivery
+            .answer(
+                agency,
+                &id,
+                "delay",
+                json!({"delays": [{"lease": l2, "seconds": 1}]})
+            )
+            .await,
+        succeeded(&[&l2])
+    );
+    let expired = delivery
+        .receive(agency, &id, json!({"max": 1, "wait": 5}))
+        .await;
+    assert_eq!(expired.len(), 1);
+    assert_eq!(expired[0]["id"], second["id"]);
+    assert_eq!(expired[0]["attempts"], 3);
+    assert_eq!(
+        delivery
+            .answer(agency, &id, "ack", json!({"leases": [l2]}))
+            .await,
+        refused(&l2)
+    );
+    // Three receives: the policy has no retries left, a nack makes it dead.
+    let l2 = lease(&expired[0]);
+    assert_eq!(
+        delivery
+            .answer(agency, &id, "nack", json!({"leases": [l2]}))
+            .await,
+        succeeded(&[&l2])
+    );
+    let dead = delivery.messages(agency, &id, "dead").await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0]["id"], second["id"]);
+    let message = second["id"].as_str().unwrap();
+    assert_eq!(
+        delivery.log(agency, &id, message).await,
+        [
+            "received",
+            "nacked",
+            "received",
+            "delayed 1 s",
+            "lease expired",
+            "received",
+            "nacked"
+        ]
+    );
+    let l3 = lease(&back[0]);
+    assert_eq!(
+        delivery
+            .answer(agency, &id, "ack", json!({"leases": [l3]}))
+            .await,
+        succeeded(&[&l3])
+    );
+    let message = third["id"].as_str().unwrap();
+    assert_eq!(
+        delivery.log(agency, &id, message).await,
+        [
+            "received",
+            "delayed 2 s",
+            "lease expired",
+            "received",
+            "acked"
+        ]
+    );
+    assert_eq!(
+        delivery.stats(agency, &id).await,
+        json!({"delivered": 2, "pending": 0, "failing": 0, "leased": 0, "dead": 1, "lag": 0})
+    );
+
+    // Another agency's subscription does not exist for it.
+    let stranger = Uuid::new_v4();
+    for (verb, body) in [
+        ("receive", json!({})),
+        ("ack", json!({"leases": [l3]})),
+        ("nack", json!({"leases": [l3]})),
+        ("delay", json!({"delays": [{"lease": l3, "seconds": 1}]})),
+    ] {
+        let path = format!("/subscriptions/{id}/{verb}");
+        let (code, _) = delivery.call(stranger, "POST", &path, Some(body)).await;
+        assert_eq!(code, 404, "{verb}");
+    }
+    // Its own pull subscription of the same stream cannot use these leases.
+    let own = delivery.subscribe_pull(stranger, fast_policy(0, 1)).await;
+    let l3 = lease(&back[0]);
+    assert_eq!(
+        delivery
+            .answer(stranger, &own, "ack", json!({"leases": [l3]}))
+            .await,
+        refused(&l3)
+    );
+    // Out of bounds, and a push subscription.
+    let path = format!("/subscriptions/{id}/receive");
+    for form in [
+        json!({"max": 0}),
+        json!({"max": 101}),
+        json!({"wait": 21}),
+        json!({"visibility": 0}),
+        json!({"visibility": 43201}),
+    ] {
+        let (code, answer) = delivery
+            .call(agency, "POST", &path, Some(form.clone()))
+            .await;
+        assert_eq!(code, 422, "{form}: {answer}");
+    }
+    let push = delivery
+        .subscribe(
+            agency,
+            json!({"stream": STREAM, "url": "https://example.com/push"}),
+        )
+        .await;
+    let path = format!("/subscriptions/{}/receive", push["id"].as_str().unwrap());
+    let (code, _) = delivery.call(agency, "POST", &path, Some(json!({}))).await;
+    assert_eq!(code, 409);
+
+    // No retries: a lease left to expire was the only attempt, the message is dead.
+    let once = delivery.subscribe_pull(agency, fast_policy(0, 1)).await;
+    delivery.publish(1).await;
+    let got = delivery.receive_n(agency, &once, 1, 1).await;
+    let after = delivery.receive(agency, &once, json!({"wait": 3})).await;
+    assert_eq!(after, Vec::<Value>::new());
+    let dead = delivery.messages(agency, &once, "dead").await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0]["id"], got[0]["id"]);
+    assert_eq!(dead[0]["last_error"], "lease expired");
+    let message = got[0]["id"].as_str().unwrap();
+    assert_eq!(
+        delivery.log(agency, &once, message).await,
+        ["received", "lease expired"]
+    );
+}
+
+/// Receivers racing over one queue never get the same message.
+async fn pull_receivers_are_disjoint(delivery: &Delivery, receivers: usize) {
+    const MESSAGES: usize = 300;
+    let agency = Uuid::new_v4();
+    let id = delivery.subscribe_pull(agency, fast_policy(0, 1)).await;
+    delivery.publish(MESSAGES).await;
+    for _ in 0..600 {
+        if delivery.stats(agency, &id).await["pending"] == MESSAGES {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let started = Instant::now();
+    let batches = (0..receivers).map(|_| {
+        let (delivery, id) = (&delivery, &id);
+        async move {
+            let mut ids = Vec::new();
+            let mut rounds = 0;
+            loop {
+                let form = json!({"max": 7, "visibility": 300, "wait": 0});
+                let got = delivery.receive(agency, id, form).await;
+                rounds += 1;
+                if got.is_empty() {
+                    return (ids, rounds);
+                }
+                ids.extend(got.iter().map(|m| m["id"].as_str().unwrap().to_owned()));
+            }
+        }
+    });
+    let results = futures_util::future::join_all(batches).await;
+    let elapsed = started.elapsed();
+    let rounds: usize = results.iter().map(|(_, rounds)| rounds).sum();
+    let mut all: Vec<String> = results.into_iter().flat_map(|(ids, _)| ids).collect();
+    let received = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), received, "a message was leased twice");
+    assert_eq!(received, MESSAGES);
+    println!(
+        "pull: {receivers} concurrent receivers leased {MESSAGES} messages in {rounds} receives ({elapsed:?}), none twice"
+    );
+}
+
+/// A long poll answers as soon as an event is stored, else after `wait`.
+async fn pull_long_poll(delivery: &Delivery) {
+    let agency = Uuid::new_v4();
+    let id = delivery.subscribe_pull(agency, fast_policy(0, 1)).await;
+    let started = Instant::now();
+    let empty = delivery.receive(agency, &id, json!({"wait": 2})).await;
+    let waited = started.elapsed();
+    assert_eq!(empty, Vec::<Value>::new());
+    assert!(
+        waited >= Duration::from_secs(2),
+        "answered after {waited:?}"
+    );
+    println!("pull: a long poll of 2 s with nothing to receive answered after {waited:?}");
+
+    let poll = async {
+        let started = Instant::now();
+        let got = delivery.receive(agency, &id, json!({"wait": 20})).await;
+        (got, Instant::now(), started)
+    };
+    let publish = async {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        delivery.publish(1).await;
+        Instant::now()
+    };
+    let ((got, answered, started), published) = tokio::join!(poll, publish);
+    assert_eq!(got.len(), 1);
+    let after = answered.duration_since(published);
+    let total = answered.duration_since(started);
+    assert!(total < Duration::from_secs(20), "answered after {total:?}");
+    println!(
+        "pull: a long poll of 20 s answered {after:?} after the event was published ({:?} before its end)",
+        Duration::from_secs(20).saturating_sub(total)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pull_leases_on_sqlite() {
+    pull_leases(&Delivery::start("loopback").await).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pull_receivers_are_disjoint_on_sqlite() {
+    pull_receivers_are_disjoint(&Delivery::start("loopback").await, 4).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pull_long_poll_on_sqlite() {
+    pull_long_poll(&Delivery::start("loopback").await).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pull_on_postgres_and_jetstream() {
+    let pg = match TestPostgres::start() {
+        Ok(pg) => pg,
+        Err(e) if std::env::var_os("CI").is_none() => {
+            eprintln!("note: no PostgreSQL ({e}); skipping");
+            return;
+        }
+        Err(e) => panic!("PostgreSQL: {e}"),
+    };
+    let Some(nats) = TestNats::start() else {
+        return;
+    };
+    let database = pg.database("delivery_pull").unwrap();
+    let delivery = Delivery::start_on("loopback", Some((&database, nats.url()))).await;
+    pull_leases(&delivery).await;
+    pull_receivers_are_disjoint(&delivery, 8).await;
+    pull_long_poll(&delivery).await;
 }
