@@ -265,7 +265,7 @@ impl From<DbError> for PostUsersResponse {
             Some(Refusal::Conflict(body)) => {
                 Self::Conflict(body.into_declared(&ErrorShape::Standard))
             }
-            Some(Refusal::Conflict(body) | Refusal::Invalid(body)) => {
+            Some(Refusal::Invalid(body)) => {
                 Self::UnprocessableEntity(body.into_declared(&ErrorShape::Standard))
             }
             None => panic!("database failure: {e}"),
@@ -282,7 +282,7 @@ impl From<DbError> for PutUsersByIdResponse {
             Some(Refusal::Conflict(body)) => {
                 Self::Conflict(body.into_declared(&ErrorShape::Standard))
             }
-            Some(Refusal::Conflict(body) | Refusal::Invalid(body)) => {
+            Some(Refusal::Invalid(body)) => {
                 Self::UnprocessableEntity(body.into_declared(&ErrorShape::Standard))
             }
             None => panic!("database failure: {e}"),
