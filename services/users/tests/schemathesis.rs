@@ -46,7 +46,10 @@ fn users(dir: &std::path::Path) -> Command {
 #[test]
 fn schemathesis_finds_nothing_in_the_users_service() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let out = users(dir.path()).arg("migrate").output().expect("users migrate");
+    let out = users(dir.path())
+        .arg("migrate")
+        .output()
+        .expect("users migrate");
     assert!(
         out.status.success(),
         "users migrate: {}",
@@ -54,8 +57,7 @@ fn schemathesis_finds_nothing_in_the_users_service() {
     );
     let service = ServiceProcess::start(users(dir.path())).expect("users starts");
     let openapi = blueprint_testkit::workspace_root().join("services/users/api/openapi.json");
-    let Some(found) =
-        judges::schemathesis_findings("users-service", &openapi, &service.url(), &[])
+    let Some(found) = judges::schemathesis_findings("users-service", &openapi, &service.url(), &[])
     else {
         return; // Not installed (testkit said why; CI fails there instead).
     };
