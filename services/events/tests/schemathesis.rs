@@ -12,6 +12,8 @@
 //! (`CARGO_BIN_EXE_events` exists only in this package's tests) on the backend
 //! set-up the other tests of the service share (`support`).
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 mod support;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
