@@ -369,3 +369,57 @@ Transfer/sec:      5.07MB
         assert_eq!(parse_response("garbage"), None);
     }
 }
+
+/// One `wrk` load of `url`, also used by the services' load benchmarks.
+#[derive(Debug, Clone)]
+pub struct Wrk<'a> {
+    pub url: &'a str,
+    /// A `wrk -s` Lua script (method, headers, body, request mix), if any.
+    pub script: Option<&'a Path>,
+    pub threads: u32,
+    pub connections: u32,
+    pub seconds: u32,
+}
+
+impl Wrk<'_> {
+    /// Run `wrk --latency` (another process; it stops by itself after `seconds`)
+    /// and read its report. An error when wrk is missing or fails, or when any
+    /// socket error happened.
+    pub fn run(&self) -> Result<WrkReport, String> {
+        let mut command = Command::new("wrk");
+        command.args([
+            format!("-t{}", self.threads.clamp(1, self.connections.max(1))),
+            format!("-c{}", self.connections),
+            format!("-d{}s", self.seconds),
+            "--latency".to_owned(),
+        ]);
+        if let Some(script) = self.script {
+            command.arg("-s").arg(script);
+        }
+        let output = command.arg(self.url).output().map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                "this benchmark loads the service with wrk, which is not installed \
+                 (Debian/Ubuntu: apt-get install wrk; macOS: brew install wrk)"
+                    .to_owned()
+            } else {
+                format!("cannot run wrk: {e}")
+            }
+        })?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        if !output.status.success() {
+            return Err(format!(
+                "wrk failed ({}): {text}{}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+        let report = parse_wrk(&text)?;
+        if report.socket_errors > 0 || report.requests == 0 {
+            return Err(format!(
+                "{}: {} requests, {} socket errors:\n{text}",
+                self.url, report.requests, report.socket_errors
+            ));
+        }
+        Ok(report)
+    }
+}

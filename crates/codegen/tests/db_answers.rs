@@ -1,7 +1,8 @@
 //! A generated server's operations that declare a 422 convert a `DbError` into
 //! their declared answer, so a handler maps a refused write in one line
-//! (`Err(e) => e.into()`): the users service's `POST /users` (no 409 declared:
-//! a taken value is a 422 too).
+//! (`Err(e) => e.into()`): a taken value is the declared 409 (the users service's
+//! `POST /users`), or a 422 where the operation declares no 409 (the events
+//! service's `POST /events`); a value a CHECK refuses is the 422.
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
@@ -17,9 +18,9 @@ fn violation(constraint: &str) -> Violation {
 }
 
 #[test]
-fn refused_writes_are_the_declared_422() {
+fn a_taken_value_is_the_declared_409() {
     let taken = PostUsersResponse::from(DbError::Unique(violation("users_email_key")));
-    let PostUsersResponse::UnprocessableEntity(ValidationError {
+    let PostUsersResponse::Conflict(ValidationError {
         code, violations, ..
     }) = taken
     else {
@@ -34,6 +35,16 @@ fn refused_writes_are_the_declared_422() {
     assert!(
         matches!(&blank, PostUsersResponse::UnprocessableEntity(e) if e.code == "validation_failed"),
         "{blank:?}"
+    );
+}
+
+#[test]
+fn without_a_declared_409_a_taken_value_is_the_422() {
+    use events_api::operations::PostEventsResponse;
+    let taken = PostEventsResponse::from(DbError::Unique(violation("events_pkey")));
+    assert!(
+        matches!(&taken, PostEventsResponse::UnprocessableEntity(e) if e.code == "conflict"),
+        "{taken:?}"
     );
 }
 

@@ -469,8 +469,16 @@ fn from_db_error(ctx: &Ctx<'_>, op: &Op<'_>) -> Option<TokenStream> {
         })
     };
     let invalid = declared(422)?;
-    let conflict =
-        declared(409).map(|conflict| quote!(Some(Refusal::Conflict(body)) => #conflict,));
+    // A taken value is the declared 409, else the 422 too.
+    let refusals = match declared(409) {
+        Some(conflict) => quote! {
+            Some(Refusal::Conflict(body)) => #conflict,
+            Some(Refusal::Invalid(body)) => #invalid,
+        },
+        None => quote! {
+            Some(Refusal::Conflict(body) | Refusal::Invalid(body)) => #invalid,
+        },
+    };
     let resp = op.response_type();
     Some(quote! {
         /// The database refused the input (see `DbError::refusal`): the declared
@@ -479,8 +487,7 @@ fn from_db_error(ctx: &Ctx<'_>, op: &Op<'_>) -> Option<TokenStream> {
         impl From<DbError> for #resp {
             fn from(e: DbError) -> Self {
                 match e.refusal() {
-                    #conflict
-                    Some(Refusal::Conflict(body) | Refusal::Invalid(body)) => #invalid,
+                    #refusals
                     None => panic!("database failure: {e}"),
                 }
             }

@@ -114,14 +114,28 @@ impl Backend {
 
     /// As [`Backend::start`], trusting `keys`.
     pub fn start_with_keys(&self, keys: Option<&str>) -> ServiceProcess {
-        let out = self.command(keys).arg("migrate").output().unwrap();
+        self.start_command(|| self.command(keys))
+    }
+
+    /// As [`Backend::start`], trusting the public key (or JWKS) file `public`.
+    pub fn start_trusting(&self, public: &Path) -> ServiceProcess {
+        self.start_command(|| {
+            let mut command = self.command(None);
+            command.env("BLUEPRINT_JWT_PUBLIC_KEY", public);
+            command
+        })
+    }
+
+    /// `events migrate`, then `events`, each made by `command`.
+    fn start_command(&self, command: impl Fn() -> Command) -> ServiceProcess {
+        let out = command().arg("migrate").output().unwrap();
         assert!(
             out.status.success(),
             "events migrate: {}{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        ServiceProcess::start(self.command(keys)).unwrap_or_else(|e| panic!("events: {e}"))
+        ServiceProcess::start(command()).unwrap_or_else(|e| panic!("events: {e}"))
     }
 }
 
