@@ -34,31 +34,6 @@ fn repository() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// `cargo build -p users-service`: the `users` executable.
-fn build_users() -> PathBuf {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let out = Command::new(cargo)
-        .args([
-            "build",
-            "-p",
-            "users-service",
-            "--bin",
-            "users",
-            "--message-format=json-render-diagnostics",
-        ])
-        .current_dir(repository())
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("cargo runs");
-    assert!(out.status.success(), "cargo build -p users-service failed");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "users")
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .expect("cargo built the users binary")
-}
-
 fn clean(command: &mut Command) -> &mut Command {
     for name in ENV {
         command.env_remove(name);
@@ -78,7 +53,7 @@ impl Drop for Killed {
 
 #[test]
 fn tail_prints_a_user_written_through_the_service() {
-    let users = build_users();
+    let users = blueprint_testkit::cargo_bin("users-service", "users");
     let ws = tempfile::Builder::new()
         .prefix("dev-stream-users-")
         .tempdir()

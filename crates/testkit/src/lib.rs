@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 #[cfg(feature = "auth-cases")]
 pub mod auth_cases;
+pub mod binary;
 pub mod browser;
 pub mod judges;
 pub mod nats;
@@ -16,6 +17,7 @@ pub mod postgres;
 pub mod python;
 pub mod service;
 
+pub use binary::cargo_bin;
 pub use nats::TestNats;
 pub use postgres::TestPostgres;
 pub use service::ServiceProcess;

@@ -20,8 +20,8 @@ use serde_json::{Map, Value, json};
 /// The users stream the service consumes.
 pub const USERS_STREAM: &str = "io.blueprint.users.v0.user_event.json";
 
-/// Variables the service reads, cleared so the test's environment cannot leak in.
-const SERVICE_ENV: &[&str] = &[
+/// Variables the services read, cleared so the test's environment cannot leak in.
+pub const SERVICE_ENV: &[&str] = &[
     "PORT",
     "BLUEPRINT_BIND",
     "DATABASE_URL",
@@ -38,7 +38,7 @@ pub struct Backend {
     pub database_url: String,
     pub streams_url: String,
     dir: tempfile::TempDir,
-    _servers: Option<(TestPostgres, TestNats)>,
+    servers: Option<(TestPostgres, TestNats)>,
 }
 
 impl Backend {
@@ -50,7 +50,7 @@ impl Backend {
             database_url: format!("sqlite:{}", dir.path().join("events.sqlite").display()),
             streams_url: format!("sqlite:{}", dir.path().join("streams.sqlite").display()),
             dir,
-            _servers: None,
+            servers: None,
         }
     }
 
@@ -71,8 +71,20 @@ impl Backend {
             database_url: pg.database("events").unwrap(),
             streams_url: nats.url().to_owned(),
             dir: tempfile::tempdir().unwrap(),
-            _servers: Some((pg, nats)),
+            servers: Some((pg, nats)),
         })
+    }
+
+    /// Another service's database on this backend: a SQLite file beside the
+    /// events one, or another database on the same PostgreSQL.
+    pub fn other_database(&self, name: &str) -> String {
+        match &self.servers {
+            Some((pg, _)) => pg.database(name).unwrap(),
+            None => format!(
+                "sqlite:{}",
+                self.folder().join(format!("{name}.sqlite")).display()
+            ),
+        }
     }
 
     pub fn folder(&self) -> &Path {
