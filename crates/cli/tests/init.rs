@@ -132,7 +132,14 @@ fn init_new_build_up_verify() {
     refuses(dev(&root, &["new", "shop_1"]), "expected a spec key");
     refuses(dev(&root, &["new", "build"]), "cargo reserves it");
     let port = free_port();
-    succeeds(dev(&root, &["new", "shop", "--port", &port.to_string()]));
+    refuses(
+        dev(&root, &["new", "model", "shop"]),
+        "`dev new` adds a service",
+    );
+    succeeds(dev(
+        &root,
+        &["new", "service", "shop", "--port", &port.to_string()],
+    ));
     for file in [
         "services/shop/spec/shop.json",
         "services/shop/Cargo.toml",

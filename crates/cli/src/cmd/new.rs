@@ -1,4 +1,4 @@
-//! `dev new KEY`: add a service to the workspace, following the service contract —
+//! `dev new KEY` (or `dev new service KEY`): add a service to the workspace, following the service contract —
 //! `services/<key>/spec/<key>.json`, the binary (`Cargo.toml`, `build.rs`,
 //! `src/main.rs`, `src/api.rs`), a `[[gen.target]]` and `[services.<key>] port` (the
 //! next free one) in `blueprint.toml` — then generate its package `services/<key>/api`
@@ -19,8 +19,10 @@ use crate::workspace;
 #[derive(Debug, clap::Args)]
 pub struct NewArgs {
     /// The service's key, which is its spec's name and application key (lower-case
-    /// letters, digits, single `-`): `orders`, `order-items`.
-    pub key: String,
+    /// letters, digits, single `-`): `orders`, `order-items`. Also spelled
+    /// `dev new service KEY`.
+    #[arg(value_name = "KEY", num_args = 1..=2, required = true)]
+    pub key: Vec<String>,
     /// Its model (snake_case; default: the key's last word made singular: `order`).
     #[arg(long)]
     pub model: Option<String>,
@@ -43,7 +45,12 @@ pub fn run(args: NewArgs) -> anyhow::Result<ExitCode> {
         }
         None => scaffold::next_port(&config)?,
     };
-    let service = Service::new(&args.key, args.model.as_deref(), port)?;
+    let key = match args.key.as_slice() {
+        [key] => key,
+        [kind, key] if kind == "service" => key,
+        _ => bail!("`dev new` adds a service: `dev new KEY` or `dev new service KEY`"),
+    };
+    let service = Service::new(key, args.model.as_deref(), port)?;
     add(&config, &service)?;
     eprintln!(
         "created services/{} (port {}); generating its code",
