@@ -13,6 +13,7 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use blueprint_testkit::free_port;
 use rustix::process::{Pid, Signal};
 use serde_json::Value;
 
@@ -178,13 +179,6 @@ fn write_identity(root: &Path, key: &str, notes: &str) {
 fn write(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
     std::fs::write(path, text).expect("write");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 /// `dev ARGS` in `dir`, building into the scratch workspace's own target folder.

@@ -18,9 +18,15 @@ pub mod python;
 pub mod service;
 
 pub use binary::cargo_bin;
+
 pub use nats::TestNats;
 pub use postgres::TestPostgres;
 pub use service::ServiceProcess;
+
+/// A free loopback port (the launchers' one probe, for tests that start servers).
+pub fn free_port() -> u16 {
+    blueprint_natsserver::free_port().expect("a free loopback port")
+}
 
 /// The environment variable naming the shared folder.
 pub const SHARED_ENV: &str = "BLUEPRINT_SHARED";

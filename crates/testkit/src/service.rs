@@ -35,7 +35,7 @@ impl ServiceProcess {
         let err = file
             .try_clone()
             .map_err(|e| format!("cannot share the log: {e}"))?;
-        let port = free_port()?;
+        let port = blueprint_natsserver::free_port().map_err(|e| e.to_string())?;
         let child = command
             .env("PORT", port.to_string())
             .stdin(Stdio::null())
@@ -163,11 +163,4 @@ pub fn get_status(port: u16, path: &str) -> Option<u16> {
     let mut head = [0u8; 12];
     stream.read_exact(&mut head).ok()?;
     std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
-}
-
-fn free_port() -> Result<u16, String> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| format!("no free loopback port: {e}"))
 }
