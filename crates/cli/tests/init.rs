@@ -209,11 +209,9 @@ fn init_new_build_up_verify() {
     let (status, invalid) = request(&url, "POST", "/shops", Some(json!({})));
     assert_eq!(status, 422, "{invalid}");
 
-    // The running service against its spec.
-    succeeds(dev(
-        &root,
-        &["verify", "services/shop/spec/shop.json", "--url", &url],
-    ));
+    // The running service against its spec, found by its key: the spec from the
+    // workspace, the URL from `dev up`'s run file.
+    succeeds(dev(&root, &["verify", "--service", "shop"]));
 
     // Ctrl-C's signal: everything stops, exit 0.
     up.signal(Signal::TERM);

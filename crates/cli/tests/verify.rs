@@ -95,3 +95,34 @@ fn nothing_listening_fails_and_bad_flags_are_usage_errors() {
         .expect("dev verify runs");
     assert_eq!(bad_header.status.code(), Some(2));
 }
+
+#[test]
+fn a_service_is_found_by_key_and_an_unknown_one_is_named() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let unknown = Command::new(env!("CARGO_BIN_EXE_dev"))
+        .args(["verify", "--service", "nope"])
+        .current_dir(&root)
+        .output()
+        .expect("dev verify runs");
+    let said = String::from_utf8_lossy(&unknown.stderr);
+    assert_ne!(unknown.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("no service `nope`") && said.contains("users"),
+        "{said}"
+    );
+
+    // Neither a spec nor a service: a usage error.
+    let neither = Command::new(env!("CARGO_BIN_EXE_dev"))
+        .args(["verify", "--url", "http://127.0.0.1:9"])
+        .output()
+        .expect("dev verify runs");
+    assert_eq!(neither.status.code(), Some(2));
+
+    // A service and a spec: a usage error too.
+    let both = Command::new(env!("CARGO_BIN_EXE_dev"))
+        .args(["verify", "--service", "users"])
+        .arg(users_spec())
+        .output()
+        .expect("dev verify runs");
+    assert_eq!(both.status.code(), Some(2));
+}

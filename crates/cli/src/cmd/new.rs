@@ -64,7 +64,7 @@ pub fn run(args: NewArgs) -> anyhow::Result<ExitCode> {
     let code = crate::cmd::init::generate(&path, manifests)?;
     if code == ExitCode::SUCCESS {
         eprintln!(
-            "next: dev up, then dev verify services/{key}/spec/{key}.json --url http://127.0.0.1:{port}\n\
+            "next: dev up (port {port}), then dev verify --service {key}\n\
              (change the spec, then `dev gen`; the code is services/{key}/src/api.rs)",
             key = service.key,
             port = service.port,

@@ -4,7 +4,7 @@
 //! under `.dev/jwt/` (made on first use; `dev up` gives its public half to the
 //! services). Prints only the token, so `export BLUEPRINT_TOKEN=$(dev token ...)`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -44,22 +44,39 @@ pub fn run(args: TokenArgs) -> Result<ExitCode> {
             .private_key()?
             .to_path_buf(),
     };
-    let pem = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read the private key {}", path.display()))?;
-    let mut key =
-        SigningKey::from_pem(&pem).with_context(|| format!("private key {}", path.display()))?;
-    if let Some(kid) = args.kid {
-        key = key.with_kid(kid);
-    }
+    let mut claims = Claims::new(args.user, args.agency, expiry_ms(args.expires_in)?);
+    claims.role = args.role;
+    println!("{}", sign(&path, args.kid, &claims)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A token for a fresh user of a fresh agency, valid for `valid_for`, signed with
+/// the workspace's key: what `dev verify --service` sends when given none.
+pub fn mint_for_workspace(workspace: &Workspace, valid_for: Duration) -> Result<String> {
+    let path = keys::resolve(workspace)?.private_key()?.to_path_buf();
+    let claims = Claims::new(Uuid::new_v4(), Uuid::new_v4(), expiry_ms(valid_for)?);
+    sign(&path, None, &claims)
+}
+
+/// Milliseconds since the epoch, `valid_for` from now.
+fn expiry_ms(valid_for: Duration) -> Result<i64> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .context("the clock is before 1970")?;
-    let Some(expires) = now.checked_add(args.expires_in) else {
+    let Some(expires) = now.checked_add(valid_for) else {
         bail!("--expires-in is too long");
     };
-    let expires_ms = i64::try_from(expires.as_millis()).context("--expires-in is too long")?;
-    let mut claims = Claims::new(args.user, args.agency, expires_ms);
-    claims.role = args.role;
-    println!("{}", key.sign(&claims)?);
-    Ok(ExitCode::SUCCESS)
+    i64::try_from(expires.as_millis()).context("--expires-in is too long")
+}
+
+/// `claims` signed with the private key at `path` (PKCS#8 PEM).
+fn sign(path: &Path, kid: Option<String>, claims: &Claims) -> Result<String> {
+    let pem = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the private key {}", path.display()))?;
+    let mut key =
+        SigningKey::from_pem(&pem).with_context(|| format!("private key {}", path.display()))?;
+    if let Some(kid) = kid {
+        key = key.with_kid(kid);
+    }
+    Ok(key.sign(claims)?)
 }
