@@ -27,11 +27,9 @@ mod api;
 #[allow(dead_code, unused_qualifications)]
 mod types_api;
 
-/// The `auth` fixture's: tables scoped by the caller's agency and user.
-#[rustfmt::skip]
-#[path = "generated/auth/mod.rs"]
-#[allow(dead_code, unused_qualifications)]
-mod auth_api;
+/// The `auth` fixture's (tables scoped by the caller's agency and user): the
+/// committed `blueprint-codegen-auth` package, which `dev gen --check` keeps current.
+use blueprint_codegen_auth as auth_api;
 
 use api::dao::users;
 use api::models::{User, UserStatus};
