@@ -13,15 +13,15 @@
 //! Everything runs on loopback; every wait is bounded; `dev up` (and with it the
 //! service) is stopped when the test ends, pass or fail.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Child, Command, ExitStatus, Output};
 use std::time::{Duration, Instant};
 
 use blueprint_testkit::free_port;
-use rustix::process::{Pid, Signal};
+use blueprint_testkit::service::get_status;
+use blueprint_testkit::watched::{Signal, Watched};
 use serde_json::{Value, json};
 
 /// Cargo building the service: the first run compiles the runtime's dependency tree
@@ -186,9 +186,11 @@ fn init_new_build_up_verify() {
     let build_time = build_started.elapsed();
 
     // dev up: migrate, start, wait for the healthcheck.
-    let mut up = Up::start(&root);
+    let mut up = Watched::spawn("dev up", dev(&root, &["up"]));
     let url = format!("http://127.0.0.1:{port}");
-    up.wait_healthy(&url, SHORT);
+    up.wait_until("a healthy service", SHORT, || {
+        get_status(port, "/_internal_/healthcheck") == Some(200)
+    });
     let (status, health) = request(&url, "GET", "/_internal_/healthcheck", None);
     assert_eq!((status, health), (200, json!({"status": "healthy"})));
 
@@ -274,109 +276,4 @@ fn request(url: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Va
         serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body:?}"))
     };
     (status, json)
-}
-
-/// A running `dev up`, its output lines collected; stopped on drop.
-struct Up {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Up {
-    fn start(root: &Path) -> Up {
-        let mut child = dev(root, &["up"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("dev up starts");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let streams = [
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
-        ];
-        for stream in streams.into_iter().flatten() {
-            let lines = Arc::clone(&lines);
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines() {
-                    let Ok(line) = line else { return };
-                    lines.lock().expect("lines").push(line);
-                }
-            });
-        }
-        Up { child, lines }
-    }
-
-    fn output(&self) -> String {
-        self.lines.lock().expect("lines").join("\n")
-    }
-
-    /// Until the service at `url` answers its healthcheck 200.
-    fn wait_healthy(&mut self, url: &str, timeout: Duration) {
-        let host = url.strip_prefix("http://").expect("an http URL");
-        let what = "healthy service";
-        let deadline = Instant::now() + timeout;
-        loop {
-            if TcpStream::connect(host).is_ok()
-                && request(url, "GET", "/_internal_/healthcheck", None).0 == 200
-            {
-                return;
-            }
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                std::thread::sleep(Duration::from_millis(200));
-                panic!(
-                    "dev up exited ({status}) before a {what}:\n{}",
-                    self.output()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no {what} within {timeout:?}:\n{}",
-                self.output()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn signal(&self, signal: Signal) {
-        let pid = Pid::from_raw(self.child.id().try_into().expect("a pid")).expect("a pid");
-        rustix::process::kill_process(pid, signal).expect("signal dev up");
-    }
-
-    fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
-        let status = wait_child(&mut self.child, timeout);
-        std::thread::sleep(Duration::from_millis(200));
-        status.unwrap_or_else(|| panic!("dev up still runs after {timeout:?}:\n{}", self.output()))
-    }
-}
-
-fn wait_child(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Some(status);
-        }
-        if Instant::now() > deadline {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            self.signal(Signal::TERM);
-            if wait_child(&mut self.child, Duration::from_secs(15)).is_none() {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-            }
-        }
-    }
 }

@@ -6,15 +6,15 @@
 //! Everything runs on loopback; every wait is bounded; processes a test starts are
 //! stopped when it ends, pass or fail.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use blueprint_testkit::free_port;
-use rustix::process::{Pid, Signal};
+use blueprint_testkit::watched::{Signal, Watched};
+use rustix::process::Pid;
 use serde_json::Value;
 
 /// Generous: the first wait includes cargo building the fixture.
@@ -194,115 +194,12 @@ fn dev_command(dir: &Path, args: &[&str]) -> Command {
     c
 }
 
-/// A running `dev up`, its stdout and stderr lines collected.
-struct Up {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Up {
-    fn start(scratch: &Scratch, args: &[&str]) -> Up {
-        let mut child = dev_command(scratch.root(), &[&["up"], args].concat())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("dev up starts");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        for stream in [
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let lines = Arc::clone(&lines);
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines() {
-                    let Ok(line) = line else { return };
-                    lines.lock().expect("lines").push(line);
-                }
-            });
-        }
-        Up { child, lines }
-    }
-
-    fn output(&self) -> String {
-        self.lines.lock().expect("lines").join("\n")
-    }
-
-    /// The first line matching `matches`, waiting up to `timeout`.
-    fn wait_for(
-        &mut self,
-        what: &str,
-        timeout: Duration,
-        matches: impl Fn(&str) -> bool,
-    ) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(line) = self
-                .lines
-                .lock()
-                .expect("lines")
-                .iter()
-                .find(|l| matches(l))
-            {
-                return line.clone();
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                std::thread::sleep(Duration::from_millis(200));
-                panic!("dev up exited ({status}) before {what}:\n{}", self.output());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no {what} within {timeout:?}:\n{}",
-                self.output()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn signal(&self, signal: Signal) {
-        let pid = Pid::from_child(&self.child);
-        rustix::process::kill_process(pid, signal).expect("signal dev up");
-    }
-
-    fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                // Let the readers drain.
-                std::thread::sleep(Duration::from_millis(200));
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "dev up did not exit within {timeout:?}:\n{}",
-                self.output()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            self.signal(Signal::TERM);
-            let deadline = Instant::now() + Duration::from_secs(15);
-            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+/// `dev up ARGS` in the scratch workspace, its output lines collected, stopped on drop.
+fn start_up(scratch: &Scratch, args: &[&str]) -> Watched {
+    Watched::spawn(
+        "dev up",
+        dev_command(scratch.root(), &[&["up"], args].concat()),
+    )
 }
 
 /// `GET path` on `url`: status code and body (`None` when nothing answers).
@@ -377,7 +274,7 @@ fn up_runs_restarts_and_stops_every_process() {
     );
     assert_eq!(service(&before, "beta")["url"], Value::Null);
 
-    let mut up = Up::start(
+    let mut up = start_up(
         &ws,
         &["--grace", "2s", "--backoff", "100ms", "--max-crashes", "3"],
     );
@@ -554,7 +451,7 @@ fn up_runs_restarts_and_stops_every_process() {
 #[test]
 fn a_killed_dev_up_is_cleaned_up_by_the_next_and_sighup_stops_it() {
     let ws = scratch();
-    let mut first = Up::start(&ws, &["--grace", "1s"]);
+    let mut first = start_up(&ws, &["--grace", "1s"]);
     first.wait_for("the table", START, |l| l.starts_with("streams:"));
     let left: Vec<u32> = vec![
         pid(&ws.recorded("alpha")),
@@ -570,7 +467,7 @@ fn a_killed_dev_up_is_cleaned_up_by_the_next_and_sighup_stops_it() {
         "the services outlive a SIGKILLed dev up"
     );
 
-    let mut second = Up::start(&ws, &["--grace", "1s"]);
+    let mut second = start_up(&ws, &["--grace", "1s"]);
     second.wait_for("the cleanup", START, |l| {
         l == "stopped 2 processes a killed dev up had left running"
     });
@@ -625,7 +522,7 @@ fn up_on_postgres_and_nats_starts_and_stops_both() {
     std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
     std::fs::set_permissions(ws.root(), perms).expect("chmod");
 
-    let mut up = Up::start(&ws, &["--postgres", "--nats", "--grace", "2s"]);
+    let mut up = start_up(&ws, &["--postgres", "--nats", "--grace", "2s"]);
     let streams = up.wait_for("the table", START, |l| l.starts_with("streams:"));
     let nats_url = streams.split_whitespace().nth(1).expect("a URL").to_owned();
     assert!(nats_url.starts_with("nats://127.0.0.1:"), "{streams}");
@@ -766,7 +663,7 @@ fn an_environment_of_an_older_revision_runs_beside_dev_up() {
     assert_ne!(old_hash, new_hash);
     let previous = git(root, &["rev-parse", "HEAD~1"]);
 
-    let mut up = Up::start(&ws, &["--grace", "2s"]);
+    let mut up = start_up(&ws, &["--grace", "2s"]);
     up.wait_for("the table", START, |l| l.starts_with("streams:"));
 
     let created = ws.dev(&["env", "create", "old", "--rev", "HEAD~1"]);

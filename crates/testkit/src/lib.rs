@@ -16,6 +16,7 @@ pub mod npm;
 pub mod postgres;
 pub mod python;
 pub mod service;
+pub mod watched;
 
 pub use binary::cargo_bin;
 
