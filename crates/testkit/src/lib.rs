@@ -19,7 +19,7 @@ pub mod service;
 
 pub use binary::cargo_bin;
 
-pub use nats::TestNats;
+pub use nats::{TestNats, TestNatsCluster};
 pub use postgres::TestPostgres;
 pub use service::ServiceProcess;
 
