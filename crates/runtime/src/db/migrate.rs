@@ -269,7 +269,9 @@ pub async fn migrate(db: &Db, migrations: &Migrations) -> Result<Vec<String>, Db
 
 /// Apply one migration unless another runner did meanwhile; whether this one did.
 async fn apply(db: &Db, m: &Migration) -> Result<bool, DbError> {
-    let mut tx = db.begin().await?;
+    // SQLite: the write lock up front (a deferred transaction that read the marker
+    // table would fail at its first write if another runner wrote meanwhile).
+    let mut tx = db.begin_write().await?;
     if db.dialect() == Dialect::Postgres {
         tx.conn().execute_script(LOCK).await?;
     }
@@ -331,37 +333,52 @@ mod tests {
 
     use super::*;
 
-    /// Several processes of a service starting at once on a new PostgreSQL database
-    /// (the writer and the publisher of the fault tests did): each migrates, none
-    /// fails. Two concurrent `CREATE TABLE IF NOT EXISTS` of the marker table race
-    /// in PostgreSQL (a unique violation in `pg_type`), so it is created under the
-    /// migration lock too.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn concurrent_runners_on_a_new_postgres_database_all_succeed() {
-        let pg = blueprint_testkit::TestPostgres::start().unwrap();
+    /// Eight runners start migrating `url` together (several processes of a
+    /// service starting at once, as the writer and the publisher of the fault tests
+    /// do): each succeeds, and the migration is applied once.
+    async fn concurrent_runners(url: &str) {
         let migrations = Migrations::embedded(&[(
             "0001_initial.sql",
             "CREATE TABLE \"things\" (\"id\" text PRIMARY KEY)",
         )]);
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(8));
+        let mut runners = Vec::new();
+        for _ in 0..8 {
+            let db = Db::connect(url).await.unwrap();
+            // A connection each, open before they start together.
+            db.execute_script("SELECT 1").await.unwrap();
+            let (migrations, start) = (migrations.clone(), start.clone());
+            runners.push(tokio::spawn(async move {
+                start.wait().await;
+                migrate(&db, &migrations).await
+            }));
+        }
+        let mut applied = 0;
+        for r in runners {
+            applied += r.await.unwrap().unwrap().len();
+        }
+        assert_eq!(applied, 1, "the migration is applied once");
+    }
+
+    /// Two concurrent `CREATE TABLE IF NOT EXISTS` of the marker table race in
+    /// PostgreSQL (a unique violation in `pg_type`): it is created under the lock.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_runners_on_a_new_postgres_database_all_succeed() {
+        let pg = blueprint_testkit::TestPostgres::start().unwrap();
         for round in 0..5 {
-            let url = pg.database(&format!("migrate_race_{round}")).unwrap();
-            let start = std::sync::Arc::new(tokio::sync::Barrier::new(8));
-            let mut runners = Vec::new();
-            for _ in 0..8 {
-                let db = Db::connect(&url).await.unwrap();
-                // A connection each, open before they start together.
-                db.execute_script("SELECT 1").await.unwrap();
-                let (migrations, start) = (migrations.clone(), start.clone());
-                runners.push(tokio::spawn(async move {
-                    start.wait().await;
-                    migrate(&db, &migrations).await
-                }));
-            }
-            let mut applied = 0;
-            for r in runners {
-                applied += r.await.unwrap().unwrap().len();
-            }
-            assert_eq!(applied, 1, "the migration is applied once");
+            concurrent_runners(&pg.database(&format!("migrate_race_{round}")).unwrap()).await;
+        }
+    }
+
+    /// A deferred SQLite transaction that reads, then writes, fails at once
+    /// ("database is locked") when another connection wrote meanwhile: each
+    /// migration takes the write lock up front.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_runners_on_a_new_sqlite_file_all_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        for round in 0..5 {
+            let path = dir.path().join(format!("race{round}.sqlite"));
+            concurrent_runners(&format!("sqlite:{}", path.display())).await;
         }
     }
 }
