@@ -126,10 +126,8 @@ fn servers(nodes: usize) -> Option<(TestPostgres, TestNatsCluster)> {
     let pg = match TestPostgres::start() {
         Ok(pg) => pg,
         Err(e) => {
-            assert!(
-                std::env::var("CI").is_err(),
-                "PostgreSQL is required under CI: {e}"
-            );
+            let ci = matches!(std::env::var("CI").as_deref(), Ok("true" | "1"));
+            assert!(!ci, "PostgreSQL is required under CI: {e}");
             eprintln!("note: skipping, no PostgreSQL: {e}");
             return None;
         }
@@ -336,8 +334,12 @@ impl Scenario {
             applied.len(),
             distinct.len(),
             applied.len() - distinct.len(),
-            out_of_order,
+            out_of_order.len(),
         );
+        // Not asserted (loss and double application are): a figure, with examples.
+        for (key, markers) in out_of_order.iter().take(3) {
+            println!("  out of order: {key} applied writes {markers:?}");
+        }
 
         assert_eq!(end.written, WRITES as i64, "one journal record per write");
         assert_eq!(distinct.len(), applied.len(), "events applied twice");
@@ -441,11 +443,11 @@ impl Process {
     }
 
     fn exited(&mut self) -> bool {
-        if let Some(child) = &mut self.child {
-            if let Ok(Some(status)) = child.try_wait() {
-                self.status = Some(status);
-                self.child = None;
-            }
+        if let Some(child) = &mut self.child
+            && let Ok(Some(status)) = child.try_wait()
+        {
+            self.status = Some(status);
+            self.child = None;
         }
         self.child.is_none()
     }
@@ -514,20 +516,17 @@ impl Applied {
     }
 }
 
-/// Keys (users) whose events were applied in another order than written.
-fn out_of_order(applied: &[Applied]) -> usize {
-    let mut last: BTreeMap<&str, u64> = BTreeMap::new();
-    let mut keys = HashSet::new();
+/// Keys (users) whose events were applied in another order than written, each
+/// with its markers as applied.
+fn out_of_order(applied: &[Applied]) -> BTreeMap<&str, Vec<u64>> {
+    let mut per_key: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
     for a in applied {
-        let Some(k) = a.marker.as_deref().and_then(|m| m[1..].parse::<u64>().ok()) else {
-            continue;
-        };
-        if last.get(a.user_id.as_str()).is_some_and(|&prev| prev > k) {
-            keys.insert(a.user_id.as_str());
+        if let Some(k) = a.marker.as_deref().and_then(|m| m[1..].parse::<u64>().ok()) {
+            per_key.entry(&a.user_id).or_default().push(k);
         }
-        last.insert(&a.user_id, k);
     }
-    keys.len()
+    per_key.retain(|_, ks| ks.windows(2).any(|w| w[0] > w[1]));
+    per_key
 }
 
 struct Probe {
