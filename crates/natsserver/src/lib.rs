@@ -259,7 +259,7 @@ mod tests {
             peers: vec![6002, 6003],
         });
         assert_eq!(
-            args(&server.command())[8..],
+            args(&server.command())[9..],
             [
                 "--server_name",
                 "n1",
