@@ -281,14 +281,18 @@ impl Scenario {
                 &[&writer, &publisher, &consumer],
                 || rt.block_on(probe.progress()).beyond(&from),
             );
+            let after = match (fault.target, restarted) {
+                (Target::Restart(_), _) => "it",
+                (_, Some(_)) => "its restart",
+                (_, None) => "the kill",
+            };
             report.push(format!(
-                "{what} at {} journaled / {} published / {} applied{}; flowing again {:.2} s after{}",
+                "{what} at {} journaled / {} published / {} applied{}; flowing again {:.2} s after {after}",
                 at_kill.written,
                 at_kill.published,
                 at_kill.applied,
                 restarted.map_or(String::new(), |d| format!(", down {:.1} s", d.as_secs_f64())),
                 back.elapsed().as_secs_f64(),
-                if restarted.is_some() { " its restart" } else { "" },
             ));
         }
 
