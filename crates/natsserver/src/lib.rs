@@ -57,6 +57,19 @@ pub struct Server {
     binary: PathBuf,
     dir: PathBuf,
     port: u16,
+    cluster: Option<Node>,
+}
+
+/// A server's place in a JetStream cluster on loopback: its name, the port its
+/// routes listen on, and its peers' route ports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    /// The cluster's name, the same on every node.
+    pub cluster: String,
+    /// This server's name (JetStream clustering needs one, stable across restarts).
+    pub name: String,
+    pub route_port: u16,
+    pub peers: Vec<u16>,
 }
 
 impl Server {
@@ -66,7 +79,14 @@ impl Server {
             binary: binary.into(),
             dir: dir.into(),
             port,
+            cluster: None,
         }
+    }
+
+    /// The same server as a node of a cluster (routes to its peers on loopback).
+    pub fn in_cluster(mut self, node: Node) -> Server {
+        self.cluster = Some(node);
+        self
     }
 
     /// `nats://127.0.0.1:<port>`.
@@ -94,7 +114,9 @@ impl Server {
     }
 
     /// `nats-server -js -a 127.0.0.1 -p PORT -sd STORE -l LOG`, standard streams
-    /// closed (the server writes to its log).
+    /// closed (the server writes to its log); a cluster node adds `--server_name
+    /// NAME --cluster_name CLUSTER --cluster nats://127.0.0.1:ROUTE_PORT --routes
+    /// PEERS`.
     pub fn command(&self) -> Command {
         let mut c = Command::new(&self.binary);
         c.arg("-js")
@@ -102,8 +124,22 @@ impl Server {
             .arg("-sd")
             .arg(self.store_dir())
             .arg("-l")
-            .arg(self.log_file())
-            .stdin(Stdio::null())
+            .arg(self.log_file());
+        if let Some(node) = &self.cluster {
+            let routes: Vec<String> = node
+                .peers
+                .iter()
+                .map(|p| format!("nats://127.0.0.1:{p}"))
+                .collect();
+            c.args(["--server_name", &node.name])
+                .args(["--cluster_name", &node.cluster])
+                .args([
+                    "--cluster",
+                    &format!("nats://127.0.0.1:{}", node.route_port),
+                ])
+                .args(["--routes", &routes.join(",")]);
+        }
+        c.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         c
@@ -212,6 +248,29 @@ mod tests {
             ]
         );
         assert_eq!(server.url(), "nats://127.0.0.1:4333");
+    }
+
+    #[test]
+    fn a_cluster_node_routes_to_its_peers() {
+        let server = Server::new("/bin/nats-server", "/d", 4333).in_cluster(Node {
+            cluster: "bp".into(),
+            name: "n1".into(),
+            route_port: 6001,
+            peers: vec![6002, 6003],
+        });
+        assert_eq!(
+            args(&server.command())[9..],
+            [
+                "--server_name",
+                "n1",
+                "--cluster_name",
+                "bp",
+                "--cluster",
+                "nats://127.0.0.1:6001",
+                "--routes",
+                "nats://127.0.0.1:6002,nats://127.0.0.1:6003"
+            ]
+        );
     }
 
     #[test]

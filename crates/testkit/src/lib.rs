@@ -20,7 +20,7 @@ pub mod watched;
 
 pub use binary::cargo_bin;
 
-pub use nats::TestNats;
+pub use nats::{TestNats, TestNatsCluster};
 pub use postgres::TestPostgres;
 pub use service::ServiceProcess;
 

@@ -337,7 +337,7 @@ impl Receive {
 }
 
 async fn store(db: &Db, batch: &[Message]) -> Result<u64, DbError> {
-    let mut tx = inbox::begin_write(db).await?;
+    let mut tx = db.begin_write().await?;
     let stored = inbox::store(&mut tx, batch).await?;
     tx.commit().await?;
     Ok(stored)
@@ -418,7 +418,7 @@ impl<H: Handler> Process<H> {
     /// one round trip besides its handler's (the savepoint's release and the next
     /// one's start travel together).
     async fn batch(&self) -> Result<usize, DbError> {
-        let mut tx = inbox::begin_write(&self.db).await?;
+        let mut tx = self.db.begin_write().await?;
         if !self.exclusive(&mut tx).await? {
             // Another process applies this stream's events right now.
             tx.rollback().await?;

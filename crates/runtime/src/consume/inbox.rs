@@ -323,16 +323,6 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, DbError> {
         .map_err(|e| DbError::Sqlx(sqlx::Error::Decode(format!("time `{text}`: {e}").into())))
 }
 
-/// A transaction that takes SQLite's write lock at once (its readers then see the
-/// latest rows, and no other writer commits between our read and our write).
-pub(crate) async fn begin_write(db: &Db) -> Result<Tx, DbError> {
-    Ok(match db {
-        Db::Sqlite(p) => TxInner::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
-        Db::Postgres(p) => TxInner::Postgres(p.begin().await?),
-    }
-    .into())
-}
-
 /// Store received messages in the inbox, in the caller's transaction; the number
 /// stored (the others were there already, or applied: redeliveries).
 pub async fn store(tx: &mut Tx, messages: &[Message]) -> Result<u64, DbError> {

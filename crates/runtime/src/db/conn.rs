@@ -92,6 +92,18 @@ impl Db {
         .into())
     }
 
+    /// A transaction that takes SQLite's write lock at once (waiting for it up to
+    /// the busy timeout): what it reads cannot change before it writes, and its
+    /// first write cannot fail with "database is locked" because another connection
+    /// wrote since its read. On PostgreSQL, [`Db::begin`].
+    pub async fn begin_write(&self) -> Result<Tx, DbError> {
+        Ok(match self {
+            Db::Sqlite(p) => TxInner::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(p) => TxInner::Postgres(p.begin().await?),
+        }
+        .into())
+    }
+
     /// Run a script of several statements (migrations, maintenance).
     pub async fn execute_script(&self, sql: &str) -> Result<(), DbError> {
         self.conn().execute_script(sql).await

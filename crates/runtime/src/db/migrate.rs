@@ -134,20 +134,34 @@ pub struct Status {
     pub applied_at: Option<String>,
 }
 
+/// The lock serialising migration runners on PostgreSQL (several replicas starting
+/// at once), held by a transaction.
+const LOCK: &str = "SELECT pg_advisory_xact_lock(7286150373)";
+
 async fn ensure_marker(db: &Db) -> Result<(), DbError> {
-    db.execute_script(match db.dialect() {
+    match db.dialect() {
+        // Under the runners' lock: two concurrent `CREATE TABLE IF NOT EXISTS` of
+        // one table race in PostgreSQL (a unique violation in `pg_type`).
         Dialect::Postgres => {
-            "CREATE TABLE IF NOT EXISTS \"_blueprint_migrations\" (\
-             \"name\" text PRIMARY KEY, \"checksum\" text NOT NULL, \
-             \"applied_at\" timestamptz NOT NULL DEFAULT now())"
+            let mut tx = db.begin().await?;
+            tx.conn()
+                .execute_script(&format!(
+                    "{LOCK}; CREATE TABLE IF NOT EXISTS \"_blueprint_migrations\" (\
+                     \"name\" text PRIMARY KEY, \"checksum\" text NOT NULL, \
+                     \"applied_at\" timestamptz NOT NULL DEFAULT now())"
+                ))
+                .await?;
+            tx.commit().await
         }
         Dialect::Sqlite => {
-            "CREATE TABLE IF NOT EXISTS \"_blueprint_migrations\" (\
-             \"name\" TEXT PRIMARY KEY, \"checksum\" TEXT NOT NULL, \
-             \"applied_at\" TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))) STRICT"
+            db.execute_script(
+                "CREATE TABLE IF NOT EXISTS \"_blueprint_migrations\" (\
+                 \"name\" TEXT PRIMARY KEY, \"checksum\" TEXT NOT NULL, \
+                 \"applied_at\" TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))) STRICT",
+            )
+            .await
         }
-    })
-    .await
+    }
 }
 
 /// (name, checksum, applied_at) of applied migrations.
@@ -204,7 +218,8 @@ pub async fn status(db: &Db, migrations: &Migrations) -> Result<Vec<Status>, DbE
     Ok(out)
 }
 
-/// Apply pending migrations in order; the names applied. Refuses to start when an
+/// Apply pending migrations in order; the names this call applied (not those another
+/// runner applied meanwhile). Refuses to start when an
 /// applied migration was edited or removed.
 pub async fn migrate(db: &Db, migrations: &Migrations) -> Result<Vec<String>, DbError> {
     let status = status(db, migrations).await?;
@@ -241,22 +256,24 @@ pub async fn migrate(db: &Db, migrations: &Migrations) -> Result<Vec<String>, Db
         {
             continue;
         }
-        apply(db, m).await.map_err(|e| MigrateError::Failed {
+        let applied = apply(db, m).await.map_err(|e| MigrateError::Failed {
             name: m.name.clone(),
             source: Box::new(e),
         })?;
-        done.push(m.name.clone());
+        if applied {
+            done.push(m.name.clone());
+        }
     }
     Ok(done)
 }
 
-async fn apply(db: &Db, m: &Migration) -> Result<(), DbError> {
-    let mut tx = db.begin().await?;
+/// Apply one migration unless another runner did meanwhile; whether this one did.
+async fn apply(db: &Db, m: &Migration) -> Result<bool, DbError> {
+    // SQLite: the write lock up front (a deferred transaction that read the marker
+    // table would fail at its first write if another runner wrote meanwhile).
+    let mut tx = db.begin_write().await?;
     if db.dialect() == Dialect::Postgres {
-        // Serialise concurrent runners (several replicas starting at once).
-        tx.conn()
-            .execute_script("SELECT pg_advisory_xact_lock(7286150373)")
-            .await?;
+        tx.conn().execute_script(LOCK).await?;
     }
     let already = tx
         .conn()
@@ -274,7 +291,8 @@ async fn apply(db: &Db, m: &Migration) -> Result<(), DbError> {
             )
             .await?;
     }
-    tx.commit().await
+    tx.commit().await?;
+    Ok(already.is_empty())
 }
 
 /// Drop everything Blueprint created: for `dev db reset` (development only).
@@ -305,6 +323,62 @@ pub async fn reset(db: &Db) -> Result<(), DbError> {
             }
             script.push_str("PRAGMA foreign_keys = ON;\n");
             db.execute_script(&script).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+    use super::*;
+
+    /// Eight runners start migrating `url` together (several processes of a
+    /// service starting at once, as the writer and the publisher of the fault tests
+    /// do): each succeeds, and the migration is applied once.
+    async fn concurrent_runners(url: &str) {
+        let migrations = Migrations::embedded(&[(
+            "0001_initial.sql",
+            "CREATE TABLE \"things\" (\"id\" text PRIMARY KEY)",
+        )]);
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(8));
+        let mut runners = Vec::new();
+        for _ in 0..8 {
+            let db = Db::connect(url).await.unwrap();
+            // A connection each, open before they start together.
+            db.execute_script("SELECT 1").await.unwrap();
+            let (migrations, start) = (migrations.clone(), start.clone());
+            runners.push(tokio::spawn(async move {
+                start.wait().await;
+                migrate(&db, &migrations).await
+            }));
+        }
+        let mut applied = 0;
+        for r in runners {
+            applied += r.await.unwrap().unwrap().len();
+        }
+        assert_eq!(applied, 1, "the migration is applied once");
+    }
+
+    /// Two concurrent `CREATE TABLE IF NOT EXISTS` of the marker table race in
+    /// PostgreSQL (a unique violation in `pg_type`): it is created under the lock.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_runners_on_a_new_postgres_database_all_succeed() {
+        let pg = blueprint_testkit::TestPostgres::start().unwrap();
+        for round in 0..5 {
+            concurrent_runners(&pg.database(&format!("migrate_race_{round}")).unwrap()).await;
+        }
+    }
+
+    /// A deferred SQLite transaction that reads, then writes, fails at once
+    /// ("database is locked") when another connection wrote meanwhile: each
+    /// migration takes the write lock up front.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_runners_on_a_new_sqlite_file_all_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        for round in 0..5 {
+            let path = dir.path().join(format!("race{round}.sqlite"));
+            concurrent_runners(&format!("sqlite:{}", path.display())).await;
         }
     }
 }
