@@ -160,6 +160,7 @@ impl Driver {
             .map_err(DriverError::NoInbox)?;
         let (stop, stopped) = watch::channel(false);
         let bell = Bell::default();
+        let writing = Writing::new(&self.db);
         let stream: Arc<str> = Arc::from(H::STREAM);
         let receive = Receive {
             db: self.db.clone(),
@@ -168,6 +169,7 @@ impl Driver {
             consumer,
             config: self.config.clone(),
             bell: bell.clone(),
+            writing: writing.clone(),
             stop: stopped.clone(),
         };
         let process = Process {
@@ -176,6 +178,7 @@ impl Driver {
             stream,
             config: self.config.clone(),
             bell,
+            writing,
             stop: stopped,
         };
         Ok(Running {
@@ -233,6 +236,7 @@ const LAG_EVERY: Duration = Duration::from_secs(1);
 
 struct Receive {
     db: Db,
+    writing: Writing,
     streams: Streams,
     stream: Arc<str>,
     consumer: ConsumerConfig,
@@ -310,7 +314,7 @@ impl Receive {
     /// stored (it stays unacked: delivered again).
     async fn flush(&mut self, consumer: &mut Consumer, batch: &[Message]) -> bool {
         loop {
-            match store(&self.db, batch).await {
+            match store(&self.db, &self.writing, batch).await {
                 Ok(_) => break,
                 Err(e) => {
                     tracing::warn!(stream = %self.stream, error = %e, events = batch.len(), "consumer: storing in the inbox failed");
@@ -336,7 +340,8 @@ impl Receive {
     }
 }
 
-async fn store(db: &Db, batch: &[Message]) -> Result<u64, DbError> {
+async fn store(db: &Db, writing: &Writing, batch: &[Message]) -> Result<u64, DbError> {
+    let _turn = writing.turn().await;
     let mut tx = inbox::begin_write(db).await?;
     let stored = inbox::store(&mut tx, batch).await?;
     tx.commit().await?;
@@ -345,11 +350,33 @@ async fn store(db: &Db, batch: &[Message]) -> Result<u64, DbError> {
 
 struct Process<H> {
     db: Db,
+    writing: Writing,
     handler: H,
     stream: Arc<str>,
     config: ConsumeConfig,
     bell: Bell,
     stop: watch::Receiver<bool>,
+}
+
+/// On SQLite, the receive and processing loops take turns at the database's write
+/// lock through this mutex: a loop finding the lock taken by the other would wait in
+/// SQLite's busy handler, which sleeps 1, 2, 5, 10... ms between tries (most of a
+/// batch's time), where the mutex hands over the moment the other commits.
+/// PostgreSQL has no database-wide write lock: no turns.
+#[derive(Clone)]
+struct Writing(Option<Arc<tokio::sync::Mutex<()>>>);
+
+impl Writing {
+    fn new(db: &Db) -> Writing {
+        Writing(matches!(db, Db::Sqlite(_)).then(Arc::default))
+    }
+
+    async fn turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.0 {
+            Some(mutex) => Some(mutex.lock().await),
+            None => None,
+        }
+    }
 }
 
 /// How a run of a batch ended.
@@ -444,6 +471,7 @@ impl<H: Handler> Process<H> {
     /// handler again.
     async fn apply(&self, mut failed: Option<(String, ConsumeError)>) -> Result<Ran, DbError> {
         let savepoints = failed.is_some();
+        let _turn = self.writing.turn().await;
         let mut tx = inbox::begin_write(&self.db).await?;
         if !self.exclusive(&mut tx).await? {
             // Another process applies this stream's events right now.

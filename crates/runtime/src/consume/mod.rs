@@ -21,6 +21,11 @@
 //!   savepoint round trips; a handler may run twice for one attempt, its first
 //!   run's writes rolled back: handlers write through the transaction only.)
 //!
+//! On SQLite the two loops take turns at the database's write lock through an
+//! in-process mutex. On PostgreSQL a batch is applied with `synchronous_commit =
+//! off`: a server crash may undo the last applied batches, handlers' writes and
+//! applied marks together, and their events, still in the inbox, are applied again.
+//!
 //! Guarantees: nothing is acked before it is durable in the inbox (a crash between
 //! store and ack redelivers, and the redelivery is deduplicated); an event id is
 //! applied at most once, and atomically with the handler's writes to the service's
