@@ -382,7 +382,7 @@ async fn a_failing_event_holds_back_only_its_key(env: Env) {
     assert_eq!(p2_attempts, [1, 2, 3, 1], "{calls:?}");
     let retried = calls.iter().find(|c| c.1 == "p2" && c.2 == 2).unwrap().3;
     for other in ["p1", "p3"] {
-        let last = calls.iter().filter(|c| c.1 == other).next_back().unwrap().3;
+        let last = calls.iter().rfind(|c| c.1 == other).unwrap().3;
         assert!(last < retried, "{other} waited for p2's retry: {calls:?}");
     }
     assert!(inbox::failures(&env.db, None).await.unwrap().is_empty());
