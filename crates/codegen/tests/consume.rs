@@ -355,6 +355,39 @@ async fn failures_roll_back_and_are_retried_with_backoff(env: Env) {
     assert!(inbox::failures(&env.db, None).await.unwrap().is_empty());
 }
 
+/// A failing event among others of one batch holds back only the later events of
+/// its key: the others are applied at once and their writes commit once (the batch
+/// runs without savepoints, then again with a savepoint each after the failure), and
+/// each attempt of the failing event runs once.
+async fn a_failing_event_holds_back_only_its_key(env: Env) {
+    let indexer = Indexer::default();
+    for e in [
+        upserted("e1", "p1", "lamp"),
+        upserted("e2", "p2", "flaky"),
+        upserted("e3", "p3", "desk"),
+        upserted("e4", "p2", "chair"),
+    ] {
+        env.publish(e).await;
+    }
+    let running = env.start(&indexer, config()).await;
+    env.until_applied(4).await;
+    running.shutdown().await;
+    assert_eq!(env.product("p1").await.unwrap().applied, 1);
+    assert_eq!(env.product("p3").await.unwrap().applied, 1);
+    // e2's failed attempts wrote and were rolled back; e4 came after it.
+    let p2 = env.product("p2").await.unwrap();
+    assert_eq!((p2.name.as_str(), p2.applied), ("chair", 2));
+    let calls = indexer.calls.lock().unwrap().clone();
+    let p2_attempts: Vec<u32> = calls.iter().filter(|c| c.1 == "p2").map(|c| c.2).collect();
+    assert_eq!(p2_attempts, [1, 2, 3, 1], "{calls:?}");
+    let retried = calls.iter().find(|c| c.1 == "p2" && c.2 == 2).unwrap().3;
+    for other in ["p1", "p3"] {
+        let last = calls.iter().rfind(|c| c.1 == other).unwrap().3;
+        assert!(last < retried, "{other} waited for p2's retry: {calls:?}");
+    }
+    assert!(inbox::failures(&env.db, None).await.unwrap().is_empty());
+}
+
 /// A poison event is parked after the last attempt and the consumer goes on: with
 /// the other keys at once, with its own key once it is parked. An undecodable
 /// payload is parked at once. A parked event can be retried.
@@ -498,6 +531,7 @@ cases!(
     an_event_alone_does_not_wait_for_the_flush_interval,
     redelivered_events_are_applied_once,
     failures_roll_back_and_are_retried_with_backoff,
+    a_failing_event_holds_back_only_its_key,
     poison_events_are_parked_and_the_consumer_goes_on,
     nothing_is_acked_before_the_inbox_has_it,
 );

@@ -160,6 +160,7 @@ impl Driver {
             .map_err(DriverError::NoInbox)?;
         let (stop, stopped) = watch::channel(false);
         let bell = Bell::default();
+        let writing = Writing::new(&self.db);
         let stream: Arc<str> = Arc::from(H::STREAM);
         let receive = Receive {
             db: self.db.clone(),
@@ -168,6 +169,7 @@ impl Driver {
             consumer,
             config: self.config.clone(),
             bell: bell.clone(),
+            writing: writing.clone(),
             stop: stopped.clone(),
         };
         let process = Process {
@@ -176,6 +178,7 @@ impl Driver {
             stream,
             config: self.config.clone(),
             bell,
+            writing,
             stop: stopped,
         };
         Ok(Running {
@@ -233,6 +236,7 @@ const LAG_EVERY: Duration = Duration::from_secs(1);
 
 struct Receive {
     db: Db,
+    writing: Writing,
     streams: Streams,
     stream: Arc<str>,
     consumer: ConsumerConfig,
@@ -310,7 +314,7 @@ impl Receive {
     /// stored (it stays unacked: delivered again).
     async fn flush(&mut self, consumer: &mut Consumer, batch: &[Message]) -> bool {
         loop {
-            match store(&self.db, batch).await {
+            match store(&self.db, &self.writing, batch).await {
                 Ok(_) => break,
                 Err(e) => {
                     tracing::warn!(stream = %self.stream, error = %e, events = batch.len(), "consumer: storing in the inbox failed");
@@ -336,7 +340,8 @@ impl Receive {
     }
 }
 
-async fn store(db: &Db, batch: &[Message]) -> Result<u64, DbError> {
+async fn store(db: &Db, writing: &Writing, batch: &[Message]) -> Result<u64, DbError> {
+    let _turn = writing.turn().await;
     let mut tx = db.begin_write().await?;
     let stored = inbox::store(&mut tx, batch).await?;
     tx.commit().await?;
@@ -345,11 +350,41 @@ async fn store(db: &Db, batch: &[Message]) -> Result<u64, DbError> {
 
 struct Process<H> {
     db: Db,
+    writing: Writing,
     handler: H,
     stream: Arc<str>,
     config: ConsumeConfig,
     bell: Bell,
     stop: watch::Receiver<bool>,
+}
+
+/// On SQLite, the receive and processing loops take turns at the database's write
+/// lock through this mutex: a loop finding the lock taken by the other would wait in
+/// SQLite's busy handler, which sleeps 1, 2, 5, 10... ms between tries (most of a
+/// batch's time), where the mutex hands over the moment the other commits.
+/// PostgreSQL has no database-wide write lock: no turns.
+#[derive(Clone)]
+struct Writing(Option<Arc<tokio::sync::Mutex<()>>>);
+
+impl Writing {
+    fn new(db: &Db) -> Writing {
+        Writing(matches!(db, Db::Sqlite(_)).then(Arc::default))
+    }
+
+    async fn turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.0 {
+            Some(mutex) => Some(mutex.lock().await),
+            None => None,
+        }
+    }
+}
+
+/// How a run of a batch ended.
+enum Ran {
+    /// Committed; how many events were taken.
+    Done(usize),
+    /// Run together, this event failed: everything was rolled back.
+    Failed(String, ConsumeError),
 }
 
 /// What became of one event of a batch.
@@ -410,24 +445,43 @@ impl<H: Handler> Process<H> {
         }
     }
 
-    /// Apply the due events (one transaction, a savepoint each); how many were taken.
+    /// Apply the due events in one transaction; how many were taken.
     ///
     /// The events are claimed (marked applied) up front in one statement, which also
-    /// tells the duplicates; each handler then runs in a savepoint, and a failed
-    /// event's savepoint is rolled back and its claim taken back. So an event costs
-    /// one round trip besides its handler's (the savepoint's release and the next
-    /// one's start travel together).
+    /// tells the duplicates. The handlers then run one after the other on the
+    /// transaction, without savepoints: an event costs its handler's round trips
+    /// and nothing more. When one fails, the whole transaction is rolled back and
+    /// the batch is run again with a savepoint per event ([`Process::apply`]), the
+    /// failed event's outcome known (it is not run again): so a handler may run
+    /// twice for an event, the first run's writes rolled back.
     async fn batch(&self) -> Result<usize, DbError> {
+        match self.apply(None).await? {
+            Ran::Done(taken) => Ok(taken),
+            Ran::Failed(event_id, error) => match self.apply(Some((event_id, error))).await? {
+                Ran::Done(taken) => Ok(taken),
+                // With savepoints, a failure is recorded, never returned.
+                Ran::Failed(..) => Ok(0),
+            },
+        }
+    }
+
+    /// One run of [`Process::batch`]: together (`failed` is `None`: no savepoints,
+    /// the first failure rolls back and is returned), or with a savepoint per event
+    /// and the failure a run together met (`failed`) recorded without running its
+    /// handler again.
+    async fn apply(&self, mut failed: Option<(String, ConsumeError)>) -> Result<Ran, DbError> {
+        let savepoints = failed.is_some();
+        let _turn = self.writing.turn().await;
         let mut tx = self.db.begin_write().await?;
         if !self.exclusive(&mut tx).await? {
             // Another process applies this stream's events right now.
             tx.rollback().await?;
-            return Ok(0);
+            return Ok(Ran::Done(0));
         }
         let due = inbox::due(&mut tx, &self.stream, self.config.batch_size).await?;
         if due.is_empty() {
             tx.rollback().await?;
-            return Ok(0);
+            return Ok(Ran::Done(0));
         }
         let ids: Vec<&str> = due.iter().map(|d| d.meta.event_id.as_str()).collect();
         let fresh = inbox::claim(&mut tx, &ids).await?;
@@ -449,22 +503,35 @@ impl<H: Handler> Process<H> {
                 outcomes.push((delivery, Outcome::Duplicate));
                 continue;
             }
-            let start = if savepoint_open {
-                NEXT_SAVEPOINT
-            } else {
-                SAVEPOINT
-            };
-            tx.conn().execute_script(start).await?;
-            savepoint_open = true;
-            let error = match self.handle(&mut tx, delivery).await {
-                Ok(()) => {
-                    outcomes.push((delivery, Outcome::Applied));
-                    continue;
+            let error = match failed.take_if(|(failed_id, _)| failed_id == id) {
+                // Failed in the run together: recorded as such, not run again.
+                Some((_, error)) => error,
+                None => {
+                    if savepoints {
+                        let start = if savepoint_open {
+                            NEXT_SAVEPOINT
+                        } else {
+                            SAVEPOINT
+                        };
+                        tx.conn().execute_script(start).await?;
+                        savepoint_open = true;
+                    }
+                    let error = match self.handle(&mut tx, delivery).await {
+                        Ok(()) => {
+                            outcomes.push((delivery, Outcome::Applied));
+                            continue;
+                        }
+                        Err(error) => error,
+                    };
+                    if !savepoints {
+                        tx.rollback().await?;
+                        return Ok(Ran::Failed(id.to_string(), error));
+                    }
+                    tx.conn().execute_script(ROLLBACK).await?;
+                    savepoint_open = false;
+                    error
                 }
-                Err(error) => error,
             };
-            tx.conn().execute_script(ROLLBACK).await?;
-            savepoint_open = false;
             unclaimed.push(id);
             let outcome = self.failed(&mut tx, delivery, error).await?;
             if let (Some(k), Outcome::Failed(..)) = (key, &outcome) {
@@ -484,21 +551,30 @@ impl<H: Handler> Process<H> {
         inbox::applied(&mut tx, &applied).await?;
         tx.commit().await?;
         self.report(&outcomes);
-        Ok(due.len())
+        Ok(Ran::Done(due.len()))
     }
 
     /// On PostgreSQL, one process at a time applies a stream's events (a
     /// transaction-scoped advisory lock), so replicas keep the order per key.
     /// SQLite's `BEGIN IMMEDIATE` already serialises writers.
+    ///
+    /// On PostgreSQL the batch also commits without waiting for its WAL flush
+    /// (`synchronous_commit = off`, this transaction only; same round trip): a
+    /// server crash may undo the last batches applied (WAL writer: within about
+    /// 0.6 s), their handlers' writes with their applied marks, and their events,
+    /// still stored in the inbox (whose commit did wait), are applied again. The
+    /// batch saves the wait for a flush, which under disk load is most of its time.
     async fn exclusive(&self, tx: &mut Tx) -> Result<bool, DbError> {
         match tx.inner() {
             TxInner::Sqlite(_) => Ok(true),
             TxInner::Postgres(t) => {
-                let (locked,): (bool,) =
-                    sqlx::query_as("SELECT pg_try_advisory_xact_lock(1651469935, hashtext($1))")
-                        .bind(self.stream.as_ref())
-                        .fetch_one(&mut **t)
-                        .await?;
+                let (_, locked): (String, bool) = sqlx::query_as(
+                    "SELECT set_config('synchronous_commit', 'off', true), \
+                     pg_try_advisory_xact_lock(1651469935, hashtext($1))",
+                )
+                .bind(self.stream.as_ref())
+                .fetch_one(&mut **t)
+                .await?;
                 Ok(locked)
             }
         }

@@ -10,13 +10,21 @@
 //!   `flush_interval` (250 ms) after its first event: an event alone never waits
 //!   for a timer. Each flush wakes the processing loop in-process.
 //! - process: take the due pending events in stream order, up to `batch_size`, and
-//!   apply them in one transaction, each in a savepoint: mark it applied
-//!   (`_blueprint_inbox_applied`, whose key makes a second application impossible),
-//!   run the handler on the same transaction, release. A failing handler rolls its
-//!   event's savepoint back (its writes and the applied mark), and the failure is
+//!   apply them in one transaction: mark them applied (`_blueprint_inbox_applied`,
+//!   whose key makes a second application impossible), run each handler on the same
+//!   transaction, commit. A failing handler rolls the batch back, and the batch runs
+//!   again with a savepoint per event: the failed event's savepoint is rolled back
+//!   (its writes and the applied mark) without running it again, and the failure is
 //!   recorded (attempts, error, next attempt after exponential backoff with jitter);
 //!   after `max_attempts` the event is parked and the consumer goes on. A payload
-//!   that does not decode is parked at once.
+//!   that does not decode is parked at once. (So a batch without failures costs no
+//!   savepoint round trips; a handler may run twice for one attempt, its first
+//!   run's writes rolled back: handlers write through the transaction only.)
+//!
+//! On SQLite the two loops take turns at the database's write lock through an
+//! in-process mutex. On PostgreSQL a batch is applied with `synchronous_commit =
+//! off`: a server crash may undo the last applied batches, handlers' writes and
+//! applied marks together, and their events, still in the inbox, are applied again.
 //!
 //! Guarantees: nothing is acked before it is durable in the inbox (a crash between
 //! store and ack redelivers, and the redelivery is deduplicated); an event id is

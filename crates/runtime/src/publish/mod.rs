@@ -236,11 +236,14 @@ impl Publisher {
             notifications.borrow_and_update();
 
             let mut more = false;
-            if lead.check(&self).await {
+            // Leading, the lease is checked after publishing, not before: a check is
+            // a round trip (PostgreSQL) the commit that woke us would wait for.
+            if lead.leads() || lead.check(&self).await {
                 let looked = match self.ensure_streams_once(&mut ensured).await {
                     Ok(()) => self.cycle(&mut depth).await,
                     Err(e) => Err(e),
                 };
+                lead.check(&self).await;
                 match looked {
                     Ok((_, full)) => {
                         retry.reset();
@@ -325,7 +328,12 @@ impl Leadership {
         }
     }
 
-    /// Whether this process leads now.
+    /// Whether this process led at the last check.
+    fn leads(&self) -> bool {
+        self.lease.is_some()
+    }
+
+    /// Whether this process leads now: the lease tried for or checked, when due.
     async fn check(&mut self, publisher: &Publisher) -> bool {
         let due = self
             .looked
