@@ -31,8 +31,9 @@ use crate::policy;
 use crate::store::{Leased, Queue, Settled};
 
 /// A long poll looks again at least this often: messages also become visible by
-/// time (a nack's delay, an expired lease), which rings no bell.
-const RECHECK: Duration = Duration::from_secs(1);
+/// time (a nack's delay, an expired lease), which rings no bell, and on SQLite
+/// another process's relay rings no bell here.
+const RECHECK: Duration = Duration::from_millis(250);
 /// Why a lease is refused.
 const STALE: &str = "unknown or expired lease, or already answered for";
 
@@ -45,8 +46,9 @@ pub enum Answer {
 
 impl Delivery {
     /// Lease visible messages of `subscription` (active, pull) to the caller,
-    /// waiting up to `form.wait` seconds for the first: woken by the relay
-    /// when messages are stored, and looking again every [`RECHECK`].
+    /// waiting up to `form.wait` seconds for the first: woken by the bell
+    /// when messages are stored (on PostgreSQL, by any process), and looking
+    /// again every [`RECHECK`].
     pub async fn receive(
         &self,
         subscription: &Subscription,
@@ -59,7 +61,7 @@ impl Delivery {
         };
         loop {
             // Listen before looking, so a message stored meanwhile still wakes us.
-            let arrived = self.arrived.notified();
+            let arrived = self.bell.notified();
             tokio::pin!(arrived);
             arrived.as_mut().enable();
             let leased = if subscription.status == SubscriptionStatus::Active {
