@@ -3,7 +3,8 @@
 //! processes, a killed process's shards taken over (kill -9 mid-run: every
 //! message delivered, duplicates only for the attempts in flight at the kill),
 //! rebalancing when `shards` changes (nothing lost, duplicated or reordered) and
-//! the throttle held over every process. On SQLite + `sqlite:` and on PostgreSQL +
+//! the throttle held over every process, pull long polls woken by another
+//! process's relay. On SQLite + `sqlite:` and on PostgreSQL +
 //! JetStream. Each scenario prints its figures.
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
@@ -159,6 +160,14 @@ impl Cluster {
         self.processes.lock().unwrap().iter().flatten().count()
     }
 
+    fn url_of(&self, i: usize) -> String {
+        self.processes.lock().unwrap()[i]
+            .as_ref()
+            .unwrap()
+            .service
+            .url()
+    }
+
     /// A live process's URL.
     fn url(&self) -> String {
         self.processes
@@ -190,6 +199,18 @@ impl Cluster {
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
+        self.call_at(&self.url(), agency, method, path, body).await
+    }
+
+    /// Call process `url`.
+    async fn call_at(
+        &self,
+        url: &str,
+        agency: Uuid,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let expires = blueprint::chrono::Utc::now().timestamp_millis() + 3_600_000;
         let token = self
             .signing
@@ -198,7 +219,7 @@ impl Cluster {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut request = self
             .http
-            .request(method, format!("{}{path}", self.url()))
+            .request(method, format!("{url}{path}"))
             .bearer_auth(token);
         if let Some(body) = body {
             request = request.json(&body);
@@ -659,6 +680,63 @@ async fn relay_takeover(backends: Option<(&str, &str)>) {
     assert!(leases.iter().all(|(o, _)| *o == survivor), "{leases:?}");
 }
 
+/// A pull subscription's long poll on one process is answered when another
+/// process's relay stores the event: woken by the bell on PostgreSQL (NOTIFY),
+/// within the 250 ms re-check on SQLite. The event is published just after a
+/// re-check, so on PostgreSQL (re-check every second) only the bell answers
+/// within half a second.
+async fn long_poll_across_processes(backends: Option<(&str, &str)>) {
+    let cluster = Cluster::start(2, backends).await;
+    let agency = Uuid::new_v4();
+    let id = cluster
+        .subscribe(
+            agency,
+            json!({"stream": STREAM, "url": "https://example.com/", "mode": "pull"}),
+        )
+        .await;
+    // The relay's holder, and the other process, where the long poll waits.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let relay = loop {
+        if let Some((owner, _)) = cluster.leases(&id).await.into_iter().find(|(_, s)| *s < 0) {
+            break owner;
+        }
+        assert!(Instant::now() < deadline, "nobody relays");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let poller = (0..2).find(|&i| cluster.owner(i) != relay).unwrap();
+    let url = cluster.url_of(poller);
+    let path = format!("/subscriptions/{id}/receive");
+    let poll = async {
+        let (code, got) = cluster
+            .call_at(&url, agency, "POST", &path, Some(json!({"wait": 20})))
+            .await;
+        assert_eq!(code, 200, "{got}");
+        (got["messages"].as_array().unwrap().len(), Instant::now())
+    };
+    let publish = async {
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        cluster.publish(1, 1).await;
+        Instant::now()
+    };
+    let ((got, answered), published) = tokio::join!(poll, publish);
+    assert_eq!(got, 1);
+    let after = answered.saturating_duration_since(published);
+    println!(
+        "shards: a long poll on one process answered {after:?} after the event was published (relayed by the other)"
+    );
+    if backends.is_some() {
+        assert!(
+            after < Duration::from_millis(500),
+            "not woken by the other process: {after:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn long_poll_across_processes_on_sqlite() {
+    long_poll_across_processes(None).await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn order_across_processes_on_sqlite() {
     order_across_processes(None).await;
@@ -699,7 +777,7 @@ async fn shards_on_postgres_and_jetstream() {
     };
     // Each scenario on a database of its own, the stream shared (each
     // subscription starts at the stream's end).
-    for scenario in 0..5 {
+    for scenario in 0..6 {
         let database = pg.database(&format!("delivery_shards_{scenario}")).unwrap();
         let backends = Some((database.as_str(), nats.url()));
         match scenario {
@@ -707,7 +785,8 @@ async fn shards_on_postgres_and_jetstream() {
             1 => kill_one_of_three(backends).await,
             2 => rebalance(backends).await,
             3 => throttle_across_processes(backends).await,
-            _ => relay_takeover(backends).await,
+            4 => relay_takeover(backends).await,
+            _ => long_poll_across_processes(backends).await,
         }
     }
 }
