@@ -271,9 +271,9 @@ impl Drop for AbortOnDrop {
 /// How long to wait before looking again, doubling while there is nothing to do.
 #[derive(Debug, Clone, Copy)]
 pub struct Idle {
-    pub wait: Duration,
-    pub min: Duration,
-    pub max: Duration,
+    wait: Duration,
+    min: Duration,
+    max: Duration,
 }
 
 impl Idle {
