@@ -26,6 +26,8 @@ use crate::store::Listed;
 const RETRY: Duration = Duration::from_secs(1);
 /// Events fetched at once per subscription.
 const BATCH: usize = 100;
+/// Batches a relay stores after its lease ended, of what its consumer holds.
+const DRAIN: usize = 10;
 
 /// The stream consumer of a subscription.
 pub fn consumer_name(subscription_id: &str) -> String {
@@ -110,16 +112,35 @@ impl Relay {
                 }
             }
         };
-        while held.holds() {
-            let batch = match consumer.fetch(BATCH, Duration::from_secs(1)).await {
+        // Once the lease is given up or lost, what the consumer already holds here
+        // (a continuous pull buffers events ahead of `fetch`) is stored before the
+        // relay ends, at most DRAIN batches: else those events would wait for the
+        // stream's ack wait, behind newer events of their keys.
+        let mut drained = 0;
+        loop {
+            let stopping = !held.holds();
+            if stopping && drained >= DRAIN {
+                return;
+            }
+            let wait = if stopping {
+                Duration::ZERO
+            } else {
+                Duration::from_secs(1)
+            };
+            let batch = match consumer.fetch(BATCH, wait).await {
+                Ok(batch) if batch.is_empty() && stopping => return,
                 Ok(batch) if batch.is_empty() => continue,
                 Ok(batch) => batch,
                 Err(e) => {
                     tracing::warn!(subscription = %key.id, error = %e, "relay: fetch failed");
+                    if stopping {
+                        return;
+                    }
                     tokio::time::sleep(RETRY).await;
                     continue;
                 }
             };
+            drained += usize::from(stopping);
             loop {
                 // The filter may have changed since the last batch.
                 let stored = match subscriptions::find_by_id(&self.db, &scope, &key.id).await {

@@ -476,6 +476,7 @@ async fn kill_one_of_three(backends: Option<(&str, &str)>) {
         )
         .await;
     cluster.wait_shared(&id, SHARDS as i64).await;
+    let started = Instant::now();
     // Published while the webhooks go; the kill comes a third of the way.
     let ((), (before, killed_at, held)) = tokio::join!(cluster.publish(EVENTS, KEYS), async {
         receiver
@@ -486,6 +487,7 @@ async fn kill_one_of_three(backends: Option<(&str, &str)>) {
     let hooks = receiver
         .wait_distinct(EVENTS, Duration::from_secs(120))
         .await;
+    let elapsed = started.elapsed();
     let repeats = check_order(&hooks, EVENTS, KEYS);
     for repeat in &repeats {
         let first = hooks
@@ -515,7 +517,7 @@ async fn kill_one_of_three(backends: Option<(&str, &str)>) {
         .unwrap_or_default();
     println!(
         "shards: 3 processes, {SHARDS} shards, {EVENTS} messages over {KEYS} keys; killed one (SIGKILL) holding shards {held:?} after {before} webhooks; \
-         every message delivered, in order per key; {} repeated (in flight at the kill); its shards delivered again {takeover:?} after the kill (lease {TTL_SECONDS} s)",
+         every message delivered in {elapsed:?}, in order per key; {} repeated (in flight at the kill); its shards delivered again {takeover:?} after the kill (lease {TTL_SECONDS} s)",
         repeats.len()
     );
 }
