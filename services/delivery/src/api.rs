@@ -22,6 +22,7 @@ use delivery_api::models::{
 use delivery_api::operations::*;
 use delivery_api::server::DeliveryService;
 
+use crate::bell::Bell;
 use crate::pull::Answer;
 use crate::settings::Settings;
 use crate::{policy, relay, sign, store};
@@ -32,13 +33,11 @@ pub struct Delivery {
     pub db: Db,
     pub streams: Streams,
     pub settings: Arc<Settings>,
-    /// Rung when subscriptions are created or removed (the relay's scan).
+    /// Rung when subscriptions are created, changed or removed (the leases'
+    /// coordinator).
     pub changed: Arc<Notify>,
-    /// Rung when messages are requeued (the dispatcher).
-    pub requeued: Arc<Notify>,
-    /// Rung for every waiter when messages were stored or requeued (pull's long
-    /// polls).
-    pub arrived: Arc<Notify>,
+    /// Rung when messages are requeued (the shard workers, pull's long polls).
+    pub bell: Bell,
 }
 
 /// The caller's agency, the scope of every table (the same claim for each).
@@ -124,6 +123,8 @@ impl DeliveryService for Delivery {
             mode: form.mode.unwrap_or(SubscriptionMode::Push),
             delivery_policy: form.delivery_policy.unwrap_or_else(default_policy),
             throttle: form.throttle,
+            shards: form.shards.unwrap_or(DEFAULT_SHARDS),
+            shard_epoch: 0,
             status: SubscriptionStatus::Creating,
             disabled_reason: None,
             start,
@@ -216,6 +217,13 @@ impl DeliveryService for Delivery {
         if !violations.is_empty() {
             return PutSubscriptionsByIdResponse::UnprocessableEntity(invalid(violations));
         }
+        // Other shards: the next epoch (see `shards.rs`).
+        let shards = form.shards.unwrap_or(current.shards);
+        let shard_epoch = if shards == current.shards {
+            current.shard_epoch
+        } else {
+            current.shard_epoch.saturating_add(1)
+        };
         let changed = Subscription {
             event_types: form.event_types,
             url: form.url,
@@ -223,10 +231,15 @@ impl DeliveryService for Delivery {
             mode: form.mode.unwrap_or(current.mode.clone()),
             delivery_policy: form.delivery_policy.unwrap_or_else(default_policy),
             throttle: form.throttle,
+            shards,
+            shard_epoch,
             ..current
         };
         match subscriptions::update(&self.db, &subscriptions::Scope { agency_id }, &changed).await {
-            Ok(Write::Changed | Write::Unchanged) => PutSubscriptionsByIdResponse::Ok(changed),
+            Ok(Write::Changed | Write::Unchanged) => {
+                self.changed.notify_one();
+                PutSubscriptionsByIdResponse::Ok(changed)
+            }
             Ok(Write::NotFound) => PutSubscriptionsByIdResponse::NotFound,
             Err(e) => failed(e),
         }
@@ -260,8 +273,8 @@ impl DeliveryService for Delivery {
         let found = self
             .set_status(agency_id, &request.id, SubscriptionStatus::Active)
             .await;
-        self.requeued.notify_one();
-        self.arrived.notify_waiters();
+        self.changed.notify_one();
+        self.bell.ring().await;
         match found {
             true => PostSubscriptionsResumeByIdResponse::NoContent,
             false => PostSubscriptionsResumeByIdResponse::NotFound,
@@ -330,8 +343,7 @@ impl DeliveryService for Delivery {
                 requeued += 1;
             }
         }
-        self.requeued.notify_one();
-        self.arrived.notify_waiters();
+        self.bell.ring().await;
         PostSubscriptionsRedriveByIdResponse::Accepted(RedriveResult { requeued })
     }
 
@@ -514,8 +526,7 @@ impl DeliveryService for Delivery {
             {
                 failed(e)
             }
-            self.requeued.notify_one();
-            self.arrived.notify_waiters();
+            self.bell.ring().await;
             requeued
         } else {
             message
@@ -602,6 +613,9 @@ impl Delivery {
         violations
     }
 }
+
+/// Shards of a subscription that names none (the spec's default for `subscription.shards`).
+const DEFAULT_SHARDS: i32 = 4;
 
 /// A dead message back in the queue: due now, with the whole policy ahead.
 fn requeue(message: Message) -> Message {

@@ -1,11 +1,13 @@
-//! The dispatcher: due messages of active push subscriptions are posted as signed
-//! webhooks, each attempt logged; 2xx delivers, 410 disables the subscription,
+//! The dispatcher: one worker per shard of an active push subscription that this
+//! process leases (`shards.rs`) posts the shard's messages as signed webhooks,
+//! in stream order, one at a time (different shards and subscriptions proceed
+//! concurrently, at most [`CONCURRENCY`] attempts at once per process). Each
+//! attempt is logged; 2xx delivers, 410 disables the subscription,
 //! anything else is retried on the subscription's delivery policy (429 and 503
 //! no sooner than their `Retry-After`) and, once the policy has no retries left,
 //! the message is dead until redriven.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use blueprint::chrono::{DateTime, Utc};
@@ -15,10 +17,15 @@ use blueprint::reqwest;
 use blueprint::tokio;
 use blueprint::uuid::Uuid;
 use delivery_api::dao::{attempts, messages, subscriptions};
-use delivery_api::models::{Attempt, Message, MessageStatus, Subscription, SubscriptionStatus};
-use tokio::sync::{Notify, Semaphore};
+use delivery_api::models::{
+    Attempt, Message, MessageStatus, Subscription, SubscriptionMode, SubscriptionStatus,
+};
+use tokio::sync::Semaphore;
 
+use crate::bell::Bell;
 use crate::settings::Settings;
+use crate::shards::{Held, Idle};
+use crate::store::{Listed, Unit};
 use crate::target::CheckedResolver;
 use crate::{policy, sign, store};
 
@@ -28,8 +35,11 @@ const CONCURRENCY: usize = 64;
 pub const RESPONSE_KEPT: usize = 1024;
 /// The longest `Retry-After` honoured, in seconds.
 const MAX_RETRY_AFTER: u64 = 3600;
-/// How often due messages are looked for when nothing wakes the dispatcher.
-const POLL: Duration = Duration::from_millis(200);
+/// How often an idle shard looks for messages when nothing wakes it: from this,
+/// doubling while it finds none...
+const IDLE_MIN: Duration = Duration::from_millis(50);
+/// ...to this (also the longest wait for a head not due yet, in case it changed).
+const IDLE_MAX: Duration = Duration::from_secs(1);
 
 /// The HTTP client webhooks are sent with: no redirects followed, no proxy, the
 /// target policy applied to every resolved address.
@@ -49,9 +59,7 @@ pub struct Dispatcher {
     pub db: Db,
     pub client: reqwest::Client,
     /// Rung when messages are stored or requeued.
-    pub wake: Arc<Notify>,
-    busy: Arc<Mutex<HashSet<String>>>,
-    throttle: Arc<Mutex<Throttle>>,
+    pub bell: Bell,
     slots: Arc<Semaphore>,
 }
 
@@ -64,94 +72,114 @@ struct Outcome {
     error: Option<String>,
 }
 
+/// What a shard worker does after looking at its head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Look at the (new) head now.
+    Next,
+    /// Look again after this long (throttled).
+    Wait(Duration),
+    /// The shard is no longer this worker's: the subscription is gone, paused,
+    /// pulled, or in another epoch, or the lease no longer holds.
+    Stop,
+}
+
 impl Dispatcher {
-    pub fn new(db: Db, client: reqwest::Client, wake: Arc<Notify>) -> Self {
+    pub fn new(db: Db, client: reqwest::Client, bell: Bell) -> Self {
         Dispatcher {
             db,
             client,
-            wake,
-            busy: Arc::default(),
-            throttle: Arc::default(),
+            bell,
             slots: Arc::new(Semaphore::new(CONCURRENCY)),
         }
     }
 
-    /// Attempt due messages as they fall due, until dropped.
-    pub async fn run(self) {
-        loop {
-            let busy: Vec<String> = self.lock_busy().iter().cloned().collect();
-            match store::due_messages(&self.db, &busy, CONCURRENCY as i64).await {
-                Ok(due) => {
-                    for key in due {
-                        let Ok(permit) = self.slots.clone().acquire_owned().await else {
+    /// Work one shard of a push subscription while `held`: attempt its head
+    /// (the pending message of the lowest stream sequence) when due, and only
+    /// then the next — retries of the head hold the shard up; that is what in
+    /// order means.
+    pub async fn shard(self, subscription: Listed, unit: Unit, held: Arc<Held>) {
+        let mut idle = Idle::new(IDLE_MIN, IDLE_MAX);
+        while held.holds() {
+            let bell = self.bell.notified();
+            tokio::pin!(bell);
+            bell.as_mut().enable();
+            let head =
+                store::shard_head(&self.db, &subscription.id, subscription.shards, unit.shard)
+                    .await;
+            let wait = match head {
+                Ok(None) => idle.next(),
+                Ok(Some(head)) => {
+                    idle.reset();
+                    let due_in = head
+                        .next_attempt_at
+                        .and_then(|t| (t - Utc::now()).to_std().ok())
+                        .unwrap_or_default();
+                    if !due_in.is_zero() {
+                        due_in.min(IDLE_MAX)
+                    } else {
+                        let Ok(_permit) = self.slots.acquire().await else {
                             return;
                         };
-                        self.lock_busy().insert(key.id.clone());
-                        let this = self.clone();
-                        tokio::spawn(async move {
-                            if let Err(e) = this.attempt(&key).await {
-                                tracing::warn!(message = %key.id, error = %e, "delivery: attempt not recorded");
+                        match self.attempt(&head, &unit, &held).await {
+                            Ok(Step::Next) => continue,
+                            Ok(Step::Wait(wait)) => wait,
+                            Ok(Step::Stop) => return,
+                            Err(e) => {
+                                tracing::warn!(message = %head.id, error = %e, "delivery: attempt not recorded");
+                                idle.next()
                             }
-                            this.lock_busy().remove(&key.id);
-                            drop(permit);
-                            this.wake.notify_one();
-                        });
+                        }
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, "delivery: cannot look for due messages"),
-            }
-            let _ = tokio::time::timeout(POLL, self.wake.notified()).await;
+                Err(e) => {
+                    tracing::warn!(subscription = %subscription.id, error = %e, "delivery: cannot read a shard's head");
+                    idle.next()
+                }
+            };
+            let _ = tokio::time::timeout(wait, bell).await;
         }
     }
 
-    fn lock_busy(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
-        self.busy
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
     /// Post one message, log the attempt, and decide what comes next.
-    async fn attempt(&self, key: &store::Key) -> Result<(), DbError> {
+    async fn attempt(&self, head: &store::Head, unit: &Unit, held: &Held) -> Result<Step, DbError> {
         let scope = messages::Scope {
-            agency_id: key.agency_id,
+            agency_id: head.agency_id,
         };
-        let Some(message) = messages::find_by_id(&self.db, &scope, &key.id).await? else {
-            return Ok(());
+        let Some(message) = messages::find_by_id(&self.db, &scope, &head.id).await? else {
+            return Ok(Step::Next);
         };
         let subscription_scope = subscriptions::Scope {
-            agency_id: key.agency_id,
+            agency_id: head.agency_id,
         };
         let Some(subscription) =
             subscriptions::find_by_id(&self.db, &subscription_scope, &message.subscription_id)
                 .await?
         else {
-            return Ok(());
+            return Ok(Step::Stop);
         };
-        if message.status != MessageStatus::Pending
-            || subscription.status != SubscriptionStatus::Active
+        if subscription.status != SubscriptionStatus::Active
+            || subscription.mode != SubscriptionMode::Push
+            || subscription.shard_epoch != unit.epoch
         {
-            return Ok(());
+            return Ok(Step::Stop);
         }
-        if let Some(limit) = &subscription.throttle {
-            let taken = self
-                .throttle
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .take(
-                    &subscription.id,
-                    limit.max_receives_per_second,
-                    Instant::now(),
-                );
-            if let Err(wait) = taken {
-                // Over the subscription's rate: due again when its second is over,
-                // without counting an attempt.
-                let later = Message {
-                    next_attempt_at: Some(at(Utc::now(), wait)),
-                    ..message
-                };
-                messages::update(&self.db, &scope, &later).await?;
-                return Ok(());
-            }
+        if message.status != MessageStatus::Pending {
+            return Ok(Step::Next);
+        }
+        if let Some(limit) = &subscription.throttle
+            && !store::take_throttle(&self.db, &subscription.id, limit.max_receives_per_second)
+                .await?
+        {
+            // Over the subscription's rate in this second, over every process:
+            // look again when the next one starts, without counting an attempt.
+            let into = Utc::now().timestamp_subsec_millis();
+            return Ok(Step::Wait(Duration::from_millis(
+                u64::from(1000_u32.saturating_sub(into)) + 1,
+            )));
+        }
+        if !held.holds() {
+            return Ok(Step::Stop);
         }
 
         let attempted_at = Utc::now();
@@ -173,7 +201,7 @@ impl Dispatcher {
         attempts::insert(
             &self.db,
             &attempts::Scope {
-                agency_id: key.agency_id,
+                agency_id: head.agency_id,
             },
             &attempt,
         )
@@ -240,7 +268,7 @@ impl Dispatcher {
             }
         };
         messages::update(&self.db, &scope, &next).await?;
-        Ok(())
+        Ok(Step::Next)
     }
 
     /// Send the webhook (signed now) and read at most [`RESPONSE_KEPT`] bytes of
@@ -340,33 +368,6 @@ impl Dispatcher {
     }
 }
 
-/// `throttle.max_receives_per_second`, per subscription in this process: a
-/// window of one second, counting the attempts started in it.
-#[derive(Debug, Default)]
-struct Throttle {
-    windows: HashMap<String, (Instant, i32)>,
-}
-
-impl Throttle {
-    /// Take one attempt of `subscription`'s budget of `per_second`, or how long
-    /// until its window opens again.
-    fn take(&mut self, subscription: &str, per_second: i32, now: Instant) -> Result<(), Duration> {
-        const WINDOW: Duration = Duration::from_secs(1);
-        let (start, count) = self
-            .windows
-            .entry(subscription.to_owned())
-            .or_insert((now, 0));
-        if now.duration_since(*start) >= WINDOW {
-            (*start, *count) = (now, 0);
-        }
-        if *count < per_second.max(1) {
-            *count += 1;
-            return Ok(());
-        }
-        Err(WINDOW.saturating_sub(now.duration_since(*start)))
-    }
-}
-
 /// `Retry-After`: seconds, or an HTTP date; at most [`MAX_RETRY_AFTER`].
 fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
     let text = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
@@ -413,24 +414,6 @@ fn describe(error: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_throttle_counts_per_second_and_subscription() {
-        let mut throttle = Throttle::default();
-        let start = Instant::now();
-        assert_eq!(throttle.take("a", 2, start), Ok(()));
-        assert_eq!(throttle.take("a", 2, start), Ok(()));
-        let later = start + Duration::from_millis(300);
-        assert_eq!(
-            throttle.take("a", 2, later),
-            Err(Duration::from_millis(700))
-        );
-        assert_eq!(throttle.take("b", 2, later), Ok(()));
-        assert_eq!(
-            throttle.take("a", 2, start + Duration::from_secs(1)),
-            Ok(())
-        );
-    }
 
     #[test]
     fn retry_after_in_seconds_or_a_date() {

@@ -1,15 +1,18 @@
 //! The delivery service: the generated `delivery` API on its database, plus the
 //! relay (streams → messages) and the dispatcher (messages → signed webhooks)
-//! running beside it; pull subscriptions lease their messages through the API
+//! running beside it, their work shared with the service's other processes
+//! through leases (`shards.rs`); pull subscriptions lease their messages through the API
 //! (`pull.rs`). Everything else a service process does is
 //! `blueprint::service`'s.
 
 mod api;
+mod bell;
 mod dispatch;
 mod policy;
 mod pull;
 mod relay;
 mod settings;
+mod shards;
 mod sign;
 mod store;
 mod target;
@@ -19,12 +22,16 @@ use std::sync::Arc;
 
 use blueprint::service::{Config, Service};
 use blueprint::tokio;
+use blueprint::uuid::Uuid;
 use delivery_api::server::router_with_config;
 use tokio::sync::Notify;
 
+use crate::bell::Bell;
 use crate::dispatch::Dispatcher;
 use crate::relay::Relay;
 use crate::settings::Settings;
+use crate::shards::Coordinator;
+use crate::store::Leases;
 
 /// The largest request body the API reads (413 beyond).
 const BODY_LIMIT: usize = 64 * 1024;
@@ -54,19 +61,31 @@ fn main() -> ExitCode {
         .run(move |app| {
             let db = app.db().clone();
             let changed = Arc::new(Notify::new());
-            let stored = Arc::new(Notify::new());
-            let arrived = Arc::new(Notify::new());
+            let bell = Bell::new(db.clone());
+            // Held for the process's life: the other processes' rings.
+            let listening = bell.listen();
+            let relay = Relay {
+                db: db.clone(),
+                streams: app.streams().clone(),
+                bell: bell.clone(),
+            };
+            let dispatcher = Dispatcher::new(db.clone(), client, bell.clone());
+            let leases = Leases {
+                owner: format!("proc_{}", Uuid::new_v4().simple()),
+                ttl: settings.lease_ttl,
+            };
+            tracing::info!(process = %leases.owner, ttl = ?leases.ttl, "delivery: sharing the work");
             tokio::spawn(
-                Relay {
+                Coordinator {
                     db: db.clone(),
                     streams: app.streams().clone(),
+                    leases,
+                    relay,
+                    dispatcher,
                     changed: changed.clone(),
-                    stored: stored.clone(),
-                    arrived: arrived.clone(),
                 }
-                .run(),
+                .run(listening),
             );
-            tokio::spawn(Dispatcher::new(db.clone(), client, stored.clone()).run());
             for note in settings.notes() {
                 tracing::warn!("{note}");
             }
@@ -81,8 +100,7 @@ fn main() -> ExitCode {
                 streams: app.streams().clone(),
                 settings,
                 changed,
-                requeued: stored,
-                arrived,
+                bell,
             };
             router_with_config(api, &server)
         })

@@ -15,7 +15,7 @@
 use std::time::Duration;
 
 use blueprint::chrono::Utc;
-use blueprint::db::DbError;
+use blueprint::db::{DbError, Dialect};
 use blueprint::serde_json::{self, Value};
 use blueprint::tokio::{self, time::Instant};
 use blueprint::uuid::Uuid;
@@ -31,8 +31,10 @@ use crate::policy;
 use crate::store::{Leased, Queue, Settled};
 
 /// A long poll looks again at least this often: messages also become visible by
-/// time (a nack's delay, an expired lease), which rings no bell.
+/// time (a nack's delay, an expired lease), which rings no bell...
 const RECHECK: Duration = Duration::from_secs(1);
+/// ...and on SQLite, where another process's relay rings no bell here, this often.
+const RECHECK_SQLITE: Duration = Duration::from_millis(250);
 /// Why a lease is refused.
 const STALE: &str = "unknown or expired lease, or already answered for";
 
@@ -45,8 +47,9 @@ pub enum Answer {
 
 impl Delivery {
     /// Lease visible messages of `subscription` (active, pull) to the caller,
-    /// waiting up to `form.wait` seconds for the first: woken by the relay
-    /// when messages are stored, and looking again every [`RECHECK`].
+    /// waiting up to `form.wait` seconds for the first: woken by the bell
+    /// when messages are stored (on PostgreSQL, by any process), and looking
+    /// again every [`RECHECK`] ([`RECHECK_SQLITE`]).
     pub async fn receive(
         &self,
         subscription: &Subscription,
@@ -59,7 +62,7 @@ impl Delivery {
         };
         loop {
             // Listen before looking, so a message stored meanwhile still wakes us.
-            let arrived = self.arrived.notified();
+            let arrived = self.bell.notified();
             tokio::pin!(arrived);
             arrived.as_mut().enable();
             let leased = if subscription.status == SubscriptionStatus::Active {
@@ -72,7 +75,11 @@ impl Delivery {
             if !leased.is_empty() || now >= deadline {
                 return Ok(leased.into_iter().map(received).collect());
             }
-            let _ = tokio::time::timeout_at(deadline.min(now + RECHECK), arrived).await;
+            let recheck = match self.db.dialect() {
+                Dialect::Postgres => RECHECK,
+                Dialect::Sqlite => RECHECK_SQLITE,
+            };
+            let _ = tokio::time::timeout_at(deadline.min(now + recheck), arrived).await;
         }
     }
 

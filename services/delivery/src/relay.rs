@@ -1,11 +1,11 @@
 //! The relay: per subscription (push or pull), a durable consumer of its stream (named
 //! `delivery-<subscription id>`, created at the subscription's recorded start)
-//! whose events become messages in the database, then are acked. A message is
+//! whose events become messages in the database, then are acked. One process at a
+//! time relays a subscription: the holder of its relay lease (`shards.rs`). A message is
 //! stored once per subscription and event (a unique index), so a redelivered
 //! event stores nothing new. Messages are stored whatever the subscription's
 //! status: a paused or disabled subscription gets them once active again.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,16 +17,17 @@ use blueprint::tokio;
 use blueprint::uuid::Uuid;
 use delivery_api::dao::{messages, subscriptions};
 use delivery_api::models::{Message, MessageStatus, Subscription, SubscriptionStatus};
-use tokio::sync::Notify;
-use tokio::task::JoinHandle;
 
-use crate::store;
+use crate::bell::Bell;
+use crate::shards::{Held, shard_key};
+use crate::store::Listed;
 
-/// How often the relay looks for new and removed subscriptions (besides being
-/// woken by the API).
-const RESCAN: Duration = Duration::from_secs(1);
+/// How long the relay waits after a failure before trying again.
+const RETRY: Duration = Duration::from_secs(1);
 /// Events fetched at once per subscription.
 const BATCH: usize = 100;
+/// Batches a relay stores after its lease ended, of what its consumer holds.
+const DRAIN: usize = 10;
 
 /// The stream consumer of a subscription.
 pub fn consumer_name(subscription_id: &str) -> String {
@@ -60,78 +61,35 @@ pub async fn bind(
     streams.consumer(&subscription.stream, &config).await
 }
 
-/// Runs one relay task per subscription.
+/// A subscription's relay, run by the process holding its relay lease
+/// (`shards.rs`): one reader per consumer, so events are stored in stream order.
 #[derive(Debug, Clone)]
 pub struct Relay {
     pub db: Db,
     pub streams: Streams,
-    /// Rung by the API when a subscription is created or removed.
-    pub changed: Arc<Notify>,
-    /// Rung when messages were stored (the dispatcher waits on it).
-    pub stored: Arc<Notify>,
-    /// Every waiter woken when messages were stored (pull mode's long polls).
-    pub arrived: Arc<Notify>,
+    /// Rung (in every process) when messages were stored: the shard workers and
+    /// pull mode's long polls.
+    pub bell: Bell,
 }
 
 impl Relay {
-    /// Keep a relay task running for every subscription, until dropped.
-    pub async fn run(self) {
-        let mut running: HashMap<String, (String, JoinHandle<()>)> = HashMap::new();
-        loop {
-            match store::relayed_subscriptions(&self.db).await {
-                Ok(relayed) => {
-                    let live: HashMap<String, store::Relayed> =
-                        relayed.into_iter().map(|r| (r.id.clone(), r)).collect();
-                    let mut gone = Vec::new();
-                    running.retain(|id, (stream, task)| {
-                        let keep = live.contains_key(id) && !task.is_finished();
-                        if !keep {
-                            task.abort();
-                        }
-                        if !live.contains_key(id) {
-                            gone.push((stream.clone(), consumer_name(id)));
-                        }
-                        keep
-                    });
-                    // A deleted subscription's consumer, which its task may have
-                    // bound after the API removed it.
-                    for (stream, consumer) in gone {
-                        match self.streams.delete_consumer(&stream, &consumer).await {
-                            Ok(())
-                            | Err(
-                                StreamError::ConsumerNotFound { .. }
-                                | StreamError::StreamNotFound(_),
-                            ) => {}
-                            Err(e) => {
-                                tracing::warn!(consumer, error = %e, "relay: cannot delete the consumer")
-                            }
-                        }
-                    }
-                    for (id, subscription) in live {
-                        running.entry(id).or_insert_with(|| {
-                            let stream = subscription.stream.clone();
-                            (stream, tokio::spawn(self.clone().relay(subscription)))
-                        });
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "relay: cannot list subscriptions"),
-            }
-            let _ = tokio::time::timeout(RESCAN, self.changed.notified()).await;
-        }
-    }
-
-    /// One subscription's relay: bind its consumer, then store what comes.
-    async fn relay(self, key: store::Relayed) {
+    /// One subscription's relay while `held`: bind its consumer, then store what
+    /// comes, batch after batch (a batch that cannot be stored is tried again
+    /// before the next is fetched, so a key's events stay in order).
+    pub async fn relay(self, key: Listed, held: Arc<Held>) {
         let scope = subscriptions::Scope {
             agency_id: key.agency_id,
         };
         let mut consumer = loop {
+            if !held.holds() {
+                return;
+            }
             let subscription = match subscriptions::find_by_id(&self.db, &scope, &key.id).await {
                 Ok(Some(s)) => s,
                 Ok(None) => return,
                 Err(e) => {
                     tracing::warn!(subscription = %key.id, error = %e, "relay: cannot read the subscription");
-                    tokio::time::sleep(RESCAN).await;
+                    tokio::time::sleep(RETRY).await;
                     continue;
                 }
             };
@@ -150,42 +108,62 @@ impl Relay {
                 }
                 Err(e) => {
                     tracing::debug!(subscription = %key.id, error = %e, "relay: stream not ready");
-                    tokio::time::sleep(RESCAN).await;
+                    tokio::time::sleep(RETRY).await;
                 }
             }
         };
+        // Once the lease is given up or lost, what the consumer already holds here
+        // (a continuous pull buffers events ahead of `fetch`) is stored before the
+        // relay ends, at most DRAIN batches: else those events would wait for the
+        // stream's ack wait, behind newer events of their keys.
+        let mut drained = 0;
         loop {
-            let batch = match consumer.fetch(BATCH, Duration::from_secs(1)).await {
+            let stopping = !held.holds();
+            if stopping && drained >= DRAIN {
+                return;
+            }
+            let wait = if stopping {
+                Duration::ZERO
+            } else {
+                Duration::from_secs(1)
+            };
+            let batch = match consumer.fetch(BATCH, wait).await {
+                Ok(batch) if batch.is_empty() && stopping => return,
                 Ok(batch) if batch.is_empty() => continue,
                 Ok(batch) => batch,
                 Err(e) => {
                     tracing::warn!(subscription = %key.id, error = %e, "relay: fetch failed");
-                    tokio::time::sleep(RESCAN).await;
-                    continue;
-                }
-            };
-            // The filter may have changed since the last batch.
-            let subscription = match subscriptions::find_by_id(&self.db, &scope, &key.id).await {
-                Ok(Some(s)) => s,
-                Ok(None) => return,
-                Err(e) => {
-                    tracing::warn!(subscription = %key.id, error = %e, "relay: cannot read the subscription");
-                    continue;
-                }
-            };
-            match self.store(&subscription, &batch).await {
-                Ok(()) => {
-                    if let Err(e) = consumer.ack(&batch).await {
-                        tracing::warn!(subscription = %key.id, error = %e, "relay: ack failed (the events come again)");
+                    if stopping {
+                        return;
                     }
-                    self.stored.notify_one();
-                    self.arrived.notify_waiters();
+                    tokio::time::sleep(RETRY).await;
+                    continue;
                 }
-                Err(e) => {
-                    // Not acked: the stream delivers them again after the ack wait.
-                    tracing::warn!(subscription = %key.id, error = %e, "relay: cannot store messages");
+            };
+            drained += usize::from(stopping);
+            loop {
+                // The filter may have changed since the last batch.
+                let stored = match subscriptions::find_by_id(&self.db, &scope, &key.id).await {
+                    Ok(Some(subscription)) => self.store(&subscription, &batch).await,
+                    Ok(None) => return,
+                    Err(e) => Err(e),
+                };
+                match stored {
+                    Ok(()) => break,
+                    Err(e) => {
+                        tracing::warn!(subscription = %key.id, error = %e, "relay: cannot store messages");
+                        if !held.holds() {
+                            // Not acked: the stream delivers them again after the ack wait.
+                            return;
+                        }
+                        tokio::time::sleep(RETRY).await;
+                    }
                 }
             }
+            if let Err(e) = consumer.ack(&batch).await {
+                tracing::warn!(subscription = %key.id, error = %e, "relay: ack failed (the events come again)");
+            }
+            self.bell.ring().await;
         }
     }
 
@@ -216,6 +194,7 @@ impl Relay {
                 sequence: i64::try_from(received.sequence).unwrap_or(i64::MAX),
                 event_id: event.id.clone(),
                 event_type: event.event_type.clone(),
+                shard_key: shard_key(event),
                 body: body(received),
                 status: MessageStatus::Pending,
                 attempts: 0,

@@ -16,8 +16,14 @@ pub const ALLOW_TARGETS_ENV: &str = "BLUEPRINT_DELIVERY_ALLOW_TARGETS";
 /// Seconds an attempt may take before it counts as failed.
 pub const ATTEMPT_TIMEOUT_ENV: &str = "BLUEPRINT_DELIVERY_ATTEMPT_TIMEOUT";
 
+/// Seconds a shard lease lasts unrenewed: how soon a dead process's shards are
+/// taken over.
+pub const LEASE_TTL_ENV: &str = "BLUEPRINT_DELIVERY_LEASE_TTL";
+
 /// Per-attempt timeout unless configured.
 pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
+/// Shard lease lifetime unless configured.
+pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(10);
 
 /// `[delivery]`.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -28,6 +34,7 @@ struct Section {
     #[serde(default)]
     allow_targets: Vec<String>,
     attempt_timeout_seconds: Option<u64>,
+    lease_ttl_seconds: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -36,6 +43,8 @@ pub struct Settings {
     pub streams: Vec<String>,
     pub targets: TargetPolicy,
     pub attempt_timeout: Duration,
+    /// How long a shard lease lasts unrenewed (renewed every quarter of it).
+    pub lease_ttl: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,8 +53,8 @@ pub enum SettingsError {
     Config(#[from] ConfigError),
     #[error("{0}: `{1}` is not a target class (loopback, private, link-local, none)")]
     Class(&'static str, String),
-    #[error("{ATTEMPT_TIMEOUT_ENV}: `{0}` is not a number of seconds from 1 to 300")]
-    Timeout(String),
+    #[error("{0}: `{1}` is not a number of seconds from 1 to 300")]
+    Seconds(&'static str, String),
 }
 
 impl Settings {
@@ -69,22 +78,32 @@ impl Settings {
             allowed
                 .push(Class::parse(name).ok_or_else(|| SettingsError::Class(from, name.clone()))?);
         }
-        let attempt_timeout = match env(ATTEMPT_TIMEOUT_ENV) {
-            Some(text) => text
-                .trim()
+        let seconds = |name: &'static str, configured: Option<u64>, default: Duration| {
+            let (text, from) = match env(name) {
+                Some(text) => (text, name),
+                None => match configured {
+                    Some(n) => (n.to_string(), "[delivery]"),
+                    None => return Ok(default),
+                },
+            };
+            text.trim()
                 .parse::<u64>()
                 .ok()
                 .filter(|s| (1..=300).contains(s))
                 .map(Duration::from_secs)
-                .ok_or(SettingsError::Timeout(text))?,
-            None => section
-                .attempt_timeout_seconds
-                .map_or(DEFAULT_ATTEMPT_TIMEOUT, Duration::from_secs),
+                .ok_or(SettingsError::Seconds(from, text))
         };
+        let attempt_timeout = seconds(
+            ATTEMPT_TIMEOUT_ENV,
+            section.attempt_timeout_seconds,
+            DEFAULT_ATTEMPT_TIMEOUT,
+        )?;
+        let lease_ttl = seconds(LEASE_TTL_ENV, section.lease_ttl_seconds, DEFAULT_LEASE_TTL)?;
         Ok(Settings {
             streams,
             targets: TargetPolicy::allowing(allowed),
             attempt_timeout,
+            lease_ttl,
         })
     }
 

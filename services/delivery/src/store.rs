@@ -1,9 +1,11 @@
 //! The queries the generated DAO does not have: across tenants (what the relay
 //! and the dispatcher serve) and by time. Each returns ids with their agency, and
 //! rows are then read and written through the scoped DAO, so `hash_code` and the
-//! scope checks stay the DAO's. Pull mode's leases are the exception: conditional
-//! UPDATEs scoped by agency and subscription in the statement itself (see
-//! [`Queue`]).
+//! scope checks stay the DAO's. The exceptions are conditional writes, one
+//! statement each so that concurrent processes cannot interleave: pull mode's
+//! leases (scoped by agency and subscription in the statement itself, see
+//! [`Queue`]), and the tables the delivery processes share — shard leases, the
+//! process registry and throttle windows ([`Leases`], [`take_throttle`]).
 
 use blueprint::chrono::{DateTime, Utc};
 use blueprint::db::{Db, DbError, Statement, decode};
@@ -12,57 +14,57 @@ use blueprint::uuid::Uuid;
 use delivery_api::models::MessageStatus;
 use serde::Deserialize;
 
-/// A row's key and tenant.
+/// A subscription as the processes share its work: its relay, and (active push
+/// subscriptions) its shards under its epoch.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Key {
-    pub id: String,
-    pub agency_id: Uuid,
-}
-
-/// A subscription the relay serves.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Relayed {
+pub struct Listed {
     pub id: String,
     pub agency_id: Uuid,
     pub stream: String,
+    /// Its shards are worked (active, push).
+    pub delivering: bool,
+    pub shards: i32,
+    pub epoch: i32,
 }
 
 /// Every subscription, push or pull, whatever its status (its relay keeps
 /// storing messages while it is paused or disabled).
-const RELAYED_SUBSCRIPTIONS: Statement = Statement {
-    postgres: "SELECT json_build_object('id', id, 'agency_id', agency_id, 'stream', stream)::text
+const SUBSCRIPTIONS: Statement = Statement {
+    postgres: "SELECT json_build_object(
+    'id', id, 'agency_id', agency_id, 'stream', stream,
+    'delivering', status = 'active' AND mode = 'push',
+    'shards', shards, 'epoch', shard_epoch)::text
 FROM subscriptions
 ORDER BY id
 LIMIT ($1::jsonb ->> 'limit')::bigint",
-    sqlite: "SELECT json_object('id', id, 'agency_id', agency_id, 'stream', stream)
+    sqlite: "SELECT json_object(
+    'id', id, 'agency_id', agency_id, 'stream', stream,
+    'delivering', json(CASE WHEN status = 'active' AND mode = 'push' THEN 'true' ELSE 'false' END),
+    'shards', shards, 'epoch', shard_epoch)
 FROM subscriptions
 ORDER BY id
 LIMIT ?1 ->> '$.limit'",
 };
 
-/// Pending messages of active push subscriptions whose next attempt is due,
-/// soonest first, leaving out those being attempted (`busy`).
-const DUE_MESSAGES: Statement = Statement {
-    postgres: "SELECT json_build_object('id', m.id, 'agency_id', m.agency_id)::text
-FROM messages m
-JOIN subscriptions s ON s.id = m.subscription_id
-WHERE m.status = 'pending'
-  AND s.status = 'active'
-  AND s.mode = 'push'
-  AND m.next_attempt_at <= now()
-  AND m.id NOT IN (SELECT jsonb_array_elements_text($1::jsonb -> 'busy'))
-ORDER BY m.next_attempt_at
-LIMIT ($1::jsonb ->> 'limit')::bigint",
-    sqlite: "SELECT json_object('id', m.id, 'agency_id', m.agency_id)
-FROM messages m
-JOIN subscriptions s ON s.id = m.subscription_id
-WHERE m.status = 'pending'
-  AND s.status = 'active'
-  AND s.mode = 'push'
-  AND m.next_attempt_at <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-  AND m.id NOT IN (SELECT value FROM json_each(?1, '$.busy'))
-ORDER BY m.next_attempt_at
-LIMIT ?1 ->> '$.limit'",
+/// The head of a shard: its pending message of the lowest stream sequence,
+/// due or not (a shard delivers in order, so its head waits for nothing
+/// behind it). The index on (subscription, status, sequence) walks the pending
+/// messages in order; about `shards` of them are read to find one of the shard.
+const SHARD_HEAD: Statement = Statement {
+    postgres: "SELECT json_build_object('id', id, 'agency_id', agency_id, 'next_attempt_at', next_attempt_at)::text
+FROM messages
+WHERE subscription_id = $1::jsonb ->> 'subscription_id'
+  AND status = 'pending'
+  AND shard_key % ($1::jsonb ->> 'shards')::bigint = ($1::jsonb ->> 'shard')::bigint
+ORDER BY sequence
+LIMIT 1",
+    sqlite: "SELECT json_object('id', id, 'agency_id', agency_id, 'next_attempt_at', next_attempt_at)
+FROM messages
+WHERE subscription_id = ?1 ->> '$.subscription_id'
+  AND status = 'pending'
+  AND shard_key % (?1 ->> '$.shards') = (?1 ->> '$.shard')
+ORDER BY sequence
+LIMIT 1",
 };
 
 /// A subscription's messages counted by status (`failing`: pending after a
@@ -113,17 +115,287 @@ pub async fn message_counts(
     Ok(found.into_iter().next().unwrap_or_default())
 }
 
-/// At most this many subscriptions are relayed by one process.
+/// At most this many subscriptions are served by the delivery processes.
 pub const MAX_SUBSCRIPTIONS: i64 = 10_000;
 
-pub async fn relayed_subscriptions(db: &Db) -> Result<Vec<Relayed>, DbError> {
+pub async fn subscriptions(db: &Db) -> Result<Vec<Listed>, DbError> {
     let doc = serde_json::json!({ "limit": MAX_SUBSCRIPTIONS }).to_string();
-    rows(db, &RELAYED_SUBSCRIPTIONS, &doc).await
+    rows(db, &SUBSCRIPTIONS, &doc).await
 }
 
-pub async fn due_messages(db: &Db, busy: &[String], limit: i64) -> Result<Vec<Key>, DbError> {
-    let doc = serde_json::json!({ "busy": busy, "limit": limit }).to_string();
-    rows(db, &DUE_MESSAGES, &doc).await
+/// A shard's head message.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Head {
+    pub id: String,
+    pub agency_id: Uuid,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+}
+
+pub async fn shard_head(
+    db: &Db,
+    subscription_id: &str,
+    shards: i32,
+    shard: i32,
+) -> Result<Option<Head>, DbError> {
+    let doc = serde_json::json!({
+        "subscription_id": subscription_id,
+        "shards": shards,
+        "shard": shard,
+    })
+    .to_string();
+    Ok(rows(db, &SHARD_HEAD, &doc).await?.into_iter().next())
+}
+
+// The tables the delivery processes share. Times are the database's clock, so
+// processes on several machines agree on what has expired.
+
+/// A process says it is alive until `ttl` from now.
+const HEARTBEAT: Statement = Statement {
+    postgres: "INSERT INTO delivery_processes (id, expires_at)
+VALUES ($1::jsonb ->> 'owner', now() + make_interval(secs => ($1::jsonb ->> 'ttl')::float8))
+ON CONFLICT (id) DO UPDATE
+SET expires_at = excluded.expires_at,
+    updated_at = now()",
+    sqlite: "INSERT INTO delivery_processes (id, expires_at)
+VALUES (?1 ->> '$.owner', strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || (?1 ->> '$.ttl') || ' seconds'))
+ON CONFLICT (id) DO UPDATE
+SET expires_at = excluded.expires_at,
+    updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+};
+
+/// Forget the processes and leases that expired: an expired lease is as good as
+/// none (nobody renews it; taking the unit over replaces it).
+const FORGET_EXPIRED: [Statement; 2] = [
+    Statement {
+        postgres: "DELETE FROM delivery_processes WHERE expires_at <= now()",
+        sqlite: "DELETE FROM delivery_processes
+WHERE expires_at <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+    },
+    Statement {
+        postgres: "DELETE FROM shard_leases WHERE expires_at <= now()",
+        sqlite: "DELETE FROM shard_leases
+WHERE expires_at <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+    },
+];
+
+/// How many processes are alive.
+const LIVE_PROCESSES: Statement = Statement {
+    postgres: "SELECT json_build_object('id', id)::text
+FROM delivery_processes
+WHERE expires_at > now()
+ORDER BY id",
+    sqlite: "SELECT json_object('id', id)
+FROM delivery_processes
+WHERE expires_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+ORDER BY id",
+};
+
+/// Renew every lease the process still holds (unexpired); the ones it holds.
+/// An expired lease is never renewed: someone may have taken it over.
+const RENEW: Statement = Statement {
+    postgres: "UPDATE shard_leases
+SET expires_at = now() + make_interval(secs => ($1::jsonb ->> 'ttl')::float8),
+    updated_at = now()
+WHERE owner = $1::jsonb ->> 'owner'
+  AND expires_at > now()
+RETURNING json_build_object('id', id)::text",
+    sqlite: "UPDATE shard_leases
+SET expires_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || (?1 ->> '$.ttl') || ' seconds'),
+    updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+WHERE owner = ?1 ->> '$.owner'
+  AND expires_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+RETURNING json_object('id', id)",
+};
+
+/// The leases that hold now, whoever's.
+const HELD: Statement = Statement {
+    postgres: "SELECT json_build_object('id', id)::text
+FROM shard_leases
+WHERE expires_at > now()",
+    sqlite: "SELECT json_object('id', id)
+FROM shard_leases
+WHERE expires_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+};
+
+/// Take a unit nobody holds (no row, or an expired one). A shard of epoch `e`
+/// is taken only once no lease of an earlier epoch of its subscription holds:
+/// the rebalancing barrier.
+const ACQUIRE: Statement = Statement {
+    postgres: "INSERT INTO shard_leases (id, subscription_id, epoch, shard, owner, expires_at)
+SELECT $1::jsonb ->> 'id', $1::jsonb ->> 'subscription_id', ($1::jsonb ->> 'epoch')::int,
+    ($1::jsonb ->> 'shard')::int, $1::jsonb ->> 'owner',
+    now() + make_interval(secs => ($1::jsonb ->> 'ttl')::float8)
+WHERE ($1::jsonb ->> 'shard')::int < 0
+   OR NOT EXISTS (
+    SELECT 1
+    FROM shard_leases
+    WHERE subscription_id = $1::jsonb ->> 'subscription_id'
+      AND shard >= 0
+      AND epoch < ($1::jsonb ->> 'epoch')::int
+      AND expires_at > now())
+ON CONFLICT (id) DO UPDATE
+SET owner = excluded.owner,
+    expires_at = excluded.expires_at,
+    updated_at = now()
+WHERE shard_leases.expires_at <= now()
+RETURNING json_build_object('id', id)::text",
+    sqlite: "INSERT INTO shard_leases (id, subscription_id, epoch, shard, owner, expires_at)
+SELECT ?1 ->> '$.id', ?1 ->> '$.subscription_id', ?1 ->> '$.epoch', ?1 ->> '$.shard',
+    ?1 ->> '$.owner',
+    strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || (?1 ->> '$.ttl') || ' seconds')
+WHERE (?1 ->> '$.shard') < 0
+   OR NOT EXISTS (
+    SELECT 1
+    FROM shard_leases
+    WHERE subscription_id = ?1 ->> '$.subscription_id'
+      AND shard >= 0
+      AND epoch < (?1 ->> '$.epoch')
+      AND expires_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+ON CONFLICT (id) DO UPDATE
+SET owner = excluded.owner,
+    expires_at = excluded.expires_at,
+    updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+WHERE shard_leases.expires_at <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+RETURNING json_object('id', id)",
+};
+
+/// Give a unit up (its work stopped).
+const RELEASE: Statement = Statement {
+    postgres: "DELETE FROM shard_leases
+WHERE id = $1::jsonb ->> 'id'
+  AND owner = $1::jsonb ->> 'owner'",
+    sqlite: "DELETE FROM shard_leases
+WHERE id = ?1 ->> '$.id'
+  AND owner = ?1 ->> '$.owner'",
+};
+
+/// A row's id.
+#[derive(Debug, Clone, Deserialize)]
+struct Id {
+    id: String,
+}
+
+/// One delivery process's side of the shared tables: its heartbeat and its
+/// leases, each lasting `ttl` unrenewed.
+#[derive(Debug, Clone)]
+pub struct Leases {
+    pub owner: String,
+    pub ttl: std::time::Duration,
+}
+
+impl Leases {
+    fn doc(&self, more: serde_json::Value) -> String {
+        let mut doc = serde_json::json!({
+            "owner": self.owner,
+            "ttl": self.ttl.as_secs_f64(),
+        });
+        if let (Some(doc), serde_json::Value::Object(more)) = (doc.as_object_mut(), more) {
+            doc.extend(more);
+        }
+        doc.to_string()
+    }
+
+    /// Say this process is alive, forget what expired; the live processes.
+    pub async fn heartbeat(&self, db: &Db) -> Result<Vec<String>, DbError> {
+        let doc = self.doc(serde_json::Value::Null);
+        db.conn()
+            .execute(HEARTBEAT.get(db.dialect()).into(), &doc, &[])
+            .await?;
+        for statement in &FORGET_EXPIRED {
+            db.conn()
+                .execute(statement.get(db.dialect()).into(), "{}", &[])
+                .await?;
+        }
+        let live: Vec<Id> = rows(db, &LIVE_PROCESSES, "{}").await?;
+        Ok(live.into_iter().map(|p| p.id).collect())
+    }
+
+    /// Renew every lease this process holds; the ids of those it still holds.
+    pub async fn renew(&self, db: &Db) -> Result<Vec<String>, DbError> {
+        let held: Vec<Id> = rows(db, &RENEW, &self.doc(serde_json::Value::Null)).await?;
+        Ok(held.into_iter().map(|l| l.id).collect())
+    }
+
+    /// The ids of the leases that hold now, whoever's.
+    pub async fn held(&self, db: &Db) -> Result<Vec<String>, DbError> {
+        let held: Vec<Id> = rows(db, &HELD, "{}").await?;
+        Ok(held.into_iter().map(|l| l.id).collect())
+    }
+
+    /// Take `unit` if nobody holds it (and, for a shard, no earlier epoch's
+    /// lease of its subscription holds); whether it was taken.
+    pub async fn acquire(&self, db: &Db, unit: &Unit) -> Result<bool, DbError> {
+        let doc = self.doc(serde_json::json!({
+            "id": unit.lease_id(),
+            "subscription_id": unit.subscription_id,
+            "epoch": unit.epoch,
+            "shard": unit.shard,
+        }));
+        Ok(!rows::<Id>(db, &ACQUIRE, &doc).await?.is_empty())
+    }
+
+    /// Give `unit` up.
+    pub async fn release(&self, db: &Db, unit: &Unit) -> Result<(), DbError> {
+        let doc = self.doc(serde_json::json!({ "id": unit.lease_id() }));
+        db.conn()
+            .execute(RELEASE.get(db.dialect()).into(), &doc, &[])
+            .await?;
+        Ok(())
+    }
+}
+
+/// What one lease covers: a subscription's relay (`shard` -1, epoch 0), or one
+/// shard of its deliveries under an epoch.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Unit {
+    pub subscription_id: String,
+    pub epoch: i32,
+    pub shard: i32,
+}
+
+impl Unit {
+    /// The relay's shard number.
+    pub const RELAY: i32 = -1;
+
+    pub fn lease_id(&self) -> String {
+        format!("{}/{}/{}", self.subscription_id, self.epoch, self.shard)
+    }
+
+    pub fn is_relay(&self) -> bool {
+        self.shard == Unit::RELAY
+    }
+}
+
+/// Count one webhook of a throttled subscription in the database's current
+/// second, over every process: `false` when `limit` were started in it already.
+const TAKE_THROTTLE: Statement = Statement {
+    postgres: "INSERT INTO throttle_windows (id, second, started)
+VALUES ($1::jsonb ->> 'id', floor(extract(epoch FROM clock_timestamp()))::bigint, 1)
+ON CONFLICT (id) DO UPDATE
+SET started = CASE WHEN throttle_windows.second = excluded.second
+        THEN throttle_windows.started + 1 ELSE 1 END,
+    second = excluded.second,
+    updated_at = now()
+WHERE throttle_windows.second <> excluded.second
+   OR throttle_windows.started < ($1::jsonb ->> 'limit')::int
+RETURNING json_build_object('id', id)::text",
+    sqlite: "INSERT INTO throttle_windows (id, second, started)
+VALUES (?1 ->> '$.id', CAST(strftime('%s', 'now') AS INTEGER), 1)
+ON CONFLICT (id) DO UPDATE
+SET started = CASE WHEN throttle_windows.second = excluded.second
+        THEN throttle_windows.started + 1 ELSE 1 END,
+    second = excluded.second,
+    updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+WHERE throttle_windows.second <> excluded.second
+   OR throttle_windows.started < (?1 ->> '$.limit')
+RETURNING json_object('id', id)",
+};
+
+/// Take one webhook of `subscription_id`'s budget of `limit` a second, over
+/// every process; `false` when this second's is spent.
+pub async fn take_throttle(db: &Db, subscription_id: &str, limit: i32) -> Result<bool, DbError> {
+    let doc = serde_json::json!({ "id": subscription_id, "limit": limit }).to_string();
+    Ok(!rows::<Id>(db, &TAKE_THROTTLE, &doc).await?.is_empty())
 }
 
 // Pull mode. Leases are taken and answered by conditional UPDATEs, not through

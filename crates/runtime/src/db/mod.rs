@@ -16,6 +16,7 @@ mod hash;
 pub mod journal;
 mod keyset;
 pub mod migrate;
+mod notify;
 mod page;
 
 #[cfg(feature = "consumer")]

@@ -436,27 +436,10 @@ struct Listener(JoinHandle<()>);
 
 impl Listener {
     fn start(db: &Db, bell: Arc<watch::Sender<u64>>) -> Option<Listener> {
-        let Db::Postgres(pool) = db else {
-            return None;
-        };
-        let pool = pool.clone();
-        Some(Listener(tokio::spawn(async move {
-            loop {
-                let listening = async {
-                    let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
-                    listener.listen(journal::NOTIFY_CHANNEL).await?;
-                    loop {
-                        listener.recv().await?;
-                        bell.send_modify(|n| *n = n.wrapping_add(1));
-                    }
-                };
-                let result: Result<(), sqlx::Error> = listening.await;
-                if let Err(e) = result {
-                    tracing::warn!(error = %e, "listening for journal notifications failed; the poll covers it");
-                }
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        })))
+        db.listen(journal::NOTIFY_CHANNEL, move || {
+            bell.send_modify(|n| *n = n.wrapping_add(1));
+        })
+        .map(Listener)
     }
 }
 
