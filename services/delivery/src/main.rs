@@ -1,14 +1,17 @@
 //! The delivery service: the generated `delivery` API on its database, plus the
-//! relay (streams → messages) and the dispatcher (messages → signed webhooks)
-//! running beside it; pull subscriptions lease their messages through the API
-//! (`pull.rs`). Everything else a service process does is
-//! `blueprint::service`'s.
+//! relay (streams → messages), the dispatcher (messages → signed webhooks) and
+//! the janitor (retention) running beside it; pull subscriptions lease their
+//! messages through the API (`pull.rs`); operators list every subscription's
+//! figures on `/_internal_/subscriptions` (`internal.rs`). Everything else a
+//! service process does is `blueprint::service`'s.
 
 mod api;
 mod dispatch;
+mod internal;
 mod policy;
 mod pull;
 mod relay;
+mod retention;
 mod settings;
 mod sign;
 mod store;
@@ -24,6 +27,7 @@ use tokio::sync::Notify;
 
 use crate::dispatch::Dispatcher;
 use crate::relay::Relay;
+use crate::retention::Janitor;
 use crate::settings::Settings;
 
 /// The largest request body the API reads (413 beyond).
@@ -67,6 +71,15 @@ fn main() -> ExitCode {
                 .run(),
             );
             tokio::spawn(Dispatcher::new(db.clone(), client, stored.clone()).run());
+            tokio::spawn(
+                Janitor {
+                    db: db.clone(),
+                    retention: settings.retention,
+                    dead_retention: settings.dead_retention,
+                    batch: retention::BATCH,
+                }
+                .run(),
+            );
             for note in settings.notes() {
                 tracing::warn!("{note}");
             }
@@ -76,6 +89,7 @@ fn main() -> ExitCode {
                 body_limit: BODY_LIMIT,
                 ..app.server.clone()
             };
+            let internal = internal::router(db.clone(), app.streams().clone());
             let api = api::Delivery {
                 db,
                 streams: app.streams().clone(),
@@ -84,6 +98,6 @@ fn main() -> ExitCode {
                 requeued: stored,
                 arrived,
             };
-            router_with_config(api, &server)
+            router_with_config(api, &server).merge(internal)
         })
 }
