@@ -12,7 +12,8 @@
 //!   push subscription to the receiver; events published on the stream it
 //!   relays. Throughput: a burst of events published at once, delivered
 //!   webhooks/s from the first publish to the last arrival (and its ratio to
-//!   the baseline). Latency: events published one by one at a fixed rate,
+//!   the baseline); after it, the relay alone: the same burst for a pull
+//!   subscription (nothing posted; the push one deleted), stored messages/s. Latency: events published one by one at a fixed rate,
 //!   publish → webhook arrival p50 / p99 / max.
 //!   On SQLite + the `sqlite:` streams log (the embedded defaults), and on
 //!   PostgreSQL + JetStream when both can be started (a throwaway cluster with
@@ -140,12 +141,29 @@ async fn run() -> anyhow::Result<()> {
     for (name, (database, streams), _pg, _nats) in &backends {
         eprintln!("through delivery on {name}");
         let delivery = Delivery::start(dir.path(), database, streams, address).await?;
+        let push = delivery.subscribe("push").await?;
         let throughput = delivery.throughput(&receiver, webhooks).await?;
         let latency = delivery.latency(&receiver, rate, latency_events).await?;
+        // Last: its pull subscription's pending messages would be in every
+        // look of the dispatcher for due messages.
+        delivery
+            .call(
+                reqwest::Method::DELETE,
+                &format!("/subscriptions/{push}"),
+                None,
+                StatusCode::NO_CONTENT,
+            )
+            .await?;
+        let relayed = delivery.relay_only(webhooks).await?;
         rows.push(Row {
             path: format!("through delivery ({name})"),
             per_second: throughput,
             latency: Some(latency),
+        });
+        rows.push(Row {
+            path: format!("  its relay alone (events stored, {name})"),
+            per_second: relayed,
+            latency: None,
         });
     }
 
@@ -305,8 +323,12 @@ async fn baseline(
 
 /// A delivery process with one push subscription to the receiver.
 struct Delivery {
-    _service: ServiceProcess,
+    service: ServiceProcess,
     streams: Streams,
+    token: String,
+    http: reqwest::Client,
+    /// The receiver's URL.
+    receiver: String,
 }
 
 impl Delivery {
@@ -352,23 +374,87 @@ impl Delivery {
         let signing = SigningKey::from_pem(&keys.private_pem)?;
         let expires = blueprint::chrono::Utc::now().timestamp_millis() + 3_600_000;
         let token = signing.sign(&Claims::new(Uuid::new_v4(), Uuid::new_v4(), expires))?;
-        let response = reqwest::Client::new()
-            .post(format!("{}/subscriptions", service.url()))
-            .bearer_auth(token)
-            .json(&json!({"stream": STREAM, "url": format!("http://{receiver}/")}))
-            .send()
-            .await?;
-        if response.status() != StatusCode::CREATED {
-            bail!(
-                "subscribe: {} {}",
-                response.status(),
-                response.text().await?
-            );
-        }
         Ok(Delivery {
-            _service: service,
+            service,
             streams,
+            token,
+            http: reqwest::Client::new(),
+            receiver: format!("http://{receiver}/"),
         })
+    }
+
+    /// `method path` with the token: the JSON answer, which must have `status`.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        status: StatusCode,
+    ) -> anyhow::Result<Value> {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.service.url()))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await?;
+        let got = response.status();
+        let text = response.text().await?;
+        if got != status {
+            bail!("{path}: {got} {text}");
+        }
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Subscribe the receiver (`mode` push or pull): the subscription's id.
+    async fn subscribe(&self, mode: &str) -> anyhow::Result<String> {
+        let body = json!({"stream": STREAM, "url": self.receiver, "mode": mode});
+        let created = self
+            .call(
+                reqwest::Method::POST,
+                "/subscriptions",
+                Some(body),
+                StatusCode::CREATED,
+            )
+            .await?;
+        created["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("no id in {created}"))
+    }
+
+    /// The relay alone: a burst of `events` for a pull subscription (nothing is
+    /// posted), events/s from the first publish until its stats count them all
+    /// pending (read every 20 ms). The subscription is deleted afterwards.
+    async fn relay_only(&self, events: usize) -> anyhow::Result<f64> {
+        let id = self.subscribe("pull").await?;
+        let batch: Vec<Event> = (0..events).map(Self::event).collect();
+        let started = Instant::now();
+        for chunk in batch.chunks(PUBLISH_BATCH) {
+            self.streams.publish_batch(STREAM, chunk).await?;
+        }
+        let stats = format!("/subscriptions/{id}/stats");
+        let deadline = started + WAIT;
+        let elapsed = loop {
+            let figures = self
+                .call(reqwest::Method::GET, &stats, None, StatusCode::OK)
+                .await?;
+            if figures["pending"].as_u64() >= Some(events as u64) {
+                break started.elapsed();
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "the relay stored {} of {events} within {WAIT:?}",
+                    figures["pending"]
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let path = format!("/subscriptions/{id}");
+        self.call(reqwest::Method::DELETE, &path, None, StatusCode::NO_CONTENT)
+            .await?;
+        Ok(events as f64 / elapsed.as_secs_f64())
     }
 
     fn event(n: usize) -> Event {
