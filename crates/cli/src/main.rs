@@ -90,6 +90,9 @@ enum Command {
     /// Environments: the workspace as of a git revision, running beside `dev up`.
     #[command(subcommand)]
     Env(cmd::env::EnvCommand),
+    /// Webhooks: `listen` receives and prints them, verifying their signatures.
+    #[command(subcommand)]
+    Webhook(cmd::webhook::WebhookCommand),
 }
 
 fn main() -> ExitCode {
@@ -115,6 +118,7 @@ fn main() -> ExitCode {
         Command::Up(args) => cmd::up::run(args),
         Command::Status(args) => cmd::status::run(args),
         Command::Env(c) => cmd::env::run(c),
+        Command::Webhook(c) => cmd::webhook::run(c),
     };
     match result {
         Ok(code) => code,

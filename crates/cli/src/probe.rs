@@ -188,3 +188,89 @@ pub async fn metrics(client: &reqwest::Client, url: &str) -> Option<Metrics> {
         .ok()
         .map(|f| Metrics::from_figures(&f))
 }
+
+/// Where a service that delivers streams to subscribers (the delivery service)
+/// lists every subscription with its figures; other services answer 404.
+pub const SUBSCRIPTIONS_PATH: &str = "/_internal_/subscriptions";
+
+/// One subscription as `GET /_internal_/subscriptions` lists it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscription {
+    pub id: String,
+    pub agency_id: String,
+    pub stream: String,
+    pub mode: String,
+    pub status: String,
+    pub delivered: u64,
+    pub pending: u64,
+    pub failing: u64,
+    #[serde(default)]
+    pub leased: u64,
+    pub dead: u64,
+    pub lag: u64,
+}
+
+#[derive(Deserialize)]
+struct SubscriptionList {
+    subscriptions: Vec<Subscription>,
+}
+
+/// The subscriptions a service delivers to, or `None` when it lists none (no
+/// such route: not a delivering service).
+pub async fn subscriptions(client: &reqwest::Client, url: &str) -> Option<Vec<Subscription>> {
+    let r = client
+        .get(format!("{url}{SUBSCRIPTIONS_PATH}"))
+        .send()
+        .await
+        .ok()?;
+    if !r.status().is_success() {
+        return None;
+    }
+    r.json::<SubscriptionList>()
+        .await
+        .ok()
+        .map(|l| l.subscriptions)
+}
+
+/// A table of subscriptions, one row each (`dev status`, `dev stream ls`).
+pub fn subscription_rows<'a>(
+    subscriptions: impl IntoIterator<Item = &'a Subscription>,
+    with_stream: bool,
+) -> Vec<Vec<String>> {
+    let mut header = vec!["subscription"];
+    if with_stream {
+        header.push("stream");
+    }
+    header.extend([
+        "mode",
+        "status",
+        "delivered",
+        "pending",
+        "failing",
+        "dead",
+        "lag",
+    ]);
+    let mut rows = vec![header.into_iter().map(String::from).collect::<Vec<_>>()];
+    for s in subscriptions {
+        let mut row = vec![s.id.clone()];
+        if with_stream {
+            row.push(s.stream.clone());
+        }
+        let pending = if s.leased > 0 {
+            format!("{} ({} leased)", s.pending, s.leased)
+        } else {
+            s.pending.to_string()
+        };
+        row.extend([
+            s.mode.clone(),
+            s.status.clone(),
+            s.delivered.to_string(),
+            pending,
+            s.failing.to_string(),
+            s.dead.to_string(),
+            s.lag.to_string(),
+        ]);
+        rows.push(row);
+    }
+    rows
+}

@@ -110,6 +110,20 @@ pub fn local_url(port: u16) -> String {
     format!("http://127.0.0.1:{port}")
 }
 
+/// Where the workspace's services answer now, as `(key, URL)`: what a running
+/// `dev up` recorded, else each `[services.<key>] port` (without loading specs).
+pub fn running_urls(workspace: &crate::workspace::Workspace) -> Result<Vec<(String, String)>> {
+    let run = RunFile::read(&workspace.dev_dir()).filter(|f| crate::supervise::alive(f.pid));
+    if let Some(run) = run {
+        return Ok(run.services.into_iter().map(|s| (s.key, s.url)).collect());
+    }
+    let sections: BTreeMap<String, ServiceSection> = workspace.config.section("services")?;
+    Ok(sections
+        .into_iter()
+        .filter_map(|(key, section)| Some((key, local_url(section.port?))))
+        .collect())
+}
+
 /// `.dev/up.json`: what a running `dev up` started.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunFile {

@@ -69,6 +69,8 @@ pub mod server;
 pub mod service;
 #[cfg(feature = "stream")]
 pub mod stream;
+#[cfg(feature = "webhook")]
+pub mod webhook;
 
 pub use decimal::Decimal;
 pub use error::{ErrorBody, ErrorShape, Violation};

@@ -88,7 +88,7 @@ impl DeliveryService for Delivery {
         let Some(agency_id) = agency(&context) else {
             return PostSubscriptionsResponse::Unauthorized;
         };
-        let form = request.body;
+        let form = self.full_stream_name(request.body);
         let start = form.start.clone().unwrap_or_else(|| "latest".to_owned());
         let mut violations = self.check(&form);
         if !matches!(start.as_str(), "latest" | "earliest")
@@ -206,7 +206,7 @@ impl DeliveryService for Delivery {
         let Some(current) = self.subscription(agency_id, &request.id).await else {
             return PutSubscriptionsByIdResponse::NotFound;
         };
-        let form = request.body;
+        let form = self.full_stream_name(request.body);
         let mut violations = self.check(&form);
         if form.stream != current.stream {
             violations.push(violation(
@@ -566,6 +566,18 @@ impl Delivery {
         match subscriptions::update(&self.db, &subscriptions::Scope { agency_id }, &changed).await {
             Ok(write) => write != Write::NotFound,
             Err(e) => failed(e),
+        }
+    }
+
+    /// The form with its stream's full name when it names a relayed stream by
+    /// its union name (`user_event`); else as it is (and checked).
+    fn full_stream_name(&self, form: SubscriptionForm) -> SubscriptionForm {
+        match self.settings.relayed(&form.stream) {
+            Some(full) if full != form.stream => SubscriptionForm {
+                stream: full.to_owned(),
+                ..form
+            },
+            _ => form,
         }
     }
 

@@ -1,16 +1,19 @@
 //! The delivery service: the generated `delivery` API on its database, plus the
-//! relay (streams → messages) and the dispatcher (messages → signed webhooks)
-//! running beside it, their work shared with the service's other processes
-//! through leases (`shards.rs`); pull subscriptions lease their messages through the API
-//! (`pull.rs`). Everything else a service process does is
-//! `blueprint::service`'s.
+//! relay (streams → messages), the dispatcher (messages → signed webhooks) and
+//! the janitor (retention) running beside it, the relay's and dispatcher's work
+//! shared with the service's other processes through leases (`shards.rs`); pull
+//! subscriptions lease their messages through the API (`pull.rs`); operators list
+//! every subscription's figures on `/_internal_/subscriptions` (`internal.rs`).
+//! Everything else a service process does is `blueprint::service`'s.
 
 mod api;
 mod bell;
 mod dispatch;
+mod internal;
 mod policy;
 mod pull;
 mod relay;
+mod retention;
 mod settings;
 mod shards;
 mod sign;
@@ -29,6 +32,7 @@ use tokio::sync::Notify;
 use crate::bell::Bell;
 use crate::dispatch::Dispatcher;
 use crate::relay::Relay;
+use crate::retention::Janitor;
 use crate::settings::Settings;
 use crate::shards::Coordinator;
 use crate::store::Leases;
@@ -86,6 +90,15 @@ fn main() -> ExitCode {
                 }
                 .run(listening),
             );
+            tokio::spawn(
+                Janitor {
+                    db: db.clone(),
+                    retention: settings.retention,
+                    dead_retention: settings.dead_retention,
+                    batch: retention::BATCH,
+                }
+                .run(),
+            );
             for note in settings.notes() {
                 tracing::warn!("{note}");
             }
@@ -95,6 +108,7 @@ fn main() -> ExitCode {
                 body_limit: BODY_LIMIT,
                 ..app.server.clone()
             };
+            let internal = internal::router(db.clone(), app.streams().clone());
             let api = api::Delivery {
                 db,
                 streams: app.streams().clone(),
@@ -102,6 +116,6 @@ fn main() -> ExitCode {
                 changed,
                 bell,
             };
-            router_with_config(api, &server)
+            router_with_config(api, &server).merge(internal)
         })
 }

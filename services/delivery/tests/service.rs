@@ -1345,3 +1345,52 @@ async fn pull_on_postgres_and_jetstream() {
     pull_receivers_are_disjoint(&delivery, 8).await;
     pull_long_poll(&delivery).await;
 }
+
+/// `/_internal_/subscriptions` lists every agency's subscriptions with their
+/// figures, without a token and without URLs or secrets; a stream may be named
+/// by its union name.
+#[tokio::test(flavor = "multi_thread")]
+async fn operators_list_every_subscription() {
+    let delivery = Delivery::start("loopback").await;
+    let (receiver, address) = Receiver::start(&[]).await;
+    let (one, other) = (Uuid::new_v4(), Uuid::new_v4());
+    let push = delivery
+        .subscribe(
+            one,
+            json!({"stream": "order_event", "url": hook_url(address)}),
+        )
+        .await;
+    assert_eq!(push["stream"], STREAM, "the union name means the stream");
+    let pull = delivery
+        .subscribe(
+            other,
+            json!({"stream": STREAM, "url": hook_url(address), "mode": "pull"}),
+        )
+        .await;
+    delivery.publish(2).await;
+    assert_eq!(receiver.wait_for(2, Duration::from_secs(10)).await.len(), 2);
+
+    let url = format!("{}/_internal_/subscriptions", delivery.service.url());
+    let expected = |id: &Value, agency: Uuid, mode: &str, delivered: u64, pending: u64| {
+        json!({"id": id, "agency_id": agency, "stream": STREAM, "mode": mode,
+               "status": "active", "delivered": delivered, "pending": pending,
+               "failing": 0, "leased": 0, "dead": 0, "lag": 0})
+    };
+    let mut want = vec![
+        expected(&push["id"], one, "push", 2, 0),
+        expected(&pull["id"], other, "pull", 0, 2),
+    ];
+    want.sort_by_key(|s| s["id"].as_str().unwrap().to_owned());
+    let want = json!({ "subscriptions": want });
+    let mut listed = Value::Null;
+    for _ in 0..100 {
+        let response = reqwest::get(&url).await.unwrap();
+        assert_eq!(response.status(), 200);
+        listed = response.json().await.unwrap();
+        if listed == want {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(listed, want, "{}", delivery.service.output());
+}

@@ -20,3 +20,4 @@ pub mod stream;
 pub mod token;
 pub mod up;
 pub mod verify;
+pub mod webhook;

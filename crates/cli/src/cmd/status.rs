@@ -7,7 +7,9 @@
 //! healthcheck and version with a short timeout. Its `state` compares the version
 //! answer with the working tree: `spec_hash` with the spec's `Spec::source_hash`,
 //! `git_commit` with `HEAD` (and `-dirty` with uncommitted changes). Its key
-//! metrics come from `/_internal_/metrics`.
+//! metrics come from `/_internal_/metrics`; a service that delivers streams to
+//! subscribers (the delivery service) lists them, with their figures, on
+//! `/_internal_/subscriptions`.
 
 use std::process::ExitCode;
 
@@ -16,7 +18,7 @@ use serde::Serialize;
 
 use crate::cmd::env;
 use crate::git::Repo;
-use crate::probe::{self, Health, Metrics, Version};
+use crate::probe::{self, Health, Metrics, Subscription, Version};
 use crate::services::{self, RunFile, Service};
 use crate::workspace::{self, Workspace};
 
@@ -42,7 +44,11 @@ JSON (`--format json`), services sorted by name:
                   (counts since the process started; `today` since UTC midnight),
      \"supervisor\": null | {\"pid\", \"state\": \"starting\" | \"running\" | \"restarting\" | \"failed\" | \"stopping\",
                       \"restarts\", \"last_exit\"} (what a running `dev up` knows; for an
-                      environment its recorded pid, \"running\" or \"exited\")}]}";
+                      environment its recorded pid, \"running\" or \"exited\"),
+     \"subscriptions\": null (the service lists none) | [{\"id\", \"agency_id\", \"stream\",
+                      \"mode\": \"push\" | \"pull\", \"status\": \"creating\" | \"active\" | \"paused\" | \"disabled\",
+                      \"delivered\", \"pending\", \"failing\", \"leased\", \"dead\" (messages),
+                      \"lag\" (events not taken in yet)}] (from /_internal_/subscriptions)}]}";
 
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = JSON_HELP)]
@@ -108,6 +114,7 @@ struct ServiceStatus {
     running: Option<Version>,
     metrics: Option<Metrics>,
     supervisor: Option<Supervisor>,
+    subscriptions: Option<Vec<Subscription>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -266,12 +273,13 @@ async fn status(args: StatusArgs) -> Result<ExitCode> {
         let client = &client;
         async move {
             let Some(url) = url else {
-                return ((Health::Down, None), None, None);
+                return ((Health::Down, None), None, None, None);
             };
             tokio::join!(
                 probe::health(client, &url),
                 probe::version(client, &url),
-                probe::metrics(client, &url)
+                probe::metrics(client, &url),
+                probe::subscriptions(client, &url)
             )
         }
     });
@@ -288,7 +296,7 @@ async fn status(args: StatusArgs) -> Result<ExitCode> {
         commit_label: &target.commit_label,
         source_label: &target.source_label,
     };
-    for (service, ((health, unhealthy), version, metrics)) in
+    for (service, ((health, unhealthy), version, metrics, subscriptions)) in
         target.services.into_iter().zip(answers)
     {
         let (state, mut reasons) = judge(health, version.as_ref(), &service.spec_hash, &against);
@@ -306,6 +314,7 @@ async fn status(args: StatusArgs) -> Result<ExitCode> {
             running: version,
             metrics,
             supervisor: service.supervisor,
+            subscriptions,
         });
     }
     let ok = report
@@ -314,7 +323,11 @@ async fn status(args: StatusArgs) -> Result<ExitCode> {
         .all(|s| s.health == Health::Healthy && s.state == State::UpToDate);
     match args.format {
         StatusFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        StatusFormat::Text => print_text(&report),
+        StatusFormat::Text => {
+            for line in text(&report) {
+                println!("{line}");
+            }
+        }
     }
     Ok(if ok {
         ExitCode::SUCCESS
@@ -323,7 +336,7 @@ async fn status(args: StatusArgs) -> Result<ExitCode> {
     })
 }
 
-fn print_text(report: &Report) {
+fn text(report: &Report) -> Vec<String> {
     let header = [
         "service",
         "url",
@@ -366,14 +379,28 @@ fn print_text(report: &Report) {
         };
         rows.push(row.into_iter().chain(figures).collect::<Vec<String>>());
     }
-    for line in crate::report::table(&rows) {
-        println!("{line}");
-    }
+    let mut lines = crate::report::table(&rows);
     for s in &report.services {
         for reason in &s.reasons {
-            println!("  {}: {reason}", s.name);
+            lines.push(format!("  {}: {reason}", s.name));
         }
     }
+    for s in &report.services {
+        match s.subscriptions.as_deref() {
+            None => {}
+            Some([]) => lines.push(format!("\n{}: no subscriptions", s.name)),
+            Some(subscriptions) => {
+                lines.push(format!("\n{} subscriptions:", s.name));
+                let rows = probe::subscription_rows(subscriptions, true);
+                lines.extend(
+                    crate::report::table(&rows)
+                        .into_iter()
+                        .map(|l| format!("  {l}")),
+                );
+            }
+        }
+    }
+    lines
 }
 
 /// What a service is compared with.
@@ -478,6 +505,58 @@ mod tests {
             git_commit: commit.map(String::from),
             ..Version::default()
         }
+    }
+
+    /// The table, reasons and a delivering service's subscriptions.
+    #[test]
+    fn text_with_subscriptions() {
+        let service = |name: &str, subscriptions| ServiceStatus {
+            name: name.into(),
+            key: name.into(),
+            url: Some("http://127.0.0.1:7103".into()),
+            health: Health::Healthy,
+            state: State::UpToDate,
+            reasons: Vec::new(),
+            spec_hash: "aa".into(),
+            running: None,
+            metrics: Some(Metrics {
+                requests: 12,
+                latency_p99: Some(0.0042),
+                ..Metrics::default()
+            }),
+            supervisor: None,
+            subscriptions,
+        };
+        let subscription = |id: &str, mode: &str, status: &str, figures: [u64; 6]| Subscription {
+            id: id.into(),
+            agency_id: "8e1d2c3b-4a59-4687-a9b8-c7d6e5f40312".into(),
+            stream: "io.blueprint.users.v0.user_event.json".into(),
+            mode: mode.into(),
+            status: status.into(),
+            delivered: figures[0],
+            pending: figures[1],
+            failing: figures[2],
+            leased: figures[3],
+            dead: figures[4],
+            lag: figures[5],
+        };
+        let report = Report {
+            env: env::DEFAULT.into(),
+            rev: None,
+            commit: None,
+            services: vec![
+                service(
+                    "delivery",
+                    Some(vec![
+                        subscription("sub_1", "push", "active", [41, 2, 1, 0, 3, 0]),
+                        subscription("sub_2", "pull", "paused", [7, 5, 0, 2, 0, 12]),
+                    ]),
+                ),
+                service("events", None),
+                service("other-delivery", Some(Vec::new())),
+            ],
+        };
+        insta::assert_snapshot!(text(&report).join("\n"));
     }
 
     #[test]

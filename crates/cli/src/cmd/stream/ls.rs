@@ -1,5 +1,7 @@
 //! `dev stream ls`: the workspace's streams, from its specs, and where each stands
-//! on the backend (last sequence, durable consumers' positions and lag).
+//! on the backend (last sequence, durable consumers' positions and lag), with
+//! the subscriptions a running delivery service has on each
+//! (`/_internal_/subscriptions`).
 
 use std::collections::BTreeSet;
 use std::process::ExitCode;
@@ -10,6 +12,8 @@ use serde_json::{Value, json};
 
 use super::Format;
 use super::catalog::{self, Catalog, Entry};
+use crate::probe::{self, Subscription};
+use crate::services;
 use crate::workspace::Workspace;
 
 #[derive(Debug, clap::Args)]
@@ -42,6 +46,11 @@ that does not exist is not created by `ls`.
                      sequence delivered), ack_floor (every sequence up to it is
                      acked), pending (not delivered yet), ack_pending (delivered,
                      not acked), redelivered, lag (pending + ack_pending)
+    subscriptions[]  what running services deliver to subscribers from it (the
+                     delivery service's /_internal_/subscriptions): service (its
+                     key), id, agency_id, mode (push|pull), status (creating|active|
+                     paused|disabled), delivered, pending, failing, leased, dead
+                     (messages), lag (events not taken in yet)
   other_streams      [streams on the backend that no workspace spec owns]";
 
 pub async fn run(args: LsArgs) -> Result<ExitCode> {
@@ -75,13 +84,14 @@ pub async fn run(args: LsArgs) -> Result<ExitCode> {
                 .collect()
         }
     };
+    let subscriptions = subscriptions(&ws).await?;
     match args.format {
         Format::Json => {
             let list: Vec<Value> = catalog
                 .entries
                 .iter()
                 .zip(&infos)
-                .map(|(e, i)| stream_json(e, i.as_ref()))
+                .map(|(e, i)| stream_json(e, i.as_ref(), &subscriptions))
                 .collect();
             let out = json!({
                 "backend": url.to_string(),
@@ -96,7 +106,7 @@ pub async fn run(args: LsArgs) -> Result<ExitCode> {
                 println!("\nno streams: no spec of `[workspace] specs` owns a `*_event` union");
             }
             for (entry, info) in catalog.entries.iter().zip(&infos) {
-                print_stream(entry, info.as_ref());
+                print_stream(entry, info.as_ref(), &subscriptions);
             }
             if !others.is_empty() {
                 println!("\nother streams on the backend: {}", others.join(", "));
@@ -104,6 +114,35 @@ pub async fn run(args: LsArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every subscription the workspace's running services list: (service key,
+/// subscription).
+async fn subscriptions(ws: &Workspace) -> Result<Vec<(String, Subscription)>> {
+    let client = probe::client();
+    let urls = services::running_urls(ws)?;
+    let lists = futures_util::future::join_all(
+        urls.iter()
+            .map(|(_, url)| probe::subscriptions(&client, url)),
+    )
+    .await;
+    Ok(urls
+        .into_iter()
+        .zip(lists)
+        .flat_map(|((key, _), list)| {
+            list.unwrap_or_default()
+                .into_iter()
+                .map(move |s| (key.clone(), s))
+        })
+        .collect())
+}
+
+fn of_stream<'s>(
+    entry: &Entry,
+    subscriptions: &'s [(String, Subscription)],
+) -> impl Iterator<Item = &'s (String, Subscription)> {
+    let name = entry.name.clone();
+    subscriptions.iter().filter(move |(_, s)| s.stream == name)
 }
 
 fn service_of<'e>(entry: &'e Entry, consumer: &str) -> Option<&'e str> {
@@ -114,7 +153,11 @@ fn service_of<'e>(entry: &'e Entry, consumer: &str) -> Option<&'e str> {
         .map(|(name, _)| name.as_str())
 }
 
-fn stream_json(entry: &Entry, info: Option<&StreamInfo>) -> Value {
+fn stream_json(
+    entry: &Entry,
+    info: Option<&StreamInfo>,
+    subscriptions: &[(String, Subscription)],
+) -> Value {
     let consumers: Vec<Value> = info
         .map(|i| i.consumers.as_slice())
         .unwrap_or_default()
@@ -144,10 +187,23 @@ fn stream_json(entry: &Entry, info: Option<&StreamInfo>) -> Value {
         "last_sequence": info.map(|i| i.last_sequence),
         "messages": info.map(|i| i.messages),
         "consumers": consumers,
+        "subscriptions": of_stream(entry, subscriptions)
+            .map(|(service, s)| {
+                let mut value = json!(s);
+                if let Some(object) = value.as_object_mut() {
+                    object.insert("service".into(), json!(service));
+                }
+                value
+            })
+            .collect::<Vec<_>>(),
     })
 }
 
-fn print_stream(entry: &Entry, info: Option<&StreamInfo>) {
+fn print_stream(
+    entry: &Entry,
+    info: Option<&StreamInfo>,
+    subscriptions: &[(String, Subscription)],
+) {
     println!("\n{}", entry.name);
     println!("  owner      {} ({})", entry.owner, entry.spec_path);
     println!("  events     {}", entry.event_types.join(", "));
@@ -173,6 +229,16 @@ fn print_stream(entry: &Entry, info: Option<&StreamInfo>) {
     for (name, key) in &entry.consumers {
         if !info.consumers.iter().any(|c| &c.name == key) {
             println!("  consumer   {key}: not started yet ({name} has not consumed)");
+        }
+    }
+    let rows = probe::subscription_rows(of_stream(entry, subscriptions).map(|(_, s)| s), false);
+    if rows.len() > 1 {
+        let mut lines = crate::report::table(&rows).into_iter();
+        if let Some(header) = lines.next() {
+            println!("  subscribed {header}");
+        }
+        for line in lines {
+            println!("             {line}");
         }
     }
 }
