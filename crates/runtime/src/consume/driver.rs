@@ -302,17 +302,17 @@ impl Stored {
             self.above.pop_first();
             self.upto += 1;
         }
-        if let (Some(&next), Some(since)) = (self.above.first(), self.gap_since) {
-            if since.elapsed() >= self.bound {
-                tracing::warn!(
-                    stream = %self.stream, from = self.upto + 1, to = next - 1,
-                    waited_ms = since.elapsed().as_millis() as u64,
-                    "consumer: sequences never came, applying past them"
-                );
-                self.upto = next - 1;
-                self.gap_since = None;
-                return self.advance();
-            }
+        if let (Some(&next), Some(since)) = (self.above.first(), self.gap_since)
+            && since.elapsed() >= self.bound
+        {
+            tracing::warn!(
+                stream = %self.stream, from = self.upto + 1, to = next - 1,
+                waited_ms = since.elapsed().as_millis() as u64,
+                "consumer: sequences never came, applying past them"
+            );
+            self.upto = next - 1;
+            self.gap_since = None;
+            return self.advance();
         }
         self.gap_since = match self.gap() {
             true => self.gap_since.or_else(|| Some(Instant::now())),
@@ -808,6 +808,45 @@ const MAINTAIN_EVERY: Duration = Duration::from_secs(3600);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_stops_at_the_first_gap_until_it_fills_or_the_ack_floor_passes_it() {
+        let (tell, told) = watch::channel(0);
+        let mut stored = Stored::new(Arc::from("s"), tell, Duration::from_secs(60));
+        stored.ack_floor(3);
+        assert_eq!(*told.borrow(), 3);
+        // 4 and 5 went to a killed process: 6 and 7 wait.
+        stored.stored([6, 7]);
+        assert!(stored.gap());
+        assert_eq!(*told.borrow(), 3);
+        // Redelivered after the ack wait (5 a duplicate event id: it counts).
+        stored.stored([4, 5]);
+        assert!(!stored.gap());
+        assert_eq!(*told.borrow(), 7);
+        // Another process stored 8 to 10 and acked them.
+        stored.stored([11]);
+        assert_eq!(*told.borrow(), 7);
+        stored.ack_floor(10);
+        assert_eq!(*told.borrow(), 11);
+        assert!(!stored.gap());
+    }
+
+    #[test]
+    fn stored_skips_a_gap_open_past_the_bound() {
+        let (tell, told) = watch::channel(0);
+        let mut stored = Stored::new(Arc::from("s"), tell, Duration::ZERO);
+        stored.stored([1, 2, 5, 6, 9]);
+        assert_eq!(*told.borrow(), 2, "the gap has just opened");
+        stored.ack_floor(0);
+        assert_eq!(
+            *told.borrow(),
+            6,
+            "past the first gap; the next one's wait starts"
+        );
+        stored.ack_floor(0);
+        assert_eq!(*told.borrow(), 9);
+        assert!(!stored.gap());
+    }
 
     #[test]
     fn retry_delays_double_with_jitter_up_to_the_cap() {
