@@ -501,6 +501,45 @@ async fn nothing_is_acked_before_the_inbox_has_it(env: Env) {
     assert_eq!(env.product("p3").await.unwrap().applied, 1);
 }
 
+/// A consumer killed after fetching events, before storing them: they come again
+/// only after the ack wait, by then behind later events of their keys, which the
+/// next process received. Those wait for the gap in the stream's sequences to
+/// fill: the order per key holds.
+async fn order_per_key_survives_a_killed_consumer(env: Env) {
+    env.publish(upserted("e1", "p1", "lamp")).await;
+    env.publish(upserted("e2", "p1", "desk")).await;
+    env.publish(upserted("e3", "p2", "chair")).await;
+
+    // A consumer fetches the first event and dies before storing it.
+    let ack_wait = Duration::from_millis(1000);
+    let durable = ConsumerConfig::new("search").ack_wait(ack_wait);
+    let mut consumer = env.streams.consumer(STREAM, &durable).await.unwrap();
+    let mut got = Vec::new();
+    while got.is_empty() {
+        got = consumer.fetch(1, Duration::from_secs(5)).await.unwrap();
+    }
+    assert_eq!(got[0].event.id, "e1");
+    drop(consumer);
+
+    let indexer = Indexer::default();
+    let running = env.start(&indexer, config().ack_wait(ack_wait)).await;
+    env.until_applied(3).await;
+    running.shutdown().await;
+    let p1: Vec<(String, u32)> = indexer
+        .calls()
+        .into_iter()
+        .filter(|c| c.1 == "p1")
+        .map(|c| (c.0, c.2))
+        .collect();
+    assert_eq!(p1.len(), 2, "{p1:?}");
+    let p1 = env.product("p1").await.unwrap();
+    assert_eq!(
+        (p1.name.as_str(), p1.applied),
+        ("desk", 2),
+        "e2 applied before e1"
+    );
+}
+
 macro_rules! cases {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -534,4 +573,5 @@ cases!(
     a_failing_event_holds_back_only_its_key,
     poison_events_are_parked_and_the_consumer_goes_on,
     nothing_is_acked_before_the_inbox_has_it,
+    order_per_key_survives_a_killed_consumer,
 );

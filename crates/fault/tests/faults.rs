@@ -6,7 +6,8 @@
 //! - rows applied == writes == journal records, and as many distinct event ids
 //!   (0 applied twice);
 //! - the applied event ids are exactly the journal records' ids, and the applied
-//!   (event type, user, marker) are exactly the writer's plan (0 lost).
+//!   (event type, user, marker) are exactly the writer's plan (0 lost);
+//! - each user's events are applied in the order written (0 out of order).
 //!
 //! Scenarios: SQLite + the `sqlite:` log (kill the publisher, then the consumer);
 //! PostgreSQL + one JetStream server (the publisher, the consumer, then
@@ -340,7 +341,6 @@ impl Scenario {
             applied.len() - distinct.len(),
             out_of_order.len(),
         );
-        // Not asserted (loss and double application are): a figure, with examples.
         for (key, markers) in out_of_order.iter().take(3) {
             println!("  out of order: {key} applied writes {markers:?}");
         }
@@ -369,6 +369,12 @@ impl Scenario {
         assert!(
             got == wanted,
             "the applied events are not the writer's plan"
+        );
+        assert!(
+            out_of_order.is_empty(),
+            "{} keys applied out of order, e.g. {:?}",
+            out_of_order.len(),
+            out_of_order.iter().take(3).collect::<Vec<_>>()
         );
     }
 }

@@ -1,7 +1,7 @@
 //! The [`Driver`]: a receive loop and a processing loop per consumed stream (see
 //! the module docs of `consume`).
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::hash::{BuildHasher, RandomState};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -162,6 +162,8 @@ impl Driver {
         let bell = Bell::default();
         let writing = Writing::new(&self.db);
         let stream: Arc<str> = Arc::from(H::STREAM);
+        let (stored_upto, upto) = watch::channel(0);
+        let gap_bound = self.config.ack_wait + GAP_MARGIN;
         let receive = Receive {
             db: self.db.clone(),
             streams: self.streams.clone(),
@@ -170,6 +172,7 @@ impl Driver {
             config: self.config.clone(),
             bell: bell.clone(),
             writing: writing.clone(),
+            stored: Stored::new(stream.clone(), stored_upto, gap_bound),
             stop: stopped.clone(),
         };
         let process = Process {
@@ -179,6 +182,8 @@ impl Driver {
             config: self.config.clone(),
             bell,
             writing,
+            upto,
+            gap_bound,
             stop: stopped,
         };
         Ok(Running {
@@ -233,6 +238,93 @@ const IDLE_WAIT: Duration = Duration::from_secs(5);
 const RETRY_PAUSE: Duration = Duration::from_secs(1);
 /// The lag gauge is refreshed at most this often.
 const LAG_EVERY: Duration = Duration::from_secs(1);
+/// While a gap in the stored sequences is open, the receive loop looks at the
+/// consumer's ack floor this often (when no event comes meanwhile).
+const GAP_CHECK: Duration = Duration::from_millis(50);
+/// A gap is skipped once it has been open for the ack wait and this margin: the
+/// events missing would have been delivered again by then (what the stream
+/// delivered to a killed process comes again after the ack wait), so what is
+/// still missing never comes (dropped by retention, a purge).
+const GAP_MARGIN: Duration = Duration::from_secs(10);
+
+/// The stream sequences stored in the inbox, as this process knows them: every
+/// sequence up to `upto` is in the inbox (or was: applied, a duplicate event id,
+/// or acked by the durable consumer, which acks only what some inbox stored).
+/// Events up to `upto` may be applied; those past a gap wait for it to fill, so a
+/// killed process's unstored events, delivered again after the ack wait, are
+/// still applied before the later events of their keys.
+struct Stored {
+    stream: Arc<str>,
+    upto: u64,
+    /// Stored sequences past `upto + 1` (past a gap).
+    above: BTreeSet<u64>,
+    /// Since when the first gap has been open.
+    gap_since: Option<Instant>,
+    bound: Duration,
+    tell: watch::Sender<u64>,
+}
+
+impl Stored {
+    fn new(stream: Arc<str>, tell: watch::Sender<u64>, bound: Duration) -> Stored {
+        Stored {
+            stream,
+            upto: 0,
+            above: BTreeSet::new(),
+            gap_since: None,
+            bound,
+            tell,
+        }
+    }
+
+    /// Sequences just stored (or deduplicated) in the inbox.
+    fn stored(&mut self, sequences: impl IntoIterator<Item = u64>) {
+        let upto = self.upto;
+        self.above
+            .extend(sequences.into_iter().filter(|&s| s > upto));
+        self.advance();
+    }
+
+    /// The durable consumer's ack floor: every sequence up to it was stored by
+    /// some process (or dropped by the stream).
+    fn ack_floor(&mut self, floor: u64) {
+        self.upto = self.upto.max(floor);
+        self.advance();
+    }
+
+    /// Whether a gap is open (events past it wait).
+    fn gap(&self) -> bool {
+        !self.above.is_empty()
+    }
+
+    fn advance(&mut self) {
+        self.above = self.above.split_off(&(self.upto + 1));
+        while self.above.first() == Some(&(self.upto + 1)) {
+            self.above.pop_first();
+            self.upto += 1;
+        }
+        if let (Some(&next), Some(since)) = (self.above.first(), self.gap_since)
+            && since.elapsed() >= self.bound
+        {
+            tracing::warn!(
+                stream = %self.stream, from = self.upto + 1, to = next - 1,
+                waited_ms = since.elapsed().as_millis() as u64,
+                "consumer: sequences never came, applying past them"
+            );
+            self.upto = next - 1;
+            self.gap_since = None;
+            return self.advance();
+        }
+        self.gap_since = match self.gap() {
+            true => self.gap_since.or_else(|| Some(Instant::now())),
+            false => None,
+        };
+        self.tell.send_if_modified(|told| {
+            let changed = *told != self.upto;
+            *told = self.upto;
+            changed
+        });
+    }
+}
 
 struct Receive {
     db: Db,
@@ -242,6 +334,7 @@ struct Receive {
     consumer: ConsumerConfig,
     config: ConsumeConfig,
     bell: Bell,
+    stored: Stored,
     stop: watch::Receiver<bool>,
 }
 
@@ -250,12 +343,20 @@ impl Receive {
         let Some(mut consumer) = self.bind().await else {
             return;
         };
+        self.look_at_ack_floor(&mut consumer).await;
         let mut lag_at = Instant::now();
         let batch_size = self.config.batch_size;
         loop {
+            // With a gap open, look at the ack floor often: another process may
+            // have stored the missing events.
+            let wait = if self.stored.gap() {
+                GAP_CHECK
+            } else {
+                IDLE_WAIT
+            };
             let fetched = tokio::select! {
                 _ = stopped(&mut self.stop) => return,
-                fetched = consumer.fetch(batch_size, IDLE_WAIT) => fetched,
+                fetched = consumer.fetch(batch_size, wait) => fetched,
             };
             let mut batch = match fetched {
                 Ok(batch) => batch,
@@ -283,6 +384,9 @@ impl Receive {
                 if !self.flush(&mut consumer, &batch).await {
                     return;
                 }
+            }
+            if self.stored.gap() {
+                self.look_at_ack_floor(&mut consumer).await;
             }
             if lag_at.elapsed() >= LAG_EVERY {
                 lag_at = Instant::now();
@@ -324,12 +428,31 @@ impl Receive {
                 }
             }
         }
+        self.stored.stored(batch.iter().map(|m| m.sequence));
         self.bell.ring();
         if let Err(e) = consumer.ack(batch).await {
             // Delivered again after the ack wait, and deduplicated by the inbox.
             tracing::warn!(stream = %self.stream, error = %e, "consumer: ack failed");
         }
         true
+    }
+
+    /// Every sequence up to the ack floor is stored: the processing loop may apply
+    /// them (this process's pending events from before a restart, other
+    /// processes' events, sequences the stream dropped).
+    async fn look_at_ack_floor(&mut self, consumer: &mut Consumer) {
+        match consumer.info().await {
+            Ok(info) => {
+                let before = self.stored.upto;
+                self.stored.ack_floor(info.ack_floor);
+                if self.stored.upto != before {
+                    self.bell.ring();
+                }
+            }
+            Err(e) => {
+                tracing::debug!(stream = %self.stream, error = %e, "consumer: no ack floor");
+            }
+        }
     }
 
     async fn report_lag(&self, consumer: &mut Consumer) {
@@ -355,6 +478,10 @@ struct Process<H> {
     stream: Arc<str>,
     config: ConsumeConfig,
     bell: Bell,
+    /// Every sequence up to this one is stored ([`Stored`]).
+    upto: watch::Receiver<u64>,
+    /// Events stored this long ago are applied even past a gap.
+    gap_bound: Duration,
     stop: watch::Receiver<bool>,
 }
 
@@ -478,10 +605,24 @@ impl<H: Handler> Process<H> {
             tx.rollback().await?;
             return Ok(Ran::Done(0));
         }
-        let due = inbox::due(&mut tx, &self.stream, self.config.batch_size).await?;
+        let upto = *self.upto.borrow();
+        let due = inbox::due(
+            &mut tx,
+            &self.stream,
+            self.config.batch_size,
+            upto,
+            self.gap_bound,
+        )
+        .await?;
         if due.is_empty() {
             tx.rollback().await?;
             return Ok(Ran::Done(0));
+        }
+        if let Some(past) = due.iter().find(|d| d.meta.sequence > upto) {
+            tracing::warn!(
+                stream = %self.stream, sequence = past.meta.sequence, stored_upto = upto,
+                "consumer: applying events past a gap in the stream's sequences that stayed open too long"
+            );
         }
         let ids: Vec<&str> = due.iter().map(|d| d.meta.event_id.as_str()).collect();
         let fresh = inbox::claim(&mut tx, &ids).await?;
@@ -667,6 +808,45 @@ const MAINTAIN_EVERY: Duration = Duration::from_secs(3600);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_stops_at_the_first_gap_until_it_fills_or_the_ack_floor_passes_it() {
+        let (tell, told) = watch::channel(0);
+        let mut stored = Stored::new(Arc::from("s"), tell, Duration::from_secs(60));
+        stored.ack_floor(3);
+        assert_eq!(*told.borrow(), 3);
+        // 4 and 5 went to a killed process: 6 and 7 wait.
+        stored.stored([6, 7]);
+        assert!(stored.gap());
+        assert_eq!(*told.borrow(), 3);
+        // Redelivered after the ack wait (5 a duplicate event id: it counts).
+        stored.stored([4, 5]);
+        assert!(!stored.gap());
+        assert_eq!(*told.borrow(), 7);
+        // Another process stored 8 to 10 and acked them.
+        stored.stored([11]);
+        assert_eq!(*told.borrow(), 7);
+        stored.ack_floor(10);
+        assert_eq!(*told.borrow(), 11);
+        assert!(!stored.gap());
+    }
+
+    #[test]
+    fn stored_skips_a_gap_open_past_the_bound() {
+        let (tell, told) = watch::channel(0);
+        let mut stored = Stored::new(Arc::from("s"), tell, Duration::ZERO);
+        stored.stored([1, 2, 5, 6, 9]);
+        assert_eq!(*told.borrow(), 2, "the gap has just opened");
+        stored.ack_floor(0);
+        assert_eq!(
+            *told.borrow(),
+            6,
+            "past the first gap; the next one's wait starts"
+        );
+        stored.ack_floor(0);
+        assert_eq!(*told.borrow(), 9);
+        assert!(!stored.gap());
+    }
 
     #[test]
     fn retry_delays_double_with_jitter_up_to_the_cap() {

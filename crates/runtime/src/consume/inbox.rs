@@ -115,8 +115,10 @@ WHERE NOT EXISTS (SELECT 1 FROM "_blueprint_inbox_applied" a WHERE a."event_id" 
 ON CONFLICT ("event_id") DO NOTHING"#,
 };
 
-/// The next events to apply, in stream order: pending, due, and not behind a
-/// pending event of their partition key that waits for its retry.
+/// The next events to apply, in stream order: pending, due, not past a gap in
+/// the stored sequences (`$3`: every sequence up to it is stored) unless stored
+/// more than `$4` ms ago, and not behind a pending event of their partition key
+/// that waits for its retry.
 const DUE: Statement = Statement {
     postgres: concat!(
         r#"SELECT i."event_id", i."sequence", i."event_type", i."partition_key", "#,
@@ -126,6 +128,7 @@ const DUE: Statement = Statement {
         r#", i."attempts", i."payload"
 FROM "_blueprint_inbox" i
 WHERE i."stream" = $1 AND i."status" = 'pending' AND i."next_attempt_at" <= now()
+  AND (i."sequence" <= $3 OR i."received_at" <= now() - $4::float8 * interval '1 millisecond')
   AND NOT EXISTS (
     SELECT 1 FROM "_blueprint_inbox" e
     WHERE e."stream" = $1 AND e."status" = 'pending' AND e."partition_key" = i."partition_key"
@@ -140,6 +143,8 @@ FROM "_blueprint_inbox" i
 WHERE i."stream" = ?1 AND i."status" = 'pending' AND i."next_attempt_at" <= "#,
         sqlite_now!(),
         r#"
+  AND (i."sequence" <= ?3
+    OR i."received_at" <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', printf('-%.3f seconds', ?4 / 1000.0)))
   AND NOT EXISTS (
     SELECT 1 FROM "_blueprint_inbox" e
     WHERE e."stream" = ?1 AND e."status" = 'pending' AND e."partition_key" = i."partition_key"
@@ -364,14 +369,24 @@ fn json_ids(ids: &[&str]) -> Result<String, DbError> {
     serde_json::to_string(ids).map_err(DbError::Encode)
 }
 
-/// Up to `limit` events of `stream` to apply now, in stream order.
-pub(crate) async fn due(tx: &mut Tx, stream: &str, limit: usize) -> Result<Vec<Delivery>, DbError> {
+/// Up to `limit` events of `stream` to apply now, in stream order: up to
+/// sequence `upto` (every sequence up to it is stored), past it only those stored
+/// more than `gap_bound` ago.
+pub(crate) async fn due(
+    tx: &mut Tx,
+    stream: &str,
+    limit: usize,
+    upto: u64,
+    gap_bound: Duration,
+) -> Result<Vec<Delivery>, DbError> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let upto = i64::try_from(upto).unwrap_or(i64::MAX);
+    let bound_ms = gap_bound.as_secs_f64() * 1000.0;
     let rows: Vec<DueRow> = on_tx!(
         tx,
         DUE,
         as DueRow,
-        |q| q.bind(stream).bind(limit),
+        |q| q.bind(stream).bind(limit).bind(upto).bind(bound_ms),
         fetch_all
     )?;
     rows.into_iter()

@@ -9,7 +9,10 @@
 //!   is flushed when it is full, when nothing more is waiting, or at the latest
 //!   `flush_interval` (250 ms) after its first event: an event alone never waits
 //!   for a timer. Each flush wakes the processing loop in-process.
-//! - process: take the due pending events in stream order, up to `batch_size`, and
+//! - process: take the due pending events in stream order, up to `batch_size`
+//!   and up to the first gap in the stored sequences (what a killed process had
+//!   fetched without storing comes again after the ack wait: the later events
+//!   wait for it; a gap open longer than the ack wait + 10 s is skipped), and
 //!   apply them in one transaction: mark them applied (`_blueprint_inbox_applied`,
 //!   whose key makes a second application impossible), run each handler on the same
 //!   transaction, commit. A failing handler rolls the batch back, and the batch runs
@@ -30,7 +33,8 @@
 //! store and ack redelivers, and the redelivery is deduplicated); an event id is
 //! applied at most once, and atomically with the handler's writes to the service's
 //! database (within the inbox retention, 7 days); events of one partition key are
-//! applied in stream order, a failed one holding back the later ones of its key
+//! applied in stream order (across a killed consumer too, the gap bound aside), a
+//! failed one holding back the later ones of its key
 //! until it is applied or parked (events without a key are not ordered against each
 //! other when one fails). Metrics (the `metrics` facade):
 //! `blueprint_consumer_lag`, `blueprint_consumer_batch_size`,

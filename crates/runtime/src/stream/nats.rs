@@ -49,6 +49,16 @@ pub struct Nats {
     js: jetstream::Context,
 }
 
+/// How long a JetStream API request (stream and consumer info, create, update)
+/// and a publish ack are waited for; async-nats's defaults are 10 s and 5 s. A
+/// healthy server answers in milliseconds; what makes a request wait is a stream
+/// without a leader (a cluster electing one after losing a node, which takes
+/// seconds) or a server that is gone, and then a long wait only delays the retry
+/// that finds the new leader: after a node of a 3-node cluster was killed, the
+/// publisher's stream check waited the full 10 s. A timed-out call fails as
+/// `Unavailable` and its caller retries (publishing is idempotent by event id).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+
 impl Nats {
     /// Connect to `nats://HOST:PORT[,nats://HOST:PORT...]`. The client reconnects
     /// on its own afterwards; calls made while it is away fail as `Unavailable`.
@@ -63,7 +73,9 @@ impl Nats {
             .connect(addrs)
             .await
             .map_err(|e| StreamError::Unavailable(format!("cannot connect to {servers}: {e}")))?;
-        let js = jetstream::new(client.clone());
+        let js = jetstream::ContextBuilder::new()
+            .timeout(REQUEST_TIMEOUT)
+            .build(client.clone());
         Ok(Nats { client, js })
     }
 
