@@ -8,13 +8,16 @@
 //!   proxy, the same timeouts and user agent) POSTing the same signed bodies
 //!   (`blueprint::webhook::signature`, the same `webhook-*` headers) to the
 //!   receiver, 64 in flight like the dispatcher: webhooks/s.
-//! - Through delivery: the release `delivery` binary (another process) with one
+//! - Through delivery: the release `delivery` binary (another process) with a
 //!   push subscription to the receiver; events published on the stream it
-//!   relays. Throughput: a burst of events published at once, delivered
-//!   webhooks/s from the first publish to the last arrival (and its ratio to
-//!   the baseline); after it, the relay alone: the same burst for a pull
-//!   subscription (nothing posted; the push one deleted), stored messages/s. Latency: events published one by one at a fixed rate,
-//!   publish → webhook arrival p50 / p99 / max.
+//!   relays, their partition keys spread over [`KEYS`] keys. Throughput: a
+//!   subscription of [`IN_FLIGHT`] shards (each shard has one attempt in flight,
+//!   so as many attempts at once as the baseline), a burst of events published
+//!   at once, delivered webhooks/s from the first publish to the last arrival
+//!   (and its ratio to the baseline); after it, the relay alone: the same burst for a pull
+//!   subscription (nothing posted; the push one deleted), stored messages/s.
+//!   Latency: a subscription of the default shards, events published one by one
+//!   at a fixed rate, publish → webhook arrival p50 / p99 / max.
 //!   On SQLite + the `sqlite:` streams log (the embedded defaults), and on
 //!   PostgreSQL + JetStream when both can be started (a throwaway cluster with
 //!   fsync off, `nats-server -js`; else a note).
@@ -57,6 +60,8 @@ const IN_FLIGHT: usize = 64;
 const WAIT: Duration = Duration::from_secs(60);
 /// Events published per `publish_batch` in the throughput run.
 const PUBLISH_BATCH: usize = 500;
+/// Partition keys the events are spread over.
+const KEYS: usize = 1000;
 
 /// Variables the service reads, cleared so the caller's environment cannot leak in.
 const SERVICE_ENV: &[&str] = &[
@@ -141,19 +146,13 @@ async fn run() -> anyhow::Result<()> {
     for (name, (database, streams), _pg, _nats) in &backends {
         eprintln!("through delivery on {name}");
         let delivery = Delivery::start(dir.path(), database, streams, address).await?;
-        let push = delivery.subscribe("push").await?;
+        let push = delivery.subscribe("push", Some(IN_FLIGHT)).await?;
         let throughput = delivery.throughput(&receiver, webhooks).await?;
+        delivery.unsubscribe(&push).await?;
+        let push = delivery.subscribe("push", None).await?;
         let latency = delivery.latency(&receiver, rate, latency_events).await?;
-        // Last: its pull subscription's pending messages would be in every
-        // look of the dispatcher for due messages.
-        delivery
-            .call(
-                reqwest::Method::DELETE,
-                &format!("/subscriptions/{push}"),
-                None,
-                StatusCode::NO_CONTENT,
-            )
-            .await?;
+        // Last: its pull subscription's messages stay pending.
+        delivery.unsubscribe(&push).await?;
         let relayed = delivery.relay_only(webhooks).await?;
         rows.push(Row {
             path: format!("through delivery ({name})"),
@@ -169,8 +168,10 @@ async fn run() -> anyhow::Result<()> {
 
     println!(
         "\nwebhooks to a loopback receiver answering 204: throughput over {webhooks} webhooks \
-         ({IN_FLIGHT} in flight); latency = event published → webhook arrived, \
-         {latency_events} events at {rate}/s (release delivery binary)\n"
+         on {KEYS} partition keys (baseline: {IN_FLIGHT} in flight; delivery: a subscription \
+         of {IN_FLIGHT} shards, one attempt in flight each); latency = event published → \
+         webhook arrived, {latency_events} events at {rate}/s, a subscription of the default \
+         shards (release delivery binary)\n"
     );
     println!(
         "{:<48} {:>11} {:>6} {:>8} {:>8} {:>8}",
@@ -407,9 +408,13 @@ impl Delivery {
         Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
-    /// Subscribe the receiver (`mode` push or pull): the subscription's id.
-    async fn subscribe(&self, mode: &str) -> anyhow::Result<String> {
-        let body = json!({"stream": STREAM, "url": self.receiver, "mode": mode});
+    /// Subscribe the receiver (`mode` push or pull; `shards`, else the
+    /// default): the subscription's id.
+    async fn subscribe(&self, mode: &str, shards: Option<usize>) -> anyhow::Result<String> {
+        let mut body = json!({"stream": STREAM, "url": self.receiver, "mode": mode});
+        if let Some(shards) = shards {
+            body["shards"] = json!(shards);
+        }
         let created = self
             .call(
                 reqwest::Method::POST,
@@ -424,11 +429,18 @@ impl Delivery {
             .ok_or_else(|| anyhow!("no id in {created}"))
     }
 
+    async fn unsubscribe(&self, id: &str) -> anyhow::Result<()> {
+        let path = format!("/subscriptions/{id}");
+        self.call(reqwest::Method::DELETE, &path, None, StatusCode::NO_CONTENT)
+            .await?;
+        Ok(())
+    }
+
     /// The relay alone: a burst of `events` for a pull subscription (nothing is
     /// posted), events/s from the first publish until its stats count them all
     /// pending (read every 20 ms). The subscription is deleted afterwards.
     async fn relay_only(&self, events: usize) -> anyhow::Result<f64> {
-        let id = self.subscribe("pull").await?;
+        let id = self.subscribe("pull", None).await?;
         let batch: Vec<Event> = (0..events).map(Self::event).collect();
         let started = Instant::now();
         for chunk in batch.chunks(PUBLISH_BATCH) {
@@ -451,15 +463,15 @@ impl Delivery {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
-        let path = format!("/subscriptions/{id}");
-        self.call(reqwest::Method::DELETE, &path, None, StatusCode::NO_CONTENT)
-            .await?;
+        self.unsubscribe(&id).await?;
         Ok(events as f64 / elapsed.as_secs_f64())
     }
 
+    /// Event `n`, its partition key one of [`KEYS`].
     fn event(n: usize) -> Event {
         let payload = json!({"n": n}).to_string().into_bytes();
         Event::new(Uuid::new_v4().to_string(), "order_placed", payload.into())
+            .with_partition_key(format!("order-{}", n % KEYS))
     }
 
     /// A burst of `webhooks` events: delivered webhooks/s from the first publish

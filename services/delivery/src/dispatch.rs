@@ -25,7 +25,7 @@ use tokio::sync::Semaphore;
 use crate::bell::Bell;
 use crate::settings::Settings;
 use crate::shards::{Held, Idle};
-use crate::store::{Listed, Unit};
+use crate::store::{Head, Listed, Unit, Writes};
 use crate::target::CheckedResolver;
 use crate::{policy, sign, store};
 
@@ -60,6 +60,8 @@ pub struct Dispatcher {
     pub client: reqwest::Client,
     /// Rung when messages are stored or requeued.
     pub bell: Bell,
+    /// This process's turns at SQLite's write lock.
+    pub writes: Writes,
     slots: Arc<Semaphore>,
 }
 
@@ -85,11 +87,12 @@ enum Step {
 }
 
 impl Dispatcher {
-    pub fn new(db: Db, client: reqwest::Client, bell: Bell) -> Self {
+    pub fn new(db: Db, client: reqwest::Client, bell: Bell, writes: Writes) -> Self {
         Dispatcher {
             db,
             client,
             bell,
+            writes,
             slots: Arc::new(Semaphore::new(CONCURRENCY)),
         }
     }
@@ -97,9 +100,12 @@ impl Dispatcher {
     /// Work one shard of a push subscription while `held`: attempt its head
     /// (the pending message of the lowest stream sequence) when due, and only
     /// then the next — retries of the head hold the shard up; that is what in
-    /// order means.
+    /// order means. Per webhook: one read (the head, with its subscription's
+    /// `hash_code`; the subscription is read again only when that changed) and
+    /// one transaction (the attempt logged, the message settled).
     pub async fn shard(self, subscription: Listed, unit: Unit, held: Arc<Held>) {
         let mut idle = Idle::new(IDLE_MIN, IDLE_MAX);
+        let mut known = Known::default();
         while held.holds() {
             let bell = self.bell.notified();
             tokio::pin!(bell);
@@ -112,6 +118,7 @@ impl Dispatcher {
                 Ok(Some(head)) => {
                     idle.reset();
                     let due_in = head
+                        .message
                         .next_attempt_at
                         .and_then(|t| (t - Utc::now()).to_std().ok())
                         .unwrap_or_default();
@@ -121,12 +128,12 @@ impl Dispatcher {
                         let Ok(_permit) = self.slots.acquire().await else {
                             return;
                         };
-                        match self.attempt(&head, &unit, &held).await {
+                        match self.attempt(head, &mut known, &unit, &held).await {
                             Ok(Step::Next) => continue,
                             Ok(Step::Wait(wait)) => wait,
                             Ok(Step::Stop) => return,
                             Err(e) => {
-                                tracing::warn!(message = %head.id, error = %e, "delivery: attempt not recorded");
+                                tracing::warn!(subscription = %subscription.id, error = %e, "delivery: attempt not recorded");
                                 idle.next()
                             }
                         }
@@ -141,21 +148,39 @@ impl Dispatcher {
         }
     }
 
+    /// The head's subscription: the worker's copy while its `hash_code` is the
+    /// one the head was read with, else read again. `None` once deleted.
+    async fn subscription(
+        &self,
+        head: &Head,
+        known: &mut Known,
+    ) -> Result<Option<Subscription>, DbError> {
+        let Some(hash) = head.subscription_hash else {
+            return Ok(None);
+        };
+        if let Some((known_hash, subscription)) = &known.0
+            && *known_hash == hash
+        {
+            return Ok(Some(subscription.clone()));
+        }
+        let scope = subscriptions::Scope {
+            agency_id: head.message.agency_id,
+        };
+        let found =
+            subscriptions::find_by_id(&self.db, &scope, &head.message.subscription_id).await?;
+        known.0 = found.clone().map(|subscription| (hash, subscription));
+        Ok(found)
+    }
+
     /// Post one message, log the attempt, and decide what comes next.
-    async fn attempt(&self, head: &store::Head, unit: &Unit, held: &Held) -> Result<Step, DbError> {
-        let scope = messages::Scope {
-            agency_id: head.agency_id,
-        };
-        let Some(message) = messages::find_by_id(&self.db, &scope, &head.id).await? else {
-            return Ok(Step::Next);
-        };
-        let subscription_scope = subscriptions::Scope {
-            agency_id: head.agency_id,
-        };
-        let Some(subscription) =
-            subscriptions::find_by_id(&self.db, &subscription_scope, &message.subscription_id)
-                .await?
-        else {
+    async fn attempt(
+        &self,
+        head: Head,
+        known: &mut Known,
+        unit: &Unit,
+        held: &Held,
+    ) -> Result<Step, DbError> {
+        let Some(subscription) = self.subscription(&head, known).await? else {
             return Ok(Step::Stop);
         };
         if subscription.status != SubscriptionStatus::Active
@@ -164,19 +189,24 @@ impl Dispatcher {
         {
             return Ok(Step::Stop);
         }
+        let message = head.message;
         if message.status != MessageStatus::Pending {
             return Ok(Step::Next);
         }
-        if let Some(limit) = &subscription.throttle
-            && !store::take_throttle(&self.db, &subscription.id, limit.max_receives_per_second)
-                .await?
-        {
-            // Over the subscription's rate in this second, over every process:
-            // look again when the next one starts, without counting an attempt.
-            let into = Utc::now().timestamp_subsec_millis();
-            return Ok(Step::Wait(Duration::from_millis(
-                u64::from(1000_u32.saturating_sub(into)) + 1,
-            )));
+        if let Some(limit) = &subscription.throttle {
+            let taken = {
+                let _turn = self.writes.turn().await;
+                store::take_throttle(&self.db, &subscription.id, limit.max_receives_per_second)
+                    .await?
+            };
+            if !taken {
+                // Over the subscription's rate in this second, over every process:
+                // look again when the next one starts, without counting an attempt.
+                let into = Utc::now().timestamp_subsec_millis();
+                return Ok(Step::Wait(Duration::from_millis(
+                    u64::from(1000_u32.saturating_sub(into)) + 1,
+                )));
+            }
         }
         if !held.holds() {
             return Ok(Step::Stop);
@@ -198,17 +228,10 @@ impl Dispatcher {
             response: outcome.response.clone(),
             error: outcome.error.clone(),
         };
-        attempts::insert(
-            &self.db,
-            &attempts::Scope {
-                agency_id: head.agency_id,
-            },
-            &attempt,
-        )
-        .await?;
 
         let attempts_made = message.attempts.saturating_add(1);
         let now = Utc::now();
+        let mut disabled = None;
         let next = match outcome.status {
             Some(status) if status.is_success() => Message {
                 status: MessageStatus::Delivered,
@@ -221,16 +244,14 @@ impl Dispatcher {
             Some(StatusCode::GONE) => {
                 // The endpoint is gone: stop the subscription; the message waits
                 // for it to be resumed.
-                let disabled = Subscription {
+                disabled = Some(Subscription {
                     status: SubscriptionStatus::Disabled,
                     disabled_reason: Some(format!(
                         "the endpoint answered 410 Gone at {}",
                         now.to_rfc3339_opts(blueprint::chrono::SecondsFormat::Secs, true)
                     )),
                     ..subscription
-                };
-                subscriptions::update(&self.db, &subscription_scope, &disabled).await?;
-                tracing::info!(subscription = %disabled.id, "delivery: disabled (410 Gone)");
+                });
                 Message {
                     attempts: attempts_made,
                     next_attempt_at: Some(now),
@@ -267,7 +288,36 @@ impl Dispatcher {
                 }
             }
         };
-        messages::update(&self.db, &scope, &next).await?;
+
+        // The attempt, the message's next state (and a 410's disabled
+        // subscription) in one transaction: one commit per webhook.
+        let scope = messages::Scope {
+            agency_id: next.agency_id,
+        };
+        {
+            let _turn = self.writes.turn().await;
+            let mut tx = self.db.begin_write().await?;
+            attempts::insert(
+                &mut tx,
+                &attempts::Scope {
+                    agency_id: scope.agency_id,
+                },
+                &attempt,
+            )
+            .await?;
+            messages::update(&mut tx, &scope, &next).await?;
+            if let Some(disabled) = &disabled {
+                let subscription_scope = subscriptions::Scope {
+                    agency_id: disabled.agency_id,
+                };
+                subscriptions::update(&mut tx, &subscription_scope, disabled).await?;
+            }
+            tx.commit().await?;
+        }
+        if let Some(disabled) = disabled {
+            known.0 = None;
+            tracing::info!(subscription = %disabled.id, "delivery: disabled (410 Gone)");
+        }
         Ok(Step::Next)
     }
 
@@ -367,6 +417,11 @@ impl Dispatcher {
         }
     }
 }
+
+/// A shard worker's copy of its subscription, with the `hash_code` it was
+/// read under.
+#[derive(Debug, Default)]
+struct Known(Option<(i64, Subscription)>);
 
 /// `Retry-After`: seconds, or an HTTP date; at most [`MAX_RETRY_AFTER`].
 fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {

@@ -35,7 +35,7 @@ use crate::relay::Relay;
 use crate::retention::Janitor;
 use crate::settings::Settings;
 use crate::shards::Coordinator;
-use crate::store::Leases;
+use crate::store::{Leases, Writes};
 
 /// The largest request body the API reads (413 beyond).
 const BODY_LIMIT: usize = 64 * 1024;
@@ -68,12 +68,14 @@ fn main() -> ExitCode {
             let bell = Bell::new(db.clone());
             // Held for the process's life: the other processes' rings.
             let listening = bell.listen();
+            let writes = Writes::new(&db);
             let relay = Relay {
                 db: db.clone(),
                 streams: app.streams().clone(),
                 bell: bell.clone(),
+                writes: writes.clone(),
             };
-            let dispatcher = Dispatcher::new(db.clone(), client, bell.clone());
+            let dispatcher = Dispatcher::new(db.clone(), client, bell.clone(), writes);
             let leases = Leases {
                 owner: format!("proc_{}", Uuid::new_v4().simple()),
                 ttl: settings.lease_ttl,

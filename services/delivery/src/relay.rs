@@ -15,12 +15,12 @@ use blueprint::serde_json::{self, Value, json};
 use blueprint::stream::{ConsumerConfig, Message as StreamMessage, StartAt, StreamError, Streams};
 use blueprint::tokio;
 use blueprint::uuid::Uuid;
-use delivery_api::dao::{messages, subscriptions};
+use delivery_api::dao::subscriptions;
 use delivery_api::models::{Message, MessageStatus, Subscription, SubscriptionStatus};
 
 use crate::bell::Bell;
 use crate::shards::{Held, shard_key};
-use crate::store::Listed;
+use crate::store::{self, Listed, Writes};
 
 /// How long the relay waits after a failure before trying again.
 const RETRY: Duration = Duration::from_secs(1);
@@ -70,6 +70,8 @@ pub struct Relay {
     /// Rung (in every process) when messages were stored: the shard workers and
     /// pull mode's long polls.
     pub bell: Bell,
+    /// This process's turns at SQLite's write lock.
+    pub writes: Writes,
 }
 
 impl Relay {
@@ -167,48 +169,45 @@ impl Relay {
         }
     }
 
-    /// Store the events the subscription wants as pending messages, due now.
+    /// Store the events the subscription wants as pending messages, due now:
+    /// one statement for the batch (a redelivered event stores nothing).
     async fn store(
         &self,
         subscription: &Subscription,
         batch: &[StreamMessage],
     ) -> Result<(), DbError> {
-        let scope = messages::Scope {
-            agency_id: subscription.agency_id,
-        };
         let now = Utc::now();
-        for received in batch {
-            let event = &received.event;
-            let wanted = subscription
+        let wanted = |event: &blueprint::stream::Event| {
+            subscription
                 .event_types
                 .as_ref()
-                .is_none_or(|types| types.is_empty() || types.contains(&event.event_type));
-            if !wanted {
-                continue;
-            }
-            let message = Message {
-                id: format!("msg_{}", Uuid::new_v4().simple()),
-                subscription_id: subscription.id.clone(),
-                agency_id: subscription.agency_id,
-                stream: subscription.stream.clone(),
-                sequence: i64::try_from(received.sequence).unwrap_or(i64::MAX),
-                event_id: event.id.clone(),
-                event_type: event.event_type.clone(),
-                shard_key: shard_key(event),
-                body: body(received),
-                status: MessageStatus::Pending,
-                attempts: 0,
-                next_attempt_at: Some(now),
-                delivered_at: None,
-                last_error: None,
-                lease: None,
-            };
-            match messages::insert(&self.db, &scope, &message).await {
-                // Stored before: this is a redelivery.
-                Ok(()) | Err(DbError::Unique(_)) => {}
-                Err(e) => return Err(e),
-            }
-        }
+                .is_none_or(|types| types.is_empty() || types.contains(&event.event_type))
+        };
+        let messages: Vec<Message> = batch
+            .iter()
+            .filter(|received| wanted(&received.event))
+            .map(|received| {
+                let event = &received.event;
+                Message {
+                    id: format!("msg_{}", Uuid::new_v4().simple()),
+                    subscription_id: subscription.id.clone(),
+                    agency_id: subscription.agency_id,
+                    stream: subscription.stream.clone(),
+                    sequence: i64::try_from(received.sequence).unwrap_or(i64::MAX),
+                    event_id: event.id.clone(),
+                    event_type: event.event_type.clone(),
+                    shard_key: shard_key(event),
+                    body: body(received),
+                    status: MessageStatus::Pending,
+                    attempts: 0,
+                    next_attempt_at: Some(now),
+                    delivered_at: None,
+                    last_error: None,
+                    lease: None,
+                }
+            })
+            .collect();
+        store::store_messages(&self.db, &self.writes, &messages).await?;
         Ok(())
     }
 }

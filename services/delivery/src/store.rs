@@ -8,8 +8,11 @@
 //! process registry and throttle windows ([`Leases`], [`take_throttle`]).
 
 use blueprint::chrono::{DateTime, Utc};
-use blueprint::db::{Db, DbError, Statement, decode};
+use std::sync::Arc;
+
+use blueprint::db::{Db, DbError, Row, Statement, decode};
 use blueprint::serde_json;
+use blueprint::tokio;
 use blueprint::uuid::Uuid;
 use delivery_api::models::MessageStatus;
 use serde::Deserialize;
@@ -48,18 +51,30 @@ LIMIT ?1 ->> '$.limit'",
 
 /// The head of a shard: its pending message of the lowest stream sequence,
 /// due or not (a shard delivers in order, so its head waits for nothing
-/// behind it). The index on (subscription, status, sequence) walks the pending
-/// messages in order; about `shards` of them are read to find one of the shard.
+/// behind it), the whole row as the DAO reads it, and its subscription's
+/// `hash_code` (null once deleted): the worker's copy of the subscription is
+/// read again when that changed. The index on (subscription, status, sequence)
+/// walks the pending messages in order; about `shards` of them are read to
+/// find one of the shard.
 const SHARD_HEAD: Statement = Statement {
-    postgres: "SELECT json_build_object('id', id, 'agency_id', agency_id, 'next_attempt_at', next_attempt_at)::text
-FROM messages
+    postgres: "SELECT json_build_object(
+    'message', to_jsonb(m) - '{hash_code,created_at,updated_at}'::text[],
+    'subscription_hash', (SELECT s.hash_code FROM subscriptions s WHERE s.id = m.subscription_id))::text
+FROM messages m
 WHERE subscription_id = $1::jsonb ->> 'subscription_id'
   AND status = 'pending'
   AND shard_key % ($1::jsonb ->> 'shards')::bigint = ($1::jsonb ->> 'shard')::bigint
 ORDER BY sequence
 LIMIT 1",
-    sqlite: "SELECT json_object('id', id, 'agency_id', agency_id, 'next_attempt_at', next_attempt_at)
-FROM messages
+    sqlite: "SELECT json_object(
+    'message', json_object('id', id, 'subscription_id', subscription_id,
+        'agency_id', agency_id, 'stream', stream, 'sequence', sequence,
+        'event_id', event_id, 'event_type', event_type, 'shard_key', shard_key,
+        'body', body, 'status', status, 'attempts', attempts,
+        'next_attempt_at', next_attempt_at, 'delivered_at', delivered_at,
+        'last_error', last_error, 'lease', lease),
+    'subscription_hash', (SELECT s.hash_code FROM subscriptions s WHERE s.id = m.subscription_id))
+FROM messages m
 WHERE subscription_id = ?1 ->> '$.subscription_id'
   AND status = 'pending'
   AND shard_key % (?1 ->> '$.shards') = (?1 ->> '$.shard')
@@ -123,12 +138,12 @@ pub async fn subscriptions(db: &Db) -> Result<Vec<Listed>, DbError> {
     rows(db, &SUBSCRIPTIONS, &doc).await
 }
 
-/// A shard's head message.
+/// A shard's head message, and its subscription's `hash_code` (`None` once
+/// the subscription is deleted).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Head {
-    pub id: String,
-    pub agency_id: Uuid,
-    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub message: delivery_api::models::Message,
+    pub subscription_hash: Option<i64>,
 }
 
 pub async fn shard_head(
@@ -144,6 +159,86 @@ pub async fn shard_head(
     })
     .to_string();
     Ok(rows(db, &SHARD_HEAD, &doc).await?.into_iter().next())
+}
+
+/// Store a batch of messages, one statement: `$1` is a JSON array of rows (the
+/// DAO's shape, with their `hash_code`). A message already stored for its
+/// subscription and event (a redelivered event) is left as it is.
+const STORE_MESSAGES: Statement = Statement {
+    postgres: "INSERT INTO messages (id, subscription_id, agency_id, stream, sequence, event_id,
+    event_type, shard_key, body, status, attempts, next_attempt_at, delivered_at, last_error,
+    lease, hash_code)
+SELECT r.id, r.subscription_id, r.agency_id, r.stream, r.sequence, r.event_id,
+    r.event_type, r.shard_key, r.body, r.status, r.attempts, r.next_attempt_at,
+    r.delivered_at, r.last_error, r.lease, r.hash_code
+FROM jsonb_populate_recordset(NULL::messages, $1::text::jsonb) r
+ON CONFLICT (subscription_id, event_id) DO NOTHING",
+    sqlite: "INSERT INTO messages (id, subscription_id, agency_id, stream, sequence, event_id,
+    event_type, shard_key, body, status, attempts, next_attempt_at, delivered_at, last_error,
+    lease, hash_code)
+SELECT m.value ->> 'id', m.value ->> 'subscription_id', m.value ->> 'agency_id',
+    m.value ->> 'stream', m.value ->> 'sequence', m.value ->> 'event_id',
+    m.value ->> 'event_type', m.value ->> 'shard_key', m.value ->> 'body',
+    m.value ->> 'status', m.value ->> 'attempts',
+    strftime('%Y-%m-%dT%H:%M:%fZ', m.value ->> 'next_attempt_at'),
+    strftime('%Y-%m-%dT%H:%M:%fZ', m.value ->> 'delivered_at'),
+    m.value ->> 'last_error', m.value ->> 'lease', m.value ->> 'hash_code'
+FROM json_each(?1) m
+WHERE true
+ON CONFLICT (subscription_id, event_id) DO NOTHING",
+};
+
+/// Store `batch` as messages in one statement (so one transaction); how many
+/// were new. Each row keeps the DAO's `hash_code`, so the DAO's next write of it
+/// is compared with the right one.
+pub async fn store_messages(
+    db: &Db,
+    writes: &Writes,
+    batch: &[delivery_api::models::Message],
+) -> Result<u64, DbError> {
+    if batch.is_empty() {
+        return Ok(0);
+    }
+    let rows = batch
+        .iter()
+        .map(|message| {
+            let row = Row::new(message)?;
+            let mut value: serde_json::Value =
+                serde_json::from_str(&row.json).map_err(DbError::Encode)?;
+            if let Some(fields) = value.as_object_mut() {
+                fields.insert("hash_code".into(), row.hash_code.into());
+            }
+            Ok(value)
+        })
+        .collect::<Result<Vec<_>, DbError>>()?;
+    let doc = serde_json::Value::Array(rows).to_string();
+    let _turn = writes.turn().await;
+    db.conn()
+        .execute(STORE_MESSAGES.get(db.dialect()).into(), &doc, &[])
+        .await
+}
+
+/// On SQLite, this process's writes of messages and attempts (the relays' and
+/// the shard workers') take turns at the database's write lock through one
+/// mutex: a writer finding the lock taken would wait in SQLite's busy handler,
+/// which sleeps 1, 2, 5, 10... ms between tries, where the mutex hands over the
+/// moment the other commits (the runtime's consumer does the same). PostgreSQL
+/// has no database-wide write lock: no turns.
+#[derive(Debug, Clone)]
+pub struct Writes(Option<Arc<tokio::sync::Mutex<()>>>);
+
+impl Writes {
+    pub fn new(db: &Db) -> Writes {
+        Writes(matches!(db, Db::Sqlite(_)).then(Arc::default))
+    }
+
+    /// Wait for this process's turn to write (at once on PostgreSQL).
+    pub async fn turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.0 {
+            Some(mutex) => Some(mutex.lock().await),
+            None => None,
+        }
+    }
 }
 
 // The tables the delivery processes share. Times are the database's clock, so
