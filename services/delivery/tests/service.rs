@@ -508,7 +508,9 @@ async fn a_receiver_down_gets_its_messages_after_recovery() {
 
     let receiver = Receiver::default();
     Receiver::start_on(address, &receiver).await;
-    let got = receiver.wait_for(2, Duration::from_secs(20)).await;
+    // Past the stream's 30 s ack wait: about one run in six, one of the two events
+    // is stored only after it (ARCHITECTURE.md, delivery's known gaps).
+    let got = receiver.wait_for(2, Duration::from_secs(45)).await;
     assert_eq!(got.len(), 2, "delivered once the receiver is back");
     verify_signatures(subscription["secret"].as_str().unwrap(), &got);
 }
